@@ -1,0 +1,86 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// One strict setting list shared by every Swift target.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "sluice",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sluice", targets: ["sluice"]),
+        .library(name: "SluiceJSON", targets: ["SluiceJSON"]),
+        .library(name: "SluicePlan", targets: ["SluicePlan"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+    ],
+    targets: [
+        // System libraries: no C type leaks past the module that imports them.
+        .systemLibrary(
+            name: "CYajl",
+            pkgConfig: "yajl",
+            providers: [.apt(["libyajl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(
+            name: "SluiceJSON",
+            dependencies: ["CYajl"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SluicePlan",
+            dependencies: [
+                "SluiceJSON",
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            resources: [.copy("Resources/plan.schema.json")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SluiceCLI",
+            dependencies: [
+                "SluiceJSON",
+                "SluicePlan",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "sluice",
+            dependencies: ["SluiceCLI"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "SluiceBenchmarks",
+            dependencies: ["SluiceJSON", "SluicePlan"],
+            path: "Benchmarks/SluiceBenchmarks",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SluiceJSONTests",
+            dependencies: ["SluiceJSON"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SluicePlanTests",
+            dependencies: ["SluicePlan", "SluiceJSON"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SluiceCLITests",
+            dependencies: ["SluiceCLI", "SluicePlan", "SluiceJSON"],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,6 @@
+import Testing
+@testable import SluiceCLI
+
+@Test func moduleLoads() {
+    #expect(Bool(true))
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import SluiceJSON
+
+@Test func moduleLoads() {
+    #expect(Bool(true))
+}

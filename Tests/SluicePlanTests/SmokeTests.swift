@@ -1,0 +1,6 @@
+import Testing
+@testable import SluicePlan
+
+@Test func moduleLoads() {
+    #expect(Bool(true))
+}
