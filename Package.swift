@@ -47,10 +47,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "SluiceProviders",
+            dependencies: ["SluiceJSON"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SluiceEngine",
+            dependencies: ["SluiceJSON", "SluicePlan", "SluiceProviders"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "SluiceCLI",
             dependencies: [
                 "SluiceJSON",
                 "SluicePlan",
+                "SluiceEngine",
+                "SluiceProviders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -62,7 +74,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "SluiceBenchmarks",
-            dependencies: ["SluiceJSON", "SluicePlan"],
+            dependencies: ["SluiceJSON", "SluicePlan", "SluiceEngine", "SluiceProviders"],
             path: "Benchmarks/SluiceBenchmarks",
             swiftSettings: swiftSettings
         ),
@@ -74,6 +86,16 @@ let package = Package(
         .testTarget(
             name: "SluicePlanTests",
             dependencies: ["SluicePlan", "SluiceJSON"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SluiceProvidersTests",
+            dependencies: ["SluiceProviders", "SluiceJSON"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SluiceEngineTests",
+            dependencies: ["SluiceEngine", "SluicePlan", "SluiceProviders", "SluiceJSON"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

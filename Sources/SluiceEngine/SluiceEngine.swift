@@ -1,0 +1,2 @@
+/// The interpreter that runs plans and streams their events.
+public enum SluiceEngineModule {}

@@ -1,0 +1,6 @@
+import Testing
+@testable import SluiceEngine
+
+@Test func moduleLoads() {
+    #expect(Bool(true))
+}

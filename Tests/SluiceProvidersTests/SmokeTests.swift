@@ -1,0 +1,6 @@
+import Testing
+@testable import SluiceProviders
+
+@Test func moduleLoads() {
+    #expect(Bool(true))
+}
