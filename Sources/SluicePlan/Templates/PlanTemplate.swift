@@ -1,0 +1,80 @@
+import Mustache
+public import SluiceJSON
+
+/// A Mustache template from a plan (a prompt, a progress message, the report), compiled once.
+///
+/// Templates render as plain text: `{{x}}` prints `<b>&` as `<b>&`, exactly like `{{{x}}}`.
+/// Plans do not support partials, template inheritance, pragmas or swift-mustache's
+/// transforms; those are compile errors. How JSON values print (numbers, null, arrays,
+/// objects) and which are falsey in sections is described in `TemplateData`.
+///
+/// ```swift
+/// let template = try PlanTemplate("Outline a report on {{inputs.task}}.")
+/// template.references.map(\.path)          // [["inputs", "task"]]
+/// template.render(["inputs": ["task": "AI & chips"]])
+/// // "Outline a report on AI & chips."
+/// ```
+public struct PlanTemplate: Sendable {
+    /// The template text as the plan wrote it.
+    public let source: String
+    /// Every name the template looks up, in source order, for the plan validator.
+    public let references: [TemplateReference]
+    private let compiled: MustacheTemplate
+
+    /// The pragma that switches swift-mustache from HTML escaping to plain text.
+    ///
+    /// swift-mustache escapes for HTML unless the template itself says otherwise; this is its
+    /// documented switch. The newline after it makes the pragma a standalone line, which the
+    /// library removes together with the newline, and leaves the parser at the start of a
+    /// line, so the plan's text renders exactly as if it stood alone.
+    private static let plainTextPrologue = "{{%CONTENT_TYPE: TEXT}}\n"
+
+    /// Compiles a template.
+    /// - Parameter source: the template text.
+    /// - Throws: `TemplateError` with the offset, line and column of the first problem.
+    ///
+    /// #### Errors
+    /// - a tag that is never closed, or a name with characters other than `A–Z a–z 0–9 . - _ ? *`
+    /// - a section that is never closed, or a closing tag that does not match its section
+    /// - a malformed set-delimiter tag
+    /// - a partial (`{{> name}}`), inheritance (`{{< name}}`, `{{$ name}}`), a pragma
+    ///   (`{{% … }}`) or a transform (`{{count(list)}}`), which plans do not support
+    public init(_ source: String) throws(TemplateError) {
+        let characters = Array(source)
+        var scanner = TemplateScanner(characters)
+        self.references = try scanner.scan()
+        self.source = source
+        do {
+            self.compiled = try MustacheTemplate(string: Self.plainTextPrologue + source)
+        } catch let error as MustacheTemplate.ParserError {
+            // The scanner accepts only what the library compiles; this keeps any disagreement
+            // visible with a position instead of trapping.
+            throw TemplateError(
+                "template does not compile: \(error.error)",
+                line: error.context.lineNumber - 1, column: error.context.columnNumber, in: characters)
+        } catch {
+            throw TemplateError("template does not compile: \(error)", at: 0, in: characters)
+        }
+    }
+
+    /// Renders the template as plain text.
+    /// - Parameter context: the values names resolve against, usually an object such as
+    ///   `{"inputs": …, "steps": {"outline": {"output": …}}, "item": …}`.
+    /// - Returns: the text; a name that does not resolve renders as nothing.
+    public func render(_ context: JSONValue) -> String {
+        compiled.render(TemplateData.wrap(context))
+    }
+}
+
+extension TemplateError {
+    /// An error at a line and column (from 1) of `characters`, with its offset worked out.
+    init(_ message: String, line: Int, column: Int, in characters: [Character]) {
+        var offset = 0
+        var currentLine = 1
+        while currentLine < line, offset < characters.count {
+            if Self.isLineBreak(characters[offset]) { currentLine += 1 }
+            offset += 1
+        }
+        self.init(message, at: offset + max(column - 1, 0), in: characters)
+    }
+}

@@ -1,0 +1,190 @@
+/// Reads the tags of a Mustache template to find the names it uses and its syntax errors.
+///
+/// swift-mustache does not expose its parsed tokens, and its errors carry a line and column
+/// but no offset and no wording fit for a plan author, so we scan the tags ourselves. The
+/// grammar follows swift-mustache 2.1.1 exactly where it matters (name characters, set
+/// delimiters, where a triple mustache's third brace goes), so a template this scanner
+/// accepts is one the library compiles. On top of that it refuses what plans do not
+/// support: partials, template inheritance, pragmas and swift-mustache's transforms.
+struct TemplateScanner {
+    private let characters: [Character]
+    private var position = 0
+    private var openDelimiter: [Character] = ["{", "{"]
+    private var closeDelimiter: [Character] = ["}", "}"]
+    /// The sections open at `position`, innermost last.
+    private var openSections: [(name: String, offset: Int)] = []
+    private var references: [TemplateReference] = []
+
+    init(_ characters: [Character]) {
+        self.characters = characters
+    }
+
+    /// The characters swift-mustache accepts in a name (without the transform brackets).
+    private static let nameCharacters = Set<Character>(
+        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-_?*")
+
+    /// Scans the whole template.
+    /// - Returns: every name the template looks up, in source order.
+    /// - Throws: `TemplateError` at the first syntax error or unsupported tag.
+    mutating func scan() throws(TemplateError) -> [TemplateReference] {
+        while let tagStart = find(openDelimiter, from: position) {
+            position = tagStart + openDelimiter.count
+            try scanTag(startingAt: tagStart)
+        }
+        if let unclosed = openSections.last {
+            throw error("section '\(unclosed.name)' is never closed", at: unclosed.offset)
+        }
+        return references
+    }
+
+    // MARK: - Tags
+
+    /// Reads one tag whose opening delimiter starts at `tagStart`; `position` is just past it.
+    private mutating func scanTag(startingAt tagStart: Int) throws(TemplateError) {
+        guard position < characters.count else {
+            throw error("tag is never closed: expected '\(String(closeDelimiter))'", at: tagStart)
+        }
+        let sigil = characters[position]
+        switch sigil {
+        case "!":
+            guard let end = find(closeDelimiter, from: position + 1) else {
+                throw error("comment is never closed: expected '\(String(closeDelimiter))'", at: tagStart)
+            }
+            position = end + closeDelimiter.count
+        case "=":
+            position += 1
+            try scanSetDelimiters(tagStart: tagStart)
+        case "#", "^":
+            position += 1
+            let name = try scanName(tagStart: tagStart)
+            try record(name, at: tagStart, isSection: true)
+            openSections.append((name, tagStart))
+        case "/":
+            position += 1
+            let name = try scanName(tagStart: tagStart)
+            guard let open = openSections.popLast() else {
+                throw error("closing tag '\(name)' has no open section", at: tagStart)
+            }
+            guard open.name == name else {
+                throw error("closing tag '\(name)' does not match the open section '\(open.name)'", at: tagStart)
+            }
+        case "{":
+            position += 1
+            let name = try scanName(tagStart: tagStart)
+            // swift-mustache wants the third brace after the closing delimiter: `{{{x}}}` reads as
+            // `{{{x` + `}}` + `}`, so with other delimiters it is `<%{x%>}`.
+            guard position < characters.count, characters[position] == "}" else {
+                throw error("triple mustache is missing its third closing brace", at: tagStart)
+            }
+            position += 1
+            try record(name, at: tagStart, isSection: false)
+        case "&":
+            position += 1
+            let name = try scanName(tagStart: tagStart)
+            try record(name, at: tagStart, isSection: false)
+        case ">":
+            throw error("partials are not supported in plan templates", at: tagStart)
+        case "<", "$":
+            throw error("template inheritance is not supported in plan templates", at: tagStart)
+        case "%":
+            throw error("pragmas are not supported in plan templates", at: tagStart)
+        default:
+            let name = try scanName(tagStart: tagStart)
+            try record(name, at: tagStart, isSection: false)
+        }
+    }
+
+    /// Reads `  name  ` and the closing delimiter; `position` ends just past the delimiter.
+    private mutating func scanName(tagStart: Int) throws(TemplateError) -> String {
+        skipWhitespace()
+        let nameStart = position
+        while position < characters.count, Self.nameCharacters.contains(characters[position]) {
+            position += 1
+        }
+        let name = String(characters[nameStart..<position])
+        skipWhitespace()
+        if matches(closeDelimiter, at: position) {
+            position += closeDelimiter.count
+            guard !name.isEmpty else { throw error("tag has no name", at: tagStart) }
+            return name
+        }
+        guard position < characters.count, find(closeDelimiter, from: position) != nil else {
+            throw error("tag is never closed: expected '\(String(closeDelimiter))'", at: tagStart)
+        }
+        let unexpected = characters[position]
+        if unexpected == "(" || unexpected == ")" {
+            throw error("transforms such as 'name(value)' are not supported in plan templates", at: position)
+        }
+        throw error("unexpected '\(unexpected)' in tag: expected a name and '\(String(closeDelimiter))'", at: position)
+    }
+
+    /// Reads the rest of `{{=<start> <end>=}}`; `position` is just past the first `=`.
+    private mutating func scanSetDelimiters(tagStart: Int) throws(TemplateError) {
+        let usage = "set-delimiter tag must look like '\(String(openDelimiter))=<start> <end>=\(String(closeDelimiter))'"
+        skipWhitespace()
+        let start = readDelimiter()
+        skipWhitespace()
+        let end = readDelimiter()
+        skipWhitespace()
+        guard !start.isEmpty, !end.isEmpty, position < characters.count, characters[position] == "=",
+            matches(closeDelimiter, at: position + 1)
+        else {
+            throw error(usage, at: tagStart)
+        }
+        position += 1 + closeDelimiter.count
+        openDelimiter = start
+        closeDelimiter = end
+    }
+
+    /// Reads a delimiter: characters up to whitespace or `=`.
+    private mutating func readDelimiter() -> [Character] {
+        let start = position
+        while position < characters.count, !characters[position].isWhitespace, characters[position] != "=" {
+            position += 1
+        }
+        return Array(characters[start..<position])
+    }
+
+    /// Records a name the template looks up, checking its dotted form.
+    private mutating func record(_ name: String, at tagStart: Int, isSection: Bool) throws(TemplateError) {
+        let path: [String]
+        if name == "." {
+            path = []
+        } else {
+            path = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            guard !path.contains(where: \.isEmpty) else {
+                throw error("invalid name '\(name)': each part of a dotted name must be non-empty", at: tagStart)
+            }
+        }
+        references.append(
+            TemplateReference(path: path, offset: tagStart, sectionDepth: openSections.count, isSection: isSection))
+    }
+
+    // MARK: - Characters
+
+    private mutating func skipWhitespace() {
+        while position < characters.count, characters[position].isWhitespace { position += 1 }
+    }
+
+    private func matches(_ needle: [Character], at index: Int) -> Bool {
+        guard index + needle.count <= characters.count else { return false }
+        for (offset, character) in needle.enumerated() where characters[index + offset] != character {
+            return false
+        }
+        return true
+    }
+
+    /// The first index at or after `start` where `needle` begins.
+    private func find(_ needle: [Character], from start: Int) -> Int? {
+        var index = start
+        while index + needle.count <= characters.count {
+            if matches(needle, at: index) { return index }
+            index += 1
+        }
+        return nil
+    }
+
+    private func error(_ message: String, at offset: Int) -> TemplateError {
+        TemplateError(message, at: offset, in: characters)
+    }
+}
