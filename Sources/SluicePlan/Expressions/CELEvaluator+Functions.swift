@@ -1,0 +1,86 @@
+extension CELEvaluator {
+    /// A global function call: `size(x)`, the conversions, `type(x)`, `dyn(x)`, `matches(s, re)`.
+    mutating func callGlobal(_ name: String, _ arguments: [CELValue]) throws(CELError) -> CELValue {
+        switch (name, arguments.count) {
+        case ("size", 1): return try size(arguments[0])
+        case ("int", 1): return try CELConversions.toInt(arguments[0])
+        case ("uint", 1): return try CELConversions.toUInt(arguments[0])
+        case ("double", 1): return try CELConversions.toDouble(arguments[0])
+        case ("string", 1): return try CELConversions.toString(arguments[0])
+        case ("bytes", 1): return try CELConversions.toBytes(arguments[0])
+        case ("bool", 1): return try CELConversions.toBool(arguments[0])
+        case ("type", 1): return .type(arguments[0].typeName)
+        case ("dyn", 1): return arguments[0]
+        case ("matches", 2): return try callMethod("matches", on: arguments[0], [arguments[1]])
+        default:
+            if CELFunctions.globalNames.contains(name) {
+                throw .noOverload(name, arguments)
+            }
+            throw CELError("unbound function '\(name)'")
+        }
+    }
+
+    /// A receiver-style call: `s.contains(t)`, `list.size()`, the string extensions.
+    mutating func callMethod(_ name: String, on receiver: CELValue, _ arguments: [CELValue]) throws(CELError) -> CELValue {
+        if name == "size", arguments.isEmpty { return try size(receiver) }
+        if case .list(let list) = receiver, name == "join" {
+            return try join(list, arguments)
+        }
+        guard case .string(let text) = receiver else {
+            if CELFunctions.methodNames.contains(name) { throw .noOverload(name, [receiver] + arguments) }
+            throw CELError("unbound function '\(name)'")
+        }
+        try charge(text.utf8.count / 64)
+        switch (name, arguments.first) {
+        case ("contains", .string(let other)) where arguments.count == 1:
+            return .bool(CELStrings.firstIndex(of: Array(other.utf8), in: Array(text.utf8)) != nil)
+        case ("startsWith", .string(let prefix)) where arguments.count == 1:
+            return .bool(text.utf8.starts(with: prefix.utf8))
+        case ("endsWith", .string(let suffix)) where arguments.count == 1:
+            return .bool(text.utf8.reversed().starts(with: suffix.utf8.reversed()))
+        case ("matches", .string(let pattern)) where arguments.count == 1:
+            return .bool(try CELStrings.matches(text, pattern))
+        default:
+            return try CELStrings.extensionFunction(name, text, arguments)
+        }
+    }
+
+    private mutating func size(_ value: CELValue) throws(CELError) -> CELValue {
+        switch value {
+        case .string(let s):
+            try charge(s.utf8.count / 64)
+            return .int(Int64(s.unicodeScalars.count))
+        case .bytes(let b): return .int(Int64(b.count))
+        case .list(let l): return .int(Int64(l.count))
+        case .map(let m): return .int(Int64(m.count))
+        default: throw .noOverload("size", [value])
+        }
+    }
+
+    private mutating func join(_ list: [CELValue], _ arguments: [CELValue]) throws(CELError) -> CELValue {
+        let separator: String
+        switch arguments.first {
+        case nil: separator = ""
+        case .string(let s) where arguments.count == 1: separator = s
+        default: throw .noOverload("join", [.list(list)] + arguments)
+        }
+        var parts: [String] = []
+        for element in list {
+            guard case .string(let s) = element else { throw CELError("join() needs a list of strings, found \(element.typeName)") }
+            parts.append(s)
+        }
+        let result = parts.joined(separator: separator)
+        try charge(result.utf8.count)
+        return .string(result)
+    }
+}
+
+/// The names the evaluator knows, so that a wrong argument type is "no matching overload" and an
+/// unknown name is "unbound function".
+enum CELFunctions {
+    static let globalNames: Set<String> = ["size", "int", "uint", "double", "string", "bytes", "bool", "type", "dyn", "matches"]
+    static let methodNames: Set<String> = [
+        "size", "contains", "startsWith", "endsWith", "matches", "lowerAscii", "upperAscii", "trim", "replace",
+        "split", "join", "indexOf", "lastIndexOf", "substring", "charAt",
+    ]
+}

@@ -1,0 +1,72 @@
+import Testing
+@testable import SluicePlan
+
+/// The CEL conformance suite (../shared/conformance/cel: 997 tests from google/cel-spec), run
+/// through the evaluator. Every test runs; the ones listed in `skipped` are expected to fail for
+/// the reason given, and a skipped test that starts passing is reported so the list stays true.
+@Suite("CEL conformance")
+struct CELConformanceTests {
+    /// Tests (`file/section/test`) or whole sections (`file/section`) not expected to pass, and why.
+    static let skipped: [String: String] = [:]
+
+    static func skipReason(_ id: String) -> String? {
+        if let reason = skipped[id] { return reason }
+        let section = id.split(separator: "/").prefix(2).joined(separator: "/")
+        return skipped[section]
+    }
+
+    @Test("conformance file", arguments: try CELFixtures.fileNames())
+    func file(_ name: String) throws {
+        let cases = try CELFixtures.cases(inFile: name)
+        #expect(!cases.isEmpty)
+        var passed = 0, skipped = 0
+        for testCase in cases {
+            let failure = Self.run(testCase)
+            if let reason = Self.skipReason(testCase.id) {
+                skipped += 1
+                if failure == nil { Issue.record("\(testCase.id) passes but is listed as skipped (\(reason))") }
+                continue
+            }
+            if let failure {
+                Issue.record("\(testCase.id): \(testCase.expression.debugDescription): \(failure)")
+            } else {
+                passed += 1
+            }
+        }
+        print("CEL conformance \(name): \(passed) passed, \(skipped) skipped, \(cases.count) tests")
+    }
+
+    @Test("the runner notices a wrong kind, a wrong value and a missing error")
+    func runnerIsStrict() {
+        func check(_ expression: String, _ expected: CELFixtures.Expected) -> String? {
+            Self.run(CELFixtures.Case(id: "self", expression: expression, bindings: [:], expected: expected, disableCheck: false, typeEnvironment: [:]))
+        }
+        #expect(check("1", .value(.uint(1))) != nil)
+        #expect(check("1", .value(.double(1))) != nil)
+        #expect(check("1 + 1", .value(.int(3))) != nil)
+        #expect(check("1", .error) != nil)
+        #expect(check("1 / 0", .error) == nil)
+        #expect(check("0.0 / 0.0", .value(.double(.nan))) == nil)
+    }
+
+    /// Runs one test; nil when it passes, otherwise what went wrong.
+    static func run(_ testCase: CELFixtures.Case) -> String? {
+        let outcome: Result<CELValue, CELError>
+        do {
+            let expression = try CELExpression(parsing: testCase.expression)
+            outcome = .success(try expression.evaluate(testCase.bindings))
+        } catch {
+            outcome = .failure(error)
+        }
+        switch (testCase.expected, outcome) {
+        case (.value(let expected), .success(let actual)):
+            return expected == actual ? nil : "expected \(expected), got \(actual)"
+        case (.value(let expected), .failure(let error)):
+            return "expected \(expected), got error: \(error)"
+        case (.error, .success(let actual)):
+            return "expected an error, got \(actual)"
+        case (.error, .failure):
+            return nil
+        }
+    }
+}
