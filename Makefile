@@ -20,5 +20,10 @@ test: bootstrap
 bench: bootstrap
 	$(SWIFT) run -c release SluiceBenchmarks
 
+# Embed schemas/plan.schema.json in SluicePlan (run after editing the schema).
+.PHONY: schema
+schema:
+	@bash scripts/embed-schema.sh
+
 clean:
 	rm -rf .build

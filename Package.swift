@@ -43,7 +43,6 @@ let package = Package(
                 "SluiceJSON",
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
-            resources: [.copy("Resources/plan.schema.json")],
             swiftSettings: swiftSettings
         ),
         .target(
