@@ -1,6 +1,0 @@
-import Testing
-@testable import SluiceJSON
-
-@Test func moduleLoads() {
-    #expect(Bool(true))
-}
