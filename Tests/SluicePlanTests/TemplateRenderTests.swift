@@ -36,6 +36,30 @@ import Testing
         #expect(try PlanTemplate(test.template).render(test.context) == test.expected)
     }
 
+    @Test("a last line of only spaces or tabs is kept (swift-mustache 2.1.1 drops it)", arguments: [
+        Case(template: "  ", context: [:], expected: "  "),
+        Case(template: "Hello\n  ", context: [:], expected: "Hello\n  "),
+        Case(template: "{{x}}\n\t", context: ["x": 1], expected: "1\n\t"),
+        Case(template: "{{#a}}\n{{/a}}\n ", context: ["a": true], expected: " "),
+        Case(template: "{{x}}  ", context: ["x": 1], expected: "1  "),
+    ])
+    func trailingIndentation(_ test: Case) throws {
+        #expect(try PlanTemplate(test.template).render(test.context) == test.expected)
+    }
+
+    @Test("text ending in the first character of a delimiter (a swift-mustache 2.1.1 overflow)", arguments: [
+        Case(template: "{", context: [:], expected: "{"),
+        Case(template: "Answer in JSON like {", context: [:], expected: "Answer in JSON like {"),
+        Case(template: "{{x}} {", context: ["x": 1], expected: "1 {"),
+        Case(template: "{{#a}}\n{{/a}}\n{", context: ["a": true], expected: "{"),
+        Case(template: "x {\r", context: [:], expected: "x {\r"),
+        Case(template: "{ \n", context: [:], expected: "{ \n"),
+        Case(template: "{{=<% %>=}}<%x%> <", context: ["x": 1], expected: "1 <"),
+    ])
+    func trailingDelimiterStart(_ test: Case) throws {
+        #expect(try PlanTemplate(test.template).render(test.context) == test.expected)
+    }
+
     @Test("nested data from JSONValue", arguments: [
         Case(
             template: "# {{inputs.task}} ({{inputs.days}} days)",

@@ -20,6 +20,8 @@ public struct PlanTemplate: Sendable {
     /// Every name the template looks up, in source order, for the plan validator.
     public let references: [TemplateReference]
     private let compiled: MustacheTemplate
+    /// Whether `compiled` has a line break after the plan's text that `render` must take off.
+    let hasGuardLineBreak: Bool
 
     /// The pragma that switches swift-mustache from HTML escaping to plain text.
     ///
@@ -42,10 +44,20 @@ public struct PlanTemplate: Sendable {
     public init(_ source: String) throws(TemplateError) {
         let characters = Array(source)
         var scanner = TemplateScanner(characters)
-        self.references = try scanner.scan()
+        let scan = try scanner.scan()
+        self.references = scan.references
         self.source = source
+        // swift-mustache 2.1.1 mishandles two endings: text ending with the first character of
+        // the opening delimiter fails with "overflow" (`"Answer in JSON like {"`; it reads a
+        // whole delimiter's length ahead), and a last line of only spaces or tabs is dropped.
+        // A line break after a last line that holds no tag, or after text that follows the
+        // last tag, cannot change how the rest renders: no tag on that line can be standalone,
+        // and the text there is outside every section, rendered once, verbatim. So we add one
+        // and take it off the output.
+        self.hasGuardLineBreak = scan.needsGuardLineBreak
+        let guardLineBreak = scan.needsGuardLineBreak ? "\n" : ""
         do {
-            self.compiled = try MustacheTemplate(string: Self.plainTextPrologue + source)
+            self.compiled = try MustacheTemplate(string: Self.plainTextPrologue + source + guardLineBreak)
         } catch let error as MustacheTemplate.ParserError {
             // The scanner accepts only what the library compiles; this keeps any disagreement
             // visible with a position instead of trapping.
@@ -62,7 +74,12 @@ public struct PlanTemplate: Sendable {
     ///   `{"inputs": …, "steps": {"outline": {"output": …}}, "item": …}`.
     /// - Returns: the text; a name that does not resolve renders as nothing.
     public func render(_ context: JSONValue) -> String {
-        compiled.render(TemplateData.wrap(context))
+        var text = compiled.render(TemplateData.wrap(context))
+        // By scalar, not Character: a template ending in "\r" renders "\r\n", one Character.
+        if hasGuardLineBreak, text.unicodeScalars.last == "\n" {
+            text.unicodeScalars.removeLast()
+        }
+        return text
     }
 }
 

@@ -4,16 +4,29 @@
 /// but no offset and no wording fit for a plan author, so we scan the tags ourselves. The
 /// grammar follows swift-mustache 2.1.1 exactly where it matters (name characters, set
 /// delimiters, where a triple mustache's third brace goes), so a template this scanner
-/// accepts is one the library compiles. On top of that it refuses what plans do not
-/// support: partials, template inheritance, pragmas and swift-mustache's transforms.
+/// accepts is one the library compiles (a randomized test holds it to that). On top of that
+/// it refuses what plans do not support: partials, template inheritance, pragmas,
+/// swift-mustache's transforms, and two shapes the library gets wrong (see `scanTag`).
 struct TemplateScanner {
     private let characters: [Character]
     private var position = 0
     private var openDelimiter: [Character] = ["{", "{"]
     private var closeDelimiter: [Character] = ["}", "}"]
     /// The sections open at `position`, innermost last.
-    private var openSections: [(name: String, offset: Int)] = []
+    private var openSections: [(name: String, offset: Int, bodyStart: Int)] = []
     private var references: [TemplateReference] = []
+    /// Where the text after the last tag starts.
+    private var endOfLastTag = 0
+
+    /// What a scan finds.
+    struct Result {
+        /// Every name the template looks up, in source order.
+        var references: [TemplateReference]
+        /// Whether the template ends with text that swift-mustache 2.1.1 mishandles without a
+        /// line break after it (see `PlanTemplate.init`): either the last line holds no tag and
+        /// is not empty, or the text after the last tag holds more than whitespace.
+        var needsGuardLineBreak: Bool
+    }
 
     init(_ characters: [Character]) {
         self.characters = characters
@@ -24,17 +37,22 @@ struct TemplateScanner {
         "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-_?*")
 
     /// Scans the whole template.
-    /// - Returns: every name the template looks up, in source order.
     /// - Throws: `TemplateError` at the first syntax error or unsupported tag.
-    mutating func scan() throws(TemplateError) -> [TemplateReference] {
+    mutating func scan() throws(TemplateError) -> Result {
         while let tagStart = find(openDelimiter, from: position) {
             position = tagStart + openDelimiter.count
             try scanTag(startingAt: tagStart)
+            endOfLastTag = position
         }
         if let unclosed = openSections.last {
             throw error("section '\(unclosed.name)' is never closed", at: unclosed.offset)
         }
-        return references
+        let lastLineStart = (characters.lastIndex(where: TemplateError.isLineBreak) ?? -1) + 1
+        let needsGuard =
+            endOfLastTag <= lastLineStart
+            ? lastLineStart < characters.count
+            : characters[endOfLastTag...].contains { !$0.isWhitespace }
+        return Result(references: references, needsGuardLineBreak: needsGuard)
     }
 
     // MARK: - Tags
@@ -52,13 +70,19 @@ struct TemplateScanner {
             }
             position = end + closeDelimiter.count
         case "=":
+            // The spec keeps new delimiters to the end of the template; swift-mustache 2.1.1
+            // restores the old ones when the enclosing section ends. Allowing the change only
+            // outside sections leaves no room for the two to disagree.
+            guard openSections.isEmpty else {
+                throw error("delimiters can only be changed outside sections", at: tagStart)
+            }
             position += 1
             try scanSetDelimiters(tagStart: tagStart)
         case "#", "^":
             position += 1
             let name = try scanName(tagStart: tagStart)
             try record(name, at: tagStart, isSection: true)
-            openSections.append((name, tagStart))
+            openSections.append((name, tagStart, position))
         case "/":
             position += 1
             let name = try scanName(tagStart: tagStart)
@@ -67,6 +91,13 @@ struct TemplateScanner {
             }
             guard open.name == name else {
                 throw error("closing tag '\(name)' does not match the open section '\(open.name)'", at: tagStart)
+            }
+            // swift-mustache 2.1.1 finds a section's text by stepping back two characters from
+            // the closing tag, which lands before the section with a one-character delimiter and
+            // an empty body, and traps. Refuse that shape instead of crashing the process.
+            if openDelimiter.count == 1, characters[open.bodyStart..<tagStart].allSatisfy(\.isWhitespace) {
+                throw error(
+                    "section '\(name)' is empty, which one-character delimiters do not support", at: open.offset)
             }
         case "{":
             position += 1

@@ -1,0 +1,52 @@
+import SluiceJSON
+import Testing
+
+@testable import SluicePlan
+
+/// Random templates over Mustache's syntax characters: our scanner must never accept what
+/// swift-mustache then refuses (that would surface as "template does not compile"), nothing
+/// may crash, and PlanTemplate must render what the library renders in plain-text mode.
+@Suite struct TemplateFuzzTests {
+    /// A small deterministic generator (SplitMix64), so a failure reproduces.
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    static let alphabet: [String] = [
+        "{{", "}}", "{", "}", "#", "^", "/", "=", "!", "&", ">", "<", "$", "%", "a", "b", ".", " ", "\n", "\r\n", "\r", "\t",
+        "|", "(", ")", "é", "\u{301}", "{{#a}}", "{{/a}}", "{{^b}}", "{{/b}}", "{{{", "}}}", "{{&", "{{!", "{{.}}",
+        "{{=| |=}}", "|#a|", "|/a|", "{{=<% %>=}}", "<%", "%>", "<%#a%>", "<%/a%>", "a.b",
+    ]
+
+    @Test(arguments: [1, 2, 3, 4])
+    func scannerNeverAcceptsWhatTheLibraryRefuses(seed: UInt64) throws {
+        var generator = Generator(state: seed)
+        let context: JSONValue = ["a": [["b": 1], ["b": "x"]], "b": true]
+        for _ in 0..<5_000 {
+            let length = Int.random(in: 0...10, using: &generator)
+            let source = (0..<length).map { _ in Self.alphabet.randomElement(using: &generator) ?? "" }.joined()
+            let template: PlanTemplate
+            do {
+                template = try PlanTemplate(source)
+            } catch {
+                #expect(!error.message.hasPrefix("template does not compile"), "\(source.debugDescription): \(error)")
+                #expect(error.offset >= 0 && error.offset <= source.count, "\(source.debugDescription)")
+                continue
+            }
+            let rendered = template.render(context)
+            // Against the library alone. Where PlanTemplate adds its guard line break, the
+            // library gets a trailing "x" instead (which it handles), taken off afterwards.
+            let suffix = template.hasGuardLineBreak ? "x" : ""
+            let direct = try MustacheLibraryCheck.render(
+                "{{%CONTENT_TYPE: TEXT}}\n" + source + suffix, data: context, partials: [:])
+            #expect(rendered + suffix == direct, "\(source.debugDescription)")
+        }
+    }
+}
