@@ -18,8 +18,12 @@ import SluiceJSON
 /// | integer | `42` | rendered once, with the number as `.` |
 /// | double | shortest form that reads back: `8.2`; whole numbers below 10^15 without `.0`: `3` | as integer |
 /// | string | as is | rendered once, skipped when empty |
-/// | array | compact JSON | once per element, skipped when empty |
+/// | array | compact JSON (`JSONValue.serialized()`) | once per element, skipped when empty |
 /// | object | compact JSON, keys in document order | rendered once, with the object as context |
+///
+/// Arrays and objects print as JSON so that a prompt can hand a model a step's whole
+/// structured output with `{{steps.outline.output}}`; inside that JSON, numbers and strings
+/// are written as the JSON writer writes them (`3.0`, `"quoted"`).
 enum TemplateData {
     /// The value swift-mustache should see for `value`.
     static func wrap(_ value: JSONValue) -> Any {
@@ -47,8 +51,19 @@ struct TemplateScalar: MustacheCustomRenderable, MustacheParent {
     var renderText: String {
         switch value {
         case .string(let text): text
-        default: TemplateJSONText.text(of: value)
+        case .double(let number): Self.text(of: number)
+        default: value.serialized()
         }
+    }
+
+    /// A double in the shortest form that reads back as the same number (`8.2`, `0.1`,
+    /// `1e+20`), except that whole numbers below 10^15 print without a fraction (`3`, not
+    /// `3.0`), as people expect in a sentence.
+    static func text(of number: Double) -> String {
+        if number.isFinite, number == number.rounded(.towardZero), abs(number) < 1e15 {
+            return String(Int64(number))
+        }
+        return number.description
     }
 
     /// An empty string is falsey, as in mustache.js and chevron; numbers, zero included, are not.
@@ -65,7 +80,7 @@ struct TemplateList: MustacheSequence, MustacheCustomRenderable, MustacheParent 
         elements.lazy.map(TemplateData.wrap).makeIterator()
     }
 
-    var renderText: String { TemplateJSONText.text(of: .array(elements)) }
+    var renderText: String { JSONValue.array(elements).serialized() }
     var isNull: Bool { false }
     func child(named: String) -> Any? { nil }
 }
@@ -78,6 +93,6 @@ struct TemplateObject: MustacheParent, MustacheCustomRenderable {
         object[name].map(TemplateData.wrap)
     }
 
-    var renderText: String { TemplateJSONText.text(of: .object(object)) }
+    var renderText: String { JSONValue.object(object).serialized() }
     var isNull: Bool { false }
 }
