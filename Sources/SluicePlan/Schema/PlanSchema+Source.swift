@@ -63,20 +63,15 @@ extension PlanSchema {
       "items": { "$ref": "#/$defs/value" },
       "additionalProperties": { "$ref": "#/$defs/value" }
     },
-    "expressionString": {
-      "description": "A CEL expression written as a value: exactly \"${expr}\".",
-      "type": "string",
-      "pattern": "^\\$\\{.*\\}$"
-    },
     "numberOrExpression": {
       "description": "A number, or a CEL expression yielding one written as \"${expr}\" (e.g. \"${inputs.quality_threshold}\").",
       "type": ["number", "string"],
-      "pattern": "^\\$\\{.*\\}$"
+      "pattern": "^\\$\\{[\\s\\S]*\\}$"
     },
     "integerOrExpression": {
       "description": "An integer, or a CEL expression yielding one written as \"${expr}\" (e.g. \"${inputs.max_iterations}\").",
       "type": ["integer", "string"],
-      "pattern": "^\\$\\{.*\\}$"
+      "pattern": "^\\$\\{[\\s\\S]*\\}$"
     },
     "jsonSchema": {
       "description": "A JSON Schema (draft 2020-12).",
@@ -357,7 +352,7 @@ extension PlanSchema {
         "queries": {
           "description": "Several queries, searched in parallel: a list of values each yielding a string, or \"${expr}\" yielding a list of strings.",
           "type": ["array", "string"],
-          "pattern": "^\\$\\{.*\\}$",
+          "pattern": "^\\$\\{[\\s\\S]*\\}$",
           "minItems": 1,
           "items": { "$ref": "#/$defs/value", "type": "string" }
         },
@@ -395,7 +390,7 @@ extension PlanSchema {
         "urls": {
           "description": "Several URLs, fetched in parallel: a list of values each yielding a string, or \"${expr}\" yielding a list of strings.",
           "type": ["array", "string"],
-          "pattern": "^\\$\\{.*\\}$",
+          "pattern": "^\\$\\{[\\s\\S]*\\}$",
           "items": { "$ref": "#/$defs/value", "type": "string" }
         },
         "max_bytes": {
@@ -604,7 +599,7 @@ extension PlanSchema {
         "inputs": {
           "description": "The called plan's inputs: an object of values, or \"${expr}\" yielding an object.",
           "type": ["object", "string"],
-          "pattern": "^\\$\\{.*\\}$",
+          "pattern": "^\\$\\{[\\s\\S]*\\}$",
           "additionalProperties": { "$ref": "#/$defs/value" }
         }
       },
