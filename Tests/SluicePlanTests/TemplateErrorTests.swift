@@ -1,3 +1,4 @@
+import SluiceJSON
 import Testing
 
 @testable import SluicePlan
@@ -95,6 +96,36 @@ import Testing
     func unsupported(_ test: Case) {
         #expect(throws: TemplateError(message: test.message, offset: test.offset, line: test.line, column: test.column)) {
             try PlanTemplate(test.template)
+        }
+    }
+
+    @Test("shapes swift-mustache 2.1.1 gets wrong, refused with a reason", arguments: [
+        Case(
+            template: "{{#a}}{{=| |=}}|/a|", message: "delimiters can only be changed outside sections", offset: 6,
+            line: 1, column: 7),
+        Case(
+            template: "{{=| |=}}\n|#a||/a|",
+            message: "section 'a' is empty, which one-character delimiters do not support", offset: 10, line: 2,
+            column: 1),
+        Case(
+            template: "{{=| |=}}|^a|\n|/a|",
+            message: "section 'a' is empty, which one-character delimiters do not support", offset: 9, line: 1,
+            column: 10),
+    ])
+    func libraryLimitations(_ test: Case) {
+        #expect(throws: TemplateError(message: test.message, offset: test.offset, line: test.line, column: test.column)) {
+            try PlanTemplate(test.template)
+        }
+    }
+
+    @Test func sectionDepthIsBounded() throws {
+        let limit = PlanTemplate.maxSectionDepth
+        #expect(limit == 50)
+        let deepest = String(repeating: "{{#a}}", count: limit) + "x" + String(repeating: "{{/a}}", count: limit)
+        #expect(try PlanTemplate(deepest).render(["a": true]) == "x")
+        let tooDeep = String(repeating: "{{#a}}", count: limit + 1)
+        #expect(throws: TemplateError(message: "sections nest deeper than 50", offset: 300, line: 1, column: 301)) {
+            try PlanTemplate(tooDeep)
         }
     }
 

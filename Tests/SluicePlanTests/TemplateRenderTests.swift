@@ -67,6 +67,10 @@ import Testing
         Case(
             template: "{{steps.outline.output.title}}",
             context: ["steps": ["outline": ["output": ["title": "T"]]]], expected: "T"),
+        Case(
+            template: "# {{inputs.task}}\n{{#steps.sections.output}}{{.}}\n{{/steps.sections.output}}",
+            context: ["inputs": ["task": "Chips"], "steps": ["sections": ["output": ["One.", "Two."]]]],
+            expected: "# Chips\nOne.\nTwo.\n"),
         Case(template: "[{{a.b.missing}}][{{missing}}]", context: ["a": ["b": [:]]], expected: "[][]"),
         Case(template: "{{#a}}{{b.c}}{{/a}}", context: ["a": ["b": [:]], "b": ["c": "outer"]], expected: ""),
         Case(template: "{{#item}}{{inputs.task}}{{/item}}", context: ["item": ["x": 1], "inputs": ["task": "t"]], expected: "t"),

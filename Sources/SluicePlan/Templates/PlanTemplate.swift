@@ -19,6 +19,11 @@ public struct PlanTemplate: Sendable {
     public let source: String
     /// Every name the template looks up, in source order, for the plan validator.
     public let references: [TemplateReference]
+    /// How deeply sections may nest. swift-mustache compiles and renders sections recursively,
+    /// so a deep enough template would exhaust a thread's stack (about 1,000 levels in a debug
+    /// build); real templates nest a handful of levels.
+    public static let maxSectionDepth = 50
+
     private let compiled: MustacheTemplate
     /// Whether `compiled` has a line break after the plan's text that `render` must take off.
     let hasGuardLineBreak: Bool
@@ -38,6 +43,8 @@ public struct PlanTemplate: Sendable {
     /// #### Errors
     /// - a tag that is never closed, or a name with characters other than `A–Z a–z 0–9 . - _ ? *`
     /// - a section that is never closed, or a closing tag that does not match its section
+    /// - sections nested deeper than ``maxSectionDepth``
+    /// - a delimiter change inside a section, or an empty section under one-character delimiters
     /// - a malformed set-delimiter tag
     /// - a partial (`{{> name}}`), inheritance (`{{< name}}`, `{{$ name}}`), a pragma
     ///   (`{{% … }}`) or a transform (`{{count(list)}}`), which plans do not support

@@ -81,6 +81,9 @@ struct TemplateScanner {
         case "#", "^":
             position += 1
             let name = try scanName(tagStart: tagStart)
+            guard openSections.count < PlanTemplate.maxSectionDepth else {
+                throw error("sections nest deeper than \(PlanTemplate.maxSectionDepth)", at: tagStart)
+            }
             try record(name, at: tagStart, isSection: true)
             openSections.append((name, tagStart, position))
         case "/":
