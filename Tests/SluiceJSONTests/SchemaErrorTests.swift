@@ -102,7 +102,12 @@ import Testing
         Case(name: "field of another kind", instance: #"{"name": "a", "steps": [{"id": "s", "kind": "template", "template": "t", "prompt": "p"}]}"#, expected: [
             "/steps/0/prompt unevaluatedProperties /$defs/step/unevaluatedProperties: unknown property 'prompt' (not allowed by unevaluatedProperties)",
         ]),
-        Case(name: "unknown kind", instance: #"{"name": "a", "steps": [{"id": "s", "kind": "lm"}]}"#, expected: [
+        Case(name: "a typo and a wrong type in the same step are both reported", instance: #"{"name": "a", "steps": [{"id": 5, "kind": "llm", "promt": "p"}]}"#, expected: [
+            "/steps/0/id type /$defs/step/properties/id/type: expected string, got integer",
+            "/steps/0 required /$defs/llm/required: missing required property 'prompt'",
+            "/steps/0/promt unevaluatedProperties /$defs/step/unevaluatedProperties: unknown property 'promt' (not allowed by unevaluatedProperties)",
+        ]),
+        Case(name: "unknown kind", instance: #"{"name": "a", "steps": [{"id": "s", "kind": "lm", "prompt": "p"}]}"#, expected: [
             #"/steps/0/kind enum /$defs/step/properties/kind/enum: expected one of "llm", "template", got "lm""#,
         ]),
         Case(name: "pattern", instance: #"{"name": "News Report", "steps": []}"#, expected: [

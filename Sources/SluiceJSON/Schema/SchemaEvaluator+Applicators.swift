@@ -94,7 +94,7 @@ extension SchemaEvaluator {
     }
 
     /// Keywords that apply subschemas to array items.
-    mutating func applyItems(_ keyword: SchemaKeyword, of node: SchemaNode, _ elements: [JSONValue], report: Bool, evaluated: inout EvaluatedParts?, validSoFar: Bool) -> Bool {
+    mutating func applyItems(_ keyword: SchemaKeyword, of node: SchemaNode, _ elements: [JSONValue], report: Bool, evaluated: inout EvaluatedParts?) -> Bool {
         switch keyword {
         case .prefixItems(let schemas):
             var valid = true
@@ -105,7 +105,7 @@ extension SchemaEvaluator {
                     if !report { return false }
                 }
             }
-            if valid, let prefix = evaluated?.itemPrefix {
+            if valid || report, let prefix = evaluated?.itemPrefix {
                 evaluated?.itemPrefix = max(prefix, min(schemas.count, elements.count))
             }
             return valid
@@ -117,7 +117,7 @@ extension SchemaEvaluator {
                     if !report { return false }
                 }
             }
-            if valid { evaluated?.allItems = true }
+            if valid || report { evaluated?.allItems = true }
             return valid
         case .contains(let schema, let minimum, let maximum):
             var count = 0
@@ -135,9 +135,6 @@ extension SchemaEvaluator {
             }
             return true
         case .unevaluatedItems(let schema):
-            // When other keywords already failed, their annotations are gone and every item
-            // would look unevaluated: report only the real failures.
-            guard validSoFar else { return true }
             var valid = true
             for index in elements.indices where !(evaluated?.containsItem(index) ?? false) {
                 if !evaluateChild(schema, elements[index], at: .index(index), report: report, keyword: "unevaluatedItems", falseMessage: SchemaMessages.unexpectedItem(index, by: "unevaluatedItems")) {
@@ -153,29 +150,27 @@ extension SchemaEvaluator {
     }
 
     /// Keywords that apply subschemas to object members.
-    mutating func applyProperties(_ keyword: SchemaKeyword, of node: SchemaNode, _ object: JSONObject, report: Bool, evaluated: inout EvaluatedParts?, validSoFar: Bool) -> Bool {
+    mutating func applyProperties(_ keyword: SchemaKeyword, of node: SchemaNode, _ object: JSONObject, report: Bool, evaluated: inout EvaluatedParts?) -> Bool {
         var valid = true
         switch keyword {
         case .properties(let schemas):
             for key in object.keys {
                 guard let schema = schemas[key], let value = object[key] else { continue }
-                if evaluateChild(schema, value, at: .key(key), report: report, keyword: "properties", falseMessage: SchemaMessages.forbiddenProperty(key)) {
-                    evaluated?.properties.insert(key)
-                } else {
+                if !evaluateChild(schema, value, at: .key(key), report: report, keyword: "properties", falseMessage: SchemaMessages.forbiddenProperty(key)) {
                     valid = false
                     if !report { return false }
                 }
+                evaluated?.properties.insert(key)
             }
         case .patternProperties(let members):
             for key in object.keys {
                 guard let value = object[key] else { continue }
                 for member in members where member.pattern.matches(key) {
-                    if evaluateChild(member.schema, value, at: .key(key), report: report, keyword: "patternProperties", falseMessage: SchemaMessages.forbiddenProperty(key)) {
-                        evaluated?.properties.insert(key)
-                    } else {
+                    if !evaluateChild(member.schema, value, at: .key(key), report: report, keyword: "patternProperties", falseMessage: SchemaMessages.forbiddenProperty(key)) {
                         valid = false
                         if !report { return false }
                     }
+                    evaluated?.properties.insert(key)
                 }
             }
         case .additionalProperties(let schema, let named, let patterns):
@@ -186,7 +181,7 @@ extension SchemaEvaluator {
                     if !report { return false }
                 }
             }
-            if valid { evaluated?.allProperties = true }
+            if valid || report { evaluated?.allProperties = true }
         case .propertyNames(let schema):
             for key in object.keys where !matchesChild(schema, .string(key), at: .key(key)) {
                 valid = false
@@ -195,7 +190,6 @@ extension SchemaEvaluator {
                 fail("propertyNames", schemaPath: node.pointer.appending("propertyNames"), at: .key(key), SchemaMessages.invalidPropertyName(key, reason: reason))
             }
         case .unevaluatedProperties(let schema):
-            guard validSoFar else { return true }
             for key in object.keys where !(evaluated?.containsProperty(key) ?? false) {
                 guard let value = object[key] else { continue }
                 if evaluateChild(schema, value, at: .key(key), report: report, keyword: "unevaluatedProperties", falseMessage: SchemaMessages.unknownProperty(key, by: "unevaluatedProperties")) {

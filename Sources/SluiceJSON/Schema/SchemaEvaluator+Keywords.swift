@@ -2,7 +2,7 @@ extension SchemaEvaluator {
     /// Applies one keyword; returns whether the instance passes it.
     mutating func apply(
         _ keyword: SchemaKeyword, of node: SchemaNode, to instance: JSONValue, report: Bool,
-        evaluated: inout EvaluatedParts?, validSoFar: Bool
+        evaluated: inout EvaluatedParts?
     ) -> Bool {
         let here = node.pointer.appending(keyword.name)
         switch keyword {
@@ -14,10 +14,10 @@ extension SchemaEvaluator {
             return applyInPlace(keyword, of: node, to: instance, report: report, evaluated: &evaluated)
         case .prefixItems, .items, .contains, .unevaluatedItems:
             guard case .array(let elements) = instance else { return true }
-            return applyItems(keyword, of: node, elements, report: report, evaluated: &evaluated, validSoFar: validSoFar)
+            return applyItems(keyword, of: node, elements, report: report, evaluated: &evaluated)
         case .properties, .patternProperties, .additionalProperties, .propertyNames, .unevaluatedProperties:
             guard case .object(let object) = instance else { return true }
-            return applyProperties(keyword, of: node, object, report: report, evaluated: &evaluated, validSoFar: validSoFar)
+            return applyProperties(keyword, of: node, object, report: report, evaluated: &evaluated)
         default:
             guard let message = assertionFailure(keyword, instance) else { return true }
             if report {

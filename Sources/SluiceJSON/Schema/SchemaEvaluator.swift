@@ -66,14 +66,27 @@ struct SchemaEvaluator {
             defer { if entersResource { dynamicScope.removeLast() } }
             var own: EvaluatedParts? = evaluated != nil || node.collectsAnnotations ? EvaluatedParts() : nil
             var valid = true
+            let errorsBefore = errors.count
             for keyword in keywords {
-                if !apply(keyword, of: node, to: instance, report: report, evaluated: &own, validSoFar: valid) {
+                if !valid, keyword.isUnevaluated, failedOnDiscriminator(since: errorsBefore) { continue }
+                if !apply(keyword, of: node, to: instance, report: report, evaluated: &own) {
                     valid = false
                     if !report { return false }
                 }
             }
-            if valid, evaluated != nil, let own { evaluated?.merge(own) }
+            // When reporting, a failed subschema's annotations are kept (the failure is already
+            // reported, and the parent fails with it): `unevaluatedProperties` then flags only
+            // really unknown members, not every member of a step whose other field was wrong.
+            if valid || report, evaluated != nil, let own { evaluated?.merge(own) }
             return valid
+        }
+    }
+
+    /// Whether a `const`/`enum` on this value or a member failed since `start` (a wrong
+    /// `kind`): then no `if`/`then` applied, and `unevaluated*` would flag every field.
+    private func failedOnDiscriminator(since start: Int) -> Bool {
+        errors[start...].contains { error in
+            (error.keyword == "const" || error.keyword == "enum") && error.instancePath.tokens.count <= depth + 1
         }
     }
 

@@ -99,6 +99,13 @@ enum SchemaKeyword: Sendable {
     case unevaluatedItems(Int)
     case unevaluatedProperties(Int)
 
+    var isUnevaluated: Bool {
+        switch self {
+        case .unevaluatedItems, .unevaluatedProperties: true
+        default: false
+        }
+    }
+
     /// The keyword as spelled in the schema, for `schemaPath` and `keyword` in errors.
     var name: String {
         switch self {
