@@ -1,1 +1,73 @@
-print("{}")
+import Foundation
+import SluiceJSON
+
+/// Every benchmark, in output order. Add new ones here (each in its own file).
+enum BenchmarkRegistry {
+    static let all: [any Benchmark] = [
+        JSONParseThroughputBenchmark(),
+        IncrementalParseBenchmark(),
+    ]
+}
+
+/// Usage: SluiceBenchmarks [--filter SUBSTRING] [--repetitions N]
+/// Prints one JSON object: `{"benchmarks": {name: result, ...}, ...}`. Run it in release.
+struct BenchmarkCommand {
+    var filter: String?
+    var repetitions = 5
+
+    init(arguments: [String]) throws(UsageError) {
+        var iterator = arguments.makeIterator()
+        while let argument = iterator.next() {
+            switch argument {
+            case "--filter":
+                guard let value = iterator.next() else { throw UsageError(message: "--filter needs a value") }
+                filter = value
+            case "--repetitions":
+                guard let value = iterator.next(), let count = Int(value), count > 0 else {
+                    throw UsageError(message: "--repetitions needs a positive integer")
+                }
+                repetitions = count
+            default:
+                throw UsageError(message: "unknown argument '\(argument)'; usage: SluiceBenchmarks [--filter SUBSTRING] [--repetitions N]")
+            }
+        }
+    }
+
+    func run() -> Int32 {
+        let context = BenchmarkContext(repetitions: repetitions)
+        var results: [(String, JSONValue)] = []
+        var failed = false
+        for benchmark in BenchmarkRegistry.all where filter.map({ benchmark.name.contains($0) }) ?? true {
+            do {
+                results.append((benchmark.name, try benchmark.run(context)))
+            } catch {
+                results.append((benchmark.name, ["error": .string(String(describing: error))]))
+                failed = true
+            }
+        }
+        #if DEBUG
+        let configuration = "debug"
+        #else
+        let configuration = "release"
+        #endif
+        let report: JSONValue = [
+            "configuration": .string(configuration),
+            "repetitions": .integer(Int64(repetitions)),
+            "benchmarks": .object(JSONObject(results)),
+        ]
+        print(report.serialized(pretty: true))
+        return failed ? 1 : 0
+    }
+}
+
+struct UsageError: Error {
+    var message: String
+}
+
+do {
+    let command = try BenchmarkCommand(arguments: Array(CommandLine.arguments.dropFirst()))
+    exit(command.run())
+} catch {
+    print(JSONValue.object(JSONObject([("error", .string(error.message))])).serialized())
+    exit(64)
+}

@@ -37,6 +37,18 @@ public final class JSONIncrementalParser {
     /// - Throws: ``JSONParseError`` when the input so far cannot be the start of a JSON document,
     ///   or grows past ``JSONParser/Options/maxBytes``.
     public func feed(_ bytes: some Collection<UInt8>) throws(JSONParseError) {
+        // This generic entry point is not specialized across the module boundary, so hand
+        // contiguous input (arrays, slices, Data) to the non-generic path in one call.
+        let contiguous = bytes.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(JSONParseError) in try feed(buffer: buffer) }
+        }
+        let outcome = contiguous ?? Array(bytes).withUnsafeBufferPointer { buffer in
+            Result { () throws(JSONParseError) in try feed(buffer: buffer) }
+        }
+        try outcome.get()
+    }
+
+    private func feed(buffer bytes: UnsafeBufferPointer<UInt8>) throws(JSONParseError) {
         if let failure { throw failure }
         let start = received.count
         if result != nil {

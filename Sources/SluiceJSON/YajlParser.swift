@@ -16,6 +16,8 @@ final class YajlParser {
     private var previousEnd = 0
     /// Inside `yajl_complete_parse`, which feeds yajl a lone space instead of our buffer.
     private var finishing = false
+    /// yajl also skips form feed and vertical tab as whitespace; JSON does not.
+    private var sawNonJSONWhitespace = false
 
     init(options: JSONParser.Options, recordsLocations: Bool) {
         builder = ValueBuilder(options: options, recordsLocations: recordsLocations)
@@ -54,7 +56,10 @@ final class YajlParser {
         defer { input = UnsafeBufferPointer(start: nil, count: 0) }
         guard yajl_parse(handle, base, bytes.count) == yajl_status_ok else { return false }
         finishing = true
-        return yajl_complete_parse(handle) == yajl_status_ok && builder.root != nil
+        guard yajl_complete_parse(handle) == yajl_status_ok, builder.root != nil, !sawNonJSONWhitespace else { return false }
+        // yajl takes an incomplete token after the value (`1"`) for the start of more input,
+        // and does not complain at the end; only whitespace may follow the value.
+        return bytes[previousEnd...].allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
     }
 
     /// yajl's own description of its error, for the rare case the streaming parser accepts the input.
@@ -70,30 +75,33 @@ final class YajlParser {
         Unmanaged<YajlParser>.fromOpaque(context!).takeUnretainedValue()
     }
 
-    /// The current token's start and end offsets in `input`.
-    private func currentToken() -> (start: Int, end: Int) {
-        let end = finishing ? input.count : min(Int(yajl_get_bytes_consumed(handle)), input.count)
+    /// The current token's start and end offsets in `input`. yajl reports where it stopped
+    /// reading; the token starts after the whitespace and separators since the previous one.
+    /// Only a number can end inside `yajl_complete_parse`, so its `length` is passed.
+    private func currentToken(length: Int? = nil) -> (start: Int, end: Int) {
         var start = previousEnd
-        while start < end {
+        scan: while start < input.count {
             switch input[start] {
             case 0x20, 0x09, 0x0A, 0x0D, UInt8(ascii: ","), UInt8(ascii: ":"): start += 1
-            default:
-                previousEnd = end
-                return (start, end)
+            case 0x0B, 0x0C:
+                sawNonJSONWhitespace = true
+                start += 1
+            default: break scan
             }
         }
+        let end = finishing ? min(start + (length ?? 0), input.count) : min(Int(yajl_get_bytes_consumed(handle)), input.count)
         previousEnd = end
         return (start, end)
     }
 
     private func scalar(_ value: JSONValue) -> Int32 {
         builder.scalar(value, at: currentToken().start)
-        return 1
+        return sawNonJSONWhitespace ? 0 : 1
     }
 
     private func number(_ text: UnsafeRawPointer?, _ length: Int) -> Int32 {
-        let start = currentToken().start
-        guard let text else { return 0 }
+        let start = currentToken(length: length).start
+        guard let text, !sawNonJSONWhitespace else { return 0 }
         let bytes = UnsafeBufferPointer(start: text.assumingMemoryBound(to: UInt8.self), count: length)
         guard let value = JSONNumber.value(from: bytes) else { return 0 }
         builder.scalar(value, at: start)
@@ -102,6 +110,7 @@ final class YajlParser {
 
     private func string(_ text: UnsafePointer<UInt8>?, _ length: Int, isKey: Bool) -> Int32 {
         let (start, end) = currentToken()
+        if sawNonJSONWhitespace { return 0 }
         let decoded: String?
         if let text, let base = input.baseAddress, text >= base, text + length <= base + input.count {
             // No escapes: yajl points into our buffer. Its UTF-8 check is lax (it lets
@@ -134,13 +143,14 @@ final class YajlParser {
     }
 
     private func begin(_ container: ValueBuilder.Container) -> Int32 {
-        builder.begin(container, at: currentToken().start) ? 1 : 0
+        let start = currentToken().start
+        return !sawNonJSONWhitespace && builder.begin(container, at: start) ? 1 : 0
     }
 
     private func end() -> Int32 {
         _ = currentToken()
         builder.end()
-        return 1
+        return sawNonJSONWhitespace ? 0 : 1
     }
 }
 

@@ -43,6 +43,13 @@ let errorCases: [ErrorCase] = [
     ErrorCase("{\n  \"a\": 1\n  \"b\": 2\n}", "missing ',' between object members", 3, 3),
     ErrorCase("[1] x", "unexpected character 'x' after the JSON value", 1, 5),
     ErrorCase("{} {}", "unexpected character '{' after the JSON value", 1, 4),
+    // yajl reads an incomplete token after the value as the start of more input: still an error.
+    ErrorCase("0\"", "unexpected character '\"' after the JSON value", 1, 2),
+    ErrorCase("[1] \"abc", "unexpected character '\"' after the JSON value", 1, 5),
+    // yajl skips form feed and vertical tab as whitespace; JSON does not.
+    ErrorCase("\u{0C}6", "unexpected character U+000C: expected a value", 1, 1),
+    ErrorCase("[1,\u{0B}2]", "unexpected character U+000B: expected a value", 1, 4),
+    ErrorCase("[1]\u{0C}", "unexpected character U+000C after the JSON value", 1, 4),
     ErrorCase("nullx", "unexpected character 'x' after the JSON value", 1, 5),
     ErrorCase("{a:1}", "object keys must be strings in double quotes", 1, 2),
     ErrorCase("['a']", "strings must use double quotes, not single quotes", 1, 2),
