@@ -55,6 +55,12 @@ let package = Package(
             dependencies: ["SluiceJSON", "SluicePlan", "SluiceProviders"],
             swiftSettings: swiftSettings
         ),
+        // Fakes shared by the tests of every layer (STYLE 1: ship the testing layer).
+        .target(
+            name: "SluiceTesting",
+            dependencies: ["SluiceJSON", "SluiceProviders", "SluiceEngine"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SluiceCLI",
             dependencies: [
@@ -89,12 +95,12 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceProvidersTests",
-            dependencies: ["SluiceProviders", "SluiceJSON"],
+            dependencies: ["SluiceProviders", "SluiceJSON", "SluiceTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SluiceEngineTests",
-            dependencies: ["SluiceEngine", "SluicePlan", "SluiceProviders", "SluiceJSON"],
+            dependencies: ["SluiceEngine", "SluicePlan", "SluiceProviders", "SluiceJSON", "SluiceTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

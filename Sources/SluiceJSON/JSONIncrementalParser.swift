@@ -12,8 +12,6 @@
 /// Each byte is read once, whatever the chunking: an open string keeps its decoded prefix
 /// (escapes and multibyte characters split across chunks continue in the next chunk), so the
 /// total work is linear in the input. The value read so far is available at any moment.
-/// The bytes fed are kept (up to ``JSONParser/Options/maxBytes``) so that an error can be
-/// located and worded exactly like ``JSONParser``'s.
 ///
 /// #### Errors
 /// The same ``JSONParseError``s, with the same messages and positions, as ``JSONParser``.

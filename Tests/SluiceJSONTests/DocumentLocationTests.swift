@@ -63,20 +63,3 @@ import Testing
         #expect(document.locations[.root]?.description == "2:3")
     }
 }
-
-@Suite struct SourceLocationTests {
-    @Test(arguments: [
-        ("abc", 2, 1, 3),
-        ("a\nbc", 3, 2, 2),
-        ("a\r\nbc", 4, 2, 2),
-        ("é\nü😀x", 8, 2, 3),
-        ("ab", 99, 1, 3),  // past the end: the end of input
-        ("", 0, 1, 1),
-    ])
-    func convertsByteOffsetsToCharacterColumns(_ text: String, _ offset: Int, _ line: Int, _ column: Int) {
-        let location = SourceLocation.of(offset: offset, in: Array(text.utf8))
-        #expect(location.line == line)
-        #expect(location.column == column)
-        #expect(location.description == "\(line):\(column)")
-    }
-}

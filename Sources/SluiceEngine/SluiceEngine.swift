@@ -1,2 +1,0 @@
-/// The interpreter that runs plans and streams their events.
-public enum SluiceEngineModule {}

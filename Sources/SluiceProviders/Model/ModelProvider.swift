@@ -1,0 +1,155 @@
+public import SluiceJSON
+
+/// A model named as plans name it: `provider:model`, e.g. `openai:gpt-4o-mini`.
+public struct ModelID: Sendable, Hashable, CustomStringConvertible {
+    public var provider: String
+    public var name: String
+
+    public init(provider: String, name: String) {
+        self.provider = provider
+        self.name = name
+    }
+
+    /// Parses `provider:model`; the model part may itself contain colons (`ollama:llama3:8b`).
+    /// Returns nil when either part is empty or there is no colon.
+    public init?(parsing text: String) {
+        guard let colon = text.firstIndex(of: ":") else { return nil }
+        let provider = String(text[..<colon])
+        let name = String(text[text.index(after: colon)...])
+        guard !provider.isEmpty, !name.isEmpty else { return nil }
+        self.init(provider: provider, name: name)
+    }
+
+    public var description: String { "\(provider):\(name)" }
+}
+
+/// One model call: what to send, and why (for simulated models, logs and usage).
+public struct ModelRequest: Sendable {
+    /// Why the engine calls the model; the simulated model answers each purpose differently.
+    public enum Purpose: String, Sendable, Hashable {
+        /// Free text (a section, a summary).
+        case text
+        /// JSON that must match ``ModelRequest/schema``.
+        case structured
+        /// A quality gate's judge: JSON scores per dimension plus feedback.
+        case judge
+    }
+
+    /// Where in the run the call happens.
+    public struct Metadata: Sendable, Hashable {
+        public var purpose: Purpose
+        public var stepID: String?
+        /// The `map` item index, when inside a map body.
+        public var item: Int?
+        /// The loop round (from 1), when inside a loop body.
+        public var iteration: Int?
+
+        public init(purpose: Purpose, stepID: String? = nil, item: Int? = nil, iteration: Int? = nil) {
+            self.purpose = purpose
+            self.stepID = stepID
+            self.item = item
+            self.iteration = iteration
+        }
+    }
+
+    public var model: ModelID
+    public var system: String?
+    public var prompt: String
+    /// The JSON Schema of structured output; nil for free text.
+    public var schema: JSONValue?
+    public var temperature: Double?
+    public var maxTokens: Int?
+    /// Whether the caller wants text deltas as they arrive (it always gets the whole text at the end).
+    public var stream: Bool
+    public var metadata: Metadata
+
+    public init(
+        model: ModelID, system: String? = nil, prompt: String, schema: JSONValue? = nil,
+        temperature: Double? = nil, maxTokens: Int? = nil, stream: Bool = true,
+        metadata: Metadata = Metadata(purpose: .text)
+    ) {
+        self.model = model
+        self.system = system
+        self.prompt = prompt
+        self.schema = schema
+        self.temperature = temperature
+        self.maxTokens = maxTokens
+        self.stream = stream
+        self.metadata = metadata
+    }
+}
+
+/// Tokens one model call consumed, as the provider reported them (or estimated them).
+public struct ModelUsage: Sendable, Hashable {
+    public var provider: String
+    public var model: String
+    public var inputTokens: Int
+    public var outputTokens: Int
+
+    public init(provider: String, model: String, inputTokens: Int, outputTokens: Int) {
+        self.provider = provider
+        self.model = model
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+    }
+
+    public var totalTokens: Int { inputTokens + outputTokens }
+}
+
+/// The end of a model call: the whole text (JSON text for structured calls) and its usage.
+public struct ModelResponse: Sendable {
+    public var text: String
+    public var usage: ModelUsage
+
+    public init(text: String, usage: ModelUsage) {
+        self.text = text
+        self.usage = usage
+    }
+}
+
+/// A language model service (OpenAI-compatible, Anthropic, the offline simulation, test fakes).
+///
+/// The call runs in the caller's task: text deltas are handed to `onDelta` as they arrive, and
+/// the call returns the whole text with its usage. Cancelling the caller's task must end the
+/// call promptly with `CancellationError` (close the connection, stop sleeping).
+///
+/// ```swift
+/// let response = try await model.generate(request) { delta in print(delta, terminator: "") }
+/// print(response.usage.outputTokens)
+/// ```
+///
+/// #### Errors
+/// ``ProviderError`` for service failures (check ``ProviderError/isRetryable``),
+/// `CancellationError` when the task was cancelled.
+public protocol ModelProvider: Sendable {
+    func generate(
+        _ request: ModelRequest,
+        onDelta: @Sendable (String) async throws -> Void
+    ) async throws -> ModelResponse
+}
+
+/// Sends each request to the provider registered for its `provider` prefix.
+public struct ModelRouter: ModelProvider {
+    private var providers: [String: any ModelProvider]
+    /// Used for any provider name not registered (e.g. the simulated model under `--offline`).
+    private var fallback: (any ModelProvider)?
+
+    public init(providers: [String: any ModelProvider] = [:], fallback: (any ModelProvider)? = nil) {
+        self.providers = providers
+        self.fallback = fallback
+    }
+
+    public func generate(
+        _ request: ModelRequest,
+        onDelta: @Sendable (String) async throws -> Void
+    ) async throws -> ModelResponse {
+        guard let provider = providers[request.model.provider] ?? fallback else {
+            throw ProviderError(
+                .unknownProvider,
+                "no model provider '\(request.model.provider)' is configured (for model '\(request.model)')",
+                provider: request.model.provider
+            )
+        }
+        return try await provider.generate(request, onDelta: onDelta)
+    }
+}

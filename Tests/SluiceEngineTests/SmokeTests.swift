@@ -1,6 +1,0 @@
-import Testing
-@testable import SluiceEngine
-
-@Test func moduleLoads() {
-    #expect(Bool(true))
-}

@@ -1,0 +1,86 @@
+import SluiceJSON
+import SluiceProviders
+import Testing
+
+@Suite struct SchemaInstanceGeneratorTests {
+    let generator = SchemaInstanceGenerator(topic: "AI agents")
+
+    @Test func objectsHaveEveryPropertyAndArraysThreeItems() throws {
+        let schema: JSONValue = [
+            "type": "object",
+            "properties": [
+                "title": ["type": "string"],
+                "sections": ["type": "array", "items": ["type": "object", "properties": ["heading": ["type": "string"]], "required": ["heading"]]],
+            ],
+            "required": ["title", "sections"],
+        ]
+        let value = generator.instance(of: schema)
+        #expect(value["title"]?.stringValue?.contains("AI agents") == true)
+        #expect(value["sections"]?.arrayValue?.count == 3)
+        #expect(value["sections"]?[0]?["heading"]?.stringValue != nil)
+    }
+
+    @Test(arguments: [
+        (["type": "array", "items": ["type": "string"], "minItems": 5] as JSONValue, 5),
+        (["type": "array", "items": ["type": "string"], "maxItems": 2] as JSONValue, 2),
+        (["type": "array", "items": ["type": "string"], "minItems": 1, "maxItems": 1] as JSONValue, 1),
+        (["type": "array", "prefixItems": [["type": "integer"], ["type": "string"]], "items": false] as JSONValue, 2),
+    ])
+    func arrayLengthsRespectBounds(schema: JSONValue, expected: Int) {
+        #expect(generator.instance(of: schema).arrayValue?.count == expected)
+    }
+
+    @Test func numbersStayInBounds() throws {
+        let schema: JSONValue = [
+            "type": "object",
+            "properties": [
+                "score": ["type": "number", "minimum": 0, "maximum": 10],
+                "count": ["type": "integer", "minimum": 1, "maximum": 2],
+                "small": ["type": "integer", "exclusiveMaximum": 0],
+                "step": ["type": "integer", "minimum": 7, "multipleOf": 5],
+            ],
+        ]
+        let value = generator.instance(of: schema)
+        let score = try #require(value["score"]?.doubleValue)
+        #expect(score >= 0 && score <= 10)
+        let count = try #require(value["count"]?.integerValue)
+        #expect(count >= 1 && count <= 2)
+        #expect((value["small"]?.integerValue ?? 0) < 0)
+        #expect(value["step"]?.integerValue == 10)
+    }
+
+    @Test func enumsConstsRefsAndFormats() {
+        let schema: JSONValue = [
+            "type": "object",
+            "$defs": ["kind": ["enum": ["news", "analysis"]]],
+            "properties": [
+                "kind": ["$ref": "#/$defs/kind"],
+                "version": ["const": 2],
+                "link": ["type": "string", "format": "uri"],
+                "day": ["type": "string", "format": "date"],
+                "either": ["anyOf": [["type": "boolean"], ["type": "string"]]],
+                "short": ["type": "string", "maxLength": 4],
+                "long": ["type": "string", "minLength": 200],
+                "maybe": ["type": ["null", "integer"]],
+            ],
+        ]
+        let value = generator.instance(of: schema)
+        #expect(value["kind"] == "news")
+        #expect(value["version"] == 2)
+        #expect(value["link"]?.stringValue?.hasPrefix("https://") == true)
+        #expect(value["day"]?.stringValue?.count == 10)
+        #expect(value["either"] == true)
+        #expect((value["short"]?.stringValue?.count ?? 99) <= 4)
+        #expect((value["long"]?.stringValue?.count ?? 0) >= 200)
+        #expect(value["maybe"]?.integerValue != nil)
+    }
+
+    @Test func recursiveSchemasEnd() {
+        let schema: JSONValue = [
+            "$ref": "#/$defs/node",
+            "$defs": ["node": ["type": "object", "properties": ["name": ["type": "string"], "children": ["type": "array", "items": ["$ref": "#/$defs/node"]]], "required": ["name"]]],
+        ]
+        let value = generator.instance(of: schema)
+        #expect(value["name"] != nil)
+    }
+}

@@ -1,6 +1,0 @@
-import Testing
-@testable import SluiceProviders
-
-@Test func moduleLoads() {
-    #expect(Bool(true))
-}
