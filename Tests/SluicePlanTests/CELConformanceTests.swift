@@ -54,6 +54,16 @@ struct CELConformanceTests {
         let outcome: Result<CELValue, CELError>
         do {
             let expression = try CELExpression(parsing: testCase.expression)
+            if !testCase.disableCheck {
+                // A test that the reference runner type-checks must pass our checker too.
+                var variables: [String: CELType] = [:]
+                for (name, text) in testCase.typeEnvironment {
+                    guard let type = CELType(parsing: text) else { return "cannot parse type_env type '\(text)'" }
+                    variables[name] = type
+                }
+                let problems = expression.check(CELTypeEnvironment(variables: variables))
+                if !problems.isEmpty { return "the checker rejects it: \(problems.map(\.description))" }
+            }
             outcome = .success(try expression.evaluate(testCase.bindings))
         } catch {
             outcome = .failure(error)

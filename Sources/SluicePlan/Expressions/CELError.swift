@@ -1,8 +1,8 @@
 /// A problem with a CEL expression: a syntax error, a static type error or an evaluation failure.
 ///
-/// `offset` is a position in the expression's source counted in Unicode scalars (characters as
-/// JSON and most editors count them), so a caller that knows where the expression sits in a file
-/// can turn it into a line and column.
+/// `offset` is a position in the expression's source counted in characters (Swift `Character`s,
+/// as the rest of Sluice counts columns), so a caller that knows where the expression sits in a
+/// file can turn it into a line and column.
 public struct CELError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What went wrong, for people.
     public var message: String

@@ -39,7 +39,10 @@ extension CELEvaluator {
         case ("endsWith", .string(let suffix)) where arguments.count == 1:
             return .bool(text.utf8.reversed().starts(with: suffix.utf8.reversed()))
         case ("matches", .string(let pattern)) where arguments.count == 1:
-            return .bool(try CELStrings.matches(text, pattern))
+            let regex = try CELStrings.regex(pattern)
+            // Matching costs text × program size; charge it so huge inputs hit the budget.
+            try charge(text.unicodeScalars.count * regex.instructionCount / 16)
+            return .bool(regex.matches(text))
         default:
             return try CELStrings.extensionFunction(name, text, arguments)
         }

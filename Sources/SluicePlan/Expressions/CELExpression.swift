@@ -47,7 +47,11 @@ public struct CELExpression: Sendable {
         }
         self.source = source
         self.limits = limits
-        self.root = try CELParser.parse(source, maxDepth: limits.maxDepth)
+        do {
+            self.root = try CELParser.parse(source, maxDepth: limits.maxDepth)
+        } catch {
+            throw CELSourcePositions(source).characterPositions(error)
+        }
     }
 
     /// Evaluates the expression with `bindings` as its variables (`inputs`, `steps`, `item`, …).
@@ -57,7 +61,11 @@ public struct CELExpression: Sendable {
     /// - Throws: ``CELError`` for runtime errors, located at the failing subexpression.
     public func evaluate(_ bindings: [String: CELValue]) throws(CELError) -> CELValue {
         var evaluator = CELEvaluator(bindings: bindings, maxCost: limits.maxCost)
-        return try evaluator.evaluate(root)
+        do {
+            return try evaluator.evaluate(root)
+        } catch {
+            throw CELSourcePositions(source).characterPositions(error)
+        }
     }
 
     /// Every use of a free variable with the member chain that follows it, in source order.
@@ -68,7 +76,12 @@ public struct CELExpression: Sendable {
     public var references: [CELReference] {
         var collector = CELReferenceCollector()
         collector.collect(root, bound: [])
-        return collector.references
+        let positions = CELSourcePositions(source)
+        return collector.references.map { reference in
+            var reference = reference
+            reference.range = positions.characterRange(reference.range)
+            return reference
+        }
     }
 }
 
@@ -76,7 +89,7 @@ public struct CELExpression: Sendable {
 public struct CELReference: Sendable, Hashable {
     /// For `steps.gate.output.score`: `["steps", "gate", "output", "score"]`.
     public var path: [String]
-    /// The source range of the whole chain, in Unicode scalars.
+    /// The source range of the whole chain, in characters.
     public var range: Range<Int>
 
     public init(path: [String], range: Range<Int>) {

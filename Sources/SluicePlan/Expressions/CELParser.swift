@@ -14,6 +14,10 @@ struct CELParser {
         "package", "namespace", "return", "var", "void", "while", "in", "true", "false", "null",
     ]
 
+    /// Reserved words Sluice accepts as variable names anyway: plans bind `loop` inside loop
+    /// bodies (`loop.iteration`). Standard CEL parsers reject this; it is the subset's one extension.
+    static let variableReservedWords: Set<String> = ["loop"]
+
     init(tokens: [CELToken], maxDepth: Int) {
         self.tokens = tokens
         self.maxDepth = maxDepth
@@ -222,7 +226,7 @@ struct CELParser {
             case "null": return try node(.literal(.null), range)
             default: break
             }
-            guard !Self.reservedWords.contains(name) else {
+            guard !Self.reservedWords.contains(name) || Self.variableReservedWords.contains(name) else {
                 throw CELError("'\(name)' is a reserved word", offset: range.lowerBound)
             }
             if isPunctuation("(") {

@@ -2,7 +2,7 @@
 /// `upperAscii`, `trim`, `replace`, `split`, `indexOf`, `lastIndexOf`, `substring`, `charAt`).
 /// Positions count Unicode code points, as CEL's `size()` does.
 enum CELStrings {
-    /// Longest pattern `matches()` accepts: the regex engine backtracks, so keep patterns small.
+    /// Longest pattern `matches()` accepts.
     static let maxPatternLength = 1_000
 
     /// The first position of `needle` in `haystack`, comparing UTF-8 bytes (code point exact).
@@ -15,18 +15,12 @@ enum CELStrings {
         return nil
     }
 
-    /// Whether `pattern` matches anywhere in `text` (RE2 semantics: a search, not a full match).
-    static func matches(_ text: String, _ pattern: String) throws(CELError) -> Bool {
+    /// Compiles `pattern` for ``CELRegex/matches(_:)`` (RE2 syntax, linear-time matching).
+    static func regex(_ pattern: String) throws(CELError) -> CELRegex {
         guard pattern.unicodeScalars.count <= maxPatternLength else {
             throw CELError("regular expression longer than \(maxPatternLength) characters")
         }
-        let regex: Regex<AnyRegexOutput>
-        do {
-            regex = try Regex(pattern)
-        } catch {
-            throw CELError("invalid regular expression '\(pattern)': \(error)")
-        }
-        return text.firstMatch(of: regex.matchingSemantics(.unicodeScalar)) != nil
+        return try CELRegex(pattern)
     }
 
     static func extensionFunction(_ name: String, _ text: String, _ arguments: [CELValue]) throws(CELError) -> CELValue {
