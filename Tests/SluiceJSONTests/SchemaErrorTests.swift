@@ -173,6 +173,22 @@ import Testing
         #expect(errors.map(\.description) == ["missing required property 'url' (at /1)"])
     }
 
+    /// Validation recurses per nesting level; past `maxInstanceDepth` it stops with an error
+    /// instead of exhausting the stack.
+    @Test(arguments: [JSONSchema.maxInstanceDepth, JSONSchema.maxInstanceDepth + 1, 10_000])
+    func deepNestingIsBounded(depth: Int) throws {
+        let schema = try JSONSchema(try JSONParser.parse(##"""
+            {"$defs": {"node": {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"$ref": "#/$defs/node"}}]}},
+             "$ref": "#/$defs/node"}
+            """##))
+        var value: JSONValue = 1
+        for _ in 0..<depth { value = .array([value]) }
+        let errors = schema.validate(value)
+        #expect(schema.isValid(value) == (depth <= JSONSchema.maxInstanceDepth))
+        #expect(errors.isEmpty == (depth <= JSONSchema.maxInstanceDepth))
+        #expect(errors.allSatisfy { $0.keyword == "maxDepth" && $0.instancePath.tokens.count == JSONSchema.maxInstanceDepth + 1 })
+    }
+
     struct BadSchema: CustomTestStringConvertible, Sendable {
         var schema: String
         var path: String

@@ -19,6 +19,10 @@
 public struct JSONSchema: Sendable {
     private let program: SchemaProgram
 
+    /// How deep validation follows nested arrays and objects. Validation recurses, so this
+    /// bounds its stack use; a value nested deeper fails with keyword `maxDepth`.
+    public static let maxInstanceDepth = 256
+
     /// Compiles `schema`.
     ///
     /// - Parameters:

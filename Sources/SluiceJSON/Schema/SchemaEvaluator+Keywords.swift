@@ -4,7 +4,6 @@ extension SchemaEvaluator {
         _ keyword: SchemaKeyword, of node: SchemaNode, to instance: JSONValue, report: Bool,
         evaluated: inout EvaluatedParts?
     ) -> Bool {
-        let here = node.pointer.appending(keyword.name)
         switch keyword {
         case .ref(let target):
             return follow(target, from: node, keyword: "$ref", instance, report: report, evaluated: &evaluated)
@@ -19,8 +18,9 @@ extension SchemaEvaluator {
             guard case .object(let object) = instance else { return true }
             return applyProperties(keyword, of: node, object, report: report, evaluated: &evaluated)
         default:
-            guard let message = assertionFailure(keyword, instance) else { return true }
+            guard let message = assertionFailure(keyword, instance, describe: report) else { return true }
             if report {
+                let here = node.pointer.appending(keyword.name)
                 if case .required(let names) = keyword, case .object(let object) = instance {
                     for name in names where object[name] == nil {
                         fail("required", schemaPath: here, SchemaMessages.missingProperty(name))
@@ -39,65 +39,67 @@ extension SchemaEvaluator {
         }
     }
 
-    /// The message for a failed assertion keyword, or nil when the instance passes it.
-    /// Assertions about one type pass any value of another type.
-    private func assertionFailure(_ keyword: SchemaKeyword, _ instance: JSONValue) -> String? {
+    /// The message for a failed assertion keyword (empty unless `describe`: building
+    /// messages for `if` conditions that fail by design would cost more than checking), or
+    /// nil when the instance passes. Assertions about one type pass any value of another.
+    private func assertionFailure(_ keyword: SchemaKeyword, _ instance: JSONValue, describe: Bool) -> String? {
+        func say(_ message: @autoclosure () -> String) -> String { describe ? message() : "" }
         switch keyword {
         case .type(let types):
-            return types.contains(typeOf: instance) ? nil : SchemaMessages.type(expected: types, actual: instance)
+            return types.contains(typeOf: instance) ? nil : say(SchemaMessages.type(expected: types, actual: instance))
         case .enumeration(let allowed):
-            return allowed.contains(where: { SchemaEquality.same($0, instance) }) ? nil : SchemaMessages.enumeration(allowed, actual: instance)
+            return allowed.contains(where: { SchemaEquality.same($0, instance) }) ? nil : say(SchemaMessages.enumeration(allowed, actual: instance))
         case .constant(let expected):
-            return SchemaEquality.same(expected, instance) ? nil : SchemaMessages.constant(expected, actual: instance)
+            return SchemaEquality.same(expected, instance) ? nil : say(SchemaMessages.constant(expected, actual: instance))
         case .multipleOf(let divisor):
             guard instance.isNumber, !SchemaNumbers.isMultiple(instance, of: divisor) else { return nil }
-            return SchemaMessages.multipleOf(divisor, actual: instance)
+            return say(SchemaMessages.multipleOf(divisor, actual: instance))
         case .maximum(let limit):
             guard let order = SchemaNumbers.compare(instance, limit), order > 0 else { return nil }
-            return SchemaMessages.bound("<=", limit, actual: instance)
+            return say(SchemaMessages.bound("<=", limit, actual: instance))
         case .exclusiveMaximum(let limit):
             guard let order = SchemaNumbers.compare(instance, limit), order >= 0 else { return nil }
-            return SchemaMessages.bound("<", limit, actual: instance)
+            return say(SchemaMessages.bound("<", limit, actual: instance))
         case .minimum(let limit):
             guard let order = SchemaNumbers.compare(instance, limit), order < 0 else { return nil }
-            return SchemaMessages.bound(">=", limit, actual: instance)
+            return say(SchemaMessages.bound(">=", limit, actual: instance))
         case .exclusiveMinimum(let limit):
             guard let order = SchemaNumbers.compare(instance, limit), order <= 0 else { return nil }
-            return SchemaMessages.bound(">", limit, actual: instance)
+            return say(SchemaMessages.bound(">", limit, actual: instance))
         case .maxLength(let limit):
             guard case .string(let text) = instance else { return nil }
             let length = text.unicodeScalars.count
-            return length > limit ? SchemaMessages.length(atLeast: false, limit, actual: length) : nil
+            return length > limit ? say(SchemaMessages.length(atLeast: false, limit, actual: length)) : nil
         case .minLength(let limit):
             guard case .string(let text) = instance else { return nil }
             let length = text.unicodeScalars.count
-            return length < limit ? SchemaMessages.length(atLeast: true, limit, actual: length) : nil
+            return length < limit ? say(SchemaMessages.length(atLeast: true, limit, actual: length)) : nil
         case .pattern(let pattern):
             guard case .string(let text) = instance, !pattern.matches(text) else { return nil }
-            return SchemaMessages.pattern(pattern.source, actual: text)
+            return say(SchemaMessages.pattern(pattern.source, actual: text))
         case .maxItems(let limit):
             guard case .array(let elements) = instance, elements.count > limit else { return nil }
-            return SchemaMessages.itemCount(atLeast: false, limit, actual: elements.count)
+            return say(SchemaMessages.itemCount(atLeast: false, limit, actual: elements.count))
         case .minItems(let limit):
             guard case .array(let elements) = instance, elements.count < limit else { return nil }
-            return SchemaMessages.itemCount(atLeast: true, limit, actual: elements.count)
+            return say(SchemaMessages.itemCount(atLeast: true, limit, actual: elements.count))
         case .uniqueItems:
             guard case .array(let elements) = instance, let (first, second) = SchemaEquality.firstDuplicate(elements) else { return nil }
-            return SchemaMessages.duplicateItems(first, second)
+            return say(SchemaMessages.duplicateItems(first, second))
         case .maxProperties(let limit):
             guard case .object(let object) = instance, object.count > limit else { return nil }
-            return SchemaMessages.propertyCount(atLeast: false, limit, actual: object.count)
+            return say(SchemaMessages.propertyCount(atLeast: false, limit, actual: object.count))
         case .minProperties(let limit):
             guard case .object(let object) = instance, object.count < limit else { return nil }
-            return SchemaMessages.propertyCount(atLeast: true, limit, actual: object.count)
+            return say(SchemaMessages.propertyCount(atLeast: true, limit, actual: object.count))
         case .required(let names):
             guard case .object(let object) = instance, let missing = names.first(where: { object[$0] == nil }) else { return nil }
-            return SchemaMessages.missingProperty(missing)
+            return say(SchemaMessages.missingProperty(missing))
         case .dependentRequired(let rules):
             guard case .object(let object) = instance else { return nil }
             for rule in rules where object[rule.property] != nil {
                 if let missing = rule.requires.first(where: { object[$0] == nil }) {
-                    return SchemaMessages.dependentProperty(rule.property, requires: missing)
+                    return say(SchemaMessages.dependentProperty(rule.property, requires: missing))
                 }
             }
             return nil

@@ -127,6 +127,10 @@ struct SchemaEvaluator {
             if report { fail(keyword, schemaPath: program.nodes[schema].pointer, at: token, falseMessage()) }
             return false
         }
+        guard depth < JSONSchema.maxInstanceDepth else {
+            if report { fail("maxDepth", schemaPath: program.nodes[schema].pointer, at: token, SchemaMessages.tooDeep) }
+            return false
+        }
         path.append(token)
         defer { path.removeLast() }
         var none: EvaluatedParts?
@@ -135,6 +139,7 @@ struct SchemaEvaluator {
 
     /// Evaluates a subschema against a child without reporting, for `contains`/`propertyNames`.
     mutating func matchesChild(_ schema: Int, _ value: JSONValue, at token: InstancePathToken) -> Bool {
+        guard depth < JSONSchema.maxInstanceDepth else { return false }
         path.append(token)
         defer { path.removeLast() }
         var none: EvaluatedParts?

@@ -98,7 +98,7 @@ struct SchemaIndex {
                 throw SchemaError(message: "cannot resolve reference '\(shown)': no schema has the URI '\(resourceURI)'", schemaPath: source)
             }
             let tokens = fragment.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map {
-                String($0.replacing("~1", with: "/").replacing("~0", with: "~"))
+                $0.contains("~") ? String($0.replacing("~1", with: "/").replacing("~0", with: "~")) : String($0)
             }
             let target = SchemaLocation(document: root.document, pointer: JSONPointer(tokens: root.pointer.tokens + tokens))
             guard value(at: target) != nil else {

@@ -88,6 +88,8 @@ enum SchemaMessages {
         "matches \(matches.count) of the oneOf alternatives (\(matches.map(String.init).joined(separator: ", "))); expected exactly one"
     }
 
+    static let tooDeep = "value is nested more than \(JSONSchema.maxInstanceDepth) levels deep; it is not validated further"
+
     static let referenceLoop = "the schema refers to itself without moving into the instance ($ref loop)"
 
     /// A value in a message: JSON text, cut short when long.
