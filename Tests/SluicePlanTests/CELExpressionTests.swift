@@ -1,3 +1,4 @@
+import Foundation
 import SluiceJSON
 import Testing
 @testable import SluicePlan
@@ -199,6 +200,27 @@ struct CELExpressionTests {
         #expect(throws: CELError.self) { try CELExpression(parsing: tooLong) }
         let longOr = Array(repeating: "false", count: 5000).joined(separator: " || ")
         #expect(try CELExpression(parsing: longOr).evaluate([:]) == .bool(false))
+    }
+
+    /// The examples in docs/expressions.md parse, and evaluate against the bindings above.
+    @Test func documentedExamplesWork() throws {
+        let repositoryDocs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/expressions.md")
+        let text = try String(contentsOf: repositoryDocs, encoding: .utf8)
+        let section = try #require(text.components(separatedBy: "## Examples\n").dropFirst().first)
+        let block = try #require(section.components(separatedBy: "```").dropFirst().first)
+        let lines = block.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+        #expect(lines.count >= 10)
+        for line in lines {
+            let expression = try CELExpression(parsing: line)
+            var bindings = Self.bindings
+            bindings["steps"] = CELValue(json: [
+                "outline": ["output": ["sections": [["title": "Market"]]]],
+                "gate": ["output": ["score": 7.5, "scores": ["depth": 8.0], "feedback": "ok"]],
+                "search": ["output": ["results": [["url": "https://a"], ["url": "http://b"]]]],
+            ])
+            #expect(throws: Never.self, "\(line)") { _ = try expression.evaluate(bindings) }
+        }
     }
 
     @Test func qualifiedBindingsResolveLongestPrefixFirst() throws {
