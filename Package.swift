@@ -105,7 +105,8 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceCLITests",
-            dependencies: ["SluiceCLI", "SluicePlan", "SluiceJSON"],
+            // The tests run the `sluice` executable itself, so it must be built first.
+            dependencies: ["SluiceCLI", "SluicePlan", "SluiceJSON", "sluice"],
             swiftSettings: swiftSettings
         ),
     ],

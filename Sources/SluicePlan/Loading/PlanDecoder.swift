@@ -1,0 +1,346 @@
+import SluiceJSON
+
+/// Turns a plan document that passed the plan schema into the ``Plan`` model.
+///
+/// Structure was already checked against `plan.schema.json`, so this decoder is lenient about
+/// shapes (a wrongly typed field is simply absent here; the schema reported it) and reports
+/// only what the schema cannot see: expressions and templates that do not compile, value
+/// strings that mix `${…}` with text, and unusable JSON Schemas.
+final class PlanDecoder {
+    private let source: PlanSource
+    private(set) var diagnostics: [PlanDiagnostic] = []
+
+    init(source: PlanSource) {
+        self.source = source
+    }
+
+    func decodePlan() -> Plan? {
+        guard let root = source.document.value.objectValue else { return nil }
+        let steps = decodeSteps(root["steps"], at: JSONPointer.root.appending("steps"))
+        let plan = Plan(
+            name: root["name"]?.stringValue ?? "",
+            title: root["title"]?.stringValue,
+            description: root["description"]?.stringValue,
+            version: root["version"]?.stringValue,
+            inputSchema: root["inputs"] ?? ["type": "object"],
+            models: decodeModels(root["models"]),
+            budget: decodeBudget(root["budget"]),
+            billing: decodeBilling(root["billing"], at: JSONPointer.root.appending("billing")),
+            steps: steps,
+            output: decodeOutput(root["output"], at: JSONPointer.root.appending("output")),
+            source: source
+        )
+        checkSchema(root["inputs"], at: JSONPointer.root.appending("inputs"), code: .inputSchema, what: "input schema")
+        return plan
+    }
+
+    // MARK: Top level
+
+    private func decodeModels(_ value: JSONValue?) -> [String: ModelSpec] {
+        var models: [String: ModelSpec] = [:]
+        for (name, spec) in value?.objectValue ?? [:] {
+            if let model = spec.stringValue {
+                models[name] = ModelSpec(model: model)
+            } else if let object = spec.objectValue, let model = object["model"]?.stringValue {
+                models[name] = ModelSpec(
+                    model: model,
+                    temperature: object["temperature"]?.doubleValue,
+                    maxTokens: object["max_tokens"]?.integerValue.map { Int($0) }
+                )
+            }
+        }
+        return models
+    }
+
+    private func decodeBudget(_ value: JSONValue?) -> Budget {
+        Budget(
+            maxTokens: value?["max_tokens"]?.integerValue.map { Int($0) },
+            maxCostUSD: value?["max_cost_usd"]?.doubleValue,
+            maxSteps: value?["max_steps"]?.integerValue.map { Int($0) },
+            timeoutSeconds: value?["timeout_seconds"]?.doubleValue
+        )
+    }
+
+    private func decodeBilling(_ value: JSONValue?, at pointer: JSONPointer) -> Billing {
+        guard value?["mode"]?.stringValue == "per_item",
+            let items = expression(value?["items"], at: pointer.appending("items"))
+        else { return .perRun }
+        return .perItem(items: items, unitPriceUSD: value?["unit_price_usd"]?.doubleValue)
+    }
+
+    private func decodeOutput(_ value: JSONValue?, at pointer: JSONPointer) -> Output? {
+        guard let object = value?.objectValue else { return nil }
+        checkSchema(object["schema"], at: pointer.appending("schema"), code: .outputSchema, what: "output schema")
+        return Output(
+            value: planValue(object["value"] ?? .null, at: pointer.appending("value")),
+            schema: object["schema"]
+        )
+    }
+
+    // MARK: Steps
+
+    private func decodeSteps(_ value: JSONValue?, at pointer: JSONPointer) -> [Step] {
+        guard let items = value?.arrayValue else { return [] }
+        return items.enumerated().compactMap { index, item in
+            decodeStep(item, at: pointer.appending(index: index))
+        }
+    }
+
+    private func decodeStep(_ value: JSONValue, at pointer: JSONPointer) -> Step? {
+        guard let object = value.objectValue, let id = object["id"]?.stringValue,
+            let kindName = object["kind"]?.stringValue
+        else { return nil }
+        let field = { (name: String) in pointer.appending(name) }
+        guard let kind = decodeKind(kindName, object, at: pointer) else { return nil }
+        return Step(
+            id: id,
+            kind: kind,
+            title: object["title"]?.stringValue,
+            when: expression(object["when"], at: field("when")),
+            status: object["status"]?.stringValue,
+            message: template(object["message"], at: field("message")),
+            retry: object["retry"].map { retry in
+                RetryPolicy(
+                    maxAttempts: retry["max_attempts"]?.integerValue.map { Int($0) } ?? 3,
+                    initialDelayMilliseconds: retry["initial_delay_ms"]?.integerValue.map { Int($0) } ?? 500,
+                    maxDelayMilliseconds: retry["max_delay_ms"]?.integerValue.map { Int($0) } ?? 8000
+                )
+            },
+            timeoutSeconds: number(object["timeout_seconds"], at: field("timeout_seconds")),
+            pointer: pointer
+        )
+    }
+
+    // One decoder per kind; a missing required field means the schema already complained.
+    private func decodeKind(_ name: String, _ object: JSONObject, at pointer: JSONPointer) -> Step.Kind? {
+        let field = { (name: String) in pointer.appending(name) }
+        switch name {
+        case "llm":
+            guard let prompt = template(object["prompt"], at: field("prompt")) else { return nil }
+            checkSchema(object["schema"], at: field("schema"), code: .outputSchema, what: "output schema")
+            return .llm(
+                LLMStep(
+                    prompt: prompt,
+                    system: template(object["system"], at: field("system")),
+                    model: object["model"]?.stringValue,
+                    schema: object["schema"],
+                    temperature: object["temperature"]?.doubleValue,
+                    maxTokens: object["max_tokens"]?.integerValue.map { Int($0) },
+                    stream: object["stream"]?.boolValue ?? true
+                ))
+        case "search":
+            let isList = object["queries"] != nil
+            let key = isList ? "queries" : "query"
+            guard let queries = object[key] else { return nil }
+            return .search(
+                SearchStep(
+                    queries: planValue(queries, at: field(key)),
+                    isList: isList,
+                    provider: object["provider"]?.stringValue,
+                    maxResults: number(object["max_results"], at: field("max_results")),
+                    days: number(object["days"], at: field("days"))
+                ))
+        case "fetch":
+            let isList = object["urls"] != nil
+            let key = isList ? "urls" : "url"
+            guard let urls = object[key] else { return nil }
+            return .fetch(
+                FetchStep(
+                    urls: planValue(urls, at: field(key)),
+                    isList: isList,
+                    maxBytes: object["max_bytes"]?.integerValue.map { Int($0) }
+                ))
+        case "load":
+            guard let path = object["path"] else { return nil }
+            return .load(
+                LoadStep(
+                    path: planValue(path, at: field("path")),
+                    chunkSize: object["chunk_size"]?.integerValue.map { Int($0) } ?? 8000,
+                    chunkOverlap: object["chunk_overlap"]?.integerValue.map { Int($0) } ?? 200
+                ))
+        case "map":
+            guard let over = expression(object["over"], at: field("over")) else { return nil }
+            return .map(
+                MapStep(
+                    over: over,
+                    itemName: object["as"]?.stringValue ?? "item",
+                    concurrency: number(object["concurrency"], at: field("concurrency")) ?? .literal(4),
+                    tolerateFailures: object["tolerate_failures"]?.boolValue ?? false,
+                    steps: decodeSteps(object["steps"], at: field("steps")),
+                    result: object["result"].map { planValue($0, at: field("result")) }
+                ))
+        case "loop":
+            guard let maxIterations = number(object["max_iterations"], at: field("max_iterations")) else {
+                return nil
+            }
+            return .loop(
+                LoopStep(
+                    steps: decodeSteps(object["steps"], at: field("steps")),
+                    until: expression(object["until"], at: field("until")),
+                    maxIterations: maxIterations
+                ))
+        case "gate":
+            guard let prompt = template(object["prompt"], at: field("prompt")),
+                let threshold = number(object["threshold"], at: field("threshold"))
+            else { return nil }
+            let dimensions = (object["dimensions"]?.arrayValue ?? []).compactMap { dimension -> GateStep.Dimension? in
+                guard let name = dimension["name"]?.stringValue else { return nil }
+                return GateStep.Dimension(
+                    name: name,
+                    weight: dimension["weight"]?.doubleValue ?? 1,
+                    description: dimension["description"]?.stringValue
+                )
+            }
+            return .gate(
+                GateStep(
+                    prompt: prompt,
+                    model: object["model"]?.stringValue,
+                    dimensions: dimensions,
+                    threshold: threshold,
+                    scaleMin: object["scale"]?["min"]?.doubleValue ?? 0,
+                    scaleMax: object["scale"]?["max"]?.doubleValue ?? 10
+                ))
+        case "confirm":
+            return .confirm(
+                ConfirmStep(
+                    details: object["details"].map { planValue($0, at: field("details")) },
+                    autoApprove: expression(object["auto_approve"], at: field("auto_approve")),
+                    fallback: object["fallback"]?.stringValue.flatMap(ConfirmStep.Fallback.init(rawValue:)) ?? .fail
+                ))
+        case "template":
+            guard let text = template(object["template"], at: field("template")) else { return nil }
+            return .template(TemplateStep(template: text))
+        case "set":
+            guard let value = object["value"] else { return nil }
+            return .set(SetStep(value: planValue(value, at: field("value"))))
+        case "call":
+            guard let plan = object["plan"]?.stringValue else { return nil }
+            return .call(CallStep(plan: plan, inputs: object["inputs"].map { planValue($0, at: field("inputs")) }))
+        default:
+            return nil
+        }
+    }
+
+    // MARK: Fields
+
+    /// A field that is always an expression (`when`, `until`, `over`, …).
+    private func expression(_ value: JSONValue?, at pointer: JSONPointer) -> PlanExpression? {
+        guard let text = value?.stringValue else { return nil }
+        if case .expression = ValueString(text) {
+            report(
+                .valueSyntax,
+                "'\(pointer.tokens.last ?? "")' is always an expression: write it without ${…}",
+                at: pointer, offset: 0)
+            return nil
+        }
+        return compileExpression(text, at: pointer, offset: 0)
+    }
+
+    /// A field that is always a template (`prompt`, `system`, `message`, `template`).
+    private func template(_ value: JSONValue?, at pointer: JSONPointer) -> TemplateText? {
+        guard let text = value?.stringValue else { return nil }
+        return compileTemplate(text, at: pointer)
+    }
+
+    /// A number field: a literal number, or `"${expr}"`.
+    private func number(_ value: JSONValue?, at pointer: JSONPointer) -> NumberSetting? {
+        guard let value else { return nil }
+        if let number = value.doubleValue { return .literal(number) }
+        guard let text = value.stringValue, case .expression(let inner) = ValueString(text) else { return nil }
+        return compileExpression(inner, at: pointer, offset: 2).map(NumberSetting.expression)
+    }
+
+    /// A value field: strings are literals, templates or expressions by their shape.
+    func planValue(_ value: JSONValue, at pointer: JSONPointer) -> PlanValue {
+        switch value {
+        case .string(let text):
+            switch ValueString(text) {
+            case .literal: return .literal(value)
+            case .expression(let inner):
+                return compileExpression(inner, at: pointer, offset: 2).map(PlanValue.expression) ?? .literal(value)
+            case .template:
+                return compileTemplate(text, at: pointer).map(PlanValue.template) ?? .literal(value)
+            case .mixed(let offset):
+                report(
+                    .valueSyntax,
+                    "'${' must wrap the whole string to make an expression; use {{…}} to insert values into text",
+                    at: pointer, offset: offset)
+                return .literal(value)
+            }
+        case .array(let items):
+            let values = items.enumerated().map { planValue($1, at: pointer.appending(index: $0)) }
+            if values.allSatisfy({ if case .literal = $0 { true } else { false } }) { return .literal(value) }
+            return .array(values)
+        case .object(let object):
+            let members = object.members.map { (key: $0.key, value: planValue($0.value, at: pointer.appending($0.key))) }
+            if members.allSatisfy({ if case .literal = $0.value { true } else { false } }) { return .literal(value) }
+            return .object(members)
+        default:
+            return .literal(value)
+        }
+    }
+
+    private func compileExpression(_ text: String, at pointer: JSONPointer, offset: Int) -> PlanExpression? {
+        do {
+            return PlanExpression(
+                source: text, compiled: try CELExpression(parsing: text), pointer: pointer, offsetInString: offset)
+        } catch {
+            report(.expression, "invalid expression: \(error.message)", at: pointer, offset: offset + (error.offset ?? 0))
+            return nil
+        }
+    }
+
+    private func compileTemplate(_ text: String, at pointer: JSONPointer) -> TemplateText? {
+        do {
+            return TemplateText(source: text, compiled: try PlanTemplate(text), pointer: pointer)
+        } catch {
+            report(.template, "invalid template: \(error.message)", at: pointer, offset: error.offset)
+            return nil
+        }
+    }
+
+    private func checkSchema(_ value: JSONValue?, at pointer: JSONPointer, code: PlanDiagnostic.Code, what: String) {
+        guard let value else { return }
+        do {
+            _ = try JSONSchema(value)
+        } catch {
+            let inner = JSONPointer(tokens: pointer.tokens + error.schemaPath.tokens)
+            report(code, "invalid \(what): \(error.message)", at: inner, offset: nil)
+        }
+    }
+
+    func report(_ code: PlanDiagnostic.Code, _ message: String, at pointer: JSONPointer, offset: Int?) {
+        let location =
+            offset.flatMap { source.location(of: pointer, characterOffset: $0) } ?? source.location(of: pointer)
+        diagnostics.append(
+            PlanDiagnostic(code: code, message: message, pointer: pointer, location: location, file: source.path))
+    }
+}
+
+/// What a string in a value field is, by its shape alone.
+enum ValueString: Equatable {
+    case literal
+    /// `${…}` around the whole string; the associated text is what is inside.
+    case expression(String)
+    case template
+    /// `${` somewhere other than around the whole string, at this scalar offset.
+    case mixed(offset: Int)
+
+    init(_ text: String) {
+        let scalars = Array(text.unicodeScalars)
+        if scalars.count >= 3, scalars.starts(with: ["$", "{"]), scalars.last == "}" {
+            let inner = String(String.UnicodeScalarView(scalars[2..<(scalars.count - 1)]))
+            if !inner.contains("${") {
+                self = .expression(inner)
+                return
+            }
+        }
+        if text.contains("{{") {
+            self = .template
+        } else if let range = text.range(of: "${") {
+            self = .mixed(offset: text.unicodeScalars.distance(from: text.startIndex, to: range.lowerBound))
+        } else {
+            self = .literal
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+public import SluiceJSON
+
+/// Loads plan files and runs every static check on them before anything executes.
+///
+/// ```swift
+/// let plan = try PlanLoader().load(path: "plans/news_report.json")
+/// ```
+///
+/// #### Errors
+/// Throws ``PlanValidationError`` holding every problem found, in file order: JSON syntax,
+/// schema violations, expressions and templates that do not compile or name something that
+/// does not exist at that point, duplicate step ids, bad JSON Schemas, and `call` targets
+/// that are missing or form a cycle.
+public struct PlanLoader: Sendable {
+    /// Plans are small; anything larger is surely a mistake.
+    public static let maxPlanBytes = 4 << 20
+
+    /// Where `call` steps look for the plans they name (besides the calling plan's own folder).
+    public var catalog: PlanCatalog
+
+    public init(catalog: PlanCatalog = PlanCatalog(directories: [])) {
+        self.catalog = catalog
+    }
+
+    /// Loads and validates the plan file at `path`.
+    public func load(path: String) throws(PlanValidationError) -> Plan {
+        let bytes: [UInt8]
+        do {
+            bytes = try PlanCatalog.readFile(path, limit: Self.maxPlanBytes)
+        } catch {
+            throw PlanValidationError(diagnostics: [
+                PlanDiagnostic(code: .io, message: error.description, pointer: .root, location: nil, file: path)
+            ])
+        }
+        return try load(bytes: bytes, path: path)
+    }
+
+    /// Loads and validates a plan from its bytes; `path` names it in diagnostics and locates `call` targets.
+    public func load(bytes: [UInt8], path: String) throws(PlanValidationError) -> Plan {
+        let document: JSONDocument
+        do {
+            var options = JSONParser.Options.strict
+            options.maxBytes = Self.maxPlanBytes
+            document = try JSONParser.parseDocument(bytes, options: options)
+        } catch {
+            throw PlanValidationError(diagnostics: [
+                PlanDiagnostic(code: .syntax, message: error.message, pointer: .root, location: error.location, file: path)
+            ])
+        }
+        let source = PlanSource(path: path, document: document, bytes: bytes)
+        var diagnostics = schemaDiagnostics(source)
+        let decoder = PlanDecoder(source: source)
+        if let plan = decoder.decodePlan() {
+            var checker = ReferenceChecker(plan: plan) { code, message, pointer, offset in
+                decoder.report(code, message, at: pointer, offset: offset)
+            }
+            checker.check()
+            CallChecker(plan: plan, catalog: catalog) { code, message, pointer in
+                decoder.report(code, message, at: pointer, offset: nil)
+            }.check()
+            diagnostics += decoder.diagnostics
+            if diagnostics.isEmpty { return plan }
+        } else {
+            diagnostics += decoder.diagnostics
+        }
+        throw PlanValidationError(diagnostics: Self.ordered(diagnostics))
+    }
+
+    /// Validates the document against `plan.schema.json`.
+    private func schemaDiagnostics(_ source: PlanSource) -> [PlanDiagnostic] {
+        PlanSchema.validator.validate(source.document.value).map { error in
+            PlanDiagnostic(
+                code: .schema,
+                message: error.message,
+                pointer: error.instancePath,
+                location: source.location(of: error.instancePath),
+                file: source.path
+            )
+        }
+    }
+
+    /// File order, then message, with exact repeats removed.
+    static func ordered(_ diagnostics: [PlanDiagnostic]) -> [PlanDiagnostic] {
+        var seen = Set<PlanDiagnostic>()
+        return diagnostics.filter { seen.insert($0).inserted }.sorted {
+            let a = $0.location.map { ($0.line, $0.column) } ?? (0, 0)
+            let b = $1.location.map { ($0.line, $0.column) } ?? (0, 0)
+            return a != b ? a < b : $0.message < $1.message
+        }
+    }
+}

@@ -1,0 +1,97 @@
+public import SluiceJSON
+
+/// A loaded, validated plan: the pipeline one JSON file describes.
+///
+/// Build one with ``PlanLoader``; every plan it returns has passed every static check.
+public struct Plan: Sendable {
+    /// The tool name (MCP) and route name (HTTP).
+    public var name: String
+    public var title: String?
+    public var description: String?
+    public var version: String?
+    /// The JSON Schema of the run's inputs (an object schema).
+    public var inputSchema: JSONValue
+    public var models: [String: ModelSpec]
+    public var budget: Budget
+    public var billing: Billing
+    public var steps: [Step]
+    public var output: Output?
+    /// Where the plan came from, for error messages and `call` resolution.
+    public var source: PlanSource
+}
+
+/// A named model: `provider:model` plus optional sampling settings.
+public struct ModelSpec: Sendable, Hashable {
+    /// `provider:model`, e.g. `openai:gpt-4o-mini`.
+    public var model: String
+    public var temperature: Double?
+    public var maxTokens: Int?
+
+    public init(model: String, temperature: Double? = nil, maxTokens: Int? = nil) {
+        self.model = model
+        self.temperature = temperature
+        self.maxTokens = maxTokens
+    }
+}
+
+/// Limits for a whole run. `nil` means no limit beyond the engine's defaults.
+public struct Budget: Sendable, Hashable {
+    public var maxTokens: Int?
+    public var maxCostUSD: Double?
+    public var maxSteps: Int?
+    public var timeoutSeconds: Double?
+
+    public init(maxTokens: Int? = nil, maxCostUSD: Double? = nil, maxSteps: Int? = nil, timeoutSeconds: Double? = nil) {
+        self.maxTokens = maxTokens
+        self.maxCostUSD = maxCostUSD
+        self.maxSteps = maxSteps
+        self.timeoutSeconds = timeoutSeconds
+    }
+}
+
+/// How a completed run is billed; a failed run is never billed.
+public enum Billing: Sendable {
+    /// One charge per completed run.
+    case perRun
+    /// One charge per element of `items` (e.g. validated extraction items).
+    case perItem(items: PlanExpression, unitPriceUSD: Double?)
+}
+
+/// The run's result: a value computed from the steps, and its schema.
+public struct Output: Sendable {
+    public var value: PlanValue
+    /// The result's JSON Schema (MCP `outputSchema`), when the plan gives one.
+    public var schema: JSONValue?
+}
+
+/// The file a plan was loaded from, with the positions of its nodes.
+public struct PlanSource: Sendable {
+    /// The path as the user gave it (used in diagnostics).
+    public var path: String
+    public var document: JSONDocument
+    /// The file's bytes, to place positions inside strings exactly.
+    public var bytes: [UInt8]
+
+    public init(path: String, document: JSONDocument, bytes: [UInt8]) {
+        self.path = path
+        self.document = document
+        self.bytes = bytes
+    }
+
+    /// The line and column of the node at `pointer`, or of its nearest ancestor.
+    public func location(of pointer: JSONPointer) -> SourceLocation? {
+        document.location(of: pointer)
+    }
+}
+
+extension Plan {
+    /// Every step in the plan, nested bodies included, in document order.
+    public var allSteps: [Step] {
+        steps.flatMap { [$0] + $0.descendants }
+    }
+
+    /// The step with this id, wherever it is nested.
+    public func step(id: String) -> Step? {
+        allSteps.first { $0.id == id }
+    }
+}

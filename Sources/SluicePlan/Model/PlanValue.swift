@@ -1,0 +1,66 @@
+public import SluiceJSON
+
+/// A CEL expression from a plan, compiled when the plan was loaded.
+public struct PlanExpression: Sendable {
+    /// The expression as written (without any `${…}` marker).
+    public var source: String
+    public var compiled: CELExpression
+    /// Where the expression's string sits in the plan document.
+    public var pointer: JSONPointer
+    /// Where the expression starts in its string: 2 for `"${…}"`, 0 for fields that are always expressions.
+    public var offsetInString: Int
+}
+
+/// A Mustache template from a plan, compiled when the plan was loaded.
+public struct TemplateText: Sendable {
+    public var source: String
+    public var compiled: PlanTemplate
+    public var pointer: JSONPointer
+}
+
+/// A field whose strings may be literals, templates or expressions.
+///
+/// Which one a string is depends on its shape alone (see docs/plan-language.md):
+/// exactly `"${expr}"` is an expression, anything containing `{{` a template, the rest literal.
+public indirect enum PlanValue: Sendable {
+    /// A value with no expression or template anywhere inside it.
+    case literal(JSONValue)
+    case expression(PlanExpression)
+    case template(TemplateText)
+    case array([PlanValue])
+    case object([(key: String, value: PlanValue)])
+}
+
+/// A numeric setting such as `max_iterations`: a number, or an expression that yields one.
+public enum NumberSetting: Sendable {
+    case literal(Double)
+    case expression(PlanExpression)
+}
+
+extension PlanValue {
+    /// Every expression inside this value, in document order.
+    public var expressions: [PlanExpression] {
+        switch self {
+        case .literal, .template: []
+        case .expression(let e): [e]
+        case .array(let items): items.flatMap(\.expressions)
+        case .object(let members): members.flatMap(\.value.expressions)
+        }
+    }
+
+    /// Every template inside this value, in document order.
+    public var templates: [TemplateText] {
+        switch self {
+        case .literal, .expression: []
+        case .template(let t): [t]
+        case .array(let items): items.flatMap(\.templates)
+        case .object(let members): members.flatMap(\.value.templates)
+        }
+    }
+}
+
+extension NumberSetting {
+    public var expression: PlanExpression? {
+        if case .expression(let e) = self { e } else { nil }
+    }
+}

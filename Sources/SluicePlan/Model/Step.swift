@@ -1,0 +1,84 @@
+public import SluiceJSON
+
+/// One step of a plan: the settings every kind shares, and the kind's own.
+public struct Step: Sendable {
+    public var id: String
+    public var kind: Kind
+    public var title: String?
+    /// Runs the step only when true; otherwise the step is skipped.
+    public var when: PlanExpression?
+    /// Progress status announced when the step starts (e.g. `generating_sections`).
+    public var status: String?
+    /// Progress message announced when the step starts (a confirm step's question).
+    public var message: TemplateText?
+    public var retry: RetryPolicy?
+    /// Per-attempt time limit.
+    public var timeoutSeconds: NumberSetting?
+    /// Where the step is in the plan document.
+    public var pointer: JSONPointer
+}
+
+extension Step {
+    /// What a step does, with that kind's own settings.
+    public enum Kind: Sendable {
+        case llm(LLMStep)
+        case search(SearchStep)
+        case fetch(FetchStep)
+        case load(LoadStep)
+        case map(MapStep)
+        case loop(LoopStep)
+        case gate(GateStep)
+        case confirm(ConfirmStep)
+        case template(TemplateStep)
+        case set(SetStep)
+        case call(CallStep)
+    }
+
+    /// The names of the kinds, as plans spell them.
+    public static let kindNames = [
+        "llm", "search", "fetch", "load", "map", "loop", "gate", "confirm", "template", "set", "call",
+    ]
+
+    public var kindName: String {
+        switch kind {
+        case .llm: "llm"
+        case .search: "search"
+        case .fetch: "fetch"
+        case .load: "load"
+        case .map: "map"
+        case .loop: "loop"
+        case .gate: "gate"
+        case .confirm: "confirm"
+        case .template: "template"
+        case .set: "set"
+        case .call: "call"
+        }
+    }
+
+    /// The steps of a `map` or `loop` body; empty for other kinds.
+    public var body: [Step] {
+        switch kind {
+        case .map(let m): m.steps
+        case .loop(let l): l.steps
+        default: []
+        }
+    }
+
+    /// Every step nested in this one's body, recursively, in document order.
+    public var descendants: [Step] {
+        body.flatMap { [$0] + $0.descendants }
+    }
+}
+
+/// Retries with exponential backoff and jitter.
+public struct RetryPolicy: Sendable, Hashable {
+    public var maxAttempts: Int
+    public var initialDelayMilliseconds: Int
+    public var maxDelayMilliseconds: Int
+
+    public init(maxAttempts: Int = 3, initialDelayMilliseconds: Int = 500, maxDelayMilliseconds: Int = 8000) {
+        self.maxAttempts = maxAttempts
+        self.initialDelayMilliseconds = initialDelayMilliseconds
+        self.maxDelayMilliseconds = maxDelayMilliseconds
+    }
+}

@@ -1,0 +1,178 @@
+import SluiceJSON
+
+/// Checks that every name an expression or template uses exists at that point of the plan.
+///
+/// Walks the steps in run order with a scope: a step sees the plan's inputs, the steps
+/// before it (in its own body and in the bodies that enclose it), the map item inside a
+/// map, and the loop state inside a loop. Step ids must be unique in the whole plan.
+struct ReferenceChecker {
+    private let plan: Plan
+    private let report: (PlanDiagnostic.Code, String, JSONPointer, Int?) -> Void
+    /// Every step by id (first definition), to tell "unknown" from "not visible here".
+    private var allSteps: [String: Step] = [:]
+    /// The enclosing map or loop of each nested step.
+    private var parents: [String: Step] = [:]
+    private let inputNames: Set<String>?
+
+    init(plan: Plan, report: @escaping (PlanDiagnostic.Code, String, JSONPointer, Int?) -> Void) {
+        self.plan = plan
+        self.report = report
+        let properties = plan.inputSchema["properties"]?.objectValue
+        self.inputNames = properties.map { Set($0.keys) }
+    }
+
+    /// What is visible at one point of the plan.
+    private struct Scope {
+        var steps: Set<String> = []
+        var itemNames: Set<String> = []
+        var inLoop = false
+        /// The step whose fields are being checked, to name self-references.
+        var current: String?
+    }
+
+    mutating func check() {
+        indexSteps(plan.steps, parent: nil)
+        var scope = Scope()
+        checkSteps(plan.steps, scope: &scope)
+        let finalScope = scope
+        if case .perItem(let items, _) = plan.billing { checkExpression(items, in: finalScope) }
+        if let output = plan.output { checkValue(output.value, in: finalScope) }
+    }
+
+    private mutating func indexSteps(_ steps: [Step], parent: Step?) {
+        for step in steps {
+            if let first = allSteps[step.id] {
+                let firstAt = plan.source.location(of: first.pointer.appending("id")).map { " (first defined at \($0))" }
+                report(.duplicateID, "duplicate step id '\(step.id)'\(firstAt ?? "")", step.pointer.appending("id"), nil)
+            } else {
+                allSteps[step.id] = step
+                if let parent { parents[step.id] = parent }
+            }
+            indexSteps(step.body, parent: step)
+        }
+    }
+
+    /// Checks `steps` in order; on return `scope.steps` also holds what they make visible after them.
+    private func checkSteps(_ steps: [Step], scope: inout Scope) {
+        for step in steps {
+            var own = scope
+            own.current = step.id
+            checkStep(step, in: own)
+            scope.steps.insert(step.id)
+            if case .loop = step.kind {
+                // After a loop, its body's steps refer to the best round.
+                scope.steps.formUnion(step.descendants.filter { parents[$0.id]?.id == step.id }.map(\.id))
+            }
+        }
+    }
+
+    private func checkStep(_ step: Step, in scope: Scope) {
+        if let when = step.when { checkExpression(when, in: scope) }
+        if let message = step.message { checkTemplate(message, in: scope) }
+        if let timeout = step.timeoutSeconds?.expression { checkExpression(timeout, in: scope) }
+        switch step.kind {
+        case .llm(let llm):
+            checkTemplate(llm.prompt, in: scope)
+            if let system = llm.system { checkTemplate(system, in: scope) }
+        case .search(let search):
+            checkValue(search.queries, in: scope)
+            [search.maxResults, search.days].compactMap { $0?.expression }.forEach { checkExpression($0, in: scope) }
+        case .fetch(let fetch):
+            checkValue(fetch.urls, in: scope)
+        case .load(let load):
+            checkValue(load.path, in: scope)
+        case .map(let map):
+            checkExpression(map.over, in: scope)
+            if let concurrency = map.concurrency.expression { checkExpression(concurrency, in: scope) }
+            var body = scope
+            body.itemNames.formUnion([map.itemName, "index"])
+            checkSteps(map.steps, scope: &body)
+            if let result = map.result { checkValue(result, in: body) }
+        case .loop(let loop):
+            if let max = loop.maxIterations.expression { checkExpression(max, in: scope) }
+            var body = scope
+            body.inLoop = true
+            checkSteps(loop.steps, scope: &body)
+            if let until = loop.until { checkExpression(until, in: body) }
+        case .gate(let gate):
+            checkTemplate(gate.prompt, in: scope)
+            if let threshold = gate.threshold.expression { checkExpression(threshold, in: scope) }
+        case .confirm(let confirm):
+            if let details = confirm.details { checkValue(details, in: scope) }
+            if let auto = confirm.autoApprove { checkExpression(auto, in: scope) }
+        case .template(let template):
+            checkTemplate(template.template, in: scope)
+        case .set(let set):
+            checkValue(set.value, in: scope)
+        case .call(let call):
+            if let inputs = call.inputs { checkValue(inputs, in: scope) }
+        }
+    }
+
+    private func checkValue(_ value: PlanValue, in scope: Scope) {
+        value.expressions.forEach { checkExpression($0, in: scope) }
+        value.templates.forEach { checkTemplate($0, in: scope) }
+    }
+
+    private func checkExpression(_ expression: PlanExpression, in scope: Scope) {
+        for reference in expression.compiled.references {
+            if let problem = problem(with: reference.path, in: scope, insideSection: false) {
+                let offset = expression.offsetInString + reference.range.lowerBound
+                report(.reference, "\(problem) in expression", expression.pointer, offset)
+            }
+        }
+    }
+
+    private func checkTemplate(_ template: TemplateText, in scope: Scope) {
+        for reference in template.compiled.references where !reference.path.isEmpty {
+            if let problem = problem(with: reference.path, in: scope, insideSection: reference.sectionDepth > 0) {
+                report(.reference, "\(problem) in template", template.pointer, reference.offset)
+            }
+        }
+    }
+
+    /// Why `path` cannot be used here, or `nil` when it can.
+    private func problem(with path: [String], in scope: Scope, insideSection: Bool) -> String? {
+        guard let root = path.first else { return nil }
+        switch root {
+        case "inputs":
+            guard path.count >= 2, let inputNames, !inputNames.contains(path[1]) else { return nil }
+            let known = inputNames.sorted().joined(separator: ", ")
+            return "unknown input '\(path[1])' (the plan's inputs are: \(known.isEmpty ? "none" : known))"
+        case "steps":
+            guard path.count >= 2 else { return nil }
+            let id = path[1]
+            if path.count >= 3, path[2] != "output" {
+                return "'steps.\(id).\(path[2])' does not exist: a step exposes only 'output'"
+            }
+            if scope.steps.contains(id) { return nil }
+            guard allSteps[id] != nil else { return "unknown step '\(id)'" }
+            if id == scope.current { return "step '\(id)' cannot use its own output" }
+            if let parent = parents[id], !isEnclosing(parent.id, scope), case .map = parent.kind {
+                return "step '\(id)' is inside map '\(parent.id)' and not visible outside it"
+            }
+            return "step '\(id)' runs later than this point"
+        case "loop":
+            guard scope.inLoop else { return "'loop' is only defined inside a loop" }
+            if path.count >= 2, !["iteration", "best", "feedback"].contains(path[1]) {
+                return "'loop.\(path[1])' does not exist (loop has iteration, best, feedback)"
+            }
+            return nil
+        default:
+            if scope.itemNames.contains(root) { return nil }
+            if root == "item" || root == "index" { return "'\(root)' is only defined inside a map" }
+            if insideSection { return nil }
+            return "unknown name '\(root)' (expected inputs, steps\(scope.itemNames.isEmpty ? "" : ", " + scope.itemNames.sorted().joined(separator: ", "))\(scope.inLoop ? ", loop" : ""))"
+        }
+    }
+
+    /// Whether the step `id` encloses the point being checked (its body is being walked).
+    private func isEnclosing(_ id: String, _ scope: Scope) -> Bool {
+        var current = scope.current
+        while let name = current {
+            if name == id { return true }
+            current = parents[name]?.id
+        }
+        return false
+    }
+}

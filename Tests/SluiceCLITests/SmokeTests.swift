@@ -1,6 +1,0 @@
-import Testing
-@testable import SluiceCLI
-
-@Test func moduleLoads() {
-    #expect(Bool(true))
-}

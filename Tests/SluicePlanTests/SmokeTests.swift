@@ -1,6 +1,0 @@
-import Testing
-@testable import SluicePlan
-
-@Test func moduleLoads() {
-    #expect(Bool(true))
-}
