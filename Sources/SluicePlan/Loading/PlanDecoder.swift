@@ -337,8 +337,8 @@ enum ValueString: Equatable {
         }
         if text.contains("{{") {
             self = .template
-        } else if let range = text.range(of: "${") {
-            self = .mixed(offset: text.unicodeScalars.distance(from: text.startIndex, to: range.lowerBound))
+        } else if let offset = scalars.indices.dropLast().first(where: { scalars[$0] == "$" && scalars[$0 + 1] == "{" }) {
+            self = .mixed(offset: offset)
         } else {
             self = .literal
         }
