@@ -91,6 +91,7 @@ let package = Package(
         .testTarget(
             name: "SluicePlanTests",
             dependencies: ["SluicePlan", "SluiceJSON"],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -30,7 +30,11 @@ import Testing
             _ = try loader.load(path: path)
             return nil
         } catch {
-            return error.diagnostics.map { String($0.description.dropFirst(path.count + 1)) }
+            // Without the fixture folder's absolute path, which differs between checkouts.
+            return error.diagnostics.map {
+                String($0.description.dropFirst(path.count + 1))
+                    .replacingOccurrences(of: Fixtures.broken.path, with: "<broken>")
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SluicePlan
 
 /// `sluice plans`: what the plans folder offers.

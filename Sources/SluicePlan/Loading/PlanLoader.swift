@@ -72,7 +72,7 @@ public struct PlanLoader: Sendable {
         PlanSchema.validator.validate(source.document.value).map { error in
             PlanDiagnostic(
                 code: .schema,
-                message: error.message,
+                message: Self.message(for: error, in: source),
                 pointer: error.instancePath,
                 location: source.location(of: error.instancePath),
                 file: source.path
@@ -80,10 +80,36 @@ public struct PlanLoader: Sendable {
         }
     }
 
+    /// Plan-language wording for schema errors whose generic text would puzzle an author.
+    private static func message(for error: SchemaValidationError, in source: PlanSource) -> String {
+        if error.keyword == "enum", error.instancePath.tokens.last == "kind",
+            let kind = source.document.value.value(at: error.instancePath)?.stringValue
+        {
+            return "unknown step kind \"\(kind)\" (kinds: \(Step.kindNames.joined(separator: ", ")))"
+        }
+        let definition = error.schemaPath.tokens.count >= 2 ? error.schemaPath.tokens[1] : ""
+        let kind =
+            switch definition {
+            case "integerOrExpression": "an integer"
+            case "numberOrExpression": "a number"
+            default: ""
+            }
+        guard !kind.isEmpty, error.keyword == "pattern" || error.keyword == "type" else { return error.message }
+        let found = source.document.value.value(at: error.instancePath)
+        let shown = found.map { $0.stringValue != nil ? $0.serialized() : $0.typeName } ?? "nothing"
+        return "expected \(kind) or a \"${…}\" expression, got \(shown)"
+    }
+
     /// File order, then message, with exact repeats removed.
+    ///
+    /// Where a JSON Schema inside the plan does not compile, that precise error replaces the
+    /// metaschema's generic complaint about the same node.
     static func ordered(_ diagnostics: [PlanDiagnostic]) -> [PlanDiagnostic] {
+        let compiled = Set(diagnostics.filter { $0.code == .inputSchema || $0.code == .outputSchema }.map(\.pointer))
         var seen = Set<PlanDiagnostic>()
-        return diagnostics.filter { seen.insert($0).inserted }.sorted {
+        return diagnostics.filter {
+            !($0.code == .schema && compiled.contains($0.pointer)) && seen.insert($0).inserted
+        }.sorted {
             let a = $0.location.map { ($0.line, $0.column) } ?? (0, 0)
             let b = $1.location.map { ($0.line, $0.column) } ?? (0, 0)
             return a != b ? a < b : $0.message < $1.message

@@ -29,7 +29,8 @@ struct CallChecker {
     }
 
     private var searched: String {
-        let folders = [folder(of: plan.source.path)] + catalog.directories
+        var folders = [folder(of: plan.source.path)]
+        for directory in catalog.directories where !folders.contains(directory) { folders.append(directory) }
         return "in " + folders.map { "'\($0)'" }.joined(separator: ", ")
     }
 

@@ -25,6 +25,8 @@ public struct PlanDiagnostic: Error, Sendable, Hashable, CustomStringConvertible
 
     public var description: String {
         let position = location.map { "\($0.line):\($0.column)" } ?? "1:1"
+        // A file that is not even JSON has no node to point at.
+        if code == .syntax || code == .io { return "\(file):\(position): error: \(message)" }
         let at = pointer.tokens.isEmpty ? "/" : pointer.description
         return "\(file):\(position): error: \(message) (at \(at))"
     }

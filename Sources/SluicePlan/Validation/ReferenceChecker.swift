@@ -13,10 +13,15 @@ struct ReferenceChecker {
     /// The enclosing map or loop of each nested step.
     private var parents: [String: Step] = [:]
     private let inputNames: Set<String>?
+    /// Ids of steps the document has but the model lacks (their own errors were reported):
+    /// references to them are not reported again.
+    private let undecodedIDs: Set<String>
 
     init(plan: Plan, report: @escaping (PlanDiagnostic.Code, String, JSONPointer, Int?) -> Void) {
         self.plan = plan
         self.report = report
+        let decoded = Set(plan.allSteps.map(\.id))
+        self.undecodedIDs = Self.stepIDs(in: plan.source.document.value["steps"]).subtracting(decoded)
         let properties = plan.inputSchema["properties"]?.objectValue
         self.inputNames = properties.map { Set($0.keys) }
     }
@@ -25,6 +30,8 @@ struct ReferenceChecker {
     private struct Scope {
         var steps: Set<String> = []
         var itemNames: Set<String> = []
+        /// The static types of the map variables in scope (`item` or its `as` name, `index`).
+        var itemTypes: [String: CELType] = [:]
         var inLoop = false
         /// The step whose fields are being checked, to name self-references.
         var current: String?
@@ -86,6 +93,9 @@ struct ReferenceChecker {
             if let concurrency = map.concurrency.expression { checkExpression(concurrency, in: scope) }
             var body = scope
             body.itemNames.formUnion([map.itemName, "index"])
+            let overType = map.over.compiled.resultType(environment(for: scope))
+            if case .list(let element) = overType { body.itemTypes[map.itemName] = element }
+            body.itemTypes["index"] = .int
             checkSteps(map.steps, scope: &body)
             if let result = map.result { checkValue(result, in: body) }
         case .loop(let loop):
@@ -115,18 +125,63 @@ struct ReferenceChecker {
     }
 
     private func checkExpression(_ expression: PlanExpression, in scope: Scope) {
-        for reference in expression.compiled.references {
+        for reference in expression.compiled.references where !Self.celTypeNames.contains(reference.path[0]) {
             if let problem = problem(with: reference.path, in: scope, insideSection: false) {
                 let offset = expression.offsetInString + reference.range.lowerBound
-                report(.reference, "\(problem) in expression", expression.pointer, offset)
+                report(.reference, problem, expression.pointer, offset)
             }
         }
+        // Names were checked above with plan-specific messages; the type checker adds the rest.
+        for error in expression.compiled.check(environment(for: scope))
+        where !error.message.hasPrefix("undeclared reference") {
+            report(.expression, error.message, expression.pointer, expression.offsetInString + (error.offset ?? 0))
+        }
     }
+
+    /// The variables an expression sees at this point, typed as far as the plan tells.
+    private func environment(for scope: Scope) -> CELTypeEnvironment {
+        var visible: [String: CELType] = [:]
+        for id in scope.steps {
+            if let step = allSteps[id] { visible[id] = .object(["output": Self.outputType(of: step)], closed: true) }
+        }
+        var variables: [String: CELType] = [
+            "inputs": CELType(jsonSchema: plan.inputSchema),
+            "steps": .object(visible, closed: false),
+        ]
+        for name in scope.itemNames { variables[name] = scope.itemTypes[name] ?? .dyn }
+        if scope.inLoop {
+            variables["loop"] = .object(["iteration": .int, "best": .dyn, "feedback": .dyn], closed: true)
+        }
+        return CELTypeEnvironment(variables: variables)
+    }
+
+    /// What a step's output is known to look like before the plan runs.
+    private static func outputType(of step: Step) -> CELType {
+        switch step.kind {
+        case .llm(let llm): llm.schema.map(CELType.init(jsonSchema:)) ?? .string
+        case .template: .string
+        case .gate:
+            .object(
+                [
+                    "scores": .map(key: .string, value: .double), "score": .double, "threshold": .double,
+                    "passed": .bool, "feedback": .string, "iteration": .int,
+                ], closed: true)
+        case .confirm: .object(["approved": .bool], closed: true)
+        case .map: .list(.dyn)
+        case .loop: .object(["iteration": .int, "iterations": .int, "score": .dyn, "outputs": .dyn], closed: true)
+        default: .dyn
+        }
+    }
+
+    /// CEL's type identifiers (`type(x) == string`): names the language defines, not variables.
+    private static let celTypeNames: Set<String> = [
+        "bool", "int", "uint", "double", "string", "bytes", "list", "map", "null_type", "type", "dyn",
+    ]
 
     private func checkTemplate(_ template: TemplateText, in scope: Scope) {
         for reference in template.compiled.references where !reference.path.isEmpty {
             if let problem = problem(with: reference.path, in: scope, insideSection: reference.sectionDepth > 0) {
-                report(.reference, "\(problem) in template", template.pointer, reference.offset)
+                report(.reference, problem, template.pointer, reference.offset)
             }
         }
     }
@@ -146,7 +201,9 @@ struct ReferenceChecker {
                 return "'steps.\(id).\(path[2])' does not exist: a step exposes only 'output'"
             }
             if scope.steps.contains(id) { return nil }
-            guard allSteps[id] != nil else { return "unknown step '\(id)'" }
+            guard allSteps[id] != nil else {
+                return undecodedIDs.contains(id) ? nil : "unknown step '\(id)'"
+            }
             if id == scope.current { return "step '\(id)' cannot use its own output" }
             if let parent = parents[id], !isEnclosing(parent.id, scope), case .map = parent.kind {
                 return "step '\(id)' is inside map '\(parent.id)' and not visible outside it"
@@ -164,6 +221,16 @@ struct ReferenceChecker {
             if insideSection { return nil }
             return "unknown name '\(root)' (expected inputs, steps\(scope.itemNames.isEmpty ? "" : ", " + scope.itemNames.sorted().joined(separator: ", "))\(scope.inLoop ? ", loop" : ""))"
         }
+    }
+
+    /// The ids of every step in a raw `steps` array, nested bodies included.
+    private static func stepIDs(in steps: JSONValue?) -> Set<String> {
+        var ids = Set<String>()
+        for step in steps?.arrayValue ?? [] {
+            if let id = step["id"]?.stringValue { ids.insert(id) }
+            ids.formUnion(stepIDs(in: step["steps"]))
+        }
+        return ids
     }
 
     /// Whether the step `id` encloses the point being checked (its body is being walked).
