@@ -74,7 +74,10 @@ public struct PlanLoader: Sendable {
                 code: .schema,
                 message: Self.message(for: error, in: source),
                 pointer: error.instancePath,
-                location: source.location(of: error.instancePath),
+                // A member that should not be there is shown at its key, where the typo is.
+                location: error.keyword.hasSuffix("Properties")
+                    ? source.document.keyLocation(of: error.instancePath) ?? source.location(of: error.instancePath)
+                    : source.location(of: error.instancePath),
                 file: source.path
             )
         }

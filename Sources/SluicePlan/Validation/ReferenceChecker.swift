@@ -125,15 +125,16 @@ struct ReferenceChecker {
     }
 
     private func checkExpression(_ expression: PlanExpression, in scope: Scope) {
+        var reported = Set<Int>()
         for reference in expression.compiled.references where !Self.celTypeNames.contains(reference.path[0]) {
             if let problem = problem(with: reference.path, in: scope, insideSection: false) {
-                let offset = expression.offsetInString + reference.range.lowerBound
-                report(.reference, problem, expression.pointer, offset)
+                reported.insert(reference.range.lowerBound)
+                report(.reference, problem, expression.pointer, expression.offsetInString + reference.range.lowerBound)
             }
         }
         // Names were checked above with plan-specific messages; the type checker adds the rest.
         for error in expression.compiled.check(environment(for: scope))
-        where !error.message.hasPrefix("undeclared reference") {
+        where !error.message.hasPrefix("undeclared reference") && !reported.contains(error.offset ?? -1) {
             report(.expression, error.message, expression.pointer, expression.offsetInString + (error.offset ?? 0))
         }
     }
