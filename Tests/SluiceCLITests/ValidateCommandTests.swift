@@ -27,7 +27,7 @@ import Testing
         #expect(result.status == 2)
         #expect(result.stdout.isEmpty)
         #expect(result.stderr.contains("\(Self.broken)/unknown_step_in_template.json:18:"))
-        #expect(result.stderr.contains("error: unknown step 'outlines' in template (at /steps/1/template)"))
+        #expect(result.stderr.contains("18:58: error: unknown step 'outlines' (at /steps/1/template)"))
     }
 
     @Test func everyProblemIsReportedNotOnlyTheFirst() throws {
@@ -49,7 +49,7 @@ import Testing
     @Test func noArgumentsIsAUsageErrorWithExitTwo() throws {
         let result = try CLIProcess.run(["validate"])
         #expect(result.status == 2)
-        #expect(result.stderr.contains("name at least one plan"))
+        #expect(result.stderr.contains("Missing expected argument '<plans> ...'"))
     }
 
     @Test func unknownOptionExitsTwo() throws {

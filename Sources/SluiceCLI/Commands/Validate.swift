@@ -16,10 +16,6 @@ struct Validate: ParsableCommand {
 
     @OptionGroup var directory: PlanDirectoryOptions
 
-    func validate() throws {
-        guard !plans.isEmpty else { throw ValidationError("name at least one plan to validate") }
-    }
-
     func run() throws {
         var invalid = 0
         for reference in plans {
