@@ -165,6 +165,15 @@ import Testing
         #expect(errors.map(\.description) == ["expected number, got string (at /properties/days/minimum)"])
     }
 
+    @Test func anyOfPrefersTheAlternativeOfTheRightType() throws {
+        let metaschema = try JSONSchema(try JSONParser.parse(#"{"$ref": "https://json-schema.org/draft/2020-12/schema"}"#))
+        let errors = metaschema.validate(try JSONParser.parse(#"{"properties": {"days": {"type": "integr"}}}"#))
+        #expect(errors.map(\.description) == [
+            #"expected one of "array", "boolean", "integer", "null", "number", "object", "string", got "integr" (at /properties/days/type)"#
+        ])
+        #expect(errors.map(\.keyword) == ["enum"])
+    }
+
     @Test func registryServesReferencedSchemas() throws {
         var registry = SchemaRegistry()
         registry.add(try JSONParser.parse(#"{"type": "object", "required": ["url"]}"#), uri: "https://sluice.example/page.json")

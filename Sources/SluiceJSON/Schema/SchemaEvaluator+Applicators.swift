@@ -70,24 +70,30 @@ extension SchemaEvaluator {
     }
 
     /// Reports an `anyOf`/`oneOf` that no alternative matched. When exactly one alternative
-    /// is plausible (its type and discriminating `const`/`enum` members match, as with a
-    /// `kind` field), its own errors say more than a summary; otherwise one summary error.
+    /// is plausible, its own errors say more than a summary; otherwise one summary error.
+    /// Most plausible: the value's type and its discriminating `const`/`enum` members (a
+    /// `kind` field) match. Next: at least the type matches (a string outside an `enum`,
+    /// beside an alternative for arrays).
     private mutating func reportNoAlternative(_ keyword: String, _ schemas: [Int], of node: SchemaNode, _ instance: JSONValue) {
         let branches = schemas.map { errorsOf($0, instance) }
         let here = depth
-        let plausible = branches.indices.filter { branch in
-            !branches[branch].contains { error in
+        func rejects(_ branch: Int, byValue: Bool) -> Bool {
+            branches[branch].contains { error in
                 let level = error.instancePath.tokens.count
                 switch error.keyword {
                 case "type", "false": return level == here
-                case "const", "enum": return level <= here + 1
+                case "const", "enum": return byValue && level <= here + 1
                 default: return false
                 }
             }
         }
-        if plausible.count == 1 {
-            appendErrors(branches[plausible[0]])
-            return
+        for byValue in [true, false] {
+            let plausible = branches.indices.filter { !rejects($0, byValue: byValue) }
+            if plausible.count == 1 {
+                appendErrors(branches[plausible[0]])
+                return
+            }
+            if plausible.count > 1 { break }
         }
         let reasons = branches.map { $0.first.map { "\($0.message) (at \($0.instancePath.tokens.isEmpty ? "/" : $0.instancePath.description))" } ?? "failed" }
         fail(keyword, schemaPath: node.pointer.appending(keyword), SchemaMessages.noAlternative(keyword, reasons: reasons))

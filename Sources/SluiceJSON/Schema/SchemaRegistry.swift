@@ -13,9 +13,12 @@ public struct SchemaRegistry: Sendable {
     private(set) var documents: [String: JSONValue]
 
     public init() {
-        documents = [:]
-        for (uri, schema) in Metaschemas.documents { documents[uri] = schema }
+        documents = Self.metaschemas
     }
+
+    /// Built once and shared (copy-on-write) by every registry.
+    private static let metaschemas: [String: JSONValue] = Dictionary(
+        Metaschemas.documents.map { ($0.uri, $0.schema) }, uniquingKeysWith: { first, _ in first })
 
     /// Makes `schema` reachable as `uri` (and by any `$id` it declares).
     ///
