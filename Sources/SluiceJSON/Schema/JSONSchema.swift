@@ -16,6 +16,23 @@
 ///   the wrong type, an unresolvable `$ref`, a bad `pattern`), with a pointer into the schema.
 /// - ``SchemaValidationError``s from ``validate(_:)``, each naming the instance path and the
 ///   failed keyword.
+///
+/// #### How errors are reported
+/// - Every failure is reported, in schema order (assertions, then members and items, then
+///   `allOf`/`if`/`$ref` and the like), not only the first.
+/// - A member that should not be there (`additionalProperties`/`unevaluatedProperties`/
+///   `properties` with `false`) is reported at that member's path, so it can be shown at
+///   its key; `required` is reported at the object.
+/// - `schemaPath` is the keyword's place in the document that holds it (through a `$ref`,
+///   the target's place), so `/$defs/llm/required` can be looked up in the schema file.
+/// - An `anyOf`/`oneOf` that nothing matches gives the errors of the one plausible
+///   alternative (right type, matching `const`/`enum` discriminator such as `kind`), else one
+///   summary naming each alternative's first problem. `not` and `if` report nothing of
+///   their own subschema.
+/// - When an object already fails for another reason, `unevaluatedProperties` still flags
+///   real unknown members but not those a failed subschema would have accepted; after a
+///   failed `const`/`enum` discriminator it reports nothing (every field would look unknown).
+/// - Values nested deeper than ``maxInstanceDepth`` fail with keyword `maxDepth`.
 public struct JSONSchema: Sendable {
     private let program: SchemaProgram
 
