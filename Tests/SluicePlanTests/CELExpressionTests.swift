@@ -140,7 +140,7 @@ struct CELExpressionTests {
 
     @Test func jsonNumbersFollowTheSchemaType() throws {
         let schema: JSONValue = ["type": "object", "properties": ["threshold": ["type": "number"], "n": ["type": "integer"]]]
-        let value = CELValue(json: ["threshold": 8, "n": 3], as: CELType(jsonSchema: schema))
+        let value = CELValue(json: ["threshold": 8, "n": 3.0], as: CELType(jsonSchema: schema))
         #expect(value.mapValue?["threshold"] == .double(8))
         #expect(value.mapValue?["n"] == .int(3))
         let expression = try CELExpression(parsing: "inputs.threshold * 1.5")

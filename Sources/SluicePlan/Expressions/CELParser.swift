@@ -67,73 +67,83 @@ struct CELParser {
 
     // MARK: Grammar
 
-    /// expr: or ('?' or ':' expr)?
+    /// expr: binary ('?' binary ':' expr)?
     mutating func parseExpression() throws(CELError) -> CELNode {
         nesting += 1
         defer { nesting -= 1 }
         guard nesting <= maxDepth else {
             throw CELError("expression nested too deeply (more than \(maxDepth) levels)", offset: current.range.lowerBound)
         }
-        let condition = try parseLogical(or: true)
+        let condition = try parseBinaryChain()
         guard isPunctuation("?") else { return condition }
         advance()
-        let then = try parseLogical(or: true)
+        let then = try parseBinaryChain()
         _ = try expect(":", "in a conditional expression")
         let otherwise = try parseExpression()
         return try node(.conditional(condition, then: then, else: otherwise), condition.range.lowerBound..<otherwise.range.upperBound)
     }
 
-    private mutating func parseLogical(or: Bool) throws(CELError) -> CELNode {
-        let op = or ? "||" : "&&"
-        var operands = [try or ? parseLogical(or: false) : parseRelation()]
-        while isPunctuation(op) {
-            advance()
-            operands.append(try or ? parseLogical(or: false) : parseRelation())
-        }
-        guard operands.count > 1, let first = operands.first, let last = operands.last else { return operands[0] }
-        let range = first.range.lowerBound..<last.range.upperBound
-        return try node(or ? .or(operands) : .and(operands), range)
-    }
+    /// The binary operators and their precedence levels, loosest first:
+    /// `||`, `&&`, relations (`< <= > >= == != in`), `+ -`, `* / %`; all left-associative.
+    private enum BinaryToken {
+        case or, and
+        case binary(CELBinaryOperator)
 
-    private mutating func parseRelation() throws(CELError) -> CELNode {
-        var left = try parseAdditive()
-        while true {
-            let op: CELBinaryOperator
-            if isIn {
-                op = .in
-            } else if case .punctuation(let p) = current.kind, let relational = CELBinaryOperator(rawValue: p),
-                [.equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual].contains(relational)
-            {
-                op = relational
-            } else {
-                return left
+        var level: Int {
+            switch self {
+            case .or: 0
+            case .and: 1
+            case .binary(let op):
+                switch op {
+                case .add, .subtract: 3
+                case .multiply, .divide, .remainder: 4
+                default: 2
+                }
             }
-            advance()
-            let right = try parseAdditive()
-            left = try node(.binary(op, left, right), left.range.lowerBound..<right.range.upperBound)
         }
     }
 
-    private mutating func parseAdditive() throws(CELError) -> CELNode {
-        var left = try parseMultiplicative()
-        while isPunctuation("+") || isPunctuation("-") {
-            let op: CELBinaryOperator = isPunctuation("+") ? .add : .subtract
-            advance()
-            let right = try parseMultiplicative()
-            left = try node(.binary(op, left, right), left.range.lowerBound..<right.range.upperBound)
+    private var binaryToken: BinaryToken? {
+        if isIn { return .binary(.in) }
+        guard case .punctuation(let p) = current.kind else { return nil }
+        switch p {
+        case "||": return .or
+        case "&&": return .and
+        default: return CELBinaryOperator(rawValue: p).map { .binary($0) }
         }
-        return left
     }
 
-    private mutating func parseMultiplicative() throws(CELError) -> CELNode {
-        var left = try parseUnary()
-        while isPunctuation("*") || isPunctuation("/") || isPunctuation("%") {
-            let op: CELBinaryOperator = isPunctuation("*") ? .multiply : isPunctuation("/") ? .divide : .remainder
+    /// A chain of unary operands joined by binary operators, parsed with an operator stack rather
+    /// than one recursive call per precedence level, so deep parentheses cost few stack frames.
+    private mutating func parseBinaryChain() throws(CELError) -> CELNode {
+        var operands = [try parseUnary()]
+        var operators: [BinaryToken] = []
+        while let token = binaryToken {
             advance()
-            let right = try parseUnary()
-            left = try node(.binary(op, left, right), left.range.lowerBound..<right.range.upperBound)
+            while let top = operators.last, top.level >= token.level {
+                operators.removeLast()
+                try reduce(top, &operands)
+            }
+            operators.append(token)
+            operands.append(try parseUnary())
         }
-        return left
+        while let top = operators.popLast() {
+            try reduce(top, &operands)
+        }
+        return operands[0]
+    }
+
+    private func reduce(_ token: BinaryToken, _ operands: inout [CELNode]) throws(CELError) {
+        let right = operands.removeLast()
+        let left = operands.removeLast()
+        let range = left.range.lowerBound..<right.range.upperBound
+        switch (token, left.kind) {
+        case (.or, .or(let terms)): operands.append(try node(.or(terms + [right]), range))
+        case (.or, _): operands.append(try node(.or([left, right]), range))
+        case (.and, .and(let terms)): operands.append(try node(.and(terms + [right]), range))
+        case (.and, _): operands.append(try node(.and([left, right]), range))
+        case (.binary(let op), _): operands.append(try node(.binary(op, left, right), range))
+        }
     }
 
     /// unary: member | '!'+ member | '-'+ member

@@ -143,12 +143,14 @@ public struct CELTypeEnvironment: Sendable {
 }
 
 extension CELValue {
-    /// The CEL value of a JSON value typed by `type`: like ``init(json:)``, except that whole
-    /// numbers where `type` says `double` become doubles, so `number` inputs such as `8` compare
-    /// and compute as `8.0`.
+    /// The CEL value of a JSON value typed by `type`: like ``init(json:)``, except that numbers
+    /// take the declared kind when they can: `8` where `type` says `double` becomes `8.0` (JSON
+    /// Schema `number`), and `3.0` where it says `int` becomes `3` (`integer`).
     public init(json: JSONValue, as type: CELType) {
         switch (json, type) {
         case (.integer(let i), .double): self = .double(Double(i))
+        case (.double(let d), .int) where d == d.rounded(.towardZero) && d >= -9.2e18 && d <= 9.2e18:
+            self = .int(Int64(d))
         case (.array(let elements), .list(let element)):
             self = .list(elements.map { CELValue(json: $0, as: element) })
         case (.object(let object), .object(let fields, _)):
