@@ -6,6 +6,7 @@ enum BenchmarkRegistry {
     static let all: [any Benchmark] = [
         JSONParseThroughputBenchmark(),
         IncrementalParseBenchmark(),
+        PlanLoadBenchmark(),
     ]
 }
 
