@@ -26,9 +26,9 @@ enum CELStrings {
     static func extensionFunction(_ name: String, _ text: String, _ arguments: [CELValue]) throws(CELError) -> CELValue {
         switch (name, arguments.count) {
         case ("lowerAscii", 0):
-            return .string(String(String.UnicodeScalarView(text.unicodeScalars.map { ("A"..."Z").contains($0) ? Unicode.Scalar($0.value + 32)! : $0 })))
+            return .string(shiftASCII(text, from: "A"..."Z", by: 32))
         case ("upperAscii", 0):
-            return .string(String(String.UnicodeScalarView(text.unicodeScalars.map { ("a"..."z").contains($0) ? Unicode.Scalar($0.value - 32)! : $0 })))
+            return .string(shiftASCII(text, from: "a"..."z", by: -32))
         case ("trim", 0):
             let scalars = Array(text.unicodeScalars)
             guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
@@ -83,6 +83,14 @@ enum CELStrings {
             if !CELFunctions.methodNames.contains(name) { throw CELError("unbound function '\(name)'") }
         }
         throw .noOverload(name, [.string(text)] + arguments)
+    }
+
+    /// `text` with the ASCII letters in `letters` moved by `offset` (changing their case).
+    private static func shiftASCII(_ text: String, from letters: ClosedRange<Unicode.Scalar>, by offset: Int32) -> String {
+        let scalars = text.unicodeScalars.map { scalar in
+            letters.contains(scalar) ? Unicode.Scalar(UInt8(Int32(scalar.value) + offset)) : scalar
+        }
+        return String(String.UnicodeScalarView(scalars))
     }
 
     private static func indexOf(_ needle: [Unicode.Scalar], in scalars: [Unicode.Scalar], from: Int) -> Int {
