@@ -1,3 +1,4 @@
+import Foundation
 import SluiceJSON
 import SluiceProviders
 import Testing
@@ -82,5 +83,44 @@ import Testing
         ]
         let value = generator.instance(of: schema)
         #expect(value["name"] != nil)
+    }
+}
+
+/// Generated instances pass the JSON Schema validator, for hand-written schemas and every
+/// structured-output schema in the shipped plans.
+@Suite struct GeneratedInstancesValidateTests {
+    static var planSchemas: [(String, JSONValue)] {
+        let folder = RepositoryPaths.root + "/plans"
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        var found: [(String, JSONValue)] = []
+        for file in files.sorted() where file.hasSuffix(".json") {
+            guard let text = try? String(contentsOfFile: folder + "/" + file, encoding: .utf8),
+                let plan = try? JSONParser.parse(text)
+            else { continue }
+            collect(plan["steps"], file: file, into: &found)
+        }
+        return found
+    }
+
+    private static func collect(_ steps: JSONValue?, file: String, into found: inout [(String, JSONValue)]) {
+        for step in steps?.arrayValue ?? [] {
+            if let schema = step["schema"], step["kind"] == "llm" {
+                found.append(("\(file)#\(step["id"]?.stringValue ?? "?")", schema))
+            }
+            collect(step["steps"], file: file, into: &found)
+        }
+    }
+
+    static let handWritten: [(String, JSONValue)] = [
+        ("nested", ["type": "object", "properties": ["a": ["type": "array", "minItems": 4, "items": ["type": "object", "properties": ["b": ["type": "integer", "minimum": 10, "maximum": 12]], "required": ["b"], "additionalProperties": false]]], "required": ["a"], "additionalProperties": false]),
+        ("formats", ["type": "object", "properties": ["u": ["type": "string", "format": "uri"], "d": ["type": "string", "format": "date-time"], "e": ["enum": ["x", "y"]], "n": ["type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1]]]),
+        ("allOf", ["allOf": [["type": "object", "properties": ["a": ["type": "string"]], "required": ["a"]], ["properties": ["b": ["type": "boolean"]], "required": ["b"]]]]),
+    ]
+
+    @Test(arguments: handWritten + planSchemas)
+    func generatedInstancesAreValid(name: String, schema: JSONValue) throws {
+        let instance = SchemaInstanceGenerator(topic: "AI agents").instance(of: schema)
+        let errors = try JSONSchema(schema).validate(instance)
+        #expect(errors.isEmpty, "\(name): \(errors.map(\.description)) for \(instance.serialized())")
     }
 }

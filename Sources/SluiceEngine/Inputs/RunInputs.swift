@@ -1,0 +1,72 @@
+public import SluiceJSON
+
+/// One problem with a run's inputs, by input name.
+public struct InputError: Sendable, Hashable, CustomStringConvertible {
+    /// The input's name (`days`); empty when the problem is with the inputs as a whole.
+    public var name: String
+    public var message: String
+
+    public init(name: String, message: String) {
+        self.name = name
+        self.message = message
+    }
+
+    public var description: String { name.isEmpty ? "inputs: \(message)" : "input '\(name)': \(message)" }
+}
+
+/// Every problem with a run's inputs, listed by input name.
+public struct InputErrors: Error, Sendable, CustomStringConvertible {
+    public var errors: [InputError]
+
+    public init(errors: [InputError]) {
+        self.errors = errors
+    }
+
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
+}
+
+/// Applies the input schema's defaults and validates inputs, as every transport does before a run.
+public enum RunInputs {
+    /// The inputs with the defaults of missing top-level properties filled in, when they are valid.
+    ///
+    /// ```swift
+    /// let inputs = try RunInputs.prepare(["task": "AI agents"], schema: plan.inputSchema)
+    /// // {"task": "AI agents", "days": 7, …}
+    /// ```
+    ///
+    /// #### Errors
+    /// ``InputErrors`` listing every problem by input name: missing required inputs, wrong
+    /// types, values out of range, unknown inputs (when the schema forbids them).
+    public static func prepare(_ inputs: JSONValue, schema: JSONValue) throws(InputErrors) -> JSONValue {
+        guard case .object(var object) = inputs else {
+            throw InputErrors(errors: [InputError(name: "", message: "expected an object of inputs, got \(inputs.typeName)")])
+        }
+        for (name, property) in schema["properties"]?.objectValue ?? JSONObject() where object[name] == nil {
+            if let value = property["default"] { object[name] = value }
+        }
+        let prepared = JSONValue.object(object)
+        let validator: JSONSchema
+        do {
+            validator = try JSONSchema(schema)
+        } catch {
+            throw InputErrors(errors: [InputError(name: "", message: "the plan's input schema is unusable: \(error)")])
+        }
+        let problems = validator.validate(prepared).map { error -> InputError in
+            if let name = error.instancePath.tokens.first { return InputError(name: name, message: error.message) }
+            if error.keyword == "required", let name = quoted(in: error.message) {
+                return InputError(name: name, message: "is required")
+            }
+            return InputError(name: "", message: error.message)
+        }
+        var seen = Set<InputError>()
+        let unique = problems.filter { seen.insert($0).inserted }
+        guard unique.isEmpty else { throw InputErrors(errors: unique) }
+        return prepared
+    }
+
+    /// The first `'…'`-quoted name in a message.
+    private static func quoted(in message: String) -> String? {
+        let parts = message.split(separator: "'", omittingEmptySubsequences: false)
+        return parts.count >= 3 ? String(parts[1]) : nil
+    }
+}

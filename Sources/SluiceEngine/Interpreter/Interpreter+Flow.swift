@@ -1,0 +1,122 @@
+import SluiceJSON
+import SluicePlan
+
+/// `map` and `loop`: bodies run per item (concurrently, capped) or per round (keeping the best).
+extension Interpreter {
+    /// The most items a map runs at once, whatever the plan asks.
+    static let maxConcurrency = 64
+    /// The most rounds a loop runs, whatever the plan asks.
+    static let maxIterations = 100
+
+    /// Runs the body once per element in one task group, at most `concurrency` at a time;
+    /// results keep the list's order. A failed item fails the map (cancelling the others)
+    /// unless `tolerate_failures`, which records it and leaves `null` in its place. Budget
+    /// and cancellation failures always stop the map.
+    func runMap(_ map: MapStep, step: Step, items: [JSONValue], scope: Scope) async throws -> StepResult {
+        let cap = min(try scope.count(map.concurrency, field: "concurrency", minimum: 1, step: step.id), Self.maxConcurrency)
+        var results = [JSONValue](repeating: .null, count: items.count)
+        var failed: [(index: Int, failure: RunFailure)] = []
+        try await withThrowingTaskGroup(of: (Int, Result<JSONValue, RunFailure>).self) { group in
+            var next = 0
+            func startItem(_ index: Int, in group: inout ThrowingTaskGroup<(Int, Result<JSONValue, RunFailure>), any Error>) {
+                let element = items[index]
+                group.addTask {
+                    do {
+                        return (index, .success(try await runItem(map, step: step, element: element, index: index, scope: scope)))
+                    } catch {
+                        return (index, .failure(Self.normalize(error, step: step.id)))
+                    }
+                }
+            }
+            while next < min(cap, items.count) {
+                startItem(next, in: &group)
+                next += 1
+            }
+            while let (index, result) = try await group.next() {
+                switch result {
+                case .success(let value):
+                    results[index] = value
+                case .failure(let failure):
+                    if failure.endsRun || !map.tolerateFailures {
+                        group.cancelAll()
+                        throw RunFailure(failure.kind, "item \(index): \(failure.message)", step: failure.step ?? step.id)
+                    }
+                    failed.append((index, failure))
+                }
+                if next < items.count {
+                    startItem(next, in: &group)
+                    next += 1
+                }
+            }
+        }
+        var result = StepResult(output: .array(results))
+        if map.tolerateFailures {
+            result.failedItems = .array(failed.sorted { $0.index < $1.index }.map {
+                ["index": .integer(Int64($0.index)), "error": $0.failure.jsonValue]
+            })
+        }
+        return result
+    }
+
+    private func runItem(_ map: MapStep, step: Step, element: JSONValue, index: Int, scope: Scope) async throws -> JSONValue {
+        var itemScope = scope
+        itemScope.bind(map.itemName, to: element)
+        itemScope.bind("index", to: .integer(Int64(index)))
+        itemScope.item = index
+        itemScope.parent = step.id
+        try await runSteps(map.steps, in: &itemScope)
+        if let result = map.result { return try itemScope.evaluate(result, step: step.id) }
+        return map.steps.last.flatMap { itemScope.output(of: $0.id) } ?? .null
+    }
+
+    /// One round of a loop: its number, the last gate's score, and every body step's output.
+    private struct Round {
+        var iteration: Int
+        var score: Double?
+        var outputs: JSONObject
+
+        var json: JSONValue {
+            ["iteration": .integer(Int64(iteration)), "score": score.map { .double($0) } ?? .null, "outputs": .object(outputs)]
+        }
+    }
+
+    /// Repeats the body until `until` holds or `max_iterations` rounds have run, then keeps the
+    /// best round: the highest score of the body's last gate (a later round wins a tie), or the
+    /// last round when the body has no gate. The body sees `loop.iteration`, `loop.best` and
+    /// `loop.feedback` (the last gate's output in the previous round); after the loop, its body
+    /// steps' outputs are the best round's.
+    func runLoop(_ loop: LoopStep, step: Step, scope: Scope) async throws -> StepResult {
+        let limit = min(try scope.count(loop.maxIterations, field: "max_iterations", minimum: 1, step: step.id), Self.maxIterations)
+        let gates = loop.steps.filter { if case .gate = $0.kind { true } else { false } }.map(\.id)
+        let bodyIDs = loop.steps.flatMap { [$0] + $0.descendants }.map(\.id)
+        var best: Round?
+        var feedback: JSONValue = .null
+        var rounds = 0
+        for iteration in 1...limit {
+            try Task.checkCancellation()
+            var roundScope = scope
+            roundScope.iteration = iteration
+            roundScope.parent = step.id
+            roundScope.loop = ["iteration": .integer(Int64(iteration)), "best": best?.json ?? .null, "feedback": feedback]
+            try await runSteps(loop.steps, in: &roundScope)
+            rounds = iteration
+            var outputs = JSONObject()
+            for id in bodyIDs {
+                if let output = roundScope.output(of: id) { outputs[id] = output }
+            }
+            let lastGate = gates.last { roundScope.output(of: $0)?["score"]?.doubleValue != nil }
+            let round = Round(iteration: iteration, score: lastGate.flatMap { roundScope.output(of: $0)?["score"]?.doubleValue }, outputs: outputs)
+            if gates.isEmpty || best == nil || (round.score ?? -.infinity) >= (best?.score ?? -.infinity) {
+                best = round
+            }
+            feedback = lastGate.flatMap { roundScope.output(of: $0) } ?? .null
+            if let until = loop.until, try roundScope.evaluateBool(until, step: step.id) { break }
+        }
+        guard let best else { return StepResult(output: .null) }
+        let output: JSONValue = [
+            "iteration": .integer(Int64(best.iteration)), "iterations": .integer(Int64(rounds)),
+            "score": best.score.map { .double($0) } ?? .null, "outputs": .object(best.outputs),
+        ]
+        return StepResult(output: output, lifted: best.outputs.members.map { ($0.key, $0.value) })
+    }
+}

@@ -1,0 +1,116 @@
+import SluiceJSON
+import SluicePlan
+import SluiceProviders
+
+/// `search`, `fetch` and `load`: the providers that bring text into a run.
+extension Interpreter {
+    /// Runs every query (concurrently), keeping the first result for each url.
+    func runSearch(_ search: SearchStep, step: Step, scope: Scope) async throws -> JSONValue {
+        let queries = try strings(search.queries, isList: search.isList, field: search.isList ? "queries" : "query", step: step, scope: scope)
+        let maxResults = try search.maxResults.map { setting throws(RunFailure) in
+            try scope.count(setting, field: "max_results", minimum: 1, step: step.id)
+        } ?? 5
+        let days = try search.days.map { setting throws(RunFailure) in
+            try scope.count(setting, field: "days", minimum: 1, step: step.id)
+        }
+        let provider = engine.providers.search
+        let perQuery = try await concurrently(queries, limit: 4) { query in
+            try await provider.search(SearchQuery(text: query, maxResults: maxResults, days: days))
+        }
+        var seen = Set<String>()
+        var results: [JSONValue] = []
+        for result in perQuery.joined() where seen.insert(result.url).inserted {
+            results.append([
+                "title": .string(result.title), "url": .string(result.url), "snippet": .string(result.snippet),
+                "published": result.published.map(JSONValue.string) ?? .null, "provider": .string(result.provider),
+            ])
+        }
+        return ["results": .array(results)]
+    }
+
+    /// Fetches every url (concurrently); pages that fail are listed under `failed` with why.
+    func runFetch(_ fetch: FetchStep, step: Step, scope: Scope) async throws -> JSONValue {
+        let urls = try strings(fetch.urls, isList: fetch.isList, field: fetch.isList ? "urls" : "url", step: step, scope: scope)
+        let provider = engine.providers.fetch
+        let maxBytes = fetch.maxBytes
+        let outcomes = try await concurrently(urls, limit: 4) { url -> Result<FetchedPage, ProviderError> in
+            do {
+                return .success(try await provider.fetch(url: url, maxBytes: maxBytes))
+            } catch let error as ProviderError {
+                return .failure(error)
+            }
+        }
+        var pages: [JSONValue] = []
+        var failed: [JSONValue] = []
+        for (url, outcome) in zip(urls, outcomes) {
+            switch outcome {
+            case .success(let page):
+                pages.append(["url": .string(page.url), "title": .string(page.title), "text": .string(page.text)])
+            case .failure(let error):
+                failed.append(["url": .string(url), "error": .string(error.message)])
+            }
+        }
+        return ["pages": .array(pages), "failed": .array(failed)]
+    }
+
+    /// Loads one document and cuts it into overlapping chunks.
+    func runLoad(_ load: LoadStep, step: Step, scope: Scope) async throws -> JSONValue {
+        let value = try scope.evaluate(load.path, step: step.id)
+        guard let path = value.stringValue, !path.isEmpty else {
+            throw RunFailure(.expressionError, "path gave \(value.typeName), expected a file path or URL", step: step.id)
+        }
+        let document = try await engine.providers.documents.load(path: path)
+        let chunks = Self.chunks(of: document.text, size: load.chunkSize, overlap: load.chunkOverlap)
+        return ["path": .string(path), "text": .string(document.text), "chunks": .array(chunks)]
+    }
+
+    /// `[{index, offset, text}]`: pieces of `size` characters, each starting `size - overlap` after the last.
+    static func chunks(of text: String, size: Int, overlap: Int) -> [JSONValue] {
+        let characters = Array(text)
+        let size = max(1, size)
+        let stride = max(1, size - max(0, min(overlap, size - 1)))
+        var chunks: [JSONValue] = []
+        var offset = 0
+        while offset < characters.count {
+            let end = min(characters.count, offset + size)
+            chunks.append(["index": .integer(Int64(chunks.count)), "offset": .integer(Int64(offset)), "text": .string(String(characters[offset..<end]))])
+            if end == characters.count { break }
+            offset += stride
+        }
+        return chunks
+    }
+
+    /// A value that must be one string (`query`, `url`) or a list of strings (`queries`, `urls`).
+    private func strings(_ value: PlanValue, isList: Bool, field: String, step: Step, scope: Scope) throws(RunFailure) -> [String] {
+        let evaluated = try scope.evaluate(value, step: step.id)
+        let list = isList ? evaluated.arrayValue : [evaluated]
+        guard let list, let strings = Optional(list.compactMap(\.stringValue)), strings.count == list.count else {
+            throw RunFailure(.expressionError, "\(field) gave \(evaluated.typeName), expected \(isList ? "a list of strings" : "a string")", step: step.id)
+        }
+        return strings
+    }
+
+    /// `work` over every element, at most `limit` at once, results in input order.
+    func concurrently<Element: Sendable, Output: Sendable>(
+        _ elements: [Element], limit: Int, _ work: @escaping @Sendable (Element) async throws -> Output
+    ) async throws -> [Output] {
+        var results = [Output?](repeating: nil, count: elements.count)
+        try await withThrowingTaskGroup(of: (Int, Output).self) { group in
+            var next = 0
+            while next < min(limit, elements.count) {
+                let index = next
+                group.addTask { (index, try await work(elements[index])) }
+                next += 1
+            }
+            while let (index, output) = try await group.next() {
+                results[index] = output
+                if next < elements.count {
+                    let index = next
+                    group.addTask { (index, try await work(elements[index])) }
+                    next += 1
+                }
+            }
+        }
+        return results.compactMap { $0 }
+    }
+}

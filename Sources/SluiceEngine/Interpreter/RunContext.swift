@@ -1,0 +1,131 @@
+import Foundation
+public import SluiceJSON
+import SluicePlan
+import SluiceProviders
+import Synchronization
+
+/// The state one run shares across all its concurrently running steps: the event bus, usage
+/// totals and budgets, and the outputs finished so far (for a failed run's partial output).
+final class RunContext: Sendable {
+    let runID: String
+    let bus: EventBus
+    let budget: Budget
+    let maxSteps: Int
+    let prices: PriceTable
+    private let now: @Sendable () -> Date
+    private let state = Mutex(State())
+
+    struct State {
+        var usage = UsageTotals()
+        var stepsStarted = 0
+        var partial = JSONObject()
+        var schemas: [String: JSONSchema] = [:]
+    }
+
+    init(runID: String, bus: EventBus, budget: Budget, maxSteps: Int, prices: PriceTable, now: @escaping @Sendable () -> Date) {
+        self.runID = runID
+        self.bus = bus
+        self.budget = budget
+        self.maxSteps = maxSteps
+        self.prices = prices
+        self.now = now
+    }
+
+    var time: Date { now() }
+
+    /// Publishes a run-level event.
+    func emit(_ type: EventType, data: JSONValue) {
+        bus.publish(type, data: data, time: now())
+    }
+
+    /// Publishes an event about `step` at the scope's item and iteration.
+    func emit(_ type: EventType, step: String, scope: Scope, data: JSONValue) {
+        bus.publish(type, step: scope.eventPrefix + step, item: scope.item, iteration: scope.iteration, data: data, time: now())
+    }
+
+    var usage: UsageTotals { state.withLock { $0.usage } }
+    var partialOutputs: JSONObject { state.withLock { $0.partial } }
+
+    /// Counts a step start against `max_steps`.
+    func countStep(_ step: String) throws(RunFailure) {
+        let count = state.withLock { state in
+            state.stepsStarted += 1
+            return state.stepsStarted
+        }
+        if count > maxSteps {
+            throw RunFailure(.budgetExceeded, "the run started more than \(maxSteps) steps (budget max_steps)", step: step)
+        }
+    }
+
+    /// Adds one model call's usage; returns its cost (nil when the model has no price).
+    func record(_ usage: ModelUsage) -> Double? {
+        let cost = prices.cost(of: usage)
+        state.withLock { $0.usage.add(usage, cost: cost) }
+        return cost
+    }
+
+    /// - Throws: `budget_exceeded` when the totals exceed `max_tokens` or `max_cost_usd`.
+    func checkBudget(step: String) throws(RunFailure) {
+        let totals = usage
+        if let maxTokens = budget.maxTokens, totals.totalTokens > maxTokens {
+            throw RunFailure(.budgetExceeded, "the run used \(totals.totalTokens) tokens, over its budget of \(maxTokens) (budget max_tokens)", step: step)
+        }
+        if let maxCost = budget.maxCostUSD, totals.costUSD > maxCost {
+            throw RunFailure(.budgetExceeded, "the run cost $\(String(format: "%.4f", totals.costUSD)), over its budget of $\(maxCost) (budget max_cost_usd)", step: step)
+        }
+    }
+
+    /// A compiled JSON Schema for a step's structured output, compiled once per run.
+    func schema(_ schema: JSONValue, for step: String) throws(RunFailure) -> JSONSchema {
+        if let cached = state.withLock({ $0.schemas[step] }) { return cached }
+        do {
+            let compiled = try JSONSchema(schema)
+            state.withLock { $0.schemas[step] = compiled }
+            return compiled
+        } catch {
+            throw RunFailure(.stepFailed, "the step's output schema is unusable: \(error)", step: step)
+        }
+    }
+
+    /// Remembers a top-level step's output for the partial result of a failed run.
+    func recordPartial(_ output: JSONValue, of step: String) {
+        state.withLock { $0.partial[step] = output }
+    }
+}
+
+/// Token and cost totals of a run.
+public struct UsageTotals: Sendable, Hashable {
+    public var inputTokens = 0
+    public var outputTokens = 0
+    public var costUSD = 0.0
+    public var modelCalls = 0
+    /// Calls whose model had no price (their cost is not in ``costUSD``).
+    public var unpricedCalls = 0
+    /// Whether any call was answered by the offline simulated model.
+    public var simulated = false
+
+    public init() {}
+
+    public var totalTokens: Int { inputTokens + outputTokens }
+
+    mutating func add(_ usage: ModelUsage, cost: Double?) {
+        inputTokens += usage.inputTokens
+        outputTokens += usage.outputTokens
+        modelCalls += 1
+        if let cost { costUSD += cost } else { unpricedCalls += 1 }
+        if usage.provider == SimulatedModel.providerName { simulated = true }
+    }
+
+    /// `{input_tokens, output_tokens, total_tokens, cost_usd, model_calls, simulated?}`.
+    public var jsonValue: JSONValue {
+        var object: JSONObject = [
+            "input_tokens": .integer(Int64(inputTokens)),
+            "output_tokens": .integer(Int64(outputTokens)),
+            "total_tokens": .integer(Int64(totalTokens)),
+            "cost_usd": .double((costUSD * 1_000_000).rounded() / 1_000_000),
+            "model_calls": .integer(Int64(modelCalls)),
+        ]
+        if simulated { object["simulated"] = true }
+        return .object(object)
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import SluiceJSON
+import SluicePlan
+
+/// One run from `run.started` to its end event: inputs, the steps under the run's timeout,
+/// the output, billing, and the mapping of every way a run can end onto events.
+struct RunDriver: Sendable {
+    let plan: Plan
+    let context: RunContext
+    let engine: RunEngine
+
+    func run(inputs: JSONValue) async -> RunOutcome {
+        let started = ContinuousClock.now
+        context.emit(.runStarted, data: [
+            "plan": .string(plan.name),
+            "title": plan.title.map(JSONValue.string) ?? .null,
+            "inputs": inputs,
+        ])
+        let prepared: JSONValue
+        do {
+            prepared = try RunInputs.prepare(inputs, schema: plan.inputSchema)
+        } catch {
+            let failure = RunFailure(.invalidInputs, error.description)
+            var data = endData(started: started)
+            data["error"] = failure.jsonValue
+            data["errors"] = .array(error.errors.map { ["name": .string($0.name), "message": .string($0.message)] })
+            data["billing"] = Billing.notBilled(plan.billing)
+            context.emit(.runFailed, data: .object(data))
+            return outcome(.failed, failure: failure, billing: Billing.notBilled(plan.billing))
+        }
+
+        let interpreter = Interpreter(plan: plan, context: context, engine: engine, callDepth: 0)
+        do {
+            let scope = try await Timeouts.run(seconds: plan.budget.timeoutSeconds, failure: RunFailure(.timeout, "the run took longer than its budget of \(plan.budget.timeoutSeconds ?? 0)s (budget timeout_seconds)")) {
+                var scope = Scope(inputs: prepared)
+                try await interpreter.runSteps(plan.steps, in: &scope, topLevel: true)
+                return scope
+            }
+            try Task.checkCancellation()
+            let result = try finalResult(scope)
+            let billing = try Billing.decide(plan.billing, scope: scope)
+            var data = endData(started: started)
+            data["result"] = result
+            data["billing"] = billing
+            context.emit(.runCompleted, data: .object(data))
+            return outcome(.completed, result: result, billing: billing)
+        } catch {
+            let failure = Interpreter.normalize(error, step: nil)
+            var data = endData(started: started)
+            let billing = Billing.notBilled(plan.billing)
+            if failure.kind == .cancelled || Task.isCancelled {
+                data["reason"] = "cancelled"
+                context.emit(.runCancelled, data: .object(data))
+                return outcome(.cancelled, failure: RunFailure(.cancelled, "the run was cancelled"), billing: billing)
+            }
+            data["error"] = failure.jsonValue
+            data["partial"] = .object(context.partialOutputs)
+            data["billing"] = billing
+            context.emit(.runFailed, data: .object(data))
+            return outcome(.failed, failure: failure, billing: billing)
+        }
+    }
+
+    /// The plan's output value, checked against its output schema; without an output, every
+    /// top-level step's output.
+    private func finalResult(_ scope: Scope) throws(RunFailure) -> JSONValue {
+        guard let output = plan.output else {
+            var all = JSONObject()
+            for step in plan.steps { all[step.id] = scope.output(of: step.id) ?? .null }
+            return .object(all)
+        }
+        let result = try scope.evaluate(output.value, step: "output")
+        if let schema = output.schema {
+            let problems = try context.schema(schema, for: "#output").validate(result)
+            if let first = problems.first {
+                throw RunFailure(.outputInvalid, "the result does not match the plan's output schema: \(first)" + (problems.count > 1 ? " (and \(problems.count - 1) more)" : ""))
+            }
+        }
+        return result
+    }
+
+    private func endData(started: ContinuousClock.Instant) -> JSONObject {
+        [
+            "usage": context.usage.jsonValue,
+            "duration_ms": .integer(Int64(Interpreter.milliseconds(since: started))),
+        ]
+    }
+
+    private func outcome(_ status: RunOutcome.Status, result: JSONValue? = nil, failure: RunFailure? = nil, billing: JSONValue) -> RunOutcome {
+        RunOutcome(
+            runID: context.runID, status: status, result: result, failure: failure,
+            partial: context.partialOutputs, usage: context.usage, billing: billing
+        )
+    }
+}
+
+/// The billing decision, as seed 000's `decide_billing`: a failed run is not billed; a
+/// completed `per_run` plan is billed once; a `per_item` plan is billed for each element of
+/// its `items` expression (e.g. validated extraction items).
+enum Billing {
+    static func decide(_ billing: SluicePlan.Billing, scope: Scope) throws(RunFailure) -> JSONValue {
+        switch billing {
+        case .perRun:
+            return ["status": "completed", "mode": "per_run", "billable": true, "units": 1]
+        case .perItem(let items, let unitPrice):
+            let count = try scope.evaluateList(items, step: "billing").count
+            var object: JSONObject = [
+                "status": "completed", "mode": "per_item", "billable": .bool(count > 0), "units": .integer(Int64(count)),
+            ]
+            if let unitPrice {
+                object["unit_price_usd"] = .double(unitPrice)
+                object["amount_usd"] = .double((Double(count) * unitPrice * 1_000_000).rounded() / 1_000_000)
+            }
+            return .object(object)
+        }
+    }
+
+    static func notBilled(_ billing: SluicePlan.Billing) -> JSONValue {
+        let mode: JSONValue = if case .perItem = billing { "per_item" } else { "per_run" }
+        return ["status": "failed", "mode": mode, "billable": false, "units": 0, "reason": "a failed run is not billed"]
+    }
+}
+
+/// Racing work against a deadline.
+enum Timeouts {
+    /// Runs `body`; after `seconds` (when given) cancels it and throws `failure`.
+    static func run<T: Sendable>(
+        seconds: Double?, failure: RunFailure, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        guard let seconds, seconds > 0 else { return try await body() }
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+                return nil
+            }
+            // Whichever finishes first decides; the other is cancelled (and awaited by the group).
+            defer { group.cancelAll() }
+            guard let first = try await group.next() else { throw CancellationError() }
+            guard let value = first else { throw failure }
+            return value
+        }
+    }
+}

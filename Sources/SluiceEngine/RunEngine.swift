@@ -1,0 +1,127 @@
+public import Foundation
+public import SluiceJSON
+public import SluicePlan
+public import SluiceProviders
+
+/// Runs plans: any valid ``Plan``, every step kind, streaming its events to sinks.
+///
+/// ```swift
+/// let engine = RunEngine(providers: try .offline(corpusFolder: "corpus", documentsRoot: "."))
+/// let outcome = await engine.run(plan: plan, inputs: ["task": "AI agents this week"],
+///                                sinks: [TerminalEventView.standardOutput(environment: env)])
+/// exit(outcome.exitCode)
+/// ```
+///
+/// `run` never throws: every failure is reported as `run.failed` (or `run.cancelled`) and in
+/// the returned ``RunOutcome``. Cancelling the calling task stops every step in flight and
+/// ends the run with `run.cancelled`.
+public struct RunEngine: Sendable {
+    /// The services a run calls.
+    public struct Providers: Sendable {
+        public var model: any ModelProvider
+        public var search: any SearchProvider
+        public var fetch: any FetchProvider
+        public var documents: any DocumentLoader
+        /// Who answers `confirm` steps; nil when nobody can be asked.
+        public var input: (any InputProvider)?
+
+        public init(
+            model: any ModelProvider, search: any SearchProvider, fetch: any FetchProvider,
+            documents: any DocumentLoader, input: (any InputProvider)? = nil
+        ) {
+            self.model = model
+            self.search = search
+            self.fetch = fetch
+            self.documents = documents
+            self.input = input
+        }
+
+        /// The providers of `--offline`: the simulated model for every model name, search and
+        /// fetch over the corpus folder, documents from local files under `documentsRoot`.
+        ///
+        /// - Throws: ``ProviderError`` when the corpus folder cannot be read.
+        public static func offline(
+            corpusFolder: String, documentsRoot: String,
+            model: SimulatedModel.Configuration = .init(), input: (any InputProvider)? = nil
+        ) throws(ProviderError) -> Providers {
+            let corpus = try Corpus.load(folder: corpusFolder)
+            return Providers(
+                model: ModelRouter(fallback: SimulatedModel(configuration: model)),
+                search: CorpusSearchProvider(corpus: corpus),
+                fetch: CorpusFetchProvider(corpus: corpus),
+                documents: LocalDocumentLoader(root: documentsRoot),
+                input: input
+            )
+        }
+    }
+
+    /// How runs are run (everything but the services).
+    public struct Configuration: Sendable {
+        public var prices: PriceTable
+        /// Where `call` steps find the plans they name (besides the calling plan's folder).
+        public var catalog: PlanCatalog
+        /// `--model NAME=provider:model`: replaces the model of the plan's `models` entry NAME.
+        public var modelOverrides: [String: String]
+        /// The model for steps that name none when the plan has no `default` (`SLUICE_MODEL`).
+        public var defaultModel: String?
+        /// The most steps a run may start when the plan's budget does not say.
+        public var maxSteps: Int
+        /// Events waiting for slow sinks before deltas are merged (see ``EventBus``).
+        public var eventBufferCapacity: Int
+        /// The wall clock for event times.
+        public var now: @Sendable () -> Date
+        /// Makes each run's id.
+        public var makeRunID: @Sendable () -> String
+        /// A number in 0..<1 for retry jitter.
+        public var random: @Sendable () -> Double
+
+        public init(
+            prices: PriceTable = .embedded,
+            catalog: PlanCatalog = PlanCatalog(directories: []),
+            modelOverrides: [String: String] = [:],
+            defaultModel: String? = nil,
+            maxSteps: Int = 10_000,
+            eventBufferCapacity: Int = EventBus.defaultCapacity,
+            now: @escaping @Sendable () -> Date = { Date() },
+            makeRunID: @escaping @Sendable () -> String = { "run_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "") },
+            random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+        ) {
+            self.prices = prices
+            self.catalog = catalog
+            self.modelOverrides = modelOverrides
+            self.defaultModel = defaultModel
+            self.maxSteps = maxSteps
+            self.eventBufferCapacity = eventBufferCapacity
+            self.now = now
+            self.makeRunID = makeRunID
+            self.random = random
+        }
+    }
+
+    public var providers: Providers
+    public var configuration: Configuration
+
+    public init(providers: Providers, configuration: Configuration = Configuration()) {
+        self.providers = providers
+        self.configuration = configuration
+    }
+
+    /// Runs `plan` with `inputs` (defaults are applied here), streaming events to `sinks`.
+    ///
+    /// Returns when the run has ended and every sink has received the last event.
+    public func run(plan: Plan, inputs: JSONValue, sinks: [any EventSink]) async -> RunOutcome {
+        let runID = configuration.makeRunID()
+        let bus = EventBus(runID: runID, sinks: sinks, capacity: configuration.eventBufferCapacity)
+        let context = RunContext(
+            runID: runID, bus: bus, budget: plan.budget, maxSteps: plan.budget.maxSteps ?? configuration.maxSteps,
+            prices: configuration.prices, now: configuration.now
+        )
+        return await withTaskGroup(of: Void.self) { group in
+            group.addTask { await bus.deliver() }
+            let outcome = await RunDriver(plan: plan, context: context, engine: self).run(inputs: inputs)
+            bus.close()
+            await group.waitForAll()
+            return outcome
+        }
+    }
+}

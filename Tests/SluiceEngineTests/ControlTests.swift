@@ -1,0 +1,138 @@
+import Foundation
+import SluiceEngine
+import SluiceJSON
+import SluicePlan
+import SluiceProviders
+import SluiceTesting
+import Testing
+
+/// confirm, call, inputs and billing.
+@Suite struct ControlTests {
+    static let confirmPlan = #"""
+    {"name": "p", "inputs": {"type": "object", "properties": {"auto": {"type": "boolean", "default": false}}},
+     "steps": [{"id": "ok", "kind": "confirm", "message": "Go on with {{inputs.auto}}?", "details": {"a": 1}, "auto_approve": "inputs.auto" FALLBACK}]}
+    """#
+
+    static func confirmPlan(fallback: String?) throws -> Plan {
+        try Harness.plan(confirmPlan.replacingOccurrences(of: "FALLBACK", with: fallback.map { #", "fallback": "\#($0)""# } ?? ""))
+    }
+
+    @Test func autoApproveSkipsAsking() async throws {
+        let (outcome, events) = await Harness.run(try Self.confirmPlan(fallback: nil), inputs: ["auto": true])
+        #expect(outcome.status == .completed)
+        #expect(outcome.result?["ok"]?["approved"] == true)
+        #expect(events.of(.inputRequested).isEmpty)
+    }
+
+    @Test func withNobodyToAskItFailsClearlyByDefault() async throws {
+        let (outcome, _) = await Harness.run(try Self.confirmPlan(fallback: nil))
+        #expect(outcome.status == .failed)
+        #expect(outcome.failure?.kind == .confirmationRefused)
+        #expect(outcome.failure?.message.contains("nobody to ask") == true)
+        let (approved, _) = await Harness.run(try Self.confirmPlan(fallback: "approve"))
+        #expect(approved.status == .completed)
+    }
+
+    @Test(arguments: [true, false])
+    func theInputProviderDecides(approve: Bool) async throws {
+        let providers = Harness.providers(input: FixedInputProvider(approve: approve))
+        let (outcome, events) = await Harness.run(try Self.confirmPlan(fallback: nil), providers: providers)
+        #expect(outcome.status == (approve ? .completed : .failed))
+        let requested = try #require(events.of(.inputRequested).first)
+        #expect(requested.data["message"] == "Go on with false?")
+        #expect(requested.data["details"] == ["a": 1])
+        if !approve { #expect(outcome.failure?.kind == .confirmationRefused) }
+        #expect(EventInvariants.violations(events) == [])
+    }
+
+    @Test func callRunsAnotherPlanWithItsInputsAndDefaults() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-call-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try #"""
+        {"name": "child", "inputs": {"type": "object", "properties": {"x": {"type": "integer"}, "y": {"type": "integer", "default": 10}}, "required": ["x"]},
+         "steps": [{"id": "sum", "kind": "set", "value": "${inputs.x + inputs.y}"}],
+         "output": {"value": {"sum": "${steps.sum.output}"}}}
+        """#.write(toFile: folder + "/child.json", atomically: true, encoding: .utf8)
+        let parentJSON = #"""
+        {"name": "parent", "steps": [{"id": "sub", "kind": "call", "plan": "child", "inputs": {"x": "${inputs.n}"}}],
+         "output": {"value": "${steps.sub.output.sum}"}}
+        """#
+        try parentJSON.write(toFile: folder + "/parent.json", atomically: true, encoding: .utf8)
+        let catalog = PlanCatalog(directories: [folder])
+        let plan = try PlanLoader(catalog: catalog).load(path: folder + "/parent.json")
+        let (outcome, events) = await Harness.run(plan, inputs: ["n": 5], configuration: Harness.configuration(catalog: catalog))
+        #expect(outcome.status == .completed, "\(outcome.failure?.description ?? "")")
+        #expect(outcome.result == 15)
+        #expect(events.of(.stepCompleted, step: "sub.sum").count == 1, "the child's steps are prefixed with the call step")
+        #expect(EventInvariants.violations(events) == [])
+    }
+
+    @Test func invalidInputsFailTheRunListingEveryInputByName() async throws {
+        let plan = try Harness.plan(#"""
+        {"name": "p", "inputs": {"type": "object", "additionalProperties": false, "required": ["task"],
+          "properties": {"task": {"type": "string"}, "days": {"type": "integer", "minimum": 1, "default": 7}}},
+         "steps": [{"id": "x", "kind": "set", "value": 1}]}
+        """#)
+        let (outcome, events) = await Harness.run(plan, inputs: ["days": 0, "extra": true])
+        #expect(outcome.status == .failed)
+        #expect(outcome.failure?.kind == .invalidInputs)
+        let errors = events.last?.data["errors"]?.arrayValue?.compactMap { $0["name"]?.stringValue }.sorted()
+        #expect(errors == ["days", "extra", "task"])
+        #expect(events.map(\.type) == [.runStarted, .runFailed])
+    }
+
+    @Test func defaultsAreAppliedBeforeTheRun() throws {
+        let schema: JSONValue = ["type": "object", "properties": ["days": ["type": "integer", "default": 7], "task": ["type": "string"]]]
+        #expect(try RunInputs.prepare(["task": "t"], schema: schema) == ["task": "t", "days": 7])
+        #expect(try RunInputs.prepare(["task": "t", "days": 2], schema: schema) == ["task": "t", "days": 2])
+    }
+
+    @Test func perItemBillingCountsTheItemsAndFailedRunsAreNotBilled() async throws {
+        let plan = try Harness.plan(#"""
+        {"name": "p", "billing": {"mode": "per_item", "items": "steps.found.output", "unit_price_usd": 0.5},
+         "steps": [{"id": "found", "kind": "set", "value": [1, 2, 3]}]}
+        """#)
+        let (outcome, events) = await Harness.run(plan)
+        #expect(outcome.billing == ["status": "completed", "mode": "per_item", "billable": true, "units": 3, "unit_price_usd": 0.5, "amount_usd": 1.5])
+        #expect(events.last?.data["billing"] == outcome.billing)
+        let perRun = try Harness.plan(#"{"name": "p", "steps": [{"id": "x", "kind": "set", "value": 1}]}"#)
+        #expect(await Harness.run(perRun).0.billing["units"] == 1)
+    }
+}
+
+@Suite struct InputParserTests {
+    let parser = InputParser(schema: [
+        "type": "object",
+        "properties": [
+            "task": ["type": "string"], "days": ["type": "integer"], "threshold": ["type": "number"],
+            "auto": ["type": "boolean"], "tags": ["type": "array"], "opts": ["type": "object"],
+            "maybe": ["type": ["integer", "null"]],
+        ],
+    ])
+
+    @Test func valuesAreTypedByTheSchema() throws {
+        let inputs = try parser.parse([
+            "task=AI agents = news", "days=3", "threshold=7.5", "auto=no", #"tags=["a","b"]"#, #"opts={"k":1}"#,
+            "maybe=null", "free=42", "text=hello",
+        ])
+        #expect(inputs == [
+            "task": "AI agents = news", "days": 3, "threshold": 7.5, "auto": false, "tags": ["a", "b"], "opts": ["k": 1],
+            "maybe": .null, "free": 42, "text": "hello",
+        ])
+    }
+
+    @Test func everyBadPairIsReportedByName() {
+        do {
+            _ = try parser.parse(["days=three", "auto=maybe", "tags={}", "novalue", "threshold=1e999"])
+            Issue.record("expected errors")
+        } catch {
+            #expect(error.errors.map(\.name) == ["days", "auto", "tags", "novalue", "threshold"])
+            #expect(error.description.contains("input 'days': expects an integer, got 'three'"))
+        }
+    }
+
+    @Test func laterPairsReplaceEarlierOnesAndTheBase() throws {
+        let inputs = try parser.parse(["days=1", "days=2"], base: ["days": 9, "task": "from file"])
+        #expect(inputs == ["days": 2, "task": "from file"])
+    }
+}

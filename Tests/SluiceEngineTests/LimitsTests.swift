@@ -1,0 +1,139 @@
+import Foundation
+import SluiceEngine
+import SluiceJSON
+import SluicePlan
+import SluiceProviders
+import SluiceTesting
+import Synchronization
+import Testing
+
+/// Retries, timeouts, budgets and cancellation.
+@Suite struct LimitsTests {
+    @Test func transientProviderErrorsAreRetriedWithBackoff() async throws {
+        let plan = try Harness.plan(#"""
+        {"name": "p", "models": {"default": "x:m"},
+         "steps": [{"id": "s", "kind": "llm", "prompt": "hi", "retry": {"max_attempts": 3, "initial_delay_ms": 2, "max_delay_ms": 3}}]}
+        """#)
+        let model = ScriptedModel { _, call in
+            if call < 3 { throw ProviderError(.transient, "connection reset", provider: "x") }
+            return "fine"
+        }
+        let (outcome, events) = await Harness.run(plan, providers: Harness.providers(model: model))
+        #expect(outcome.status == .completed)
+        let retries = events.of(.stepRetrying)
+        #expect(retries.map(\.data["attempt"]) == [1, 2])
+        #expect(retries.allSatisfy { $0.data["max_attempts"] == 3 && $0.data["reason"]?.stringValue?.contains("connection reset") == true })
+        #expect(retries.map(\.data["delay_ms"]) == [1, 2], "2 ms then 4 ms capped at 3, times the jitter factor 0.75")
+        #expect(EventInvariants.violations(events) == [])
+    }
+
+    @Test func permanentErrorsAreNotRetried() async throws {
+        let plan = try Harness.plan(#"""
+        {"name": "p", "models": {"default": "x:m"},
+         "steps": [{"id": "s", "kind": "llm", "prompt": "hi", "retry": {"max_attempts": 3, "initial_delay_ms": 1, "max_delay_ms": 1}}]}
+        """#)
+        let model = ScriptedModel { _, _ in throw ProviderError(.unauthorized, "bad key", provider: "x") }
+        let (outcome, events) = await Harness.run(plan, providers: Harness.providers(model: model))
+        #expect(outcome.status == .failed)
+        #expect(outcome.failure?.kind == .providerError)
+        #expect(outcome.failure?.step == "s")
+        #expect(events.of(.stepRetrying).isEmpty)
+        #expect(model.requests.count == 1)
+        #expect(outcome.billing["billable"] == false)
+    }
+
+    @Test func aStepOverItsTimeoutFailsAndTheModelSeesCancellation() async throws {
+        let plan = try Harness.plan(#"""
+        {"name": "p", "models": {"default": "x:m"},
+         "steps": [{"id": "slow", "kind": "llm", "prompt": "hi", "timeout_seconds": 0.05}]}
+        """#)
+        let model = HangingModel()
+        let (outcome, events) = await Harness.run(plan, providers: Harness.providers(model: model))
+        #expect(outcome.status == .failed)
+        #expect(outcome.failure?.kind == .timeout)
+        #expect(model.cancelledCalls == 1)
+        #expect(events.of(.stepFailed, step: "slow").first?.data["error"]?["type"] == "timeout")
+        #expect(EventInvariants.violations(events) == [])
+    }
+
+    @Test func aRunOverItsTimeoutFails() async throws {
+        let plan = try Harness.plan(#"""
+        {"name": "p", "models": {"default": "x:m"}, "budget": {"timeout_seconds": 0.05},
+         "steps": [{"id": "first", "kind": "set", "value": 1}, {"id": "slow", "kind": "llm", "prompt": "hi"}]}
+        """#)
+        let (outcome, events) = await Harness.run(plan, providers: Harness.providers(model: HangingModel()))
+        #expect(outcome.status == .failed)
+        #expect(outcome.failure?.kind == .timeout)
+        #expect(outcome.partial["first"] == 1)
+        #expect(events.last?.type == .runFailed)
+        #expect(EventInvariants.violations(events) == [])
+    }
+
+    @Test func aRunOverItsTokenBudgetStopsAndKeepsThePartialOutput() async throws {
+        let plan = try Harness.plan(#"""
+        {"name": "p", "models": {"default": "x:m"}, "budget": {"max_tokens": 50},
+         "steps": [
+           {"id": "one", "kind": "llm", "prompt": "short"},
+           {"id": "two", "kind": "llm", "prompt": "short"},
+           {"id": "three", "kind": "llm", "prompt": "never reached"}
+         ]}
+        """#)
+        let model = ScriptedModel { _, _ in String(repeating: "word ", count: 20) }
+        let (outcome, events) = await Harness.run(plan, providers: Harness.providers(model: model))
+        #expect(outcome.status == .failed)
+        #expect(outcome.failure?.kind == .budgetExceeded)
+        #expect(outcome.failure?.step == "two")
+        #expect(outcome.partial["one"] != nil)
+        #expect(outcome.partial["three"] == nil)
+        let failed = try #require(events.last)
+        #expect(failed.type == .runFailed)
+        #expect(failed.data["error"]?["type"] == "budget_exceeded")
+        #expect(failed.data["partial"]?["one"] != nil)
+        #expect(failed.data["billing"]?["billable"] == false)
+        #expect(events.of(.modelUsage).count == 2, "the call that went over is still reported")
+        #expect(EventInvariants.violations(events) == [])
+    }
+
+    @Test func aRunOverItsCostBudgetStops() async throws {
+        let plan = try Harness.plan(#"""
+        {"name": "p", "models": {"default": "openai:gpt-4o"}, "budget": {"max_cost_usd": 0.0001},
+         "steps": [{"id": "one", "kind": "llm", "prompt": "short"}]}
+        """#)
+        let model = ScriptedModel { _, _ in String(repeating: "word ", count: 200) }
+        let (outcome, _) = await Harness.run(plan, providers: Harness.providers(model: model))
+        #expect(outcome.failure?.kind == .budgetExceeded)
+        #expect(outcome.failure?.message.contains("max_cost_usd") == true)
+    }
+
+    @Test func aRunOverItsStepBudgetStops() async throws {
+        let plan = try Harness.plan(#"""
+        {"name": "p", "budget": {"max_steps": 3},
+         "steps": [{"id": "each", "kind": "map", "over": "[1, 2, 3, 4]", "concurrency": 1, "steps": [{"id": "x", "kind": "set", "value": 1}]}]}
+        """#)
+        let (outcome, events) = await Harness.run(plan)
+        #expect(outcome.failure?.kind == .budgetExceeded)
+        #expect(outcome.failure?.message.contains("max_steps") == true)
+        #expect(EventInvariants.violations(events) == [])
+    }
+
+    @Test func cancellingTheRunStopsInFlightCallsAndEndsWithRunCancelled() async throws {
+        let plan = try Harness.plan(#"""
+        {"name": "p", "models": {"default": "x:m"},
+         "steps": [{"id": "each", "kind": "map", "over": "[1, 2, 3]", "steps": [{"id": "slow", "kind": "llm", "prompt": "hi"}]}]}
+        """#)
+        let model = HangingModel()
+        let sink = RecordingEventSink()
+        let engine = RunEngine(providers: Harness.providers(model: model), configuration: Harness.configuration())
+        let run = Task { await engine.run(plan: plan, inputs: [:], sinks: [sink]) }
+        while model.startedCalls < 3 { try await Task.sleep(for: .milliseconds(1)) }
+        run.cancel()
+        let outcome = await run.value
+        #expect(outcome.status == .cancelled)
+        #expect(outcome.exitCode == 130)
+        #expect(model.cancelledCalls == 3, "every in-flight call saw the cancellation")
+        let events = sink.events
+        #expect(events.last?.type == .runCancelled)
+        #expect(events.of(.stepFailed, step: "slow").count == 3)
+        #expect(EventInvariants.violations(events) == [])
+    }
+}
