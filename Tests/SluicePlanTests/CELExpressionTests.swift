@@ -169,6 +169,16 @@ struct CELExpressionTests {
         ("'héllo'.charAt(1)", .string("é")),
         ("'abc'.indexOf('z')", .int(-1)),
         ("matches('abc123', '^[a-z]+[0-9]+$')", .bool(true)),
+        ("'abcabc'.indexOf('c', 3)", .int(5)),
+        ("'abcabc'.lastIndexOf('ab', 2)", .int(0)),
+        ("'abcabc'.lastIndexOf('')", .int(6)),
+        ("'aaa'.lastIndexOf('aa')", .int(1)),
+        ("'abc'.split('')", .list(["a", "b", "c"])),
+        ("'abc'.split('', 2)", .list(["a", "bc"])),
+        ("'a-b-c'.split('-', 0)", .list([])),
+        ("'aaaa'.replace('aa', 'b')", .string("bb")),
+        ("'abc'.replace('', 'x')", .string("abc")),
+        ("'ababab'.contains('babab')", .bool(true)),
     ])
     func stringExtensions(_ source: String, _ expected: CELValue) throws {
         #expect(try Self.evaluate(source) == expected)
@@ -184,6 +194,20 @@ struct CELExpressionTests {
         // || and && do not absorb a spent budget.
         let absorbed = try CELExpression(parsing: "[1,2,3,4,5,6,7,8,9,10].map(a, [1,2,3,4,5,6,7,8,9,10].map(b, [1,2,3,4,5,6,7,8,9,10].map(c, a))) == [] || true", limits: limits)
         #expect { _ = try absorbed.evaluate([:]) } throws: { ($0 as? CELError)?.isResourceLimit == true }
+    }
+
+    @Test func substringSearchIsLinearAndExact() throws {
+        // A quadratic search would take about 10^10 steps here.
+        let text = String(repeating: "a", count: 200_000)
+        let needle = String(repeating: "a", count: 50_000) + "b"
+        let bindings: [String: CELValue] = ["t": .string(text), "n": .string(needle)]
+        #expect(try CELExpression(parsing: "t.contains(n) || t.indexOf(n) >= 0 || size(t.split(n)) != 1").evaluate(bindings) == .bool(false))
+        #expect(CELSubstringSearch(Array("abaabab".utf8)).firstIndex(in: Array("abaabaabababaabab".utf8)) == 3)
+        #expect(CELSubstringSearch(Array("aab".utf8)).firstIndex(in: Array("aaab".utf8)) == 1)
+        #expect(CELSubstringSearch(Array("abab".utf8)).firstIndex(in: Array("abaabab".utf8), from: 1) == 3)
+        // Replacing into a huge result is charged before it is built.
+        let blowUp = try CELExpression(parsing: "t.replace('a', t)")
+        #expect { _ = try blowUp.evaluate(bindings) } throws: { ($0 as? CELError)?.isResourceLimit == true }
     }
 
     @Test func nestingLimit() throws {

@@ -91,6 +91,19 @@ struct CELFuzzTests {
         }
     }
 
+    @Test func substringSearchAgreesWithNaiveSearch() {
+        var random = Random(state: 0x0005_EA2C)
+        for _ in 0..<3000 {
+            let haystack = (0..<Int.random(in: 0...30, using: &random)).map { _ in UInt8.random(in: 97...99, using: &random) }
+            let needle = (0..<Int.random(in: 0...5, using: &random)).map { _ in UInt8.random(in: 97...99, using: &random) }
+            let from = Int.random(in: 0...haystack.count, using: &random)
+            let naive = (from...haystack.count).first { start in
+                start + needle.count <= haystack.count && haystack[start..<(start + needle.count)].elementsEqual(needle)
+            }
+            #expect(CELSubstringSearch(needle).firstIndex(in: haystack, from: from) == naive, "\(needle) in \(haystack) from \(from)")
+        }
+    }
+
     @Test func randomRegularExpressions() {
         var random = Random(state: 0x00AB_CDEF)
         let pieces = ["a", "b", ".", "*", "+", "?", "|", "(", ")", "(?:", "(?i)", "[", "]", "^", "-", "$", "{2}", "{1,3}", "\\d", "\\b", "\\", "[^a]", "😀"]

@@ -44,6 +44,14 @@ extension CELEvaluator {
             try charge(text.unicodeScalars.count * regex.instructionCount / 16)
             return .bool(regex.matches(text))
         default:
+            // The extensions build new strings: charge their size up front.
+            if name == "replace", arguments.count >= 2, case .string(let old) = arguments[0], case .string(let new) = arguments[1] {
+                var limit = Int.max
+                if arguments.count == 3, case .int(let n) = arguments[2], n >= 0 { limit = Int(n) }
+                try charge(CELStrings.replaceCost(text, old, new, limit: limit))
+            } else {
+                try charge(text.utf8.count)
+            }
             return try CELStrings.extensionFunction(name, text, arguments)
         }
     }

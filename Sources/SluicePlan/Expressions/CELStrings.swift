@@ -7,12 +7,7 @@ enum CELStrings {
 
     /// The first position of `needle` in `haystack`, comparing UTF-8 bytes (code point exact).
     static func firstIndex(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        guard needle.count <= haystack.count else { return nil }
-        if needle.isEmpty { return 0 }
-        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
-            if haystack[start..<(start + needle.count)].elementsEqual(needle) { return start }
-        }
-        return nil
+        CELSubstringSearch(needle).firstIndex(in: haystack)
     }
 
     /// Compiles `pattern` for ``CELRegex/matches(_:)`` (RE2 syntax, linear-time matching).
@@ -94,68 +89,116 @@ enum CELStrings {
     }
 
     private static func indexOf(_ needle: [Unicode.Scalar], in scalars: [Unicode.Scalar], from: Int) -> Int {
-        guard needle.count <= scalars.count - from else { return -1 }
-        for start in from...(scalars.count - needle.count) where scalars[start..<(start + needle.count)].elementsEqual(needle) {
-            return start
-        }
-        return -1
+        CELSubstringSearch(needle).firstIndex(in: scalars, from: from) ?? -1
     }
 
     private static func lastIndexOf(_ needle: [Unicode.Scalar], in scalars: [Unicode.Scalar], from: Int) -> Int {
+        // The last match starting at or before `from` is the first match in the reversed text
+        // that ends at or after the reversed position.
         let last = min(from, scalars.count - needle.count)
         guard last >= 0 else { return -1 }
-        for start in stride(from: last, through: 0, by: -1) where scalars[start..<(start + needle.count)].elementsEqual(needle) {
-            return start
-        }
-        return -1
+        let reversedStart = scalars.count - (last + needle.count)
+        guard let reversed = CELSubstringSearch(needle.reversed()).firstIndex(in: scalars.reversed(), from: reversedStart) else { return -1 }
+        return scalars.count - reversed - needle.count
     }
 
-    private static func split(_ text: String, _ separator: String, limit: Int) -> [String] {
+    /// The start of every non-overlapping occurrence of `needle`, left to right, at most `limit`.
+    private static func occurrences(of needle: [Unicode.Scalar], in scalars: [Unicode.Scalar], limit: Int) -> [Int] {
+        let search = CELSubstringSearch(needle)
+        var found: [Int] = []
+        var from = 0
+        while found.count < limit, let start = search.firstIndex(in: scalars, from: from) {
+            found.append(start)
+            from = start + needle.count
+        }
+        return found
+    }
+
+    static func split(_ text: String, _ separator: String, limit: Int) -> [String] {
         let scalars = Array(text.unicodeScalars), sep = Array(separator.unicodeScalars)
+        func piece(_ range: Range<Int>) -> String { String(String.UnicodeScalarView(scalars[range])) }
         if sep.isEmpty {
             // Splitting on "" yields the code points, the last piece keeping the rest.
-            var parts: [String] = []
-            var i = 0
-            while i < scalars.count {
-                if parts.count == limit - 1 {
-                    parts.append(String(String.UnicodeScalarView(scalars[i...])))
-                    return parts
-                }
-                parts.append(String(scalars[i]))
-                i += 1
-            }
-            return parts
+            guard scalars.count > limit else { return scalars.map { String($0) } }
+            return scalars[..<(limit - 1)].map { String($0) } + [piece((limit - 1)..<scalars.count)]
         }
         var parts: [String] = []
         var start = 0
-        var i = 0
-        while i + sep.count <= scalars.count, parts.count < limit - 1 {
-            if scalars[i..<(i + sep.count)].elementsEqual(sep) {
-                parts.append(String(String.UnicodeScalarView(scalars[start..<i])))
-                i += sep.count
-                start = i
-            } else {
-                i += 1
-            }
+        for match in occurrences(of: sep, in: scalars, limit: limit == Int.max ? limit : limit - 1) {
+            parts.append(piece(start..<match))
+            start = match + sep.count
         }
-        parts.append(String(String.UnicodeScalarView(scalars[start...])))
+        parts.append(piece(start..<scalars.count))
         return parts
     }
 
-    private static func replace(_ text: String, _ old: String, _ new: String, limit: Int) -> String {
+    static func replace(_ text: String, _ old: String, _ new: String, limit: Int) -> String {
         let scalars = Array(text.unicodeScalars), target = Array(old.unicodeScalars)
+        guard !target.isEmpty else { return text }
         var result = String.UnicodeScalarView()
-        var i = 0, count = 0
-        while i < scalars.count {
-            if count < limit, !target.isEmpty, i + target.count <= scalars.count, scalars[i..<(i + target.count)].elementsEqual(target) {
-                result.append(contentsOf: new.unicodeScalars)
-                i += target.count
-                count += 1
+        var start = 0
+        for match in occurrences(of: target, in: scalars, limit: limit) {
+            result.append(contentsOf: scalars[start..<match])
+            result.append(contentsOf: new.unicodeScalars)
+            start = match + target.count
+        }
+        result.append(contentsOf: scalars[start...])
+        return String(result)
+    }
+
+    /// How many units of work `replace` would spend: the text plus every inserted copy.
+    static func replaceCost(_ text: String, _ old: String, _ new: String, limit: Int) -> Int {
+        let target = Array(old.unicodeScalars)
+        guard !target.isEmpty else { return text.utf8.count }
+        let count = occurrences(of: target, in: Array(text.unicodeScalars), limit: limit).count
+        return text.utf8.count + count * new.utf8.count
+    }
+}
+
+/// Substring search in linear time (Knuth–Morris–Pratt), so hostile text cannot make
+/// `contains`, `indexOf`, `split` or `replace` quadratic.
+struct CELSubstringSearch<Element: Equatable> {
+    private let needle: [Element]
+    /// For each prefix length, the length of its longest proper prefix that is also a suffix.
+    private let fallback: [Int]
+
+    init(_ needle: [Element]) {
+        self.needle = needle
+        var fallback = [Int](repeating: 0, count: max(needle.count, 1))
+        var length = 0
+        var i = 1
+        while i < needle.count {
+            if needle[i] == needle[length] {
+                length += 1
+                fallback[i] = length
+                i += 1
+            } else if length > 0 {
+                length = fallback[length - 1]
             } else {
-                result.append(scalars[i])
+                fallback[i] = 0
                 i += 1
             }
         }
-        return String(result)
+        self.fallback = fallback
+    }
+
+    /// The first position at or after `from` where the needle starts.
+    func firstIndex(in haystack: [Element], from: Int = 0) -> Int? {
+        guard from >= 0, from <= haystack.count else { return nil }
+        if needle.isEmpty { return from }
+        var matched = 0
+        var i = from
+        while i < haystack.count {
+            if haystack[i] == needle[matched] {
+                matched += 1
+                i += 1
+                if matched == needle.count { return i - matched }
+            } else if matched > 0 {
+                matched = fallback[matched - 1]
+            } else {
+                i += 1
+            }
+        }
+        return nil
     }
 }
