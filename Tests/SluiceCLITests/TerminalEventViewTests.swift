@@ -107,3 +107,38 @@ import Testing
         #expect(cancelled == "■ cancelled after 1.5s\n")
     }
 }
+
+@Suite struct TerminalInputProviderTests {
+    static func ask(_ answers: [String?]) async throws -> (Bool, String) {
+        let remaining = Mutex(answers)
+        let output = Mutex("")
+        let provider = TerminalInputProvider(write: { text in output.withLock { $0 += text } }) {
+            remaining.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+        }
+        let request = ConfirmationRequest(runID: "r", step: "ok", message: "Write the report?", details: ["sections": ["A", "B"]])
+        let approved = try await provider.confirm(request)
+        return (approved, output.withLock { $0 })
+    }
+
+    @Test(arguments: [(["y"], true), ([""], true), (["no"], false), (["what", "yes"], true), ([nil], false)] as [([String?], Bool)])
+    func answersDecide(answers: [String?], expected: Bool) async throws {
+        let (approved, output) = try await Self.ask(answers)
+        #expect(approved == expected)
+        #expect(output.contains("Write the report?"))
+        #expect(output.contains("\"sections\""))
+        #expect(output.contains("Approve? [Y/n]"))
+    }
+
+    @Test func cancellingStopsWaitingForAnAnswer() async throws {
+        let provider = TerminalInputProvider(write: { _ in }) {
+            Thread.sleep(forTimeInterval: 0.5)
+            return "y"
+        }
+        let task = Task {
+            try await provider.confirm(ConfirmationRequest(runID: "r", step: "s", message: "?", details: .null))
+        }
+        try await Task.sleep(for: .milliseconds(10))
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
+    }
+}

@@ -4,6 +4,7 @@ import SluiceJSON
 extension SchemaInstanceGenerator {
     /// A placeholder string for a property called `name`, honouring `format`, `minLength` and `maxLength`.
     func placeholder(name: String?, ordinal: Int, schema s: JSONObject) -> String {
+        let ordinal = s["x-ordinal"]?.integerValue.map { Int($0) } ?? ordinal
         let text = rawPlaceholder(name: name, ordinal: ordinal, format: s["format"]?.stringValue)
         return fitted(text, minLength: s["minLength"]?.integerValue.map { Int($0) }, maxLength: s["maxLength"]?.integerValue.map { Int($0) })
     }
@@ -18,6 +19,14 @@ extension SchemaInstanceGenerator {
         case "email": return "simulated\(ordinal)@example.com"
         case "uuid": return "00000000-0000-4000-8000-" + String(repeating: "0", count: 12 - String(ordinal).count) + String(ordinal)
         default: break
+        }
+        if !quotes.isEmpty {
+            let quote = quotes[(ordinal - 1) % quotes.count]
+            if lowered.contains("evidence") || lowered.contains("quote") || lowered.contains("excerpt") { return quote }
+            if lowered == "name" { return quote.split(separator: " ").prefix(6).joined(separator: " ") }
+            if lowered == "type" || lowered == "kind" || lowered == "category" {
+                return ["organization", "date", "amount", "obligation", "person"][(ordinal - 1) % 5]
+            }
         }
         if lowered.contains("url") || lowered.contains("link") || lowered.contains("href") {
             return "https://example.com/simulated/\(slug)-\(ordinal)"
@@ -35,6 +44,9 @@ extension SchemaInstanceGenerator {
             let angles = ["Overview", "Key developments", "Market moves", "Technology", "Outlook", "Risks"]
             return "\(angles[(ordinal - 1) % angles.count]): \(topic)"
         }
+        if ["topic", "subject", "theme"].contains(where: { lowered.contains($0) }) { return topic }
+        if lowered == "field" || lowered == "industry" || lowered == "domain" { return "technology" }
+        if lowered.contains("audience") { return "industry readers" }
         if lowered.contains("status") { return "ok" }
         if lowered.contains("lang") { return "en" }
         let long = ["summary", "description", "content", "text", "body", "feedback", "snippet", "answer", "analysis", "reason", "intent", "point", "gap", "fact", "claim", "finding"]

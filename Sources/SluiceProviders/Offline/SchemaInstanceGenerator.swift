@@ -18,11 +18,21 @@ public struct SchemaInstanceGenerator: Sendable {
     /// Nesting depth past which only required members and minimal arrays are generated,
     /// so recursive schemas end.
     public var maxDepth: Int
+    /// Fields for objects whose schema lists none (`{"type": "object"}`), e.g. the item fields an
+    /// extraction prompt describes: name and JSON type.
+    public var describedFields: [(name: String, type: String)]
+    /// Sentences to quote in fields such as `evidence` (e.g. from the document in the prompt).
+    public var quotes: [String]
 
-    public init(topic: String, defaultArrayCount: Int = 3, maxDepth: Int = 8) {
+    public init(
+        topic: String, defaultArrayCount: Int = 3, maxDepth: Int = 8,
+        describedFields: [(name: String, type: String)] = [], quotes: [String] = []
+    ) {
         self.topic = topic.isEmpty ? "the topic" : topic
         self.defaultArrayCount = defaultArrayCount
         self.maxDepth = maxDepth
+        self.describedFields = describedFields
+        self.quotes = quotes
     }
 
     /// A value valid against `schema` (a schema whose `$ref`s point inside itself).
@@ -60,7 +70,7 @@ public struct SchemaInstanceGenerator: Sendable {
             return generate(.object(combined), name: name, ordinal: ordinal, depth: depth + 1, context: &context)
         }
         switch chosenType(s) {
-        case "object": return object(s, depth: depth, context: &context)
+        case "object": return object(s, ordinal: ordinal, depth: depth, context: &context)
         case "array": return array(s, name: name, depth: depth, context: &context)
         case "integer": return integer(s, name: name, ordinal: ordinal)
         case "number": return number(s, name: name, ordinal: ordinal)
@@ -85,8 +95,13 @@ public struct SchemaInstanceGenerator: Sendable {
         return "string"
     }
 
-    private func object(_ s: JSONObject, depth: Int, context: inout Context) -> JSONValue {
-        let properties = s["properties"]?.objectValue ?? JSONObject()
+    private func object(_ s: JSONObject, ordinal: Int, depth: Int, context: inout Context) -> JSONValue {
+        var properties = s["properties"]?.objectValue ?? JSONObject()
+        if properties.isEmpty, s["additionalProperties"]?.boolValue != false {
+            for field in describedFields {
+                properties[field.name] = ["type": .string(field.type), "x-ordinal": .integer(Int64(ordinal))]
+            }
+        }
         let required = Set(s["required"]?.arrayValue?.compactMap(\.stringValue) ?? [])
         var result = JSONObject()
         for (key, propertySchema) in properties where depth < maxDepth || required.contains(key) {

@@ -81,7 +81,11 @@ public struct SimulatedModel: ModelProvider {
             let maxWords = request.maxTokens.map { max(8, $0 * 3 / 4) }
             return SimulatedText.paragraphs(for: request.prompt, seed: seed, maxWords: maxWords)
         }
-        let generator = SchemaInstanceGenerator(topic: SimulatedText.topic(of: request.prompt))
+        let generator = SchemaInstanceGenerator(
+            topic: SimulatedText.topic(of: request.prompt),
+            describedFields: SimulatedText.describedFields(in: request.prompt),
+            quotes: SimulatedText.quotedSentences(in: request.prompt)
+        )
         var value = generator.instance(of: schema)
         if meta.purpose == .judge {
             value = judged(value, schema: schema, iteration: meta.iteration ?? 1)
