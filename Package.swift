@@ -47,7 +47,7 @@ let package = Package(
         ),
         .target(
             name: "SluiceProviders",
-            dependencies: ["SluiceJSON"],
+            dependencies: ["SluiceJSON", "CCurl"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -59,6 +59,13 @@ let package = Package(
         .target(
             name: "SluiceTesting",
             dependencies: ["SluiceJSON", "SluiceProviders", "SluiceEngine"],
+            swiftSettings: swiftSettings
+        ),
+        // Loopback fakes of the real services (OpenAI, Anthropic, search APIs, web pages) for tests
+        // and benchmarks: a small HTTP/1.1 server on POSIX sockets, so libcurl is really exercised.
+        .target(
+            name: "SluiceFakeServices",
+            dependencies: ["SluiceJSON"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -79,7 +86,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "SluiceBenchmarks",
-            dependencies: ["SluiceJSON", "SluicePlan", "SluiceEngine", "SluiceProviders"],
+            dependencies: ["SluiceJSON", "SluicePlan", "SluiceEngine", "SluiceProviders", "SluiceFakeServices"],
             path: "Benchmarks/SluiceBenchmarks",
             swiftSettings: swiftSettings
         ),
@@ -96,7 +103,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceProvidersTests",
-            dependencies: ["SluiceProviders", "SluiceJSON", "SluiceTesting"],
+            dependencies: ["SluiceProviders", "SluiceJSON", "SluiceTesting", "SluiceFakeServices"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

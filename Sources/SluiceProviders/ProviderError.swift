@@ -50,11 +50,14 @@ public struct ProviderError: Error, Sendable, Hashable, CustomStringConvertible 
     public var message: String
     /// The provider that failed (`openai`, `corpus`, `local-files`, …).
     public var provider: String
+    /// How long the service asked us to wait before trying again (`Retry-After`), when it said.
+    public var retryAfter: Duration?
 
-    public init(_ code: Code, _ message: String, provider: String) {
+    public init(_ code: Code, _ message: String, provider: String, retryAfter: Duration? = nil) {
         self.code = code
         self.message = message
         self.provider = provider
+        self.retryAfter = retryAfter
     }
 
     /// Whether trying the same call again may succeed.

@@ -1,0 +1,105 @@
+import Foundation
+import SluiceJSON
+import Synchronization
+
+/// Answers each request with the next response of a script; the last one repeats.
+public final class ScriptedResponses: Sendable {
+    private let remaining: Mutex<[FakeResponse]>
+
+    public init(_ responses: [FakeResponse]) {
+        remaining = Mutex(responses)
+    }
+
+    public func next(_ request: FakeRequest) -> FakeResponse {
+        remaining.withLock { list in
+            guard let first = list.first else { return FakeResponse(status: 500, parts: [.bytes(Array("script exhausted".utf8))]) }
+            if list.count > 1 { list.removeFirst() }
+            return first
+        }
+    }
+}
+
+extension FakeHTTPServer {
+    /// A server answering with `responses` in order (the last repeats).
+    public static func scripted(_ responses: [FakeResponse]) throws -> FakeHTTPServer {
+        let script = ScriptedResponses(responses)
+        return try FakeHTTPServer { script.next($0) }
+    }
+}
+
+/// Responses in the wire format of OpenAI's Chat Completions API.
+public enum FakeOpenAI {
+    /// A streamed completion: one `chat.completion.chunk` per piece, then a usage chunk with
+    /// empty `choices` (as with `stream_options.include_usage`), then `data: [DONE]`.
+    public static func stream(_ pieces: [String], inputTokens: Int = 11, outputTokens: Int = 7, pause: Duration = .zero, cutOffAfter: Int? = nil) -> FakeResponse {
+        var events: [String] = []
+        events.append("data: " + chunk(delta: ["role": "assistant", "content": ""]).serialized())
+        for piece in pieces { events.append("data: " + chunk(delta: ["content": .string(piece)]).serialized()) }
+        events.append("data: " + chunk(delta: [:], finish: "stop").serialized())
+        let usage: JSONValue = [
+            "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": "fake",
+            "choices": [],
+            "usage": ["prompt_tokens": .integer(Int64(inputTokens)), "completion_tokens": .integer(Int64(outputTokens)), "total_tokens": .integer(Int64(inputTokens + outputTokens))],
+        ]
+        events.append("data: " + usage.serialized())
+        events.append("data: [DONE]")
+        return .eventStream(events, pause: pause, cutOffAfter: cutOffAfter.map { $0 + 1 })
+    }
+
+    private static func chunk(delta: JSONObject, finish: String? = nil) -> JSONValue {
+        [
+            "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": "fake",
+            "choices": [["index": 0, "delta": .object(delta), "finish_reason": finish.map(JSONValue.string) ?? .null]],
+        ]
+    }
+
+    /// An error response as OpenAI sends them.
+    public static func error(status: Int, message: String, type: String = "invalid_request_error", headers: [(String, String)] = []) -> FakeResponse {
+        .json(["error": ["message": .string(message), "type": .string(type), "param": .null, "code": .null]], status: status, headers: headers)
+    }
+}
+
+/// Responses in the wire format of Anthropic's Messages API.
+public enum FakeAnthropic {
+    /// A streamed text answer.
+    public static func textStream(_ pieces: [String], inputTokens: Int = 12, outputTokens: Int = 8, pause: Duration = .zero, cutOffAfter: Int? = nil) -> FakeResponse {
+        stream(pieces, block: ["type": "text", "text": ""], deltaType: "text_delta", deltaField: "text", inputTokens: inputTokens, outputTokens: outputTokens, pause: pause, cutOffAfter: cutOffAfter)
+    }
+
+    /// A streamed forced-tool answer whose input JSON arrives in `pieces`.
+    public static func toolStream(_ pieces: [String], inputTokens: Int = 12, outputTokens: Int = 8) -> FakeResponse {
+        stream(
+            pieces, block: ["type": "tool_use", "id": "toolu_fake", "name": "structured_output", "input": [:]],
+            deltaType: "input_json_delta", deltaField: "partial_json", inputTokens: inputTokens, outputTokens: outputTokens, pause: .zero, cutOffAfter: nil
+        )
+    }
+
+    private static func stream(
+        _ pieces: [String], block: JSONValue, deltaType: String, deltaField: String, inputTokens: Int, outputTokens: Int,
+        pause: Duration, cutOffAfter: Int?
+    ) -> FakeResponse {
+        func event(_ name: String, _ payload: JSONValue) -> String { "event: \(name)\ndata: \(payload.serialized())" }
+        var events = [
+            event("message_start", [
+                "type": "message_start",
+                "message": [
+                    "id": "msg_fake", "type": "message", "role": "assistant", "model": "fake", "content": [],
+                    "stop_reason": .null, "usage": ["input_tokens": .integer(Int64(inputTokens)), "output_tokens": 1],
+                ],
+            ]),
+            event("content_block_start", ["type": "content_block_start", "index": 0, "content_block": block]),
+            event("ping", ["type": "ping"]),
+        ]
+        for piece in pieces {
+            events.append(event("content_block_delta", ["type": "content_block_delta", "index": 0, "delta": ["type": .string(deltaType), deltaField: .string(piece)]]))
+        }
+        events.append(event("content_block_stop", ["type": "content_block_stop", "index": 0]))
+        events.append(event("message_delta", ["type": "message_delta", "delta": ["stop_reason": "end_turn", "stop_sequence": .null], "usage": ["output_tokens": .integer(Int64(outputTokens))]]))
+        events.append(event("message_stop", ["type": "message_stop"]))
+        return .eventStream(events, pause: pause, cutOffAfter: cutOffAfter.map { $0 + 3 })
+    }
+
+    public static func error(status: Int, type: String, message: String, headers: [(String, String)] = []) -> FakeResponse {
+        .json(["type": "error", "error": ["type": .string(type), "message": .string(message)]], status: status, headers: headers)
+    }
+}

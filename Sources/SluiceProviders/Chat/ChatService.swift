@@ -1,0 +1,66 @@
+import SluiceJSON
+
+/// One message of the conversation sent to a chat model.
+struct ChatTurn: Sendable {
+    enum Role: String, Sendable { case user, assistant }
+    var role: Role
+    var text: String
+}
+
+/// How a call asks for structured output.
+enum StructuredMode: Sendable, Hashable {
+    /// Free text.
+    case none
+    /// The service enforces the schema (OpenAI `response_format: json_schema`).
+    case nativeSchema
+    /// The service only promises JSON (OpenAI `json_object`); the schema goes in the prompt.
+    case jsonObject
+    /// A forced tool whose input is the output (Anthropic).
+    case forcedTool
+}
+
+/// What a stream decoder got out of one event.
+enum ChatStreamPiece: Sendable, Hashable {
+    case text(String)
+    /// Token counts as reported so far; nil for a count the event did not carry.
+    case usage(input: Int?, output: Int?)
+    case done
+}
+
+/// The wire format of one chat API: how to build the request, how to read its stream.
+protocol ChatService: Sendable {
+    associatedtype Decoder: ChatStreamDecoder
+    var providerName: String { get }
+    var redactor: SecretRedactor { get }
+    /// The structured mode to use first.
+    var preferredStructuredMode: StructuredMode { get }
+    func httpRequest(for request: ModelRequest, turns: [ChatTurn], mode: StructuredMode) -> HTTPRequest
+    func makeDecoder() -> Decoder
+    /// The mode to fall back to when the service rejected `mode` with this 400 message.
+    func fallback(from mode: StructuredMode, rejection: String) -> StructuredMode?
+    /// The instance the step gets out of the JSON the model produced (undoes any wrapping).
+    func unwrap(_ value: JSONValue, schema: JSONValue) -> JSONValue
+}
+
+protocol ChatStreamDecoder: Sendable {
+    mutating func decode(_ event: ServerSentEvent) throws(ProviderError) -> [ChatStreamPiece]
+}
+
+extension ChatService {
+    func fallback(from mode: StructuredMode, rejection: String) -> StructuredMode? { nil }
+    func unwrap(_ value: JSONValue, schema: JSONValue) -> JSONValue { value }
+}
+
+/// The instruction that carries the schema when the service cannot enforce it.
+enum StructuredPrompt {
+    static func instruction(for schema: JSONValue) -> String {
+        "Reply with only a JSON value (no prose, no code fences) that is valid against this JSON Schema:\n"
+            + schema.serialized()
+    }
+
+    static func repair(errors: [String]) -> String {
+        "That reply is not valid against the JSON Schema:\n"
+            + errors.map { "- " + $0 }.joined(separator: "\n")
+            + "\nReply again with only the corrected JSON."
+    }
+}
