@@ -5,24 +5,24 @@ import Synchronization
 
 /// Collects what a model call streamed, and the retries it reported.
 final class CallRecorder: Sendable {
-    private let state = Mutex<(deltas: [String], retries: [RetryInfo], sleeps: [Duration])>(([], [], []))
+    private let state = Mutex<(deltas: [String], retries: [ProviderRetryInfo], sleeps: [Duration])>(([], [], []))
 
     var deltas: [String] { state.withLock { $0.deltas } }
-    var retries: [RetryInfo] { state.withLock { $0.retries } }
+    var retries: [ProviderRetryInfo] { state.withLock { $0.retries } }
     var sleeps: [Duration] { state.withLock { $0.sleeps } }
 
     func delta(_ text: String) { state.withLock { $0.deltas.append(text) } }
-    func retry(_ info: RetryInfo) { state.withLock { $0.retries.append(info) } }
+    func retry(_ info: ProviderRetryInfo) { state.withLock { $0.retries.append(info) } }
     func slept(_ duration: Duration) { state.withLock { $0.sleeps.append(duration) } }
 
     /// A retry policy that records its waits instead of waiting (tests assert values, not time).
-    var retryPolicy: RetryPolicy {
-        RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(100), random: { 0.5 }, sleep: { [self] in slept($0) })
+    var retryPolicy: ProviderRetryPolicy {
+        ProviderRetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(100), random: { 0.5 }, sleep: { [self] in slept($0) })
     }
 
     /// Runs `generate` with retries observed.
     func generate(_ model: some ModelProvider, _ request: ModelRequest) async throws -> ModelResponse {
-        try await RetryObserver.$onRetry.withValue({ [self] info in retry(info) }) {
+        try await ProviderRetryObserver.$onRetry.withValue({ [self] info in retry(info) }) {
             try await model.generate(request) { [self] in delta($0) }
         }
     }

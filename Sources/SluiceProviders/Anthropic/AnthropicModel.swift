@@ -11,7 +11,7 @@ import SluiceJSON
 ///
 /// #### Errors
 /// ``ProviderError`` (retryable failures, `overloaded_error` included, are retried first per
-/// ``RetryPolicy``); `CancellationError`.
+/// ``ProviderRetryPolicy``); `CancellationError`.
 public struct AnthropicModel: ModelProvider {
     public static let apiVersion = "2023-06-01"
 
@@ -23,9 +23,9 @@ public struct AnthropicModel: ModelProvider {
         /// Anthropic requires `max_tokens`; used when the request sets none.
         public var defaultMaxTokens: Int
         public var timeouts: HTTPTimeouts
-        public var retry: RetryPolicy
+        public var retry: ProviderRetryPolicy
 
-        public init(providerName: String = "anthropic", baseURL: String = "https://api.anthropic.com", apiKey: String, defaultMaxTokens: Int = 8192, timeouts: HTTPTimeouts = HTTPTimeouts(), retry: RetryPolicy = RetryPolicy()) {
+        public init(providerName: String = "anthropic", baseURL: String = "https://api.anthropic.com", apiKey: String, defaultMaxTokens: Int = 8192, timeouts: HTTPTimeouts = HTTPTimeouts(), retry: ProviderRetryPolicy = ProviderRetryPolicy()) {
             self.providerName = providerName
             self.baseURL = baseURL
             self.apiKey = apiKey

@@ -6,7 +6,7 @@ import Synchronization
 struct ChatModelRunner<Service: ChatService>: Sendable {
     let service: Service
     let http: HTTPClient
-    let retry: RetryPolicy
+    let retry: ProviderRetryPolicy
     /// A structured mode learned from a rejection (e.g. a service without json_schema), shared
     /// by every call so only the first one pays for the discovery.
     let learnedMode: LearnedStructuredMode

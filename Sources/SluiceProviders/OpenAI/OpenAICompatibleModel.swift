@@ -15,7 +15,7 @@ import SluiceJSON
 /// ```
 ///
 /// #### Errors
-/// ``ProviderError`` (retryable failures are retried first per ``RetryPolicy``); `CancellationError`.
+/// ``ProviderError`` (retryable failures are retried first per ``ProviderRetryPolicy``); `CancellationError`.
 public struct OpenAICompatibleModel: ModelProvider {
     public struct Configuration: Sendable {
         /// The name usage and errors are reported under (`openai`, `deepseek`, …).
@@ -25,9 +25,9 @@ public struct OpenAICompatibleModel: ModelProvider {
         /// Sent as `Authorization: Bearer`; nil for services that need none (a local Ollama).
         public var apiKey: String?
         public var timeouts: HTTPTimeouts
-        public var retry: RetryPolicy
+        public var retry: ProviderRetryPolicy
 
-        public init(providerName: String = "openai", baseURL: String, apiKey: String?, timeouts: HTTPTimeouts = HTTPTimeouts(), retry: RetryPolicy = RetryPolicy()) {
+        public init(providerName: String = "openai", baseURL: String, apiKey: String?, timeouts: HTTPTimeouts = HTTPTimeouts(), retry: ProviderRetryPolicy = ProviderRetryPolicy()) {
             self.providerName = providerName
             self.baseURL = baseURL
             self.apiKey = apiKey

@@ -4,7 +4,7 @@
 /// Never retried: any other 4xx (the request itself is wrong). The delay doubles each attempt
 /// from `baseDelay` up to `maxDelay`, with jitter (half fixed, half random) so that many
 /// clients failing together do not retry together; a `Retry-After` from the service wins.
-public struct RetryPolicy: Sendable {
+public struct ProviderRetryPolicy: Sendable {
     /// Attempts in all, the first included; 1 disables retries.
     public var maxAttempts: Int
     public var baseDelay: Duration
@@ -31,7 +31,7 @@ public struct RetryPolicy: Sendable {
     }
 
     /// No retries at all.
-    public static let none = RetryPolicy(maxAttempts: 1)
+    public static let none = ProviderRetryPolicy(maxAttempts: 1)
 
     /// The wait before attempt `attempt + 1`, after attempt `attempt` (from 1) failed with `error`.
     func delay(after attempt: Int, error: ProviderError) -> Duration? {
@@ -45,7 +45,7 @@ public struct RetryPolicy: Sendable {
     }
 
     /// Runs `operation` until it succeeds, fails for good, or the attempts run out, reporting
-    /// each retry to ``RetryObserver/onRetry``.
+    /// each retry to ``ProviderRetryObserver/onRetry``.
     func run<T>(
         provider: String, metadata: ModelRequest.Metadata? = nil,
         _ operation: () async throws -> T
@@ -56,7 +56,7 @@ public struct RetryPolicy: Sendable {
                 return try await operation()
             } catch let error as ProviderError {
                 guard error.isRetryable, attempt < maxAttempts, let delay = delay(after: attempt, error: error) else { throw error }
-                RetryObserver.onRetry?(RetryInfo(provider: provider, attempt: attempt, maxAttempts: maxAttempts, delay: delay, reason: error.message, code: error.code, metadata: metadata))
+                ProviderRetryObserver.onRetry?(ProviderRetryInfo(provider: provider, attempt: attempt, maxAttempts: maxAttempts, delay: delay, reason: error.message, code: error.code, metadata: metadata))
                 try await sleep(delay)
                 attempt += 1
             }
@@ -65,7 +65,7 @@ public struct RetryPolicy: Sendable {
 }
 
 /// One retry about to happen: what failed and how long until the next attempt.
-public struct RetryInfo: Sendable, Hashable {
+public struct ProviderRetryInfo: Sendable, Hashable {
     public var provider: String
     /// The attempt that failed, from 1.
     public var attempt: Int
@@ -82,10 +82,10 @@ public struct RetryInfo: Sendable, Hashable {
 ///
 /// A task-local, so each step sees only its own calls' retries:
 /// ```swift
-/// let response = try await RetryObserver.$onRetry.withValue({ info in emitRetrying(step, info) }) {
+/// let response = try await ProviderRetryObserver.$onRetry.withValue({ info in emitRetrying(step, info) }) {
 ///     try await model.generate(request, onDelta: forward)
 /// }
 /// ```
-public enum RetryObserver {
-    @TaskLocal public static var onRetry: (@Sendable (RetryInfo) -> Void)?
+public enum ProviderRetryObserver {
+    @TaskLocal public static var onRetry: (@Sendable (ProviderRetryInfo) -> Void)?
 }
