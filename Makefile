@@ -9,10 +9,14 @@ bootstrap:
 build: bootstrap
 	$(SWIFT) build
 
-# The main job: validate every shipped plan and print its graph (an offline run once the engine lands).
+# The main job: an offline run of the news report (simulated model, local corpus, no keys),
+# streaming its progress; the report lands in .sluice/demo/news_report.md.
 demo: build
 	$(SWIFT) run sluice validate plans/*.json
-	@for plan in plans/*.json; do $(SWIFT) run sluice graph "$$plan"; done
+	@mkdir -p .sluice/demo
+	$(SWIFT) run sluice run plans/news_report.json --offline \
+		--input task="Major events in the AI agent industry this week" \
+		--output .sluice/demo/news_report.md
 
 test: bootstrap
 	$(SWIFT) test

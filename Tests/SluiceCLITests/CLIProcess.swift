@@ -57,3 +57,69 @@ struct CLIProcess {
         )
     }
 }
+
+extension CLIProcess {
+    /// A `sluice` process still running, with its output collected as it comes.
+    final class Running: @unchecked Sendable {
+        // Safe: `collected` is only touched under `lock`; `process` is used from the test's thread.
+        let process: Process
+        private let lock = NSLock()
+        private var collected = Data()
+
+        init(process: Process, output: Pipe) {
+            self.process = process
+            output.fileHandleForReading.readabilityHandler = { [weak self] handle in
+                let data = handle.availableData
+                guard let self, !data.isEmpty else { return }
+                self.lock.lock()
+                self.collected.append(data)
+                self.lock.unlock()
+            }
+        }
+
+        var stdout: String {
+            lock.lock()
+            defer { lock.unlock() }
+            return String(decoding: collected, as: UTF8.self)
+        }
+
+        /// Polls until stdout contains `text`; false when `timeout` seconds pass first.
+        func waitForOutput(containing text: String, timeout: Double) -> Bool {
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline {
+                if stdout.contains(text) { return true }
+                if !process.isRunning { return stdout.contains(text) }
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            return false
+        }
+
+        /// The exit status, or nil (after killing the process) when it outlives `timeout` seconds.
+        func waitForExit(timeout: Double) -> Int32? {
+            let deadline = Date().addingTimeInterval(timeout)
+            while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            guard !process.isRunning else {
+                process.terminate()
+                return nil
+            }
+            // Let the readability handler drain what the process wrote last.
+            Thread.sleep(forTimeInterval: 0.2)
+            return process.terminationStatus
+        }
+    }
+
+    /// Starts `sluice arguments…` in the repository and returns at once.
+    static func start(_ arguments: [String]) throws -> Running {
+        let process = Process()
+        process.executableURL = try executable
+        process.arguments = arguments
+        process.currentDirectoryURL = repository
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        let running = Running(process: process, output: output)
+        try process.run()
+        return running
+    }
+}

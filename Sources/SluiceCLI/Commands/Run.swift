@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import SluiceEngine
+import SluiceJSON
+import SluicePlan
+import SluiceProviders
+
+/// `sluice run PLAN`: runs a plan, streaming its events, and exits with the run's outcome.
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a plan.",
+        discussion: """
+            Inputs come from --inputs FILE.json, then each --input name=value (typed by the plan's
+            input schema: numbers, booleans, JSON arrays and objects), then the schema's defaults.
+            Exit codes: 0 completed, 1 failed, 2 bad invocation or invalid plan, 130 cancelled.
+            """
+    )
+
+    enum EventFormat: String, ExpressibleByArgument, CaseIterable {
+        case pretty, ndjson
+    }
+
+    @Argument(help: "A plan file or plan name.")
+    var plan: String
+
+    @Option(name: .customLong("input"), help: "An input as name=value; repeatable.")
+    var inputPairs: [String] = []
+
+    @Option(name: .customLong("inputs"), help: "A JSON file holding an object of inputs.")
+    var inputsFile: String?
+
+    @Option(help: "How events are shown: pretty (for people) or ndjson (one JSON event per line).")
+    var events: EventFormat = .pretty
+
+    @Option(help: "Write the result here: the report as Markdown (.md), else the result as JSON.")
+    var output: String?
+
+    @Option(name: .customLong("model"), help: "Use provider:model for the plan's model NAME (NAME=provider:model); repeatable.")
+    var modelOverrides: [String] = []
+
+    @Flag(help: "Run with no keys and no network: a simulated model and the local corpus.")
+    var offline = false
+
+    @OptionGroup var directory: PlanDirectoryOptions
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let loaded = try directory.loadPlan(plan)
+        let inputs = try RunInputsOption(pairs: inputPairs, file: inputsFile).resolve(for: loaded)
+        let overrides = try parseModelOverrides()
+        let providers = try makeProviders(environment: environment)
+        let engine = RunEngine(
+            providers: providers,
+            configuration: RunEngine.Configuration(
+                catalog: directory.catalog,
+                modelOverrides: overrides,
+                defaultModel: environment["SLUICE_MODEL"]
+            )
+        )
+        let sink: any EventSink =
+            switch events {
+            case .pretty: TerminalEventView.standardOutput(environment: environment, reportDestination: output)
+            case .ndjson: NDJSONEventSink(fileHandle: FileHandle.standardOutput)
+            }
+        let outcome = await InterruptibleRun.run {
+            await engine.run(plan: loaded, inputs: inputs, sinks: [sink])
+        }
+        if let output { try write(outcome, to: output) }
+        throw ExitCode(outcome.exitCode)
+    }
+
+    /// `--model NAME=provider:model` pairs.
+    private func parseModelOverrides() throws -> [String: String] {
+        var overrides: [String: String] = [:]
+        for pair in modelOverrides {
+            guard let equals = pair.firstIndex(of: "="), ModelID(parsing: String(pair[pair.index(after: equals)...])) != nil
+            else {
+                throw ValidationError("--model '\(pair)': expected NAME=provider:model, e.g. default=openai:gpt-4o-mini")
+            }
+            overrides[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+        }
+        return overrides
+    }
+
+    private func makeProviders(environment: [String: String]) throws -> RunEngine.Providers {
+        let input: (any InputProvider)? = TerminalInputProvider.ifInteractive()
+        guard offline else {
+            // Real providers (OpenAI, Anthropic, search services) are not wired in yet.
+            Terminal.error(
+                """
+                error: no model provider is configured for online runs yet.
+                Run offline with a simulated model and the local corpus instead:
+                  sluice run \(plan) --offline
+                """)
+            throw ExitCode(ExitStatus.invalid)
+        }
+        do {
+            return try RunEngine.Providers.offline(
+                corpusFolder: environment["SLUICE_CORPUS"] ?? "corpus",
+                documentsRoot: environment["SLUICE_DOCUMENT_ROOT"] ?? FileManager.default.currentDirectoryPath,
+                input: input
+            )
+        } catch {
+            Terminal.error("error: \(error)")
+            throw ExitCode(ExitStatus.invalid)
+        }
+    }
+
+    /// Writes the report (`.md`) or the result as JSON; a failed run writes what it had.
+    private func write(_ outcome: RunOutcome, to path: String) throws {
+        let text: String
+        if path.hasSuffix(".md") {
+            guard let report = outcome.report else {
+                Terminal.error("no report was written to \(path): the run \(outcome.status.rawValue) before producing one")
+                return
+            }
+            text = report
+        } else if let result = outcome.result {
+            text = result.serialized(pretty: true) + "\n"
+        } else {
+            let partial: JSONValue = [
+                "status": .string(outcome.status.rawValue),
+                "error": outcome.failure.map { .string($0.message) } ?? .null,
+                "partial": .object(outcome.partial),
+            ]
+            text = partial.serialized(pretty: true) + "\n"
+        }
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        } catch {
+            Terminal.error("error: cannot write \(path): \(error.localizedDescription)")
+            throw ExitCode(ExitStatus.failed)
+        }
+    }
+}
