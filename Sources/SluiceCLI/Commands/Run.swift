@@ -83,7 +83,9 @@ struct Run: AsyncParsableCommand {
     }
 
     private func makeProviders(environment: [String: String]) throws -> RunEngine.Providers {
-        let input: (any InputProvider)? = TerminalInputProvider.ifInteractive()
+        // Prompts would corrupt an NDJSON stream, so only the pretty view asks; otherwise a
+        // confirm step applies its fallback.
+        let input: (any InputProvider)? = events == .pretty ? TerminalInputProvider.standard() : nil
         guard offline else {
             // Real providers (OpenAI, Anthropic, search services) are not wired in yet.
             Terminal.error(
