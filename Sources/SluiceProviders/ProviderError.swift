@@ -5,7 +5,7 @@ public struct ProviderError: Error, Sendable, Hashable, CustomStringConvertible 
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Value: String, Sendable, Hashable {
             case transient, rateLimited, timeout, invalidRequest, invalidResponse, notFound, refused,
-                unsupported, unauthorized, unknownProvider
+                unsupported, unauthorized, unknownProvider, notConfigured
         }
         private let value: Value
 
@@ -29,6 +29,8 @@ public struct ProviderError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let unauthorized = Code(value: .unauthorized)
         /// No provider is configured under that name.
         public static let unknownProvider = Code(value: .unknownProvider)
+        /// A provider is known but its configuration (a key, a base URL) is missing.
+        public static let notConfigured = Code(value: .notConfigured)
 
         public var description: String {
             switch value {
@@ -42,6 +44,7 @@ public struct ProviderError: Error, Sendable, Hashable, CustomStringConvertible 
             case .unsupported: "unsupported"
             case .unauthorized: "unauthorized"
             case .unknownProvider: "unknown_provider"
+            case .notConfigured: "not_configured"
             }
         }
     }

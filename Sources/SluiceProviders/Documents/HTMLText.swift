@@ -52,7 +52,7 @@ enum HTMLText {
         return String(trimmed.prefix { $0.isLetter || $0.isNumber }).lowercased()
     }
 
-    private static func entity(_ name: String) -> String? {
+    static func entity(_ name: String) -> String? {
         if let known = entities[name] { return known }
         if name.hasPrefix("#x"), let code = UInt32(name.dropFirst(2), radix: 16), let scalar = Unicode.Scalar(code) {
             return String(Character(scalar))

@@ -2,7 +2,8 @@ import Foundation
 
 /// Loads documents from local files inside one allowed folder.
 ///
-/// Reads `.txt`, `.md`, `.json` as they are and `.html`/`.htm` stripped to text. A path with a
+/// Reads `.txt`, `.md`, `.json` as they are, `.html`/`.htm` stripped to text, and `.pdf`
+/// through `pdftotext` when it is installed (a clear error when it is not). A path with a
 /// `..` component, or one whose real location (symlinks resolved) lies outside `root`, is
 /// refused: plans come from users, and a plan must not read `/etc/passwd` through a link.
 public struct LocalDocumentLoader: DocumentLoader {
@@ -12,12 +13,20 @@ public struct LocalDocumentLoader: DocumentLoader {
 
     public let root: String
     public let maxBytes: Int
+    /// The `pdftotext` executable; nil when it is not installed.
+    public let pdfTool: String?
 
-    /// - Parameter root: the folder documents must be in (relative paths are resolved against it).
-    public init(root: String, maxBytes: Int = LocalDocumentLoader.defaultMaxBytes) {
+    /// - Parameters:
+    ///   - root: the folder documents must be in (relative paths are resolved against it).
+    ///   - pdfTool: the `pdftotext` to use; by default the one on the `PATH`, if any.
+    public init(root: String, maxBytes: Int = LocalDocumentLoader.defaultMaxBytes, pdfTool: String? = LocalDocumentLoader.installedPDFTool()) {
         self.root = root
         self.maxBytes = maxBytes
+        self.pdfTool = pdfTool
     }
+
+    /// The `pdftotext` on the `PATH`, or nil when it is not installed.
+    public static func installedPDFTool() -> String? { PDFText.findTool() }
 
     public func load(path: String) async throws -> LoadedDocument {
         try Task.checkCancellation()
@@ -25,6 +34,10 @@ public struct LocalDocumentLoader: DocumentLoader {
             throw ProviderError(.unsupported, "'\(path)' is a URL; the local document loader reads files only", provider: Self.providerName)
         }
         let file = try resolve(path)
+        if file.lowercased().hasSuffix(".pdf") {
+            let text = try await PDFText.extract(file: file, shownAs: path, tool: pdfTool, provider: Self.providerName)
+            return LoadedDocument(path: path, text: text)
+        }
         let data = try read(file, shownAs: path)
         try Task.checkCancellation()
         guard let raw = String(data: data, encoding: .utf8) else {
