@@ -92,12 +92,12 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceJSONTests",
-            dependencies: ["SluiceJSON"],
+            dependencies: ["SluiceJSON", "SluiceTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SluicePlanTests",
-            dependencies: ["SluicePlan", "SluiceJSON"],
+            dependencies: ["SluicePlan", "SluiceJSON", "SluiceTesting"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),

@@ -1,22 +1,7 @@
+import SluiceTesting
 import Testing
 @testable import SluiceJSON
 
-/// A small deterministic generator (SplitMix64), so every run tries the same inputs.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct FuzzTests {
     static let seeds: [String] = IncrementalParserTests.documents + [
@@ -30,7 +15,7 @@ struct SeededGenerator: RandomNumberGenerator {
 
     @Test(.timeLimit(.minutes(2)))
     func parsersAgreeAndNeverCrash() throws {
-        var rng = SeededGenerator(seed: 0x5_1CE_2026)
+        var rng = SeededRandom(seed: 0x5_1CE_2026)
         var successes = 0
         for iteration in 0..<20_000 {
             let input = iteration.isMultiple(of: 2) ? Self.randomBytes(&rng) : Self.mutatedDocument(&rng)
@@ -41,7 +26,7 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 
     /// Parses `input` one-shot and in random chunks; returns whether it is valid JSON.
-    private func check(_ input: [UInt8], using rng: inout SeededGenerator) throws -> Bool {
+    private func check(_ input: [UInt8], using rng: inout SeededRandom) throws -> Bool {
         let oneShot = Result { () throws(JSONParseError) in try JSONParser.parse(input) }
         let streamed = Result { () throws(JSONParseError) in
             let parser = JSONIncrementalParser()
@@ -74,14 +59,14 @@ struct SeededGenerator: RandomNumberGenerator {
         }
     }
 
-    private static func randomBytes(_ rng: inout SeededGenerator) -> [UInt8] {
+    private static func randomBytes(_ rng: inout SeededRandom) -> [UInt8] {
         let count = Int.random(in: 0...24, using: &rng)
         return (0..<count).map { _ in
             Int.random(in: 0..<10, using: &rng) == 0 ? UInt8.random(in: 0...255, using: &rng) : alphabet.randomElement(using: &rng)!
         }
     }
 
-    private static func mutatedDocument(_ rng: inout SeededGenerator) -> [UInt8] {
+    private static func mutatedDocument(_ rng: inout SeededRandom) -> [UInt8] {
         var bytes = Array(seeds.randomElement(using: &rng)!.utf8)
         for _ in 0..<Int.random(in: 0...3, using: &rng) where !bytes.isEmpty {
             let position = Int.random(in: 0..<bytes.count, using: &rng)

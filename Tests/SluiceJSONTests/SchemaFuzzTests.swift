@@ -1,3 +1,4 @@
+import SluiceTesting
 import Foundation
 import SluiceJSON
 import Testing
@@ -8,7 +9,7 @@ import Testing
 @Suite struct SchemaFuzzTests {
     @Test(arguments: SchemaSuite.requiredFiles)
     func mutatedInputs(file: String) throws {
-        var random = SplitMix64(seed: UInt64(truncatingIfNeeded: file.utf8.reduce(7) { $0 &* 31 &+ Int($1) }))
+        var random = SeededRandom(seed: UInt64(truncatingIfNeeded: file.utf8.reduce(7) { $0 &* 31 &+ Int($1) }))
         let data = try Data(contentsOf: SchemaSuite.testsDirectory.appendingPathComponent(file))
         let groups = try JSONParser.parse(String(decoding: data, as: UTF8.self))
         for group in groups.arrayValue ?? [] {
@@ -39,7 +40,7 @@ import Testing
     ]
 
     /// Replaces, removes or wraps one node somewhere in `value`.
-    private static func mutate(_ value: JSONValue, _ random: inout SplitMix64) -> JSONValue {
+    private static func mutate(_ value: JSONValue, _ random: inout SeededRandom) -> JSONValue {
         let descend = random.next() % 3 != 0
         switch value {
         case .array(var elements) where descend && !elements.isEmpty:
@@ -68,17 +69,3 @@ import Testing
     }
 }
 
-/// A small deterministic generator (SplitMix64), so fuzz failures reproduce.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,3 +1,4 @@
+import SluiceTesting
 import Testing
 @testable import SluicePlan
 
@@ -6,17 +7,6 @@ import Testing
 /// reproduces; bounded by iteration counts and a small evaluation budget.
 @Suite("CEL fuzz")
 struct CELFuzzTests {
-    /// SplitMix64: a small, seedable generator.
-    struct Random: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     static let fragments = [
         "1", "0u", "-", "2.5", "1e308", "9223372036854775807", "'s'", "\"\"\"t\"\"\"", "b'\\xff'", "r'\\d'", "true", "null",
@@ -55,7 +45,7 @@ struct CELFuzzTests {
     }
 
     @Test func randomTokenSoup() {
-        var random = Random(state: 0x5EED_CE11)
+        var random = SeededRandom(seed: 0x5EED_CE11)
         for _ in 0..<4000 {
             let count = Int.random(in: 1...24, using: &random)
             let source = (0..<count).map { _ in Self.fragments.randomElement(using: &random)! }.joined(separator: Bool.random(using: &random) ? " " : "")
@@ -64,7 +54,7 @@ struct CELFuzzTests {
     }
 
     @Test func mutatedConformanceExpressions() throws {
-        var random = Random(state: 0xC0FF_EE00)
+        var random = SeededRandom(seed: 0xC0FF_EE00)
         var sources: [String] = []
         for file in try CELFixtures.fileNames() {
             sources += try CELFixtures.cases(inFile: file).map(\.expression)
@@ -92,7 +82,7 @@ struct CELFuzzTests {
     }
 
     @Test func substringSearchAgreesWithNaiveSearch() {
-        var random = Random(state: 0x0005_EA2C)
+        var random = SeededRandom(seed: 0x0005_EA2C)
         for _ in 0..<3000 {
             let haystack = (0..<Int.random(in: 0...30, using: &random)).map { _ in UInt8.random(in: 97...99, using: &random) }
             let needle = (0..<Int.random(in: 0...5, using: &random)).map { _ in UInt8.random(in: 97...99, using: &random) }
@@ -105,7 +95,7 @@ struct CELFuzzTests {
     }
 
     @Test func randomRegularExpressions() {
-        var random = Random(state: 0x00AB_CDEF)
+        var random = SeededRandom(seed: 0x00AB_CDEF)
         let pieces = ["a", "b", ".", "*", "+", "?", "|", "(", ")", "(?:", "(?i)", "[", "]", "^", "-", "$", "{2}", "{1,3}", "\\d", "\\b", "\\", "[^a]", "😀"]
         for _ in 0..<3000 {
             let pattern = (0..<Int.random(in: 0...12, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()

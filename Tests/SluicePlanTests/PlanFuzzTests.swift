@@ -1,3 +1,4 @@
+import SluiceTesting
 import Foundation
 import SluiceJSON
 import SluicePlan
@@ -6,17 +7,6 @@ import Testing
 /// Random and mutated plans never crash or hang the loader: every input either loads or
 /// gives diagnostics, and every diagnostic has a position inside the file.
 @Suite struct PlanFuzzTests {
-    /// A small deterministic generator (SplitMix64), so a failure reproduces from its seed.
-    struct SeededRandom: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     static let seeds: [UInt64] = [1, 2, 3, 4]
     /// Fragments that are likely to reach deep into validation when spliced in.
@@ -28,7 +18,7 @@ import Testing
 
     @Test(arguments: seeds)
     func mutatedPlansNeverCrash(seed: UInt64) throws {
-        var random = SeededRandom(state: seed)
+        var random = SeededRandom(seed: seed)
         let sources = try Fixtures.jsonFiles(in: Fixtures.plans).map { [UInt8](try Data(contentsOf: URL(fileURLWithPath: $0))) }
         let loader = PlanLoader(catalog: PlanCatalog(directories: [Fixtures.plans.path]))
         for _ in 0..<150 {
@@ -41,7 +31,7 @@ import Testing
     }
 
     @Test func randomBytesNeverCrash() {
-        var random = SeededRandom(state: 99)
+        var random = SeededRandom(seed: 99)
         let loader = PlanLoader()
         for _ in 0..<300 {
             let count = Int.random(in: 0..<200, using: &random)

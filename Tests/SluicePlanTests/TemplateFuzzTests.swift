@@ -1,3 +1,4 @@
+import SluiceTesting
 import SluiceJSON
 import Testing
 
@@ -7,17 +8,6 @@ import Testing
 /// swift-mustache then refuses (that would surface as "template does not compile"), nothing
 /// may crash, and PlanTemplate must render what the library renders in plain-text mode.
 @Suite struct TemplateFuzzTests {
-    /// A small deterministic generator (SplitMix64), so a failure reproduces.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     static let alphabet: [String] = [
         "{{", "}}", "{", "}", "#", "^", "/", "=", "!", "&", ">", "<", "$", "%", "a", "b", ".", "a.b", "|", "(", ")",
@@ -28,7 +18,7 @@ import Testing
 
     @Test(arguments: [1, 2, 3, 4])
     func scannerNeverAcceptsWhatTheLibraryRefuses(seed: UInt64) throws {
-        var generator = Generator(state: seed)
+        var generator = SeededRandom(seed: seed)
         let context: JSONValue = ["a": [["b": 1], ["b": "x"]], "b": true]
         for _ in 0..<5_000 {
             let length = Int.random(in: 0...10, using: &generator)
