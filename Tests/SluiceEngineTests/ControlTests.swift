@@ -81,6 +81,21 @@ import Testing
         #expect(events.map(\.type) == [.runStarted, .runFailed])
     }
 
+    @Test func inputsAndStructuredOutputsAreBoundByTheirSchemaTypes() async throws {
+        let plan = try Harness.plan(#"""
+        {"name": "p", "models": {"default": "x:m"},
+         "inputs": {"type": "object", "properties": {"threshold": {"type": "number"}}},
+         "steps": [
+           {"id": "judge", "kind": "llm", "prompt": "score", "schema": {"type": "object", "properties": {"score": {"type": "number"}}, "required": ["score"]}},
+           {"id": "mix", "kind": "set", "value": "${inputs.threshold * 1.5 + steps.judge.output.score * 0.5}"}
+         ]}
+        """#)
+        let model = ScriptedModel(answer: #"{"score": 4}"#)
+        let (outcome, _) = await Harness.run(plan, inputs: ["threshold": 8], providers: Harness.providers(model: model))
+        #expect(outcome.status == .completed, "\(outcome.failure?.description ?? "")")
+        #expect(outcome.result?["mix"] == 14.0)
+    }
+
     @Test func defaultsAreAppliedBeforeTheRun() throws {
         let schema: JSONValue = ["type": "object", "properties": ["days": ["type": "integer", "default": 7], "task": ["type": "string"]]]
         #expect(try RunInputs.prepare(["task": "t"], schema: schema) == ["task": "t", "days": 7])

@@ -55,7 +55,7 @@ extension Interpreter {
             throw RunFailure(.callFailed, "inputs for plan '\(call.plan)': \(error.errors.map(\.description).joined(separator: "; "))", step: step.id)
         }
         let interpreter = Interpreter(plan: child, context: context, engine: engine, callDepth: callDepth + 1)
-        var childScope = Scope(inputs: inputs)
+        var childScope = Scope(inputs: inputs, schema: child.inputSchema)
         childScope.eventPrefix = scope.eventPrefix + step.id + "."
         childScope.item = scope.item
         childScope.iteration = scope.iteration

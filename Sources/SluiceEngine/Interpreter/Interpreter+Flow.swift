@@ -16,35 +16,27 @@ extension Interpreter {
         let cap = min(try scope.count(map.concurrency, field: "concurrency", minimum: 1, step: step.id), Self.maxConcurrency)
         var results = [JSONValue](repeating: .null, count: items.count)
         var failed: [(index: Int, failure: RunFailure)] = []
-        try await withThrowingTaskGroup(of: (Int, Result<JSONValue, RunFailure>).self) { group in
+        try await withThrowingTaskGroup(of: ItemOutcome.self) { group in
             var next = 0
-            func startItem(_ index: Int, in group: inout ThrowingTaskGroup<(Int, Result<JSONValue, RunFailure>), any Error>) {
-                let element = items[index]
-                group.addTask {
-                    do {
-                        return (index, .success(try await runItem(map, step: step, element: element, index: index, scope: scope)))
-                    } catch {
-                        return (index, .failure(Self.normalize(error, step: step.id)))
-                    }
-                }
-            }
             while next < min(cap, items.count) {
-                startItem(next, in: &group)
+                let index = next
+                group.addTask { await runItemCatching(map, step: step, element: items[index], index: index, scope: scope) }
                 next += 1
             }
-            while let (index, result) = try await group.next() {
-                switch result {
+            while let outcome = try await group.next() {
+                switch outcome.result {
                 case .success(let value):
-                    results[index] = value
+                    results[outcome.index] = value
                 case .failure(let failure):
                     if failure.endsRun || !map.tolerateFailures {
                         group.cancelAll()
-                        throw RunFailure(failure.kind, "item \(index): \(failure.message)", step: failure.step ?? step.id)
+                        throw RunFailure(failure.kind, "item \(outcome.index): \(failure.message)", step: failure.step ?? step.id)
                     }
-                    failed.append((index, failure))
+                    failed.append((outcome.index, failure))
                 }
                 if next < items.count {
-                    startItem(next, in: &group)
+                    let index = next
+                    group.addTask { await runItemCatching(map, step: step, element: items[index], index: index, scope: scope) }
                     next += 1
                 }
             }
@@ -56,6 +48,20 @@ extension Interpreter {
             })
         }
         return result
+    }
+
+    /// One map item's end: its index and its result or failure.
+    struct ItemOutcome: Sendable {
+        var index: Int
+        var result: Result<JSONValue, RunFailure>
+    }
+
+    private func runItemCatching(_ map: MapStep, step: Step, element: JSONValue, index: Int, scope: Scope) async -> ItemOutcome {
+        do {
+            return ItemOutcome(index: index, result: .success(try await runItem(map, step: step, element: element, index: index, scope: scope)))
+        } catch {
+            return ItemOutcome(index: index, result: .failure(Self.normalize(error, step: step.id)))
+        }
     }
 
     private func runItem(_ map: MapStep, step: Step, element: JSONValue, index: Int, scope: Scope) async throws -> JSONValue {
@@ -97,7 +103,7 @@ extension Interpreter {
             var roundScope = scope
             roundScope.iteration = iteration
             roundScope.parent = step.id
-            roundScope.loop = ["iteration": .integer(Int64(iteration)), "best": best?.json ?? .null, "feedback": feedback]
+            roundScope.setLoop(["iteration": .integer(Int64(iteration)), "best": best?.json ?? .null, "feedback": feedback])
             try await runSteps(loop.steps, in: &roundScope)
             rounds = iteration
             var outputs = JSONObject()

@@ -57,7 +57,7 @@ struct Interpreter: Sendable {
             if let failed = result.failedItems { data["failed_items"] = failed }
             context.emit(.stepCompleted, step: id, scope: scope, data: .object(data))
             for (key, value) in result.lifted { scope.setOutput(value, of: key) }
-            scope.setOutput(result.output, of: id)
+            scope.setOutput(result.output, of: id, schema: step.outputSchema)
         } catch {
             let failure = Self.normalize(error, step: id)
             context.emit(.stepFailed, step: id, scope: scope, data: [
@@ -144,6 +144,11 @@ struct Interpreter: Sendable {
 }
 
 extension Step {
+    /// The JSON Schema of the step's output, when the plan gives one (structured `llm` steps).
+    var outputSchema: JSONValue? {
+        if case .llm(let llm) = kind { llm.schema } else { nil }
+    }
+
     /// Steps that do one thing (retries apply to them); map, loop and call retry inside.
     var isLeaf: Bool {
         switch kind {

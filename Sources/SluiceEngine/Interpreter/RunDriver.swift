@@ -32,7 +32,7 @@ struct RunDriver: Sendable {
         let interpreter = Interpreter(plan: plan, context: context, engine: engine, callDepth: 0)
         do {
             let scope = try await Timeouts.run(seconds: plan.budget.timeoutSeconds, failure: RunFailure(.timeout, "the run took longer than its budget of \(plan.budget.timeoutSeconds ?? 0)s (budget timeout_seconds)")) {
-                var scope = Scope(inputs: prepared)
+                var scope = Scope(inputs: prepared, schema: plan.inputSchema)
                 try await interpreter.runSteps(plan.steps, in: &scope, topLevel: true)
                 return scope
             }

@@ -6,13 +6,13 @@ import SluicePlan
 /// A value type: a map item or a loop round works on its own copy, so a body's steps are
 /// visible only inside it (see docs/plan-language.md, "Context").
 struct Scope: Sendable {
-    var inputs: JSONValue
+    private(set) var inputs: JSONValue
     /// Step id → `{"output": value}`.
-    var steps: JSONObject = JSONObject()
+    private(set) var steps: JSONObject = JSONObject()
     /// Names bound by enclosing maps (`item` or the map's `as`, and `index`), innermost last.
-    var locals: [(name: String, value: JSONValue)] = []
+    private(set) var locals: [(name: String, value: JSONValue)] = []
     /// `{iteration, best, feedback}` inside a loop body.
-    var loop: JSONValue?
+    private(set) var loop: JSONValue?
     /// The map item index for events.
     var item: Int?
     /// The loop round for events.
@@ -22,21 +22,41 @@ struct Scope: Sendable {
     /// Prefixes step ids in events inside a called plan (`call_step.`).
     var eventPrefix: String = ""
 
-    init(inputs: JSONValue) {
+    // The same context as CEL values, kept up to date as it changes, so evaluating an
+    // expression does not convert the whole context again (a map over 1,000 inputs would
+    // otherwise convert them for every item).
+    private var inputsCEL: CELValue
+    private var stepsCEL = CELMap()
+    private var localsCEL: [String: CELValue] = [:]
+    private var loopCEL: CELValue?
+
+    /// - Parameter schema: the inputs' JSON Schema: inputs are bound by their declared types
+    ///   (a `number` input is a CEL double even when written `8`).
+    init(inputs: JSONValue, schema: JSONValue) {
         self.inputs = inputs
+        self.inputsCEL = CELValue(json: inputs, as: CELType(jsonSchema: schema))
     }
 
     func output(of step: String) -> JSONValue? {
         steps[step]?["output"]
     }
 
-    mutating func setOutput(_ value: JSONValue, of step: String) {
+    /// Records a step's output; `schema` (a structured step's output schema) types its numbers.
+    mutating func setOutput(_ value: JSONValue, of step: String, schema: JSONValue? = nil) {
         steps[step] = ["output": value]
+        let cel = schema.map { CELValue(json: value, as: CELType(jsonSchema: $0)) } ?? CELValue(json: value)
+        stepsCEL.insert(.string(step), .map(CELMap([(.string("output"), cel)])))
     }
 
     mutating func bind(_ name: String, to value: JSONValue) {
         locals.removeAll { $0.name == name }
         locals.append((name, value))
+        localsCEL[name] = CELValue(json: value)
+    }
+
+    mutating func setLoop(_ value: JSONValue) {
+        loop = value
+        loopCEL = CELValue(json: value)
     }
 
     /// The context as one JSON object, for templates.
@@ -49,9 +69,10 @@ struct Scope: Sendable {
 
     /// The context as CEL bindings, for expressions.
     var bindings: [String: CELValue] {
-        var result: [String: CELValue] = ["inputs": CELValue(json: inputs), "steps": CELValue(json: .object(steps))]
-        for (name, value) in locals { result[name] = CELValue(json: value) }
-        if let loop { result["loop"] = CELValue(json: loop) }
+        var result = localsCEL
+        result["inputs"] = inputsCEL
+        result["steps"] = .map(stepsCEL)
+        if let loopCEL { result["loop"] = loopCEL }
         return result
     }
 }
