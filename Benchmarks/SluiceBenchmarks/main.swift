@@ -7,6 +7,8 @@ enum BenchmarkRegistry {
         JSONParseThroughputBenchmark(),
         IncrementalParseBenchmark(),
         PlanLoadBenchmark(),
+        HTTPStreamingBenchmark(),
+        ConcurrentStreamsBenchmark(),
     ]
 }
 

@@ -49,6 +49,7 @@ struct FakeConnection {
         if response.chunked {
             head += "Transfer-Encoding: chunked\r\n"
         } else {
+            // Generated parts need chunked encoding; fixed ones are counted here.
             let length = response.parts.reduce(0) { total, part in
                 if case .bytes(let bytes) = part { total + bytes.count } else { total }
             }
@@ -58,7 +59,8 @@ struct FakeConnection {
         guard send(Array(head.utf8)) else { return false }
         for part in response.parts {
             switch part {
-            case .bytes(let bytes):
+            case .bytes, .generated:
+                let bytes: [UInt8] = if case .generated(let make) = part { make() } else if case .bytes(let fixed) = part { fixed } else { [] }
                 let framed = response.chunked ? Array((String(bytes.count, radix: 16) + "\r\n").utf8) + bytes + [13, 10] : bytes
                 guard bytes.isEmpty || send(framed) else { return false }
             case .pause(let duration):

@@ -26,6 +26,8 @@ public struct FakeRequest: Sendable {
 public struct FakeResponse: Sendable {
     public enum Part: Sendable {
         case bytes([UInt8])
+        /// Bytes made at the moment they are sent (e.g. carrying a send timestamp).
+        case generated(@Sendable () -> [UInt8])
         /// Waits; ends early if the client goes away.
         case pause(Duration)
         /// Closes the connection at once, mid-body (a stream cut off midway).

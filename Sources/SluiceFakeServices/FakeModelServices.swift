@@ -103,3 +103,24 @@ public enum FakeAnthropic {
         .json(["type": "error", "error": ["type": .string(type), "message": .string(message)]], status: status, headers: headers)
     }
 }
+
+extension FakeOpenAI {
+    /// A stream whose every delta is made when it is sent (e.g. carrying the send time), with
+    /// `pause` between deltas; then usage and `[DONE]`.
+    public static func generatedStream(count: Int, pause: Duration, delta: @escaping @Sendable (Int) -> String) -> FakeResponse {
+        var parts: [FakeResponse.Part] = []
+        for index in 0..<count {
+            if index > 0, pause > .zero { parts.append(.pause(pause)) }
+            parts.append(.generated {
+                let chunk: JSONValue = [
+                    "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": "fake",
+                    "choices": [["index": 0, "delta": ["content": .string(delta(index))], "finish_reason": .null]],
+                ]
+                return Array(("data: " + chunk.serialized() + "\n\n").utf8)
+            })
+        }
+        let usage: JSONValue = ["choices": [], "usage": ["prompt_tokens": 10, "completion_tokens": .integer(Int64(count)), "total_tokens": .integer(Int64(count + 10))]]
+        parts.append(.bytes(Array(("data: " + usage.serialized() + "\n\ndata: [DONE]\n\n").utf8)))
+        return FakeResponse(status: 200, headers: [("Content-Type", "text/event-stream")], parts: parts, chunked: true)
+    }
+}

@@ -56,6 +56,13 @@ struct HTTPClientTests {
         #expect(error?.message.contains("127.0.0.1") == true)
     }
 
+    @Test func failsWhenTheConnectionCannotBeMade() async throws {
+        let blackhole = try SaturatedListener()
+        let request = HTTPRequest(url: "http://127.0.0.1:\(blackhole.port)/", timeouts: HTTPTimeouts(connect: .milliseconds(300), firstByte: nil, idle: nil, total: nil))
+        let error = await #expect(throws: HTTPClientError.self) { try await client.send(request) }
+        #expect(error?.kind == .connectTimeout)
+    }
+
     @Test func failsWhenTheStreamStalls() async throws {
         let server = try FakeHTTPServer { _ in .eventStream(["data: one", "data: two"], pause: .seconds(5)) }
         defer { server.stop() }
