@@ -36,8 +36,11 @@ struct CLIProcess {
         process.executableURL = try executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "SLUICE_PLANS")
+        // The developer's own keys and settings must not change what a test sees.
+        var env = ProcessInfo.processInfo.environment.filter { name, _ in
+            !name.hasPrefix("SLUICE_") && !name.hasSuffix("_API_KEY") && !name.hasSuffix("_BASE_URL")
+                && !["GOOGLE_CSE_ID", "SEARXNG_URL", "NO_COLOR"].contains(name)
+        }
         env.merge(environment) { $1 }
         process.environment = env
         let out = Pipe()

@@ -111,10 +111,30 @@ import Testing
         #expect(result.stderr.contains("unknown input 'topic'"))
     }
 
-    @Test func withoutProvidersItSaysHowToRunOffline() throws {
-        let result = try CLIProcess.run(["run", "news_report", "--input", "task=x"])
+    @Test func withoutProvidersItNamesTheVariableAndHowToRunOffline() throws {
+        // In an empty folder, so no .env of the developer's is read.
+        let folder = URL(fileURLWithPath: Self.temporaryPath("empty"))
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let plan = CLIProcess.repository.appendingPathComponent("plans/news_report.json").path
+        let result = try CLIProcess.run(["run", plan, "--input", "task=x"], in: folder)
         #expect(result.status == 2)
+        #expect(result.stderr.contains("OPENAI_API_KEY"))
         #expect(result.stderr.contains("--offline"))
+    }
+
+    @Test func aDotEnvFileConfiguresProvidersAndTheEnvironmentWins() throws {
+        let folder = URL(fileURLWithPath: Self.temporaryPath("dotenv"))
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data("OPENAI_API_KEY=sk-from-dotenv\n".utf8).write(to: folder.appendingPathComponent(".env"))
+        let plan = CLIProcess.repository.appendingPathComponent("plans/news_report.json").path
+        // The model key comes from .env; the search provider is still missing, and says so.
+        let result = try CLIProcess.run(["run", plan, "--input", "task=x"], in: folder)
+        #expect(result.status == 2)
+        #expect(!result.stderr.contains("OPENAI_API_KEY"))
+        #expect(result.stderr.contains("TAVILY_API_KEY"))
+        #expect(!result.stderr.contains("sk-from-dotenv"))
     }
 
     @Test func aMalformedModelOverrideExitsTwo() throws {

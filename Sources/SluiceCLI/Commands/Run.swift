@@ -48,13 +48,20 @@ struct Run: AsyncParsableCommand {
         let loaded = try directory.loadPlan(plan)
         let inputs = try RunInputsOption(pairs: inputPairs, file: inputsFile).resolve(for: loaded)
         let overrides = try parseModelOverrides()
-        let providers = try makeProviders(environment: environment)
+        let configuration: ProviderConfiguration
+        do {
+            configuration = try ProviderConfiguration.load()
+        } catch {
+            Terminal.error("error: \(error)")
+            throw ExitCode(ExitStatus.invalid)
+        }
+        let providers = try makeProviders(for: loaded, configuration: configuration, overrides: overrides)
         let engine = RunEngine(
             providers: providers,
             configuration: RunEngine.Configuration(
                 catalog: directory.catalog,
                 modelOverrides: overrides,
-                defaultModel: environment["SLUICE_MODEL"]
+                defaultModel: configuration.defaultModel
             )
         )
         let sink: any EventSink =
@@ -82,30 +89,39 @@ struct Run: AsyncParsableCommand {
         return overrides
     }
 
-    private func makeProviders(environment: [String: String]) throws -> RunEngine.Providers {
+    /// The offline providers, or the real ones from the environment and `.env`; a missing key
+    /// fails here, before anything runs, naming the variable to set (exit 2).
+    private func makeProviders(
+        for plan: Plan, configuration: ProviderConfiguration, overrides: [String: String]
+    ) throws -> RunEngine.Providers {
         // Prompts would corrupt an NDJSON stream, so only the pretty view asks; otherwise a
         // confirm step applies its fallback.
         let input: (any InputProvider)? = events == .pretty ? TerminalInputProvider.standard() : nil
-        guard offline else {
-            // Real providers (OpenAI, Anthropic, search services) are not wired in yet.
-            Terminal.error(
-                """
-                error: no model provider is configured for online runs yet.
-                Run offline with a simulated model and the local corpus instead:
-                  sluice run \(plan) --offline
-                """)
-            throw ExitCode(ExitStatus.invalid)
-        }
         do {
-            return try RunEngine.Providers.offline(
-                corpusFolder: environment["SLUICE_CORPUS"] ?? "corpus",
-                documentsRoot: environment["SLUICE_DOCUMENT_ROOT"] ?? FileManager.default.currentDirectoryPath,
+            if offline {
+                return try RunEngine.Providers.offline(
+                    corpusFolder: configuration["SLUICE_CORPUS"] ?? "corpus",
+                    documentsRoot: configuration["SLUICE_DOCUMENT_ROOT"] ?? FileManager.default.currentDirectoryPath,
+                    input: input
+                )
+            }
+            let factory = ProviderFactory(configuration: configuration)
+            let resolution = ModelResolution(plan: plan, overrides: overrides, defaultModel: configuration.defaultModel)
+            for model in try resolution.modelsUsed() { try factory.requireModel(model.description) }
+            let searches = plan.allSteps.contains { if case .search = $0.kind { true } else { false } }
+            return RunEngine.Providers(
+                model: factory.modelRouter(),
+                search: searches ? try factory.searchProvider() : UnconfiguredSearch(),
+                fetch: factory.fetchProvider(),
+                documents: factory.documentLoader(),
                 input: input
             )
+        } catch let error as ModelResolutionError {
+            Terminal.error("error: \(error.message); \(ProviderFactory.offlineHint)")
         } catch {
             Terminal.error("error: \(error)")
-            throw ExitCode(ExitStatus.invalid)
         }
+        throw ExitCode(ExitStatus.invalid)
     }
 
     /// Writes the report (`.md`) or the result as JSON; a failed run writes what it had.
@@ -133,5 +149,12 @@ struct Run: AsyncParsableCommand {
             Terminal.error("error: cannot write \(path): \(error.localizedDescription)")
             throw ExitCode(ExitStatus.failed)
         }
+    }
+}
+
+/// The search provider of a plan with no search steps: never called.
+private struct UnconfiguredSearch: SearchProvider {
+    func search(_ query: SearchQuery) async throws -> [SearchResult] {
+        throw ProviderError(.notConfigured, "no search provider is configured", provider: "configuration")
     }
 }

@@ -135,23 +135,14 @@ extension Interpreter {
         return String(trimmed)
     }
 
-    /// The model a step names: an entry of the plan's `models` (after `--model` overrides), a
-    /// literal `provider:model`, or the plan's `default`, else `SLUICE_MODEL`.
+    /// The model a step names (see ``ModelResolution``).
     func resolveModel(_ name: String?, step: String) throws(RunFailure) -> (ModelID, ModelSpec?) {
-        let key = name ?? "default"
-        var spec = plan.models[key]
-        if let override = engine.configuration.modelOverrides[key] {
-            spec = ModelSpec(model: override, temperature: spec?.temperature, maxTokens: spec?.maxTokens)
+        let resolution = ModelResolution(
+            plan: plan, overrides: engine.configuration.modelOverrides, defaultModel: engine.configuration.defaultModel)
+        do {
+            return try resolution.resolve(name)
+        } catch {
+            throw RunFailure(.stepFailed, error.message, step: step)
         }
-        let text = spec?.model ?? (name.flatMap { $0.contains(":") ? $0 : nil } ?? (name == nil ? engine.configuration.defaultModel : nil))
-        guard let text else {
-            throw RunFailure(.stepFailed, name == nil
-                ? "no model: the plan has no 'default' in its models and SLUICE_MODEL is not set"
-                : "no model named '\(key)' in the plan's models (write provider:model, or add it to models)", step: step)
-        }
-        guard let id = ModelID(parsing: text) else {
-            throw RunFailure(.stepFailed, "model '\(text)' should be written provider:model", step: step)
-        }
-        return (id, spec)
     }
 }

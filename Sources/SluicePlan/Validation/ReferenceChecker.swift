@@ -81,6 +81,7 @@ struct ReferenceChecker {
         case .llm(let llm):
             checkTemplate(llm.prompt, in: scope)
             if let system = llm.system { checkTemplate(system, in: scope) }
+            checkModel(llm.model, of: step)
         case .search(let search):
             checkValue(search.queries, in: scope)
             [search.maxResults, search.days].compactMap { $0?.expression }.forEach { checkExpression($0, in: scope) }
@@ -106,6 +107,7 @@ struct ReferenceChecker {
             if let until = loop.until { checkExpression(until, in: body) }
         case .gate(let gate):
             checkTemplate(gate.prompt, in: scope)
+            checkModel(gate.model, of: step)
             if let threshold = gate.threshold.expression { checkExpression(threshold, in: scope) }
         case .confirm(let confirm):
             if let details = confirm.details { checkValue(details, in: scope) }
@@ -117,6 +119,16 @@ struct ReferenceChecker {
         case .call(let call):
             if let inputs = call.inputs { checkValue(inputs, in: scope) }
         }
+    }
+
+    /// A step's `model` is a name from the plan's `models` or a literal `provider:model`.
+    private func checkModel(_ model: String?, of step: Step) {
+        guard let model, !model.contains(":"), plan.models[model] == nil else { return }
+        let known = plan.models.keys.sorted().joined(separator: ", ")
+        report(
+            .reference,
+            "unknown model '\(model)' (the plan's models are: \(known.isEmpty ? "none" : known); or write provider:model)",
+            step.pointer.appending("model"), nil)
     }
 
     private func checkValue(_ value: PlanValue, in scope: Scope) {
