@@ -65,7 +65,7 @@ let package = Package(
         // and benchmarks: a small HTTP/1.1 server on POSIX sockets, so libcurl is really exercised.
         .target(
             name: "SluiceFakeServices",
-            dependencies: ["SluiceJSON"],
+            dependencies: ["SluiceJSON", "SluiceProviders"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -103,7 +103,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceProvidersTests",
-            dependencies: ["SluiceProviders", "SluiceJSON", "SluiceTesting", "SluiceFakeServices"],
+            dependencies: ["SluiceProviders", "SluiceJSON", "SluiceTesting", "SluiceFakeServices", "SluiceEngine", "SluicePlan"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -128,7 +128,12 @@ struct AnthropicStreamDecoder: ChatStreamDecoder {
             let text = delta?["text"]?.stringValue ?? delta?["partial_json"]?.stringValue ?? ""
             return text.isEmpty ? [] : [.text(text)]
         case "message_delta":
-            return [.usage(input: nil, output: payload["usage"]?["output_tokens"]?.integerValue.map(Int.init))]
+            // Output tokens so far (cumulative); newer API versions repeat the input count here.
+            let usage = payload["usage"]
+            let input = usage?["input_tokens"]?.integerValue.map { base in
+                Int(base + (usage?["cache_creation_input_tokens"]?.integerValue ?? 0) + (usage?["cache_read_input_tokens"]?.integerValue ?? 0))
+            }
+            return [.usage(input: input, output: usage?["output_tokens"]?.integerValue.map(Int.init))]
         case "message_stop":
             return [.done]
         case "error":

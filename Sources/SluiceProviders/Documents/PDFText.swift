@@ -22,7 +22,13 @@ enum PDFText {
             )
         }
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-pdf-\(UUID().uuidString).txt").path
-        defer { _ = try? FileManager.default.removeItem(atPath: output) }  // a leftover temp file is harmless
+        defer {
+            do {
+                try FileManager.default.removeItem(atPath: output)
+            } catch {
+                // Absent when pdftotext failed early; a leftover temporary file is harmless either way.
+            }
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = ["-enc", "UTF-8", "-layout", file, output]

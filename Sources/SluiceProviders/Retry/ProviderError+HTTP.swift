@@ -37,11 +37,13 @@ extension ProviderError {
 
     /// `error.message` (OpenAI, Anthropic, most others), `message`, or `detail`, else the start of the body.
     static func serviceMessage(in body: [UInt8]) -> String {
-        let text: String
-        if let json = try? JSONParser.parse(body) {
+        var text: String
+        do {
+            let json = try JSONParser.parse(body)
             text = json["error"]?["message"]?.stringValue ?? json["error"]?.stringValue ?? json["message"]?.stringValue
                 ?? json["detail"]?.stringValue ?? json.serialized()
-        } else {
+        } catch {
+            // Not JSON (an HTML error page, plain text): show its start as it is.
             text = String(decoding: body.prefix(600), as: UTF8.self)
         }
         let flat = text.replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)

@@ -1,0 +1,158 @@
+import Foundation
+import SluiceJSON
+import SluiceProviders
+import Synchronization
+
+/// Every outside service Sluice talks to, faked on 127.0.0.1 and answering any request
+/// sensibly, so a whole plan can run "online" without the network: OpenAI and Anthropic
+/// (answers from the offline ``SimulatedModel``, streamed in the real wire formats with usage),
+/// Tavily, Brave, Google and SearXNG (hits derived from the query, pointing at the fake web),
+/// and a web server whose articles fetch can read.
+///
+/// ```swift
+/// let services = try SimulatedServices()
+/// defer { services.stop() }
+/// let factory = ProviderFactory(configuration: ProviderConfiguration(values: services.environment))
+/// ```
+public final class SimulatedServices: Sendable {
+    public let models: FakeHTTPServer
+    public let search: FakeHTTPServer
+    public let web: FakeHTTPServer
+
+    public init() throws {
+        let web = try FakeHTTPServer { request in SimulatedServices.article(request) }
+        let webBase = web.baseURL
+        self.web = web
+        models = try FakeHTTPServer { request in SimulatedServices.model(request) }
+        search = try FakeHTTPServer { request in SimulatedServices.search(request, webBase: webBase) }
+    }
+
+    public func stop() {
+        models.stop()
+        search.stop()
+        web.stop()
+    }
+
+    /// The configuration that points every provider at these fakes (fetch may read loopback).
+    public var environment: [String: String] {
+        [
+            "OPENAI_API_KEY": "sk-fake-openai", "OPENAI_BASE_URL": models.baseURL + "/v1",
+            "ANTHROPIC_API_KEY": "sk-fake-anthropic", "ANTHROPIC_BASE_URL": models.baseURL,
+            "TAVILY_API_KEY": "tvly-fake", "TAVILY_BASE_URL": search.baseURL,
+            "BRAVE_API_KEY": "brave-fake", "BRAVE_BASE_URL": search.baseURL,
+            "GOOGLE_API_KEY": "google-fake", "GOOGLE_CSE_ID": "cse-fake", "GOOGLE_CSE_BASE_URL": search.baseURL,
+            "SEARXNG_URL": search.baseURL,
+            "SLUICE_MODEL": "openai:gpt-4o-mini", "SLUICE_SEARCH": "tavily",
+            "SLUICE_FETCH_ALLOW_PRIVATE": "1",
+        ]
+    }
+
+    // MARK: Models
+
+    static func model(_ request: FakeRequest) -> FakeResponse {
+        guard request.method == "POST", let body = request.json else {
+            return FakeOpenAI.error(status: 404, message: "no route \(request.method) \(request.path)")
+        }
+        switch request.path {
+        case "/v1/chat/completions":
+            let messages = body["messages"]?.arrayValue ?? []
+            let system = messages.first { $0["role"] == "system" }?["content"]?.stringValue
+            let prompt = messages.last { $0["role"] == "user" }?["content"]?.stringValue ?? ""
+            let schema = body["response_format"]?["json_schema"]?["schema"]
+            let (text, usage) = answer(model: body["model"]?.stringValue ?? "fake", system: system, prompt: prompt, schema: schema)
+            return FakeOpenAI.stream(pieces(of: text), inputTokens: usage.inputTokens, outputTokens: usage.outputTokens)
+        case "/v1/messages":
+            let messages = body["messages"]?.arrayValue ?? []
+            let prompt = messages.last { $0["role"] == "user" }?["content"]?.stringValue ?? ""
+            let schema = body["tools"]?[0]?["input_schema"]
+            let (text, usage) = answer(model: body["model"]?.stringValue ?? "fake", system: body["system"]?.stringValue, prompt: prompt, schema: schema)
+            return schema == nil
+                ? FakeAnthropic.textStream(pieces(of: text), inputTokens: usage.inputTokens, outputTokens: usage.outputTokens)
+                : FakeAnthropic.toolStream(pieces(of: text), inputTokens: usage.inputTokens, outputTokens: usage.outputTokens)
+        default:
+            return FakeOpenAI.error(status: 404, message: "no route \(request.path)")
+        }
+    }
+
+    /// The simulated model's answer, computed on this server thread (never a pool thread).
+    private static func answer(model: String, system: String?, prompt: String, schema: JSONValue?) -> (String, ModelUsage) {
+        let isJudge = schema?["properties"]?["scores"] != nil && schema?["properties"]?["feedback"] != nil
+        let purpose: ModelRequest.Purpose = schema == nil ? .text : isJudge ? .judge : .structured
+        let request = ModelRequest(
+            model: ModelID(provider: "fake", name: model), system: system, prompt: prompt, schema: schema, stream: false,
+            metadata: .init(purpose: purpose)
+        )
+        let result = Mutex<(String, ModelUsage)?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do {
+                let response = try await SimulatedModel(configuration: .init(chunkDelay: .zero)).generate(request) { _ in }
+                result.withLock { $0 = (response.text, response.usage) }
+            } catch {
+                result.withLock { $0 = ("simulated model failed: \(error)", ModelUsage(provider: "fake", model: model, inputTokens: 0, outputTokens: 0)) }
+            }
+            done.signal()
+        }
+        done.wait()
+        return result.withLock { $0 } ?? ("", ModelUsage(provider: "fake", model: model, inputTokens: 0, outputTokens: 0))
+    }
+
+    /// Splits `text` into stream pieces of about 24 characters.
+    static func pieces(of text: String) -> [String] {
+        var pieces: [String] = []
+        var current = ""
+        for character in text {
+            current.append(character)
+            if current.count >= 24 {
+                pieces.append(current)
+                current = ""
+            }
+        }
+        if !current.isEmpty { pieces.append(current) }
+        return pieces
+    }
+
+    // MARK: Search and web
+
+    static func hits(for query: String, webBase: String) -> [FakeHit] {
+        let slug = query.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }.reduce("") { $0 + String($1) }
+        return (1...3).map { index in
+            FakeHit(
+                title: "\(query) — report \(index)", url: "\(webBase)/articles/\(slug.prefix(40))-\(index)",
+                snippet: "Coverage of \(query), part \(index).", published: "2026-11-\(10 + index)"
+            )
+        }
+    }
+
+    static func search(_ request: FakeRequest, webBase: String) -> FakeResponse {
+        switch (request.method, request.path) {
+        case ("POST", "/search"):
+            return FakeSearch.tavily(hits(for: request.json?["query"]?.stringValue ?? "news", webBase: webBase))
+        case ("GET", "/res/v1/web/search"):
+            return FakeSearch.brave(hits(for: request.query["q"] ?? "news", webBase: webBase))
+        case ("GET", "/customsearch/v1"):
+            return FakeSearch.google(hits(for: request.query["q"] ?? "news", webBase: webBase))
+        case ("GET", "/search"):
+            return FakeSearch.searxng(hits(for: request.query["q"] ?? "news", webBase: webBase))
+        default:
+            return .text("no route", status: 404)
+        }
+    }
+
+    static func article(_ request: FakeRequest) -> FakeResponse {
+        guard request.path.hasPrefix("/articles/") else { return .text("not found", status: 404) }
+        let topic = request.path.dropFirst("/articles/".count).replacingOccurrences(of: "-", with: " ")
+        return .text(
+            """
+            <html><head><title>\(topic)</title><script>track()</script></head><body>
+            <nav><a href="/">Home</a></nav>
+            <article><h1>\(topic)</h1>
+            <p>Analysts followed \(topic) closely this week, citing new launches and funding.</p>
+            <p>Three companies announced products; one acquisition closed on Tuesday.</p>
+            <ul><li>Launches: 3</li><li>Funding rounds: 2</li></ul></article>
+            <footer>© Example News</footer></body></html>
+            """,
+            contentType: "text/html; charset=utf-8"
+        )
+    }
+}
