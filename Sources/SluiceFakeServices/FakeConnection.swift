@@ -41,9 +41,17 @@ struct FakeConnection {
         return FakeRequest(method: String(requestLine[0]), path: path, query: query, headers: headers, body: body)
     }
 
-    /// Writes `response`; false when the connection must close afterwards.
-    func write(_ response: FakeResponse) -> Bool {
-        if response.delayBeforeHead > .zero, !pause(response.delayBeforeHead) { return false }
+    enum WriteOutcome {
+        case finished
+        /// The script cut the connection on purpose.
+        case cutOff
+        /// The client closed the connection before the response was complete.
+        case clientGone
+    }
+
+    /// Writes `response`.
+    func write(_ response: FakeResponse) -> WriteOutcome {
+        if response.delayBeforeHead > .zero, !pause(response.delayBeforeHead) { return .clientGone }
         var head = "HTTP/1.1 \(response.status) \(Self.reason(response.status))\r\n"
         for (name, value) in response.headers { head += "\(name): \(value)\r\n" }
         if response.chunked {
@@ -56,22 +64,22 @@ struct FakeConnection {
             head += "Content-Length: \(length)\r\n"
         }
         head += "\r\n"
-        guard send(Array(head.utf8)) else { return false }
+        guard send(Array(head.utf8)) else { return .clientGone }
         for part in response.parts {
             switch part {
             case .bytes, .generated:
                 let bytes: [UInt8] = if case .generated(let make) = part { make() } else if case .bytes(let fixed) = part { fixed } else { [] }
                 let framed = response.chunked ? Array((String(bytes.count, radix: 16) + "\r\n").utf8) + bytes + [13, 10] : bytes
-                guard bytes.isEmpty || send(framed) else { return false }
+                guard bytes.isEmpty || send(framed) else { return .clientGone }
             case .pause(let duration):
-                guard pause(duration) else { return false }
+                guard pause(duration) else { return .clientGone }
             case .cutOff:
                 shutdown(fd, Int32(SHUT_RDWR))
-                return false
+                return .cutOff
             }
         }
-        if response.chunked { return send(Array("0\r\n\r\n".utf8)) }
-        return true
+        if response.chunked, !send(Array("0\r\n\r\n".utf8)) { return .clientGone }
+        return .finished
     }
 
     private mutating func fill() -> Bool {

@@ -91,12 +91,15 @@ public final class FakeHTTPServer: Sendable {
     private let recorded = Mutex<[FakeRequest]>([])
     private let stopped = Atomic<Bool>(false)
     private let connections = Atomic<Int>(0)
+    private let interrupted = Atomic<Int>(0)
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }
     /// Every request received so far, in order.
     public var requests: [FakeRequest] { recorded.withLock { $0 } }
     /// How many connections have been accepted (to check connection reuse).
     public var connectionCount: Int { connections.load(ordering: .sequentiallyConsistent) }
+    /// How many responses could not be finished because the client went away mid-response.
+    public var interruptedResponses: Int { interrupted.load(ordering: .sequentiallyConsistent) }
 
     public init(handler: @escaping Handler) throws {
         self.handler = handler
@@ -157,7 +160,15 @@ public final class FakeHTTPServer: Sendable {
         while let request = connection.readRequest() {
             recorded.withLock { $0.append(request) }
             let response = handler(request)
-            guard connection.write(response), request.header("connection")?.lowercased() != "close" else { return }
+            switch connection.write(response) {
+            case .finished:
+                if request.header("connection")?.lowercased() == "close" { return }
+            case .cutOff:
+                return
+            case .clientGone:
+                interrupted.add(1, ordering: .sequentiallyConsistent)
+                return
+            }
         }
     }
 }

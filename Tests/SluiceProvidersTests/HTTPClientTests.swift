@@ -109,6 +109,37 @@ struct HTTPClientTests {
         await #expect(throws: CancellationError.self) { try await task.value }
     }
 
+    @Test func droppingAHalfReadBodyClosesTheConnection() async throws {
+        let server = try FakeHTTPServer { _ in .eventStream((0..<1000).map { "data: \($0)" }, pause: .milliseconds(10)) }
+        defer { server.stop() }
+        do {
+            let response = try await client.stream(HTTPRequest(url: server.baseURL + "/endless"))
+            for try await _ in response.body { break }
+        }
+        try await Self.waitUntil { server.interruptedResponses == 1 }
+    }
+
+    @Test func cancellingMidStreamClosesTheConnection() async throws {
+        let server = try FakeHTTPServer { _ in .eventStream((0..<1000).map { "data: \($0)" }, pause: .milliseconds(10)) }
+        defer { server.stop() }
+        let client = self.client
+        let (firstChunk, signal) = AsyncStream.makeStream(of: Void.self)
+        let task = Task {
+            let response = try await client.stream(HTTPRequest(url: server.baseURL + "/endless"))
+            for try await _ in response.body { signal.yield() }
+        }
+        for await _ in firstChunk { break }
+        task.cancel()
+        _ = await task.result
+        try await Self.waitUntil { server.interruptedResponses == 1 }
+    }
+
+    /// Polls `condition` for up to 10 seconds (a bound, not a timing assertion).
+    static func waitUntil(_ condition: () -> Bool) async throws {
+        for _ in 0..<1000 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(condition())
+    }
+
     @Test func cancellingBeforeTheHeadArrivesAbortsAtOnce() async throws {
         let server = try FakeHTTPServer { _ in FakeResponse(parts: [.bytes([65])], delayBeforeHead: .seconds(30)) }
         defer { server.stop() }

@@ -65,13 +65,10 @@ public struct HTTPStreamingResponse: Sendable {
 /// transfer; cancellation makes `next()` throw `CancellationError`.
 public struct HTTPBody: AsyncSequence, Sendable {
     public typealias Element = [UInt8]
-    private let transfer: CurlTransfer
-    private let loop: CurlMultiLoop
+    private let lease: TransferLease
 
     init(transfer: CurlTransfer, loop: CurlMultiLoop) {
-        self.transfer = transfer
-        self.loop = loop
-        let loop = loop
+        lease = TransferLease(transfer: transfer, loop: loop)
         transfer.bodyContinuation.onTermination = { [transfer] termination in
             if case .cancelled = termination { loop.cancel(transfer) }
         }
@@ -79,8 +76,8 @@ public struct HTTPBody: AsyncSequence, Sendable {
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: AsyncThrowingStream<[UInt8], any Error>.AsyncIterator
-        // Keeps the transfer (and its easy handle) alive while the body is read.
-        let transfer: CurlTransfer
+        // Keeps the transfer alive while the body is read, and aborts it once nobody reads.
+        let lease: TransferLease
 
         public mutating func next() async throws -> [UInt8]? {
             let chunk = try await base.next()
@@ -90,6 +87,23 @@ public struct HTTPBody: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: transfer.body.makeAsyncIterator(), transfer: transfer)
+        AsyncIterator(base: lease.transfer.body.makeAsyncIterator(), lease: lease)
+    }
+}
+
+/// Aborts its transfer when the last copy of the body (or its iterator) goes away, so a
+/// response dropped half-read stops downloading instead of buffering to the end.
+final class TransferLease: Sendable {
+    let transfer: CurlTransfer
+    let loop: CurlMultiLoop
+
+    init(transfer: CurlTransfer, loop: CurlMultiLoop) {
+        self.transfer = transfer
+        self.loop = loop
+    }
+
+    deinit {
+        // Harmless when the transfer has already finished: the loop ignores transfers it no longer runs.
+        loop.cancel(transfer)
     }
 }
