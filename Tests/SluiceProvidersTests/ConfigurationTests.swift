@@ -47,6 +47,15 @@ struct ConfigurationTests {
         #expect(unknown?.code == .unknownProvider)
     }
 
+    @Test func callingAModelWhoseProviderIsNotConfiguredSaysWhatToSet() async throws {
+        let router = ProviderFactory(configuration: ProviderConfiguration(values: ["OPENAI_API_KEY": "sk-x"])).modelRouter()
+        let error = await #expect(throws: ProviderError.self) {
+            try await router.generate(ModelRequest(model: ModelID(provider: "anthropic", name: "claude-sonnet-4-5"), prompt: "hi")) { _ in }
+        }
+        #expect(error?.code == .notConfigured)
+        #expect(error?.message.contains("ANTHROPIC_API_KEY") == true)
+    }
+
     @Test func compatibleAliasesUseOpenAIsSettingsUnlessTheirOwnAreSet() async throws {
         let server = try FakeHTTPServer.scripted([FakeOpenAI.stream(["hi"])])
         defer { server.stop() }

@@ -95,16 +95,16 @@ public struct ProviderFactory: Sendable {
         )
     }
 
-    /// A router over every model provider this configuration can build; calls to any other
-    /// provider fail with the error ``modelProvider(named:)`` gives (which names the variable).
+    /// A router over every model provider name: the configured ones answer; calling one that is
+    /// not configured fails with the error ``modelProvider(named:)`` gives, which names the
+    /// variable to set and `--offline`.
     public func modelRouter() -> ModelRouter {
         var providers: [String: any ModelProvider] = [:]
         for name in Self.modelProviderNames {
             do {
                 providers[name] = try modelProvider(named: name)
             } catch {
-                // Not configured: ModelRouter reports unknown names; `requireModel` explains.
-                continue
+                providers[name] = UnavailableModel(error: error)
             }
         }
         return ModelRouter(providers: providers)
@@ -209,5 +209,14 @@ public struct ProviderFactory: Sendable {
     public func documentLoader(workingDirectory: String? = nil) -> DocumentRouter {
         let root = configuration["SLUICE_DOCUMENT_ROOT"] ?? workingDirectory ?? FileManager.default.currentDirectoryPath
         return DocumentRouter(local: LocalDocumentLoader(root: root), fetch: fetchProvider())
+    }
+}
+
+/// Stands in for a model provider that is not configured: every call fails with why.
+struct UnavailableModel: ModelProvider {
+    let error: ProviderError
+
+    func generate(_ request: ModelRequest, onDelta: @Sendable (String) async throws -> Void) async throws -> ModelResponse {
+        throw error
     }
 }
