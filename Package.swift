@@ -19,6 +19,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // System libraries: no C type leaks past the module that imports them.
@@ -68,6 +69,18 @@ let package = Package(
             dependencies: ["SluiceJSON", "SluiceProviders"],
             swiftSettings: swiftSettings
         ),
+        // MCP (stdio and streamable HTTP), REST + SSE over Hummingbird.
+        .target(
+            name: "SluiceServer",
+            dependencies: [
+                "SluiceJSON",
+                "SluicePlan",
+                "SluiceEngine",
+                "SluiceProviders",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SluiceCLI",
             dependencies: [
@@ -75,6 +88,7 @@ let package = Package(
                 "SluicePlan",
                 "SluiceEngine",
                 "SluiceProviders",
+                "SluiceServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -109,6 +123,12 @@ let package = Package(
         .testTarget(
             name: "SluiceEngineTests",
             dependencies: ["SluiceEngine", "SluicePlan", "SluiceProviders", "SluiceJSON", "SluiceTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SluiceServerTests",
+            // The stdio tests run `sluice serve --stdio`, so the executable must be built first.
+            dependencies: ["SluiceServer", "SluicePlan", "SluiceJSON", "SluiceEngine", "SluiceProviders", "SluiceTesting", "sluice"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

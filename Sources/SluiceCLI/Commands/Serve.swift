@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import SluiceEngine
+import SluicePlan
+import SluiceProviders
+import SluiceServer
+
+/// `sluice serve`: every plan as an MCP tool (stdio, or streamable HTTP at /mcp) plus REST + SSE.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the plans: MCP over stdio (--stdio), or HTTP with MCP at /mcp, REST + SSE under /v1.",
+        discussion: """
+            Environment: SLUICE_API_KEYS="key1:alice,key2:bob" requires a key on every HTTP route but /healthz. \
+            SLUICE_MODEL=sampling runs model steps through the MCP client's sampling/createMessage when it offers it.
+            """
+    )
+
+    @Flag(name: .long, help: "MCP over stdin/stdout (newline-delimited JSON-RPC); logs go to stderr.")
+    var stdio = false
+
+    @Option(name: .long, help: "Address to bind (HTTP).")
+    var host = "127.0.0.1"
+
+    @Option(name: .long, help: "Port to listen on (HTTP); 0 picks a free one.")
+    var port = 8000
+
+    @OptionGroup var directory: PlanDirectoryOptions
+
+    @Option(name: .long, help: "Folder of local documents for offline search (default: $SLUICE_CORPUS, else ./corpus).")
+    var corpus: String?
+
+    @Option(name: .long, help: "Seconds runs may go on after SIGTERM before they are cancelled.")
+    var grace: Int = 30
+
+    @Option(name: .customLong("allow-origin"), help: "A browser Origin allowed on /mcp besides loopback ones (repeatable).")
+    var allowedOrigins: [String] = []
+
+    @Option(name: .customLong("max-body-bytes"), help: "The largest request body accepted.")
+    var maxBodyBytes = 1 << 20
+
+    @Option(name: .customLong("simulated-delay-ms"), help: .hidden)
+    var simulatedDelayMilliseconds = 15
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let (library, problems) = PlanLibrary.load(catalog: directory.catalog)
+        for problem in problems { Terminal.error("skipping invalid plan \(problem)") }
+        if library.plans.isEmpty {
+            Terminal.error("no plans to serve in \(directory.catalog.directories.joined(separator: ", "))")
+            throw ExitCode(ExitStatus.invalid)
+        }
+        let sampling = environment["SLUICE_MODEL"] == "sampling"
+        let corpusFolder = corpus ?? environment["SLUICE_CORPUS"] ?? "corpus"
+        let providers: RunEngine.Providers
+        do {
+            // Network model and search providers are not wired yet: serving runs offline
+            // (simulated model, local corpus) unless the MCP client samples for us.
+            providers = try .offline(
+                corpusFolder: corpusFolder, documentsRoot: FileManager.default.currentDirectoryPath,
+                model: SimulatedModel.Configuration(chunkDelay: .milliseconds(simulatedDelayMilliseconds))
+            )
+        } catch {
+            Terminal.error("cannot start: \(error)")
+            throw ExitCode(ExitStatus.invalid)
+        }
+        var engineConfiguration = RunEngine.Configuration(catalog: directory.catalog)
+        engineConfiguration.defaultModel = sampling ? EngineRunExecutor.samplingModel : environment["SLUICE_MODEL"]
+        let metrics = ServerMetrics()
+        let runs = RunManager(executor: EngineRunExecutor(providers: providers, configuration: engineConfiguration), observer: metrics)
+        let mcp = MCPServer(library: library, runs: runs, configuration: MCPServer.Configuration(useClientSampling: sampling))
+
+        if stdio {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await runs.run() }
+                await StdioMCPTransport(server: mcp).run()
+                await runs.drain(gracePeriod: .zero)
+                group.cancelAll()
+            }
+            return
+        }
+
+        let keys: APIKeys
+        do {
+            keys = try APIKeys(parsing: environment["SLUICE_API_KEYS"] ?? "")
+        } catch {
+            Terminal.error(error.description)
+            throw ExitCode(ExitStatus.invalid)
+        }
+        let configuration = SluiceHTTPServer.Configuration(
+            host: host, port: port, apiKeys: keys, origins: OriginPolicy(allowed: Set(allowedOrigins)),
+            maxBodyBytes: maxBodyBytes, shutdownGracePeriod: .seconds(grace)
+        )
+        let server = SluiceHTTPServer(mcp: mcp, configuration: configuration, metrics: metrics)
+        let plans = library.plans.count
+        try await server.run { port in
+            Terminal.error("sluice: serving \(plans) plan\(plans == 1 ? "" : "s") on http://\(host):\(port) (MCP at /mcp)")
+        }
+    }
+}

@@ -1,0 +1,71 @@
+public import SluiceEngine
+import SluiceJSON
+import SluiceProviders
+
+/// Runs plans with SluiceEngine's ``RunEngine``.
+///
+/// Per run, the transport's services replace the server's: an MCP client's elicitation answers
+/// `confirm` steps, and with client sampling every model call goes to the client.
+public struct EngineRunExecutor: RunExecutor {
+    public var providers: RunEngine.Providers
+    public var configuration: RunEngine.Configuration
+    /// The model named when a run samples through its client and the plan names none.
+    public static let samplingModel = "sampling:client"
+
+    public init(providers: RunEngine.Providers, configuration: RunEngine.Configuration = RunEngine.Configuration()) {
+        self.providers = providers
+        self.configuration = configuration
+    }
+
+    public func execute(_ request: RunRequest, sink: any EventSink) async -> RunResult {
+        guard let plan = request.plan.plan else {
+            return RunResult(status: .failed, errorType: "plan_unavailable", errorMessage: "the plan '\(request.plan.name)' is not loaded", billing: ["billable": false])
+        }
+        var providers = self.providers
+        var configuration = self.configuration
+        if let model = request.services.model {
+            providers.model = model
+            if configuration.defaultModel == nil { configuration.defaultModel = Self.samplingModel }
+        }
+        if let confirmation = request.services.confirmation {
+            providers.input = ConfirmationInputProvider(channel: confirmation)
+        }
+        let runID = request.runID
+        configuration.makeRunID = { runID }
+        let outcome = await RunEngine(providers: providers, configuration: configuration).run(plan: plan, inputs: request.inputs, sinks: [sink])
+        return Self.result(of: outcome)
+    }
+
+    static func result(of outcome: RunOutcome) -> RunResult {
+        let usage: JSONValue = [
+            "input_tokens": .integer(Int64(outcome.usage.inputTokens)),
+            "output_tokens": .integer(Int64(outcome.usage.outputTokens)),
+            "total_tokens": .integer(Int64(outcome.usage.totalTokens)),
+            "cost_usd": .double(outcome.usage.costUSD),
+            "model_calls": .integer(Int64(outcome.usage.modelCalls)),
+        ]
+        switch outcome.status {
+        case .completed:
+            return RunResult(status: .completed, result: outcome.result ?? .null, billing: outcome.billing, usage: usage)
+        case .failed:
+            return RunResult(
+                status: .failed, errorType: outcome.failure?.kind.rawValue ?? "failed",
+                errorMessage: outcome.failure?.message ?? "the run failed", billing: outcome.billing, usage: usage
+            )
+        case .cancelled:
+            return RunResult(
+                status: .cancelled, errorType: "cancelled", errorMessage: outcome.failure?.message ?? "the run was cancelled",
+                billing: outcome.billing, usage: usage
+            )
+        }
+    }
+}
+
+/// Answers the engine's `confirm` steps through a transport's ``ConfirmationChannel``.
+struct ConfirmationInputProvider: InputProvider {
+    let channel: any ConfirmationChannel
+
+    func confirm(_ request: ConfirmationRequest) async throws -> Bool {
+        try await channel.confirm(step: request.step, message: request.message, details: request.details)
+    }
+}

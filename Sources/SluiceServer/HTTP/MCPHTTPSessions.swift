@@ -1,0 +1,103 @@
+import Foundation
+import Synchronization
+
+/// The MCP sessions of the streamable-HTTP endpoint, by `MCP-Session-Id`.
+///
+/// Each session has a GET stream (for messages tied to no request) and one resumable stream per
+/// POSTed request. Idle sessions expire, but never while a call or task of theirs is running.
+final class MCPHTTPSessions: Sendable {
+    final class Entry: Sendable {
+        let id: String
+        let user: String
+        let session: MCPSession
+        let getStream: ResumableStream
+        private let state: Mutex<EntryState>
+
+        struct EntryState {
+            var streams: [Int: ResumableStream] = [:]
+            var nextStreamID = 1
+            var lastActivity = Date()
+            var openRequests = 0
+        }
+
+        init(id: String, user: String, session: MCPSession, getStream: ResumableStream) {
+            self.id = id
+            self.user = user
+            self.session = session
+            self.getStream = getStream
+            self.state = Mutex(EntryState())
+        }
+
+        func touch() { state.withLock { $0.lastActivity = Date() } }
+
+        /// A new stream for a POSTed request; finished streams beyond `keep` are forgotten.
+        func newStream(capacity: Int, keep: Int) -> ResumableStream {
+            state.withLock { state in
+                let stream = ResumableStream(streamID: state.nextStreamID, capacity: capacity)
+                state.streams[state.nextStreamID] = stream
+                state.nextStreamID += 1
+                let finished = state.streams.filter { $0.value.isFinished }.keys.sorted()
+                if finished.count > keep {
+                    for id in finished.prefix(finished.count - keep) { state.streams.removeValue(forKey: id) }
+                }
+                return stream
+            }
+        }
+
+        func stream(_ id: Int) -> ResumableStream? {
+            id == 0 ? getStream : state.withLock { $0.streams[id] }
+        }
+
+        func requestStarted() { state.withLock { $0.openRequests += 1; $0.lastActivity = Date() } }
+        func requestEnded() { state.withLock { $0.openRequests -= 1; $0.lastActivity = Date() } }
+
+        /// Whether the session may expire now: idle for `timeout`, no request open, no task running.
+        func isExpired(now: Date, timeout: Duration) -> Bool {
+            let (last, open) = state.withLock { ($0.lastActivity, $0.openRequests) }
+            guard open == 0, !session.hasRunningWork else { return false }
+            return now.timeIntervalSince(last) > Double(timeout.components.seconds)
+        }
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+    let streamCapacity: Int
+
+    init(streamCapacity: Int) {
+        self.streamCapacity = streamCapacity
+    }
+
+    func create(user: String, server: MCPServer) -> Entry {
+        let id = UUID().uuidString.lowercased()
+        // Stream 0 is the GET stream; POST streams count from 1.
+        let getStream = ResumableStream(streamID: 0, capacity: streamCapacity)
+        let session = server.makeSession(user: user, unrelated: StreamOutbound(stream: getStream))
+        let entry = Entry(id: id, user: user, session: session, getStream: getStream)
+        entries.withLock { $0[id] = entry }
+        return entry
+    }
+
+    func entry(_ id: String) -> Entry? {
+        entries.withLock { $0[id] }
+    }
+
+    func remove(_ id: String) -> Entry? {
+        entries.withLock { $0.removeValue(forKey: id) }
+    }
+
+    /// Ends the sessions idle for longer than `timeout`; returns how many.
+    @discardableResult
+    func expire(timeout: Duration, now: Date = Date()) -> Int {
+        let expired = entries.withLock { entries -> [Entry] in
+            let expired = entries.values.filter { $0.isExpired(now: now, timeout: timeout) }
+            for entry in expired { entries.removeValue(forKey: entry.id) }
+            return expired
+        }
+        for entry in expired {
+            entry.session.close(reason: "the session expired")
+            entry.getStream.finish()
+        }
+        return expired.count
+    }
+
+    var count: Int { entries.withLock { $0.count } }
+}

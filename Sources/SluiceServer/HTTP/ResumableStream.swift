@@ -1,0 +1,106 @@
+import Synchronization
+
+/// One SSE stream of an MCP session (a POST's answer, or the GET stream), resumable with
+/// `Last-Event-ID`: it numbers its events and keeps the last `capacity` of them for replay.
+///
+/// Event ids are `<stream>_<n>`, unique across the session's streams, so a `Last-Event-ID`
+/// names the stream to resume as well as the position in it.
+final class ResumableStream: Sendable {
+    let streamID: Int
+    let capacity: Int
+
+    private struct State {
+        var buffer: [(number: Int, event: SSEEvent)] = []
+        var nextNumber = 1
+        var subscriber: (key: UInt64, continuation: AsyncStream<SSEEvent>.Continuation)?
+        var nextKey: UInt64 = 0
+        var finished = false
+        /// The last event handed to a connected client.
+        var lastYielded = 0
+    }
+
+    private let state = Mutex(State())
+
+    init(streamID: Int, capacity: Int) {
+        self.streamID = streamID
+        self.capacity = max(1, capacity)
+    }
+
+    /// Appends a message, numbering it, and hands it to the connected client if any.
+    func append(data: String, event: String? = nil) {
+        let (sse, subscriber) = state.withLock { state -> (SSEEvent, AsyncStream<SSEEvent>.Continuation?) in
+            let sse = SSEEvent(id: "\(streamID)_\(state.nextNumber)", event: event, data: data)
+            state.buffer.append((state.nextNumber, sse))
+            state.nextNumber += 1
+            if state.buffer.count > capacity { state.buffer.removeFirst(state.buffer.count - capacity) }
+            if state.subscriber != nil { state.lastYielded = state.nextNumber - 1 }
+            return (sse, state.subscriber?.continuation)
+        }
+        subscriber?.yield(sse)
+    }
+
+    /// No more events: the connected client's stream ends after what it has.
+    func finish() {
+        let subscriber = state.withLock { state in
+            state.finished = true
+            defer { state.subscriber = nil }
+            return state.subscriber?.continuation
+        }
+        subscriber?.finish()
+    }
+
+    var isFinished: Bool { state.withLock { $0.finished } }
+
+    /// The events after number `after` (0: from the start), then the live ones. A new
+    /// subscriber replaces the previous one: one connection per stream, as the spec asks
+    /// (a message is never sent on two streams).
+    ///
+    /// - Returns: nil when events after `after` have already left the replay buffer.
+    func subscribe(after: Int) -> AsyncStream<SSEEvent>? {
+        let (stream, continuation) = AsyncStream.makeStream(of: SSEEvent.self)
+        let result: (ok: Bool, previous: AsyncStream<SSEEvent>.Continuation?, key: UInt64?) = state.withLock { state in
+            if let first = state.buffer.first, first.number > after + 1 { return (false, nil, nil) }
+            if state.buffer.isEmpty, state.nextNumber > after + 1 { return (false, nil, nil) }
+            for entry in state.buffer where entry.number > after { continuation.yield(entry.event) }
+            state.lastYielded = state.nextNumber - 1
+            if state.finished {
+                continuation.finish()
+                return (true, nil, nil)
+            }
+            let previous = state.subscriber?.continuation
+            let key = state.nextKey
+            state.nextKey += 1
+            state.subscriber = (key, continuation)
+            return (true, previous, key)
+        }
+        guard result.ok else { return nil }
+        result.previous?.finish()
+        if let key = result.key {
+            continuation.onTermination = { [weak self] _ in
+                self?.state.withLock { state in
+                    if state.subscriber?.key == key { state.subscriber = nil }
+                }
+            }
+        }
+        return stream
+    }
+
+    /// The last event number handed to a client (where a new connection without `Last-Event-ID` starts).
+    var lastYielded: Int { state.withLock { $0.lastYielded } }
+
+    /// Parses `<stream>_<n>`.
+    static func parse(eventID: String) -> (stream: Int, number: Int)? {
+        let parts = eventID.split(separator: "_")
+        guard parts.count == 2, let stream = Int(parts[0]), let number = Int(parts[1]) else { return nil }
+        return (stream, number)
+    }
+}
+
+/// Sends a session's messages into one of its resumable streams as SSE events.
+struct StreamOutbound: MCPOutbound {
+    let stream: ResumableStream
+
+    func send(_ message: JSONRPCMessage) async {
+        stream.append(data: message.serialized, event: "message")
+    }
+}

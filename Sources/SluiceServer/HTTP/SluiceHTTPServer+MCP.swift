@@ -1,0 +1,147 @@
+import HTTPTypes
+import Hummingbird
+import SluiceJSON
+
+/// MCP streamable HTTP at `/mcp` (spec 2025-11-25, basic/transports).
+extension SluiceHTTPServer {
+    static let sessionHeader = HTTPField.Name("MCP-Session-Id")!
+    static let protocolVersionHeader = HTTPField.Name("MCP-Protocol-Version")!
+    static let lastEventIDHeader = HTTPField.Name("Last-Event-ID")!
+
+    /// Methods whose answer may take long: answered on an SSE stream that carries their notifications.
+    static let streamedMethods: Set<String> = ["tools/call", "tasks/result"]
+
+    func addMCPRoutes(to router: Router<SluiceRequestContext>) {
+        router.post("/mcp") { request, context in try await self.mcpPost(request, context: context) }
+        router.get("/mcp") { request, context in try await self.mcpGet(request, context: context) }
+        router.delete("/mcp") { request, context in try await self.mcpDelete(request, context: context) }
+    }
+
+    /// A JSON-RPC error without id, as the spec allows in HTTP error bodies.
+    private func rpcError(_ status: HTTPResponse.Status, _ code: Int, _ message: String) -> Response {
+        HTTPResponses.json(JSONRPCMessage.error(id: .null, error: JSONRPCError(code: code, message: message)).jsonValue, status: status)
+    }
+
+    /// Origin and protocol-version checks shared by every method; nil when the request may go on.
+    private func precheck(_ request: Request) -> Response? {
+        guard configuration.origins.allows(request.headers[.origin]) else {
+            return rpcError(.forbidden, JSONRPCError.invalidRequest, "Forbidden: origin not allowed")
+        }
+        if let version = request.headers[Self.protocolVersionHeader], !MCPServer.supportedVersions.contains(version) {
+            return rpcError(.badRequest, JSONRPCError.invalidRequest, "Bad Request: unsupported MCP-Protocol-Version '\(version)'")
+        }
+        return nil
+    }
+
+    /// The session named by `MCP-Session-Id`: 400 without the header, 404 when unknown or another user's.
+    private func session(for request: Request, context: SluiceRequestContext) -> SessionLookup {
+        guard let id = request.headers[Self.sessionHeader] else {
+            return .refused(rpcError(.badRequest, JSONRPCError.invalidRequest, "Bad Request: MCP-Session-Id header is required"))
+        }
+        guard let entry = mcpSessions.entry(id), entry.user == context.user else {
+            return .refused(rpcError(.notFound, JSONRPCError.invalidRequest, "Session not found"))
+        }
+        entry.touch()
+        return .found(entry)
+    }
+
+    func mcpPost(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        if let refused = precheck(request) { return refused }
+        let bytes = try await HTTPResponses.readBytes(request, limit: configuration.maxBodyBytes)
+        let message: JSONRPCMessage
+        switch Result(catching: { () throws(JSONRPCError) in try JSONRPCMessage.parse(bytes) }) {
+        case .success(let parsed): message = parsed
+        case .failure(let error): return HTTPResponses.json(JSONRPCMessage.error(id: .null, error: error).jsonValue, status: .badRequest)
+        }
+
+        if case .request(_, "initialize", _) = message {
+            let entry = mcpSessions.create(user: context.user, server: mcp)
+            let response = await entry.session.handle(message, outbound: DiscardingOutbound())
+            return HTTPResponses.json(response?.jsonValue ?? .null, headers: [Self.sessionHeader: entry.id])
+        }
+        let entry: MCPHTTPSessions.Entry
+        switch session(for: request, context: context) {
+        case .found(let found): entry = found
+        case .refused(let response): return response
+        }
+
+        guard case .request(_, let method, _) = message else {
+            // Notifications and responses: accepted, nothing to answer.
+            _ = await entry.session.handle(message, outbound: StreamOutbound(stream: entry.getStream))
+            return Response(status: .accepted)
+        }
+        guard Self.streamedMethods.contains(method), HTTPResponses.accepts(request, "text/event-stream") else {
+            // Quick requests (and clients that take only JSON) get one JSON answer; anything the
+            // server must say meanwhile goes to the GET stream.
+            entry.requestStarted()
+            defer { entry.requestEnded() }
+            let response = await entry.session.handle(message, outbound: StreamOutbound(stream: entry.getStream))
+            return HTTPResponses.json(response?.jsonValue ?? .null, headers: [Self.sessionHeader: entry.id])
+        }
+
+        let stream = entry.newStream(capacity: configuration.replayBufferSize, keep: configuration.finishedStreamsKept)
+        // Priming event: an id and empty data, so the client can resume from the very start.
+        stream.append(data: "")
+        entry.requestStarted()
+        // The call runs in the server's job group, not in this connection: a client that drops
+        // the connection resumes with GET + Last-Event-ID and loses nothing.
+        jobs.enqueue {
+            let response = await entry.session.handle(message, outbound: StreamOutbound(stream: stream))
+            if let response { stream.append(data: response.serialized, event: "message") }
+            stream.finish()
+            entry.requestEnded()
+        }
+        guard let events = stream.subscribe(after: 0) else {
+            return rpcError(.internalServerError, JSONRPCError.internalError, "Internal error: stream lost")
+        }
+        var headers = SSEBody.headers
+        headers[Self.sessionHeader] = entry.id
+        return Response(status: .ok, headers: headers, body: SSEBody.make(events, heartbeat: configuration.heartbeatInterval) { $0.formatted })
+    }
+
+    func mcpGet(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        if let refused = precheck(request) { return refused }
+        guard HTTPResponses.accepts(request, "text/event-stream") else {
+            return rpcError(.notAcceptable, JSONRPCError.invalidRequest, "Not Acceptable: GET /mcp answers text/event-stream only")
+        }
+        let entry: MCPHTTPSessions.Entry
+        switch session(for: request, context: context) {
+        case .found(let found): entry = found
+        case .refused(let response): return response
+        }
+        let events: AsyncStream<SSEEvent>?
+        if let lastEventID = request.headers[Self.lastEventIDHeader] {
+            guard let (streamID, number) = ResumableStream.parse(eventID: lastEventID), let stream = entry.stream(streamID) else {
+                return rpcError(.badRequest, JSONRPCError.invalidRequest, "Bad Request: unknown Last-Event-ID '\(lastEventID)'")
+            }
+            events = stream.subscribe(after: number)
+        } else {
+            events = entry.getStream.subscribe(after: entry.getStream.lastYielded)
+        }
+        guard let events else {
+            return rpcError(.badRequest, JSONRPCError.invalidRequest, "Bad Request: the events after that Last-Event-ID are no longer buffered")
+        }
+        var headers = SSEBody.headers
+        headers[Self.sessionHeader] = entry.id
+        return Response(status: .ok, headers: headers, body: SSEBody.make(events, heartbeat: configuration.heartbeatInterval) { $0.formatted })
+    }
+
+    func mcpDelete(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        if let refused = precheck(request) { return refused }
+        let entry: MCPHTTPSessions.Entry
+        switch session(for: request, context: context) {
+        case .found(let found): entry = found
+        case .refused(let response): return response
+        }
+        _ = mcpSessions.remove(entry.id)
+        entry.session.close(reason: "the client ended the session")
+        entry.getStream.finish()
+        return Response(status: .noContent)
+    }
+}
+
+/// The session of a request, or the response refusing it.
+enum SessionLookup {
+    case found(MCPHTTPSessions.Entry)
+    case refused(Response)
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+
+/// Sluice's HTTP server on one port: MCP streamable HTTP at `/mcp`, REST + SSE under `/v1`,
+/// the seeds' routes, `/healthz` and `/metrics`.
+///
+/// ```swift
+/// let server = SluiceHTTPServer(mcp: mcpServer, configuration: .init(port: 8000))
+/// try await server.run()          // until SIGTERM/SIGINT; then drains the runs
+/// ```
+public final class SluiceHTTPServer: Sendable {
+    public struct Configuration: Sendable {
+        /// 127.0.0.1 unless told otherwise.
+        public var host: String
+        /// 0 lets the OS choose (tests); see ``SluiceHTTPServer/run(onListening:)``.
+        public var port: Int
+        public var apiKeys: APIKeys
+        public var origins: OriginPolicy
+        /// The largest request body accepted (413 beyond).
+        public var maxBodyBytes: Int
+        /// How often an idle SSE stream gets a `: heartbeat` comment.
+        public var heartbeatInterval: Duration
+        /// MCP sessions idle this long end (never while a call or task of theirs runs).
+        public var sessionIdleTimeout: Duration
+        /// Events kept per MCP stream for `Last-Event-ID` resumption.
+        public var replayBufferSize: Int
+        /// Finished POST streams kept per MCP session for resumption.
+        public var finishedStreamsKept: Int
+        /// At shutdown, how long runs may go on before they are cancelled.
+        public var shutdownGracePeriod: Duration
+
+        public init(
+            host: String = "127.0.0.1", port: Int = 8000, apiKeys: APIKeys = APIKeys([]), origins: OriginPolicy = OriginPolicy(),
+            maxBodyBytes: Int = 1 << 20, heartbeatInterval: Duration = .seconds(15), sessionIdleTimeout: Duration = .seconds(1800),
+            replayBufferSize: Int = 1000, finishedStreamsKept: Int = 16, shutdownGracePeriod: Duration = .seconds(30)
+        ) {
+            self.host = host
+            self.port = port
+            self.apiKeys = apiKeys
+            self.origins = origins
+            self.maxBodyBytes = maxBodyBytes
+            self.heartbeatInterval = heartbeatInterval
+            self.sessionIdleTimeout = sessionIdleTimeout
+            self.replayBufferSize = replayBufferSize
+            self.finishedStreamsKept = finishedStreamsKept
+            self.shutdownGracePeriod = shutdownGracePeriod
+        }
+    }
+
+    public let mcp: MCPServer
+    public let configuration: Configuration
+    public let metrics: ServerMetrics
+    var runs: RunManager { mcp.runs }
+    let mcpSessions: MCPHTTPSessions
+    let jobs = JobQueue()
+
+    /// - Parameter metrics: pass the same instance as the ``RunManager``'s observer to count runs.
+    public init(mcp: MCPServer, configuration: Configuration = Configuration(), metrics: ServerMetrics = ServerMetrics()) {
+        self.mcp = mcp
+        self.configuration = configuration
+        self.metrics = metrics
+        self.mcpSessions = MCPHTTPSessions(streamCapacity: configuration.replayBufferSize)
+    }
+
+    func makeRouter() -> Router<SluiceRequestContext> {
+        let router = Router(context: SluiceRequestContext.self)
+        router.add(middleware: AuthAndMetricsMiddleware(keys: configuration.apiKeys, metrics: metrics))
+        addMCPRoutes(to: router)
+        addRESTRoutes(to: router)
+        return router
+    }
+
+    /// Serves until the task is cancelled or the process gets SIGTERM/SIGINT: then stops
+    /// accepting, lets runs finish for the grace period, cancels the rest (recording
+    /// `run.cancelled`), and returns.
+    ///
+    /// - Parameter onListening: called with the bound port once the server accepts connections.
+    public func run(handleSignals: Bool = true, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        var logger = Logger(label: "sluice.http")
+        logger.logLevel = .warning
+        let app = Application(
+            router: makeRouter(),
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "sluice"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+        let background = BackgroundService(server: self)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: background),
+                    .init(service: app),
+                ],
+                gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+}
+
+/// Runs the run manager, the MCP job group and the session sweeper; on graceful shutdown,
+/// drains the runs (grace period, then cancellation).
+private struct BackgroundService: Service {
+    let server: SluiceHTTPServer
+
+    func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await server.runs.run() }
+            group.addTask { await server.jobs.run() }
+            group.addTask {
+                while !Task.isCancelled {
+                    do {
+                        try await Task.sleep(for: .seconds(30))
+                    } catch {
+                        return
+                    }
+                    server.mcpSessions.expire(timeout: server.configuration.sessionIdleTimeout)
+                }
+            }
+            // Wait for SIGTERM (or cancellation), then drain before everything stops.
+            do {
+                try await gracefulShutdown()
+            } catch {
+                group.cancelAll()
+                return
+            }
+            await server.runs.drain(gracePeriod: server.configuration.shutdownGracePeriod)
+            server.jobs.close()
+            group.cancelAll()
+        }
+    }
+}

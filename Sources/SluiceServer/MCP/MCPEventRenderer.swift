@@ -1,0 +1,120 @@
+import SluiceEngine
+import SluiceJSON
+
+/// Renders run events as MCP notifications in seed 001's shapes.
+///
+/// - status changes: `notifications/message` with `{level, data: {msg: {status, message, details}}, extra: null}`;
+///   the first (`run.started`) carries the run's `session_id`;
+/// - model usage: `{level, data: {msg: {type: "model_usage", data: {model_provider, model_name, input_tokens, output_tokens}}}}`;
+/// - `notifications/progress` (strictly increasing: one per finished step) when the call has a progress token.
+struct MCPEventRenderer {
+    var progressToken: JSONValue?
+    /// Added to every notification's `_meta` (`io.modelcontextprotocol/related-task` for tasks).
+    var meta: JSONObject?
+    private var finishedSteps = 0
+
+    init(progressToken: JSONValue?, meta: JSONObject? = nil) {
+        self.progressToken = progressToken
+        self.meta = meta
+    }
+
+    /// The notifications for one event, filtered by the session's minimum log level.
+    mutating func notifications(for event: RunEvent, minimumLevel: MCPLogLevel) -> [JSONRPCMessage] {
+        var messages: [JSONRPCMessage] = []
+        if let (level, data) = Self.logMessage(for: event), level >= minimumLevel {
+            var params: JSONObject = ["level": .string(level.rawValue), "data": data]
+            if event.type != .modelUsage { params["extra"] = .null }
+            if let meta { params["_meta"] = .object(meta) }
+            messages.append(.notification(method: "notifications/message", params: .object(params)))
+        }
+        if let progressToken, event.type.endsStep || event.type.endsRun {
+            finishedSteps += 1
+            var params: JSONObject = [
+                "progressToken": progressToken,
+                "progress": .integer(Int64(finishedSteps)),
+                "message": .string(Self.progressMessage(for: event)),
+            ]
+            if let meta { params["_meta"] = .object(meta) }
+            messages.append(.notification(method: "notifications/progress", params: .object(params)))
+        }
+        return messages
+    }
+
+    private static func progressMessage(for event: RunEvent) -> String {
+        switch event.type {
+        case .runCompleted: "run completed"
+        case .runFailed: "run failed"
+        case .runCancelled: "run cancelled"
+        default: "\(event.type.rawValue) \(event.step ?? "")"
+        }
+    }
+
+    /// `(level, data)` of the `notifications/message` for an event.
+    static func logMessage(for event: RunEvent) -> (MCPLogLevel, JSONValue)? {
+        let data = event.data
+        func msg(_ status: String, _ message: String, _ details: JSONValue) -> JSONValue {
+            ["msg": ["status": .string(status), "message": .string(message), "details": details]]
+        }
+        var place = JSONObject()
+        if let step = event.step { place["step"] = .string(step) }
+        if let item = event.item { place["item"] = .integer(Int64(item)) }
+        if let iteration = event.iteration { place["iteration"] = .integer(Int64(iteration)) }
+        func details(_ extra: [(String, JSONValue?)]) -> JSONValue {
+            var object = place
+            for (key, value) in extra { if let value { object[key] = value } }
+            return .object(object)
+        }
+        let step = event.step ?? ""
+        switch event.type {
+        case .runStarted:
+            let title = data["title"]?.stringValue ?? data["plan"]?.stringValue ?? "plan"
+            return (.info, msg("started", "Started \(title)", [
+                "session_id": .string(event.runID), "plan": data["plan"] ?? .null, "inputs": data["inputs"] ?? .null,
+            ]))
+        case .stepStarted:
+            let status = data["status"]?.stringValue ?? step
+            let message = data["message"]?.stringValue ?? data["title"]?.stringValue ?? "Running \(step)"
+            return (.info, msg(status, message, details([("kind", data["kind"]), ("items", data["items"])])))
+        case .stepDelta:
+            return (.debug, msg("streaming", "Text of \(step)", details([("text", data["text"])])))
+        case .stepCompleted:
+            return (.info, msg("step_completed", "Finished \(step)", details([("duration_ms", data["duration_ms"]), ("output", data["output"])])))
+        case .stepSkipped:
+            return (.debug, msg("step_skipped", "Skipped \(step)", details([("reason", data["reason"])])))
+        case .stepRetrying:
+            return (.warning, msg("step_retrying", "Retrying \(step)", details([("attempt", data["attempt"]), ("reason", data["reason"])])))
+        case .stepFailed:
+            let message = data["error"]?["message"]?.stringValue ?? "failed"
+            return (.error, msg("step_failed", "\(step) failed: \(message)", details([("error", data["error"])])))
+        case .gateEvaluated:
+            let score = data["score"].map { $0.serialized(pretty: false) } ?? "?"
+            let threshold = data["threshold"].map { $0.serialized(pretty: false) } ?? "?"
+            let passed = data["passed"]?.boolValue == true
+            return (.info, msg("quality_evaluated", "Quality score \(score) against \(threshold): \(passed ? "passed" : "not yet")", details([
+                ("scores", data["scores"]), ("score", data["score"]), ("threshold", data["threshold"]),
+                ("passed", data["passed"]), ("feedback", data["feedback"]),
+            ])))
+        case .modelUsage:
+            return (.info, ["msg": [
+                "type": "model_usage",
+                "data": [
+                    "model_provider": data["provider"] ?? .null,
+                    "model_name": data["model"] ?? .null,
+                    "input_tokens": data["input_tokens"] ?? .integer(0),
+                    "output_tokens": data["output_tokens"] ?? .integer(0),
+                ],
+            ]])
+        case .inputRequested:
+            return (.notice, msg("input_requested", data["message"]?.stringValue ?? "Waiting for confirmation", details([("details", data["details"])])))
+        case .runCompleted:
+            return (.info, msg("completed", "Completed", ["session_id": .string(event.runID), "usage": data["usage"] ?? .null, "billing": data["billing"] ?? .null]))
+        case .runFailed:
+            let message = data["error"]?["message"]?.stringValue ?? "the run failed"
+            return (.error, msg("failed", message, ["session_id": .string(event.runID), "error": data["error"] ?? .null]))
+        case .runCancelled:
+            return (.warning, msg("cancelled", "Cancelled: \(data["reason"]?.stringValue ?? "")", ["session_id": .string(event.runID)]))
+        default:
+            return nil
+        }
+    }
+}

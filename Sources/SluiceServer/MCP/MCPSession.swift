@@ -1,0 +1,201 @@
+import Foundation
+import SluiceJSON
+import Synchronization
+
+/// One MCP session: lifecycle, negotiated version and capabilities, log level, the tool calls
+/// and tasks in flight, and the requests this server sent to the client.
+///
+/// Transports hand every incoming message to ``handle(_:outbound:)``, one task per request, so a
+/// long `tools/call` never blocks a `notifications/cancelled` or an elicitation answer.
+public final class MCPSession: Sendable {
+    public let server: MCPServer
+    public let user: String
+    /// Messages tied to no open request (elicitations of task-augmented calls) go here.
+    let unrelated: any MCPOutbound
+
+    struct State {
+        var initialized = false
+        var protocolVersion = MCPServer.latestVersion
+        var clientCapabilities = JSONObject()
+        var clientInfo: JSONValue = .null
+        var logLevel: MCPLogLevel
+        /// Requests sent to the client, waiting for their responses, by id.
+        var pending: [String: ResponsePromise] = [:]
+        var nextRequestNumber = 1
+        /// Tool calls in progress by request id (its serialized JSON), for `notifications/cancelled`.
+        var activeCalls: [String: RunRecord] = [:]
+        /// Calls the client cancelled: their responses are not sent.
+        var cancelledCalls: Set<String> = []
+        var tasks: [String: MCPTask] = [:]
+        var taskOrder: [String] = []
+        var closed = false
+    }
+
+    let state: Mutex<State>
+
+    init(server: MCPServer, user: String, unrelated: any MCPOutbound) {
+        self.server = server
+        self.user = user
+        self.unrelated = unrelated
+        self.state = Mutex(State(logLevel: server.configuration.defaultLogLevel))
+    }
+
+    public var protocolVersion: String { state.withLock { $0.protocolVersion } }
+    public var isInitialized: Bool { state.withLock { $0.initialized } }
+    var logLevel: MCPLogLevel { state.withLock { $0.logLevel } }
+    var clientCapabilities: JSONObject { state.withLock { $0.clientCapabilities } }
+
+    /// Handles one incoming message; returns the response to send for a request (nil for
+    /// notifications, responses, and calls the client cancelled).
+    ///
+    /// - Parameter outbound: where notifications and requests related to this message go.
+    public func handle(_ message: JSONRPCMessage, outbound: any MCPOutbound) async -> JSONRPCMessage? {
+        switch message {
+        case .request(let id, let method, let params):
+            do {
+                guard let result = try await respond(id: id, method: method, params: params?.objectValue ?? JSONObject(), outbound: outbound) else {
+                    return nil
+                }
+                return .result(id: id, result: result)
+            } catch let error as JSONRPCError {
+                return .error(id: id, error: error)
+            } catch {
+                return .error(id: id, error: JSONRPCError(code: JSONRPCError.internalError, message: "Internal error: \(error)"))
+            }
+        case .notification(let method, let params):
+            notify(method: method, params: params?.objectValue ?? JSONObject())
+            return nil
+        case .result(let id, let result):
+            resolve(id: id, with: .success(result))
+            return nil
+        case .error(let id, let error):
+            resolve(id: id, with: .failure(error))
+            return nil
+        }
+    }
+
+    /// Ends the session: cancels its calls and tasks, fails the requests waiting on the client.
+    public func close(reason: String) {
+        let (calls, tasks, pending) = state.withLock { state in
+            state.closed = true
+            let pending = Array(state.pending.values)
+            state.pending.removeAll()
+            return (Array(state.activeCalls.values), state.tasks.values.map(\.record), pending)
+        }
+        for record in calls + tasks { record.cancel(reason: reason) }
+        for promise in pending { promise.fulfill(.failure(CancellationError())) }
+    }
+
+    // MARK: Requests
+
+    private func respond(id: JSONValue, method: String, params: JSONObject, outbound: any MCPOutbound) async throws -> JSONValue? {
+        switch method {
+        case "initialize": return initialize(params)
+        case "ping": return .object(JSONObject())
+        case "tools/list": return toolsList()
+        case "tools/call": return try await callTool(id: id, params: params, outbound: outbound)
+        case "logging/setLevel":
+            guard let name = params["level"]?.stringValue, let level = MCPLogLevel(rawValue: name) else {
+                throw JSONRPCError.invalidParams("Invalid params: 'level' must be one of \(MCPLogLevel.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            state.withLock { $0.logLevel = level }
+            return .object(JSONObject())
+        case "tasks/get": return try taskStatus(params).jsonValue
+        case "tasks/result": return try await taskResult(params)
+        case "tasks/list": return try tasksList(params)
+        case "tasks/cancel": return try cancelTask(params)
+        default: throw JSONRPCError.methodNotFound(method)
+        }
+    }
+
+    private func initialize(_ params: JSONObject) -> JSONValue {
+        let requested = params["protocolVersion"]?.stringValue ?? MCPServer.latestVersion
+        let version = MCPServer.supportedVersions.contains(requested) ? requested : MCPServer.latestVersion
+        state.withLock { state in
+            state.protocolVersion = version
+            // Unknown and `experimental` capabilities are kept, never refused.
+            state.clientCapabilities = params["capabilities"]?.objectValue ?? JSONObject()
+            state.clientInfo = params["clientInfo"] ?? .null
+        }
+        var capabilities: JSONObject = [
+            "logging": .object(JSONObject()),
+            "tools": ["listChanged": false],
+        ]
+        if version >= "2025-11-25" {
+            capabilities["tasks"] = [
+                "list": .object(JSONObject()),
+                "cancel": .object(JSONObject()),
+                "requests": ["tools": ["call": .object(JSONObject())]],
+            ]
+        }
+        let configuration = server.configuration
+        return [
+            "protocolVersion": .string(version),
+            "capabilities": .object(capabilities),
+            "serverInfo": ["name": .string(configuration.name), "title": "Sluice", "version": .string(configuration.version)],
+            "instructions": "Each tool runs one Sluice plan (a report pipeline) and streams its progress as notifications/message.",
+        ]
+    }
+
+    // MARK: Notifications
+
+    private func notify(method: String, params: JSONObject) {
+        switch method {
+        case "notifications/initialized":
+            state.withLock { $0.initialized = true }
+        case "notifications/cancelled":
+            guard let requestID = params["requestId"] else { return }
+            let key = requestID.serialized(pretty: false)
+            let reason = params["reason"]?.stringValue ?? "cancelled by the client"
+            let record = state.withLock { state -> RunRecord? in
+                guard let record = state.activeCalls[key] else { return nil }
+                state.cancelledCalls.insert(key)
+                return record
+            }
+            record?.cancel(reason: reason)
+        default:
+            // Unknown notifications are ignored, as JSON-RPC asks.
+            break
+        }
+    }
+
+    // MARK: Requests to the client
+
+    /// Sends a request to the client and waits for its result.
+    ///
+    /// Cancelling the waiting task sends `notifications/cancelled` for it and throws `CancellationError`.
+    func request(method: String, params: JSONValue, outbound: any MCPOutbound) async throws -> JSONValue {
+        let promise = ResponsePromise()
+        let id = try state.withLock { state throws(CancellationError) -> String in
+            guard !state.closed else { throw CancellationError() }
+            defer { state.nextRequestNumber += 1 }
+            let id = "sluice-\(state.nextRequestNumber)"
+            state.pending[id] = promise
+            return id
+        }
+        defer { _ = state.withLock { $0.pending.removeValue(forKey: id) } }
+        await outbound.send(.request(id: .string(id), method: method, params: params))
+        do {
+            return try await promise.value()
+        } catch is CancellationError {
+            // Tell the client we no longer need the answer.
+            await outbound.send(.notification(method: "notifications/cancelled", params: ["requestId": .string(id), "reason": "the run was cancelled"]))
+            throw CancellationError()
+        }
+    }
+
+    private func resolve(id: JSONValue, with outcome: Result<JSONValue, JSONRPCError>) {
+        guard let key = id.stringValue else { return }
+        let promise = state.withLock { $0.pending.removeValue(forKey: key) }
+        promise?.fulfill(outcome.mapError { $0 })
+    }
+}
+
+extension MCPSession {
+    /// Whether a call or a task of this session is still running (the session must not expire).
+    public var hasRunningWork: Bool {
+        state.withLock { state in
+            !state.activeCalls.isEmpty || state.tasks.values.contains { !$0.isTerminal }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+public import SluiceEngine
+public import SluiceJSON
+public import SluiceProviders
+
+/// Someone who can answer a plan's `confirm` step while a run waits: an MCP client through
+/// elicitation, or nobody (then the plan's fallback applies).
+public protocol ConfirmationChannel: Sendable {
+    /// Whether the person approves. Ends with `CancellationError` when the run is cancelled.
+    func confirm(step: String, message: String, details: JSONValue) async throws -> Bool
+}
+
+/// What a transport adds to a run beyond the plan and its inputs.
+public struct RunServices: Sendable {
+    /// Who answers `confirm` steps; nil when nobody can be asked.
+    public var confirmation: (any ConfirmationChannel)?
+    /// Replaces the server's model provider for this run (MCP sampling through the calling client).
+    public var model: (any ModelProvider)?
+
+    public init(confirmation: (any ConfirmationChannel)? = nil, model: (any ModelProvider)? = nil) {
+        self.confirmation = confirmation
+        self.model = model
+    }
+}
+
+/// One run to execute.
+public struct RunRequest: Sendable {
+    public var runID: String
+    public var plan: ServedPlan
+    /// Validated, with the schema's defaults applied.
+    public var inputs: JSONValue
+    public var user: String
+    public var services: RunServices
+
+    public init(runID: String, plan: ServedPlan, inputs: JSONValue, user: String, services: RunServices = RunServices()) {
+        self.runID = runID
+        self.plan = plan
+        self.inputs = inputs
+        self.user = user
+        self.services = services
+    }
+}
+
+/// A run's state as every transport reports it.
+public enum RunStatus: String, Sendable, Hashable {
+    case running, completed, failed, cancelled
+
+    public var isFinished: Bool { self != .running }
+}
+
+/// How a run ended.
+public struct RunResult: Sendable {
+    public var status: RunStatus
+    /// The plan's output, for completed runs.
+    public var result: JSONValue?
+    /// `{type, message}` for failed and cancelled runs.
+    public var errorType: String?
+    public var errorMessage: String?
+    /// Seed 000's billing decision; a failed run is not billed.
+    public var billing: JSONValue
+    /// `{input_tokens, output_tokens, total_tokens, cost_usd, model_calls}` when known.
+    public var usage: JSONValue
+
+    public init(status: RunStatus, result: JSONValue? = nil, errorType: String? = nil, errorMessage: String? = nil, billing: JSONValue = .null, usage: JSONValue = .null) {
+        self.status = status
+        self.result = result
+        self.errorType = errorType
+        self.errorMessage = errorMessage
+        self.billing = billing
+        self.usage = usage
+    }
+}
+
+/// Executes runs: the real engine in production, a scripted fake in tests.
+///
+/// The executor streams the run's events (numbered from 1) to `sink` and returns when the
+/// run has ended and the last event has been delivered. Cancelling the calling task must end the
+/// run promptly with a `run.cancelled` event and a `cancelled` result.
+public protocol RunExecutor: Sendable {
+    func execute(_ request: RunRequest, sink: any EventSink) async -> RunResult
+}

@@ -1,0 +1,147 @@
+import Foundation
+public import SluiceEngine
+public import SluiceJSON
+import Synchronization
+
+/// Sees every run's events and ends, e.g. for `/metrics`.
+public protocol RunObserver: Sendable {
+    func runStarted(plan: String)
+    func runEvent(_ event: RunEvent, plan: String)
+    func runFinished(plan: String, status: RunStatus)
+}
+
+/// Starts runs, keeps them in a ``RunStore``, cancels them, and drains them at shutdown.
+///
+/// Runs execute inside ``run()``'s task group, not in the request that started them: an HTTP
+/// client may disconnect and come back, and the run goes on.
+///
+/// ```swift
+/// let manager = RunManager(executor: executor, store: InMemoryRunStore())
+/// async let service: Void = manager.run()
+/// let record = try manager.start(plan: plan, inputs: ["task": "AI agents"], user: "alice")
+/// let result = await record.waitForResult()
+/// ```
+public final class RunManager: Sendable {
+    public let executor: any RunExecutor
+    public let store: any RunStore
+    public let observer: (any RunObserver)?
+    private let makeRunID: @Sendable () -> String
+
+    private struct Job: Sendable {
+        var record: RunRecord
+        var request: RunRequest
+    }
+
+    private let jobs: AsyncStream<Job>
+    private let jobsContinuation: AsyncStream<Job>.Continuation
+    private let accepting = Mutex(true)
+
+    public init(
+        executor: any RunExecutor, store: any RunStore = InMemoryRunStore(), observer: (any RunObserver)? = nil,
+        makeRunID: @escaping @Sendable () -> String = RunManager.randomRunID
+    ) {
+        self.executor = executor
+        self.store = store
+        self.observer = observer
+        self.makeRunID = makeRunID
+        (jobs, jobsContinuation) = AsyncStream.makeStream(of: Job.self)
+    }
+
+    @Sendable public static func randomRunID() -> String {
+        "run_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+    }
+
+    /// The server is shutting down and takes no new runs.
+    public struct ShuttingDown: Error, CustomStringConvertible {
+        public var description: String { "the server is shutting down and accepts no new runs" }
+    }
+
+    /// Starts a run of `plan` for `user` with prepared inputs (validated, defaults applied).
+    ///
+    /// - Throws: ``ShuttingDown`` once ``drain(gracePeriod:)`` has begun.
+    public func start(plan: ServedPlan, inputs: JSONValue, user: String, services: RunServices = RunServices()) throws(ShuttingDown) -> RunRecord {
+        guard accepting.withLock({ $0 }) else { throw ShuttingDown() }
+        let id = makeRunID()
+        let record = RunRecord(id: id, planName: plan.name, user: user, inputs: inputs)
+        store.insert(record)
+        observer?.runStarted(plan: plan.name)
+        jobsContinuation.yield(Job(record: record, request: RunRequest(runID: id, plan: plan, inputs: inputs, user: user, services: services)))
+        return record
+    }
+
+    /// The run `id` when it belongs to `user` (nil for someone else's run: they get a 404).
+    public func run(id: String, user: String) -> RunRecord? {
+        guard let record = store.run(id: id), record.user == user else { return nil }
+        return record
+    }
+
+    public var activeRunCount: Int { store.activeRuns().count }
+
+    /// Executes the runs started with ``start(plan:inputs:user:services:)`` until the job queue
+    /// is closed by ``drain(gracePeriod:)`` or the task is cancelled (which cancels every run).
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            for await job in jobs {
+                group.addTask { await self.execute(job) }
+            }
+        }
+    }
+
+    /// Stops taking runs, lets the running ones finish for `gracePeriod`, then cancels the rest
+    /// (each records `run.cancelled` with the reason "server shutting down").
+    public func drain(gracePeriod: Duration) async {
+        accepting.withLock { $0 = false }
+        jobsContinuation.finish()
+        let active = store.activeRuns()
+        guard !active.isEmpty else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for record in active { _ = await record.waitForResult() }
+            }
+            group.addTask {
+                // A cancelled sleep (everything finished first) also ends the grace period.
+                try? await Task.sleep(for: gracePeriod)
+                for record in active { record.cancel(reason: "server shutting down") }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        for record in active { _ = await record.waitForResult() }
+    }
+
+    private func execute(_ job: Job) async {
+        let record = job.record
+        let sink = RecordingSink(record: record, observer: observer, plan: record.planName)
+        let result: RunResult = await withTaskGroup(of: RunResult?.self) { group in
+            group.addTask { await self.executor.execute(job.request, sink: sink) }
+            group.addTask {
+                await record.waitForCancelRequest()
+                return nil
+            }
+            var final: RunResult?
+            for await outcome in group {
+                if let outcome {
+                    final = outcome
+                    record.releaseCancelWaiter()
+                } else if final == nil, record.cancelReason != nil {
+                    group.cancelAll()
+                }
+            }
+            return final ?? RunResult(status: .cancelled, errorType: "cancelled", errorMessage: record.cancelReason ?? "cancelled")
+        }
+        record.finish(result)
+        observer?.runFinished(plan: record.planName, status: result.status)
+    }
+}
+
+/// Delivers each event to the run's record, then to the observer.
+private struct RecordingSink: EventSink {
+    var record: RunRecord
+    var observer: (any RunObserver)?
+    var plan: String
+
+    func receive(_ event: RunEvent) async {
+        await record.receive(event)
+        observer?.runEvent(event, plan: plan)
+    }
+}

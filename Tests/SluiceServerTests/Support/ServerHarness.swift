@@ -1,0 +1,51 @@
+import Foundation
+import SluiceEngine
+import SluiceJSON
+import SluicePlan
+import SluiceProviders
+@testable import SluiceServer
+
+/// An in-process server on 127.0.0.1 with an OS-assigned port, for the HTTP tests.
+enum ServerHarness {
+    /// The fixture plans plus the shipped ones.
+    static func library() throws -> PlanLibrary {
+        let (library, problems) = PlanLibrary.load(catalog: PlanCatalog(directories: [TestPaths.fixturePlans, TestPaths.shippedPlans]))
+        guard problems.isEmpty else { throw MCPTestClient.Failure(description: "plans: \(problems)") }
+        return library
+    }
+
+    /// The real engine with the offline providers and no delays.
+    static func engineExecutor() throws -> EngineRunExecutor {
+        let providers = try RunEngine.Providers.offline(
+            corpusFolder: TestPaths.corpus, documentsRoot: TestPaths.repository.path,
+            model: SimulatedModel.Configuration(chunkDelay: .zero)
+        )
+        return EngineRunExecutor(providers: providers, configuration: RunEngine.Configuration(catalog: PlanCatalog(directories: [TestPaths.fixturePlans, TestPaths.shippedPlans])))
+    }
+
+    /// Runs `body` against a server; the server stops when `body` returns.
+    static func withServer<T: Sendable>(
+        executor: (any RunExecutor)? = nil,
+        configuration: SluiceHTTPServer.Configuration = SluiceHTTPServer.Configuration(port: 0),
+        mcp mcpConfiguration: MCPServer.Configuration = MCPServer.Configuration(),
+        _ body: @Sendable (Int, SluiceHTTPServer) async throws -> T
+    ) async throws -> T {
+        let metrics = ServerMetrics()
+        let runs = RunManager(executor: try executor ?? engineExecutor(), observer: metrics)
+        let mcp = MCPServer(library: try library(), runs: runs, configuration: mcpConfiguration)
+        var configuration = configuration
+        configuration.port = 0
+        let server = SluiceHTTPServer(mcp: mcp, configuration: configuration, metrics: metrics)
+        let ports = Mailbox<Int>()
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await server.run(handleSignals: false) { port in ports.put(port) }
+                return nil
+            }
+            guard let port = await ports.take() else { throw MCPTestClient.Failure(description: "the server did not start") }
+            defer { group.cancelAll() }
+            let result = try await body(port, server)
+            return result
+        }
+    }
+}
