@@ -99,5 +99,17 @@ final class MCPHTTPSessions: Sendable {
         return expired.count
     }
 
+    /// Ends every session (shutdown): their GET streams finish, their calls are cancelled.
+    func closeAll(reason: String) {
+        let all = entries.withLock { entries in
+            defer { entries.removeAll() }
+            return Array(entries.values)
+        }
+        for entry in all {
+            entry.session.close(reason: reason)
+            entry.getStream.finish()
+        }
+    }
+
     var count: Int { entries.withLock { $0.count } }
 }

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// Sluice's HTTP server on one port: MCP streamable HTTP at `/mcp`, REST + SSE under `/v1`,
@@ -57,6 +58,8 @@ public final class SluiceHTTPServer: Sendable {
     var runs: RunManager { mcp.runs }
     let mcpSessions: MCPHTTPSessions
     let jobs = JobQueue()
+    /// The running service group, for ``shutdown()``.
+    private let group = Mutex<ServiceGroup?>(nil)
 
     /// - Parameter metrics: pass the same instance as the ``RunManager``'s observer to count runs.
     public init(mcp: MCPServer, configuration: Configuration = Configuration(), metrics: ServerMetrics = ServerMetrics()) {
@@ -91,15 +94,26 @@ public final class SluiceHTTPServer: Sendable {
         let background = BackgroundService(server: self)
         let group = ServiceGroup(
             configuration: .init(
+                // Shut down in reverse order: the runs drain first (new runs are refused, open SSE
+                // streams end with their runs), then the HTTP server stops.
                 services: [
-                    .init(service: background),
                     .init(service: app),
+                    .init(service: background),
                 ],
                 gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
                 logger: logger
             )
         )
+        self.group.withLock { $0 = group }
+        defer { self.group.withLock { $0 = nil } }
         try await group.run()
+    }
+
+    /// Shuts down as SIGTERM does: stop accepting, let runs finish for the grace period, cancel
+    /// the rest, then ``run(handleSignals:onListening:)`` returns.
+    public func shutdown() async {
+        let group = self.group.withLock { $0 }
+        await group?.triggerGracefulShutdown()
     }
 }
 
@@ -130,6 +144,7 @@ private struct BackgroundService: Service {
                 return
             }
             await server.runs.drain(gracePeriod: server.configuration.shutdownGracePeriod)
+            server.mcpSessions.closeAll(reason: "the server is shutting down")
             server.jobs.close()
             group.cancelAll()
         }

@@ -160,15 +160,16 @@ final class SSEReader: Sendable {
     var commentsSeen: Int { state.withLock { $0.comments } }
 
     /// The next event, or nil at the end of the stream.
-    func next() async -> ReceivedSSE? {
+    /// With `includeComments`, a comment block comes back as an event named `:` with the comment as data.
+    func next(includeComments: Bool = false) async -> ReceivedSSE? {
         while true {
-            if let event = parseOne() { return event }
+            if let event = parseOne(includeComments: includeComments) { return event }
             guard case .data(let bytes)? = await connection.chunks.take() else { return nil }
             state.withLock { $0.pending += bytes }
         }
     }
 
-    private func parseOne() -> ReceivedSSE? {
+    private func parseOne(includeComments: Bool) -> ReceivedSSE? {
         state.withLock { state in
             while true {
                 guard let end = Self.blankLine(in: state.pending) else { return nil }
@@ -177,8 +178,12 @@ final class SSEReader: Sendable {
                 var event = ReceivedSSE(id: nil, event: nil, data: "")
                 var dataLines: [String] = []
                 var isComment = true
+                var comment = ""
                 for line in block.split(separator: "\n", omittingEmptySubsequences: false) {
-                    if line.hasPrefix(":") { continue }
+                    if line.hasPrefix(":") {
+                        comment = String(line.dropFirst()).trimmingCharacters(in: .whitespaces)
+                        continue
+                    }
                     isComment = false
                     let (field, value) = line.firstIndex(of: ":").map { (String(line[..<$0]), String(line[line.index(after: $0)...]).drop(while: { $0 == " " })) } ?? (String(line), "")
                     switch field {
@@ -190,6 +195,7 @@ final class SSEReader: Sendable {
                 }
                 if isComment {
                     state.comments += 1
+                    if includeComments { return ReceivedSSE(id: nil, event: ":", data: comment) }
                     continue
                 }
                 event.data = dataLines.joined(separator: "\n")

@@ -35,6 +35,8 @@ enum ServerHarness {
         let mcp = MCPServer(library: try library(), runs: runs, configuration: mcpConfiguration)
         var configuration = configuration
         configuration.port = 0
+        // Runs a test leaves waiting are cancelled at once when it ends.
+        configuration.shutdownGracePeriod = .zero
         let server = SluiceHTTPServer(mcp: mcp, configuration: configuration, metrics: metrics)
         let ports = Mailbox<Int>()
         return try await withThrowingTaskGroup(of: T?.self) { group in
@@ -43,8 +45,16 @@ enum ServerHarness {
                 return nil
             }
             guard let port = await ports.take() else { throw MCPTestClient.Failure(description: "the server did not start") }
-            defer { group.cancelAll() }
-            let result = try await body(port, server)
+            let result: T
+            do {
+                result = try await body(port, server)
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+            // A graceful stop, as SIGTERM does: the server drains, then `run` returns.
+            await server.shutdown()
+            try await group.waitForAll()
             return result
         }
     }
