@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // System libraries: no C type leaks past the module that imports them.
@@ -48,7 +49,7 @@ let package = Package(
         ),
         .target(
             name: "SluiceProviders",
-            dependencies: ["SluiceJSON", "CCurl"],
+            dependencies: ["SluiceJSON", "CCurl", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -19,7 +19,8 @@ import Foundation
 /// Search (`SLUICE_SEARCH` names one, or a comma-separated fallback order; otherwise every
 /// configured one in the order below): `tavily` (`TAVILY_API_KEY`, `TAVILY_BASE_URL`), `brave`
 /// (`BRAVE_API_KEY`, `BRAVE_BASE_URL`), `google` (`GOOGLE_API_KEY`, `GOOGLE_CSE_ID`,
-/// `GOOGLE_CSE_BASE_URL`), `searxng` (`SEARXNG_URL`), `corpus` (`SLUICE_CORPUS`, a folder).
+/// `GOOGLE_CSE_BASE_URL`), `searxng` (`SEARXNG_URL`), `corpus` (`SLUICE_CORPUS`, a folder
+/// indexed with SQLite FTS5 into `SLUICE_HOME/corpus.sqlite`, default `./.sluice`).
 ///
 /// Fetch refuses loopback, private and link-local addresses unless `SLUICE_FETCH_ALLOW_PRIVATE`
 /// is `1`/`true`. Documents are read under `SLUICE_DOCUMENT_ROOT` (default: the working directory).
@@ -192,7 +193,8 @@ public struct ProviderFactory: Sendable {
             return SearXNGSearch(configuration: web(base, key: configuration["SEARXNG_API_KEY"]), http: http)
         case "corpus":
             guard let folder = configuration["SLUICE_CORPUS"] else { throw missing("SLUICE_CORPUS", for: "corpus searches") }
-            return CorpusSearchProvider(corpus: try Corpus.load(folder: folder))
+            let home = configuration["SLUICE_HOME"] ?? ".sluice"
+            return CorpusFTSSearch(folder: folder, database: try CorpusDatabase(path: home + "/corpus.sqlite"))
         default:
             throw ProviderError(.unknownProvider, "no search provider '\(name)': use one of \(Self.searchProviderNames.joined(separator: ", "))", provider: name)
         }
