@@ -82,6 +82,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The durable run store, event log, checkpoints and response cache (SQLite through GRDB).
+        .target(
+            name: "SluiceStore",
+            dependencies: [
+                "SluiceJSON",
+                "SluiceEngine",
+                "SluiceProviders",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SluiceCLI",
             dependencies: [
@@ -90,6 +101,7 @@ let package = Package(
                 "SluiceEngine",
                 "SluiceProviders",
                 "SluiceServer",
+                "SluiceStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -101,7 +113,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "SluiceBenchmarks",
-            dependencies: ["SluiceJSON", "SluicePlan", "SluiceEngine", "SluiceProviders", "SluiceFakeServices"],
+            dependencies: ["SluiceJSON", "SluicePlan", "SluiceEngine", "SluiceProviders", "SluiceFakeServices", "SluiceStore"],
             path: "Benchmarks/SluiceBenchmarks",
             swiftSettings: swiftSettings
         ),
@@ -130,6 +142,14 @@ let package = Package(
             name: "SluiceServerTests",
             // The stdio tests run `sluice serve --stdio`, so the executable must be built first.
             dependencies: ["SluiceServer", "SluicePlan", "SluiceJSON", "SluiceEngine", "SluiceProviders", "SluiceTesting", "sluice"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SluiceStoreTests",
+            dependencies: [
+                "SluiceStore", "SluiceEngine", "SluicePlan", "SluiceProviders", "SluiceJSON", "SluiceTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

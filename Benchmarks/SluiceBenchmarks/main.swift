@@ -9,6 +9,8 @@ enum BenchmarkRegistry {
         PlanLoadBenchmark(),
         HTTPStreamingBenchmark(),
         ConcurrentStreamsBenchmark(),
+        StoreAppendBenchmark(),
+        StoreResumeBenchmark(),
     ]
 }
 

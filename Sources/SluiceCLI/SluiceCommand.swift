@@ -6,7 +6,7 @@ public struct SluiceCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "Run LLM report agents written as JSON plans.",
-        subcommands: [Run.self, Validate.self, Graph.self, Plans.self, Schema.self, Serve.self]
+        subcommands: [Run.self, Validate.self, Graph.self, Plans.self, Schema.self, Serve.self, Runs.self, Cache.self]
     )
 
     public init() {}

@@ -109,12 +109,16 @@ public struct RunEngine: Sendable {
     /// Runs `plan` with `inputs` (defaults are applied here), streaming events to `sinks`.
     ///
     /// Returns when the run has ended and every sink has received the last event.
-    public func run(plan: Plan, inputs: JSONValue, sinks: [any EventSink]) async -> RunOutcome {
-        let runID = configuration.makeRunID()
-        let bus = EventBus(runID: runID, sinks: sinks, capacity: configuration.eventBufferCapacity)
+    ///
+    /// - Parameter resume: continue a stopped run: its id, next `seq` and checkpoints (steps
+    ///   with a checkpoint are restored, not run again; see ``ResumeState``). It starts with
+    ///   `run.resumed` instead of `run.started`.
+    public func run(plan: Plan, inputs: JSONValue, sinks: [any EventSink], resume: ResumeState? = nil) async -> RunOutcome {
+        let runID = resume?.runID ?? configuration.makeRunID()
+        let bus = EventBus(runID: runID, sinks: sinks, capacity: configuration.eventBufferCapacity, firstSeq: resume?.nextSeq ?? 1)
         let context = RunContext(
             runID: runID, bus: bus, budget: plan.budget, maxSteps: plan.budget.maxSteps ?? configuration.maxSteps,
-            prices: configuration.prices, now: configuration.now
+            prices: configuration.prices, resume: resume, now: configuration.now
         )
         return await withTaskGroup(of: Void.self) { group in
             group.addTask { await bus.deliver() }

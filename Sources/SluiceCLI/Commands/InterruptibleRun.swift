@@ -10,7 +10,7 @@ enum InterruptibleRun {
         let count = Mutex(0)
     }
 
-    static func run(_ body: @escaping @Sendable () async -> RunOutcome) async -> RunOutcome {
+    static func run<Outcome: Sendable>(_ body: @escaping @Sendable () async -> Outcome) async -> Outcome {
         let task = Task { await body() }
         let presses = Presses()
         // The signal is handled on a dispatch queue, not by a C handler, so it can cancel the task.

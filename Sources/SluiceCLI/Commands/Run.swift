@@ -4,6 +4,7 @@ import SluiceEngine
 import SluiceJSON
 import SluicePlan
 import SluiceProviders
+import SluiceStore
 
 /// `sluice run PLAN`: runs a plan, streaming its events, and exits with the run's outcome.
 struct Run: AsyncParsableCommand {
@@ -41,12 +42,38 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Run with no keys and no network: a simulated model and the local corpus.")
     var offline = false
 
+    @Flag(help: "Reuse model and search responses for identical requests (kept in the store; see --cache-ttl, sluice cache clear).")
+    var cache = false
+
+    @Option(name: .customLong("cache-ttl"), help: "How long cached responses answer, e.g. 12h or 30d (default: until sluice cache clear).")
+    var cacheTTL: String?
+
+    @Flag(name: .customLong("no-store"), help: "Do not record the run in the store (it cannot be resumed or listed).")
+    var noStore = false
+
+    /// Set by `sluice runs resume ID`: continue that stored run instead of starting one.
+    @Option(name: .customLong("resume-run"), help: .hidden)
+    var resumeRun: String?
+
     @OptionGroup var directory: PlanDirectoryOptions
+
+    /// The options a resume must repeat (inputs are stored on their own).
+    private var recordedArguments: [String] {
+        var arguments: [String] = offline ? ["--offline"] : []
+        for override in modelOverrides { arguments += ["--model", override] }
+        if cache { arguments.append("--cache") }
+        if let cacheTTL { arguments += ["--cache-ttl", cacheTTL] }
+        if let output { arguments += ["--output", output] }
+        if let plans = directory.plans { arguments += ["--plans", plans] }
+        return arguments
+    }
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
+        let ttl = try cacheTTL.map { try DurationText.seconds($0, option: "--cache-ttl") }
+        let recording = try await RunRecording.open(enabled: !noStore, resumeID: resumeRun, cache: cache, cacheTTL: ttl)
         let loaded = try directory.loadPlan(plan)
-        let inputs = try RunInputsOption(pairs: inputPairs, file: inputsFile).resolve(for: loaded)
+        let inputs = try recording.resumed?.run.inputs ?? RunInputsOption(pairs: inputPairs, file: inputsFile).resolve(for: loaded)
         let overrides = try parseModelOverrides()
         let configuration: ProviderConfiguration
         do {
@@ -55,23 +82,27 @@ struct Run: AsyncParsableCommand {
             Terminal.error("error: \(error)")
             throw ExitCode(ExitStatus.invalid)
         }
-        let providers = try makeProviders(for: loaded, configuration: configuration, overrides: overrides)
+        let providers = recording.wrap(try makeProviders(for: loaded, configuration: configuration, overrides: overrides))
+        let runID = recording.runID
         let engine = RunEngine(
             providers: providers,
             configuration: RunEngine.Configuration(
                 catalog: directory.catalog,
                 modelOverrides: overrides,
-                defaultModel: configuration.defaultModel
+                defaultModel: configuration.defaultModel,
+                makeRunID: { runID }
             )
         )
+        try await recording.begin(plan: loaded, inputs: inputs, arguments: recordedArguments)
         let sink: any EventSink =
             switch events {
             case .pretty: TerminalEventView.standardOutput(environment: environment, reportDestination: output)
             case .ndjson: NDJSONEventSink(fileHandle: FileHandle.standardOutput)
             }
-        let outcome = await InterruptibleRun.run {
-            await engine.run(plan: loaded, inputs: inputs, sinks: [sink])
+        let (outcome, storeSink) = await InterruptibleRun.run {
+            await recording.run(engine: engine, plan: loaded, inputs: inputs, sinks: [sink])
         }
+        await recording.end(outcome, sink: storeSink)
         if let output { try write(outcome, to: output) }
         throw ExitCode(outcome.exitCode)
     }

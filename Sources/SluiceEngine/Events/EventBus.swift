@@ -37,18 +37,21 @@ public final class EventBus: Sendable {
         var merged = 0
     }
 
-    public init(runID: String, sinks: [any EventSink], capacity: Int = EventBus.defaultCapacity) {
+    /// - Parameter firstSeq: the `seq` of the first event (1, or a resumed run's next).
+    public init(runID: String, sinks: [any EventSink], capacity: Int = EventBus.defaultCapacity, firstSeq: Int = 1) {
         self.runID = runID
         self.sinks = sinks
         self.capacity = max(1, capacity)
+        state.withLock { $0.nextSeq = max(1, firstSeq) }
     }
 
     /// Queues an event for the sinks; never waits. Events published after ``close()`` are ignored.
     public func publish(
         _ type: EventType, step: String? = nil, item: Int? = nil, iteration: Int? = nil,
-        data: JSONValue = .object(JSONObject()), time: Date = Date()
+        data: JSONValue = .object(JSONObject()), time: Date = Date(), checkpoint: StepCheckpoint? = nil
     ) {
-        let event = RunEvent(seq: 0, runID: runID, time: time, type: type, step: step, item: item, iteration: iteration, data: data)
+        var event = RunEvent(seq: 0, runID: runID, time: time, type: type, step: step, item: item, iteration: iteration, data: data)
+        event.checkpoint = checkpoint
         let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
             guard !state.closed else { return nil }
             if type == .stepDelta, Self.merge(event, into: &state.pending, full: state.pending.count >= capacity) {
@@ -77,11 +80,16 @@ public final class EventBus: Sendable {
 
     /// Delivers events to the sinks in order until ``close()`` has been called and the buffer is empty.
     ///
+    /// Each batch goes to the ``EventBatchSink``s first (a store writes it before any transport
+    /// sends it), then event by event to the other sinks.
     /// Not cancellable on purpose: a cancelled run still owes its sinks the final `run.cancelled`.
     public func deliver() async {
+        let batchSinks = sinks.compactMap { $0 as? any EventBatchSink }
+        let eventSinks = sinks.filter { !($0 is any EventBatchSink) }
         while let batch = await nextBatch() {
+            for sink in batchSinks { await sink.receive(batch: batch) }
             for event in batch {
-                for sink in sinks { await sink.receive(event) }
+                for sink in eventSinks { await sink.receive(event) }
             }
         }
     }

@@ -20,10 +20,13 @@ public struct EventType: RawRepresentable, Sendable, Hashable, CustomStringConve
     public static let runCompleted = EventType(rawValue: "run.completed")
     public static let runFailed = EventType(rawValue: "run.failed")
     public static let runCancelled = EventType(rawValue: "run.cancelled")
+    /// A stopped run continues from its checkpoints (`sluice runs resume`); its events follow
+    /// the stored log's last `seq`.
+    public static let runResumed = EventType(rawValue: "run.resumed")
 
     public static let all: [EventType] = [
         .runStarted, .stepStarted, .stepDelta, .stepCompleted, .stepSkipped, .stepRetrying, .stepFailed,
-        .gateEvaluated, .modelUsage, .inputRequested, .runCompleted, .runFailed, .runCancelled,
+        .gateEvaluated, .modelUsage, .inputRequested, .runCompleted, .runFailed, .runCancelled, .runResumed,
     ]
 
     /// Whether this event ends a run (`run.completed`, `run.failed`, `run.cancelled`).
@@ -54,6 +57,8 @@ public struct RunEvent: Sendable {
     /// The loop round (from 1), for steps of a loop body.
     public var iteration: Int?
     public var data: JSONValue
+    /// The step execution this `step.completed`/`step.skipped` finished, for stores (never on the wire).
+    public var checkpoint: StepCheckpoint?
 
     public init(
         seq: Int, runID: String, time: Date, type: EventType,

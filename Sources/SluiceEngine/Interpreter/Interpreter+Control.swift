@@ -57,6 +57,7 @@ extension Interpreter {
         let interpreter = Interpreter(plan: child, context: context, engine: engine, callDepth: callDepth + 1)
         var childScope = Scope(inputs: inputs, schema: child.inputSchema)
         childScope.eventPrefix = scope.eventPrefix + step.id + "."
+        childScope.path = scope.path
         childScope.item = scope.item
         childScope.iteration = scope.iteration
         try await interpreter.runSteps(child.steps, in: &childScope)

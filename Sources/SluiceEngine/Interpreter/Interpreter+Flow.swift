@@ -70,6 +70,7 @@ extension Interpreter {
         itemScope.bind("index", to: .integer(Int64(index)))
         itemScope.item = index
         itemScope.parent = step.id
+        itemScope.path = scope.checkpointKey(step.id) + "[\(index)]/"
         try await runSteps(map.steps, in: &itemScope)
         if let result = map.result { return try itemScope.evaluate(result, step: step.id) }
         return map.steps.last.flatMap { itemScope.output(of: $0.id) } ?? .null
@@ -103,6 +104,7 @@ extension Interpreter {
             var roundScope = scope
             roundScope.iteration = iteration
             roundScope.parent = step.id
+            roundScope.path = scope.checkpointKey(step.id) + "#\(iteration)/"
             roundScope.setLoop(["iteration": .integer(Int64(iteration)), "best": best?.json ?? .null, "feedback": feedback])
             try await runSteps(loop.steps, in: &roundScope)
             rounds = iteration

@@ -100,13 +100,15 @@ extension Interpreter {
             context.emit(.stepDelta, step: id, scope: scope, data: ["text": .string(delta)])
         }
         let cost = context.record(response.usage)
-        context.emit(.modelUsage, step: id, scope: scope, data: [
+        var usage: JSONObject = [
             "provider": .string(response.usage.provider),
             "model": .string(response.usage.model),
             "input_tokens": .integer(Int64(response.usage.inputTokens)),
             "output_tokens": .integer(Int64(response.usage.outputTokens)),
             "cost_usd": cost.map { .double($0) } ?? .null,
-        ])
+        ]
+        if let cache = response.cache { usage["cache"] = .string(cache) }
+        context.emit(.modelUsage, step: id, scope: scope, data: .object(usage))
         try context.checkBudget(step: id)
         return response
     }

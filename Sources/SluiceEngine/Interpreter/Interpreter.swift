@@ -36,8 +36,15 @@ struct Interpreter: Sendable {
     /// One step, start to end: every started step ends with `step.completed` or `step.failed`.
     func execute(_ step: Step, in scope: inout Scope) async throws {
         let id = step.id
+        let key = scope.checkpointKey(id)
+        if let saved = context.resume?.checkpoints[key] {
+            restore(saved, of: step, in: &scope)
+            return
+        }
         if let when = step.when, try !scope.evaluateBool(when, step: id) {
-            context.emit(.stepSkipped, step: id, scope: scope, data: ["reason": .string("when '\(when.source)' is false")])
+            context.emit(
+                .stepSkipped, step: id, scope: scope, data: ["reason": .string("when '\(when.source)' is false")],
+                checkpoint: StepCheckpoint(key: key, output: .null, skipped: true))
             scope.setOutput(.null, of: id)
             return
         }
@@ -55,7 +62,9 @@ struct Interpreter: Sendable {
             let result = try await attempts(step, scope: scope, mapItems: items)
             var data: JSONObject = ["output": result.output, "duration_ms": .integer(Int64(Self.milliseconds(since: started)))]
             if let failed = result.failedItems { data["failed_items"] = failed }
-            context.emit(.stepCompleted, step: id, scope: scope, data: .object(data))
+            let checkpoint = StepCheckpoint(
+                key: key, output: result.output, lifted: JSONObject(result.lifted.map { ($0.key, $0.value) }), failedItems: result.failedItems)
+            context.emit(.stepCompleted, step: id, scope: scope, data: .object(data), checkpoint: checkpoint)
             for (key, value) in result.lifted { scope.setOutput(value, of: key) }
             scope.setOutput(result.output, of: id, schema: step.outputSchema)
         } catch {
@@ -65,6 +74,12 @@ struct Interpreter: Sendable {
             ])
             throw failure
         }
+    }
+
+    /// A resumed run's finished step: its outputs as they were, with no events (the log has them).
+    private func restore(_ saved: StepCheckpoint, of step: Step, in scope: inout Scope) {
+        for (key, value) in saved.lifted.members { scope.setOutput(value, of: key) }
+        scope.setOutput(saved.output, of: step.id, schema: saved.skipped ? nil : step.outputSchema)
     }
 
     private func startedData(_ step: Step, scope: Scope, items: [JSONValue]?) -> JSONValue {

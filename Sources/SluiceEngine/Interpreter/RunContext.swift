@@ -12,6 +12,8 @@ final class RunContext: Sendable {
     let budget: Budget
     let maxSteps: Int
     let prices: PriceTable
+    /// The checkpoints of a resumed run (nil for a fresh run).
+    let resume: ResumeState?
     private let now: @Sendable () -> Date
     private let state = Mutex(State())
 
@@ -22,7 +24,12 @@ final class RunContext: Sendable {
         var schemas: [String: JSONSchema] = [:]
     }
 
-    init(runID: String, bus: EventBus, budget: Budget, maxSteps: Int, prices: PriceTable, now: @escaping @Sendable () -> Date) {
+    init(
+        runID: String, bus: EventBus, budget: Budget, maxSteps: Int, prices: PriceTable,
+        resume: ResumeState? = nil, now: @escaping @Sendable () -> Date
+    ) {
+        self.resume = resume
+        if let resume { state.withLock { $0.usage = resume.usage } }
         self.runID = runID
         self.bus = bus
         self.budget = budget
@@ -39,8 +46,10 @@ final class RunContext: Sendable {
     }
 
     /// Publishes an event about `step` at the scope's item and iteration.
-    func emit(_ type: EventType, step: String, scope: Scope, data: JSONValue) {
-        bus.publish(type, step: scope.eventPrefix + step, item: scope.item, iteration: scope.iteration, data: data, time: now())
+    func emit(_ type: EventType, step: String, scope: Scope, data: JSONValue, checkpoint: StepCheckpoint? = nil) {
+        bus.publish(
+            type, step: scope.eventPrefix + step, item: scope.item, iteration: scope.iteration, data: data, time: now(),
+            checkpoint: checkpoint)
     }
 
     var usage: UsageTotals { state.withLock { $0.usage } }

@@ -11,11 +11,16 @@ struct RunDriver: Sendable {
 
     func run(inputs: JSONValue) async -> RunOutcome {
         let started = ContinuousClock.now
-        context.emit(.runStarted, data: [
+        var startData: JSONObject = [
             "plan": .string(plan.name),
             "title": plan.title.map(JSONValue.string) ?? .null,
             "inputs": inputs,
-        ])
+        ]
+        if let resume = context.resume {
+            startData["checkpoints"] = .integer(Int64(resume.checkpoints.count))
+            startData["usage"] = resume.usage.jsonValue
+        }
+        context.emit(context.resume == nil ? .runStarted : .runResumed, data: .object(startData))
         let prepared: JSONValue
         do {
             prepared = try RunInputs.prepare(inputs, schema: plan.inputSchema)

@@ -21,6 +21,14 @@ struct Scope: Sendable {
     var parent: String?
     /// Prefixes step ids in events inside a called plan (`call_step.`).
     var eventPrefix: String = ""
+    /// The enclosing map items and loop rounds (`sections[2]/`, `research#3/`), so every step
+    /// execution has its own checkpoint key, even in nested maps.
+    var path: String = ""
+
+    /// The checkpoint key of `step` here (see ``StepCheckpoint/key``).
+    func checkpointKey(_ step: String) -> String {
+        path + eventPrefix + step
+    }
 
     // The same context as CEL values, kept up to date as it changes, so evaluating an
     // expression does not convert the whole context again (a map over 1,000 inputs would

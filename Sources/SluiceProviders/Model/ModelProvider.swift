@@ -100,10 +100,15 @@ public struct ModelUsage: Sendable, Hashable {
 public struct ModelResponse: Sendable {
     public var text: String
     public var usage: ModelUsage
+    /// Where the answer came from when a store answered instead of the model: `hit` (the
+    /// response cache), `miss` (asked the model, then cached), `checkpoint` (a resumed run's
+    /// saved call). Nil for a plain call. Shown as `cache` in `model.usage`.
+    public var cache: String?
 
-    public init(text: String, usage: ModelUsage) {
+    public init(text: String, usage: ModelUsage, cache: String? = nil) {
         self.text = text
         self.usage = usage
+        self.cache = cache
     }
 }
 

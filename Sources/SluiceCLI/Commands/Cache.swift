@@ -1,0 +1,17 @@
+import ArgumentParser
+import SluiceStore
+
+/// `sluice cache clear`: forgets the responses `sluice run --cache` kept.
+struct Cache: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage the response cache of sluice run --cache.", subcommands: [CacheClear.self])
+}
+
+struct CacheClear: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "clear", abstract: "Delete every cached model and search response.")
+
+    func run() async throws {
+        let deleted = try await StoreAccess.with { store throws(StoreError) in try await store.clearCache() }
+        Terminal.print("deleted \(deleted) cached response\(deleted == 1 ? "" : "s")")
+    }
+}

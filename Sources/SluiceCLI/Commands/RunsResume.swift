@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import SluiceJSON
+import SluiceStore
+
+/// `sluice runs resume ID`: continues a failed, cancelled or killed run from its checkpoints,
+/// the way it was started (the stored plan path, inputs and options), appending to its log.
+struct RunsResume: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resume",
+        abstract: "Continue a failed, cancelled or interrupted run from its checkpoints.",
+        discussion: """
+            Completed steps, map items and loop rounds are restored, provider calls already made are
+            answered from the store, and the event log continues with the next seq. Run it from the
+            folder the run started in (relative corpus and document paths resolve from there).
+            """
+    )
+
+    @Argument(help: "The run id (or a unique prefix of it).")
+    var id: String
+
+    @Option(help: "How events are shown: pretty or ndjson.")
+    var events: Run.EventFormat = .pretty
+
+    func run() async throws {
+        let run = try await StoreAccess.with { store throws(StoreError) in try await store.run(matching: id) }
+        guard run.status.isResumable else {
+            Terminal.error("error: run \(run.id) is \(run.status.rawValue); only failed, cancelled or interrupted runs can be resumed")
+            throw ExitCode(ExitStatus.invalid)
+        }
+        let stored = run.options["arguments"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let command = try Run.parse([run.plan.path] + stored + ["--events", events.rawValue, "--resume-run", run.id])
+        try await command.run()
+    }
+}

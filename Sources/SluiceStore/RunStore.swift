@@ -1,0 +1,196 @@
+public import Foundation
+public import SluiceEngine
+public import SluiceJSON
+
+/// Where runs are kept for good: their records, append-only event logs, checkpoints and the
+/// provider calls made inside them.
+///
+/// Every method is async and every type is ours (no database types), so a PostgreSQL store
+/// for several servers can implement the same protocol. ``SQLiteRunStore`` is the embedded one.
+///
+/// ```swift
+/// let store = try SQLiteRunStore(home: SluiceHome.resolve())
+/// try await store.createRun(NewRun(id: id, plan: .init(name: plan.name, path: plan.source.path, contentHash: hash), inputs: inputs))
+/// let outcome = await engine.run(plan: plan, inputs: inputs, sinks: [StoreEventSink(store: store), view])
+/// ```
+///
+/// #### Errors
+/// ``StoreError``: `locked` (another process holds the database past the busy timeout),
+/// `corrupt`, `notFound`, `conflict`, `io`. A store never drops a write silently.
+public protocol RunStore: Sendable {
+    /// Records a new run as `running`, owned by this process.
+    func createRun(_ run: NewRun) async throws(StoreError)
+    func run(id: String) async throws(StoreError) -> StoredRun?
+    /// Runs matching `filter`, newest first.
+    func runs(_ filter: RunFilter) async throws(StoreError) -> [StoredRun]
+
+    /// Appends events (in `seq` order, continuing the run's log) and the step checkpoints they
+    /// carry, in one transaction; an end event also records how the run ended.
+    ///
+    /// - Throws: `conflict` when a `seq` is already in the log (nothing twice).
+    func append(_ events: [RunEvent]) async throws(StoreError)
+    /// The events of a run with `seq` after `after`, at most `limit`, in order.
+    func events(runID: String, after: Int, limit: Int?) async throws(StoreError) -> [RunEvent]
+
+    /// The step checkpoints of a run, by key.
+    func checkpoints(runID: String) async throws(StoreError) -> [String: StepCheckpoint]
+    /// Saves one finished provider call of a run (see ``ProviderCall``).
+    func saveProviderCall(_ call: ProviderCall) async throws(StoreError)
+    func providerCalls(runID: String) async throws(StoreError) -> [ProviderCall]
+
+    /// Takes over a stopped run for a resume: it becomes `running`, owned by this process.
+    ///
+    /// - Throws: `conflict` when the run is completed, or still running in a live process.
+    func claimForResume(id: String) async throws(StoreError) -> StoredRun
+    /// Asks a run to stop. A run whose process is gone is marked cancelled at once; a live one
+    /// sees the request (``isCancelRequested(id:)``) and ends with `run.cancelled`.
+    /// Returns the run as it is now.
+    func requestCancel(id: String) async throws(StoreError) -> StoredRun
+    func isCancelRequested(id: String) async throws(StoreError) -> Bool
+    /// Deletes finished runs (with their events, checkpoints and calls) last updated before `date`.
+    func deleteRuns(finishedBefore date: Date) async throws(StoreError) -> Int
+}
+
+/// A run's status in the store.
+public enum StoredRunStatus: String, Sendable, Hashable, CaseIterable {
+    case running, completed, failed, cancelled
+    /// Stopped without an end: the process owning it is gone (killed, crashed). Derived when a
+    /// `running` run's owner is no longer alive; never written.
+    case interrupted
+
+    public var isFinished: Bool { self != .running }
+    /// Whether `sluice runs resume` can continue it.
+    public var isResumable: Bool { self == .failed || self == .cancelled || self == .interrupted }
+}
+
+/// The plan a run runs: its name, where it was loaded from and a hash of its text, so a resume
+/// can tell when the plan changed since.
+public struct PlanIdentity: Sendable, Hashable {
+    public var name: String
+    public var path: String
+    /// FNV-1a 64 of the plan file's bytes, hex (see ``ContentHash``).
+    public var contentHash: String
+
+    public init(name: String, path: String, contentHash: String) {
+        self.name = name
+        self.path = path
+        self.contentHash = contentHash
+    }
+}
+
+/// What a store needs to start recording a run.
+public struct NewRun: Sendable {
+    public var id: String
+    public var plan: PlanIdentity
+    public var inputs: JSONValue
+    /// How it was started, so a resume runs it the same way (e.g. the CLI's `offline`,
+    /// `models` overrides and `cache`).
+    public var options: JSONValue
+    /// Who started it (the server's API-key user; `local` for the CLI).
+    public var user: String
+    public var createdAt: Date
+
+    public init(
+        id: String, plan: PlanIdentity, inputs: JSONValue, options: JSONValue = .object(JSONObject()), user: String = "local",
+        createdAt: Date = Date()
+    ) {
+        self.id = id
+        self.plan = plan
+        self.inputs = inputs
+        self.options = options
+        self.user = user
+        self.createdAt = createdAt
+    }
+}
+
+/// A run as the store keeps it.
+public struct StoredRun: Sendable {
+    public var id: String
+    public var plan: PlanIdentity
+    public var inputs: JSONValue
+    public var options: JSONValue
+    public var user: String
+    public var status: StoredRunStatus
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var finishedAt: Date?
+    /// The plan's output (completed runs).
+    public var result: JSONValue?
+    /// `{type, message, step?}` of a failed run.
+    public var error: JSONValue?
+    /// The usage totals of the run's end event.
+    public var usage: JSONValue?
+    public var billing: JSONValue?
+    /// The last `seq` in the run's log (0 before any event).
+    public var lastSeq: Int
+    /// How many times it was resumed.
+    public var resumes: Int
+    /// The process running it (`pid@host`), while it runs.
+    public var owner: String?
+    public var cancelRequested: Bool
+
+    public init(
+        id: String, plan: PlanIdentity, inputs: JSONValue, options: JSONValue = .object(JSONObject()), user: String, status: StoredRunStatus,
+        createdAt: Date, updatedAt: Date, finishedAt: Date? = nil, result: JSONValue? = nil, error: JSONValue? = nil,
+        usage: JSONValue? = nil, billing: JSONValue? = nil, lastSeq: Int = 0, resumes: Int = 0, owner: String? = nil,
+        cancelRequested: Bool = false
+    ) {
+        self.id = id
+        self.plan = plan
+        self.inputs = inputs
+        self.options = options
+        self.user = user
+        self.status = status
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.finishedAt = finishedAt
+        self.result = result
+        self.error = error
+        self.usage = usage
+        self.billing = billing
+        self.lastSeq = lastSeq
+        self.resumes = resumes
+        self.owner = owner
+        self.cancelRequested = cancelRequested
+    }
+}
+
+/// Which runs to list.
+public struct RunFilter: Sendable {
+    public var user: String?
+    public var status: StoredRunStatus?
+    public var plan: String?
+    public var limit: Int
+
+    public init(user: String? = nil, status: StoredRunStatus? = nil, plan: String? = nil, limit: Int = 50) {
+        self.user = user
+        self.status = status
+        self.plan = plan
+        self.limit = limit
+    }
+}
+
+/// One finished provider call inside a run: a resumed run answers the same request (the
+/// `occurrence`-th time it is made) from here instead of paying for it again.
+public struct ProviderCall: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable {
+        case model, search
+    }
+
+    public var runID: String
+    public var kind: Kind
+    /// The canonical request (see ``RequestKey``).
+    public var request: String
+    /// 1 for the first identical request in the run, 2 for the second…
+    public var occurrence: Int
+    /// The response as JSON (see ``ProviderCodec``).
+    public var response: JSONValue
+
+    public init(runID: String, kind: Kind, request: String, occurrence: Int, response: JSONValue) {
+        self.runID = runID
+        self.kind = kind
+        self.request = request
+        self.occurrence = occurrence
+        self.response = response
+    }
+}

@@ -1,0 +1,215 @@
+import Foundation
+import Testing
+
+/// `sluice run` records its run; a SIGKILLed run resumes without paying twice, with one
+/// gapless log; `runs cancel` stops a run in another process; processes share one store.
+@Suite(.serialized) struct DurableRunTests {
+    static let runArguments = ["run", "plans/news_report.json", "--offline", "--input", "task=AI agents", "--events", "ndjson"]
+
+    @Test func aKilledRunResumesWithoutRepeatingCompletedCallsAndItsLogIsGapless() throws {
+        let home = DurableHome()
+        defer { home.remove() }
+        // A straight run, for the number of model calls the plan makes.
+        let straight = try CLIProcess.run(Self.runArguments, environment: home.environment)
+        #expect(straight.status == 0, "\(straight.stderr)")
+        let straightCalls = Events(ndjson: straight.stdout).paidModelCalls.count
+
+        let running = try StartedProcess(Self.runArguments, environment: home.environment)
+        #expect(running.waitForOutput(containing: #""type":"step.started","step":"sections""#, timeout: 60))
+        running.kill()
+        let seen = Events(ndjson: running.stdout)
+        let runID = try #require(seen.all.first?["run_id"] as? String)
+        #expect(seen.all.last?["type"] as? String != "run.completed", "the run ended before it was killed")
+
+        // Every event the process printed had been stored first.
+        let storedBeforeResume = Events(ndjson: try CLIProcess.run(["runs", "events", runID], environment: home.environment).stdout)
+        #expect(storedBeforeResume.all.count >= seen.all.count)
+        #expect(storedBeforeResume.all.prefix(seen.all.count).map { $0["type"] as? String } == seen.all.map { $0["type"] as? String })
+        let listed = try CLIProcess.run(["runs", "list", "--json"], environment: home.environment)
+        #expect(listed.stdout.contains(#""run_id":"\#(runID)","plan":"news_report","status":"interrupted""#))
+
+        let resumed = try CLIProcess.run(["runs", "resume", runID, "--events", "ndjson"], environment: home.environment)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("resuming run \(runID)"))
+
+        let log = Events(ndjson: try CLIProcess.run(["runs", "events", runID], environment: home.environment).stdout)
+        #expect(log.all.compactMap { $0["seq"] as? Int } == Array(1...log.all.count))
+        #expect(log.types.filter { $0 == "run.started" }.count == 1)
+        #expect(log.types.filter { $0 == "run.resumed" }.count == 1)
+        #expect(log.types.last == "run.completed")
+        // No call that completed before the kill was made again, and the run paid for each call once.
+        let resumedAt = try #require(log.all.firstIndex { $0["type"] as? String == "run.resumed" })
+        let paidBefore = Events(log.all[..<resumedAt]).paidModelCalls
+        let paidAfter = Events(log.all[resumedAt...]).paidModelCalls
+        #expect(!paidBefore.isEmpty)
+        #expect(Set(paidBefore).isDisjoint(with: Set(paidAfter)))
+        #expect(paidBefore.count + paidAfter.count == straightCalls)
+        let shown = try CLIProcess.run(["runs", "show", runID], environment: home.environment)
+        #expect(shown.stdout.contains(#""status": "completed""#))
+        #expect(shown.stdout.contains(#""resumes": 1"#))
+    }
+
+    @Test func runsCancelStopsARunInAnotherProcess() throws {
+        let home = DurableHome()
+        defer { home.remove() }
+        let running = try StartedProcess(Self.runArguments, environment: home.environment)
+        #expect(running.waitForOutput(containing: #""type":"step.started""#, timeout: 60))
+        let runID = try #require(Events(ndjson: running.stdout).all.first?["run_id"] as? String)
+        let cancel = try CLIProcess.run(["runs", "cancel", runID], environment: home.environment)
+        #expect(cancel.status == 0, "\(cancel.stderr)")
+        #expect(running.waitForExit(timeout: 30) == 130)
+        #expect(Events(ndjson: running.stdout).types.last == "run.cancelled")
+        let shown = try CLIProcess.run(["runs", "show", runID], environment: home.environment)
+        #expect(shown.stdout.contains(#""status": "cancelled""#))
+    }
+
+    @Test func processesShareOneStore() throws {
+        let home = DurableHome()
+        defer { home.remove() }
+        let processes = try (0..<3).map { _ in try StartedProcess(Self.runArguments, environment: home.environment) }
+        for process in processes { #expect(process.waitForExit(timeout: 120) == 0) }
+        let listed = try CLIProcess.run(["runs", "list", "--json", "--status", "completed"], environment: home.environment)
+        #expect(listed.stdout.split(separator: "\n").count == 3)
+        for process in processes {
+            let runID = try #require(Events(ndjson: process.stdout).all.first?["run_id"] as? String)
+            let log = Events(ndjson: try CLIProcess.run(["runs", "events", runID], environment: home.environment).stdout)
+            #expect(log.all.count == Events(ndjson: process.stdout).all.count)
+            #expect(log.all.compactMap { $0["seq"] as? Int } == Array(1...log.all.count))
+        }
+    }
+
+    @Test func aDamagedStoreIsAClearError() throws {
+        let home = DurableHome()
+        defer { home.remove() }
+        try FileManager.default.createDirectory(atPath: home.path, withIntermediateDirectories: true)
+        try Data(repeating: 0x5a, count: 8192).write(to: URL(fileURLWithPath: home.path + "/runs.sqlite"))
+        let run = try CLIProcess.run(Self.runArguments, environment: home.environment)
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("damaged or not a SQLite database"))
+        #expect(run.stderr.contains("--no-store"))
+        let list = try CLIProcess.run(["runs", "list"], environment: home.environment)
+        #expect(list.status == 1)
+        let unstored = try CLIProcess.run(Self.runArguments + ["--no-store"], environment: home.environment)
+        #expect(unstored.status == 0, "\(unstored.stderr)")
+    }
+
+    @Test func cacheClearAndPrune() throws {
+        let home = DurableHome()
+        defer { home.remove() }
+        let first = try CLIProcess.run(Self.runArguments + ["--cache"], environment: home.environment)
+        #expect(first.status == 0, "\(first.stderr)")
+        let second = try CLIProcess.run(Self.runArguments + ["--cache"], environment: home.environment)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(Events(ndjson: second.stdout).paidModelCalls.isEmpty)
+        #expect(second.stdout.contains(#""cache":"hit""#))
+        let cleared = try CLIProcess.run(["cache", "clear"], environment: home.environment)
+        #expect(cleared.stdout.hasPrefix("deleted "))
+        #expect(!cleared.stdout.hasPrefix("deleted 0 "))
+        let pruned = try CLIProcess.run(["runs", "prune", "--older-than", "0s"], environment: home.environment)
+        #expect(pruned.stdout == "deleted 2 runs\n")
+        let bad = try CLIProcess.run(["runs", "prune", "--older-than", "soon"], environment: home.environment)
+        #expect(bad.status == 2)
+    }
+}
+
+/// A temporary `SLUICE_HOME`.
+struct DurableHome {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-home-\(UUID().uuidString)").path
+    var environment: [String: String] { ["SLUICE_HOME": path] }
+
+    func remove() {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        do { try FileManager.default.removeItem(atPath: path) } catch { print("could not remove \(path): \(error)") }
+    }
+}
+
+/// NDJSON events, parsed.
+struct Events {
+    let all: [[String: Any]]
+
+    init(ndjson: String) {
+        all = ndjson.split(separator: "\n").compactMap { line in
+            do {
+                return try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            } catch {
+                Issue.record("not a JSON event: \(line.prefix(200))")
+                return nil
+            }
+        }
+    }
+
+    init(_ events: some Sequence<[String: Any]>) {
+        all = Array(events)
+    }
+
+    var types: [String] { all.compactMap { $0["type"] as? String } }
+
+    /// Where each model call the run paid for was made (`model.usage` not answered by a store).
+    var paidModelCalls: [String] {
+        all.filter { $0["type"] as? String == "model.usage" && ($0["data"] as? [String: Any])?["cache"] == nil }
+            .map { "\($0["step"] ?? "")|\($0["item"] ?? "")|\($0["iteration"] ?? "")" }
+    }
+}
+
+/// A `sluice` process started with its own environment, output collected as it comes.
+final class StartedProcess: @unchecked Sendable {
+    // Safe: `collected` is only touched under `lock`; `process` is used from the test's thread.
+    private let process = Process()
+    private let lock = NSLock()
+    private var collected = Data()
+
+    init(_ arguments: [String], environment: [String: String]) throws {
+        process.executableURL = try CLIProcess.executable
+        process.arguments = arguments
+        process.currentDirectoryURL = CLIProcess.repository
+        var env = ProcessInfo.processInfo.environment.filter { name, _ in !name.hasPrefix("SLUICE_") && !name.hasSuffix("_API_KEY") }
+        env.merge(environment) { $1 }
+        process.environment = env
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.lock.lock()
+            self.collected.append(data)
+            self.lock.unlock()
+        }
+        try process.run()
+    }
+
+    var stdout: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: collected, as: UTF8.self)
+    }
+
+    func waitForOutput(containing text: String, timeout: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if stdout.contains(text) { return true }
+            if !process.isRunning { return stdout.contains(text) }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        return false
+    }
+
+    /// SIGKILL: no handler runs, nothing is flushed.
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        Thread.sleep(forTimeInterval: 0.1)
+    }
+
+    func waitForExit(timeout: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        guard !process.isRunning else {
+            process.terminate()
+            return nil
+        }
+        Thread.sleep(forTimeInterval: 0.2)
+        return process.terminationStatus
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import GRDB
+import SluiceEngine
+import SluiceStore
+import Testing
+
+/// A locked or damaged database gives a clear error, never a silent loss; several stores
+/// (processes) share one file.
+@Suite struct StoreFailureTests {
+    @Test func aDamagedFileIsReportedAsCorrupt() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-corrupt-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer {
+            do { try FileManager.default.removeItem(atPath: folder) } catch { print("could not remove \(folder): \(error)") }
+        }
+        try Data(repeating: 0x5a, count: 8192).write(to: URL(fileURLWithPath: folder + "/runs.sqlite"))
+        do {
+            _ = try SQLiteRunStore(home: folder)
+            Issue.record("a damaged file opened")
+        } catch {
+            #expect(error.code == .corrupt)
+            #expect(error.message.contains("runs.sqlite"))
+            #expect(error.message.contains("move it aside"))
+        }
+    }
+
+    @Test func aWriteThatWaitsPastTheBusyTimeoutFailsAsLockedAndWritesNothing() async throws {
+        let temporary = try TemporaryStore(busyTimeout: 0.2)
+        defer { temporary.remove() }
+        let store = temporary.store
+        try await store.createRun(StoreHarness.newRun("r1"))
+        // Another "process" holds the write lock for a second, on its own thread.
+        let other = try DatabaseQueue(path: temporary.databasePath)
+        let locked = DispatchSemaphore(value: 0)
+        let released = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            do {
+                try other.inTransaction(.immediate) { _ in
+                    locked.signal()
+                    Thread.sleep(forTimeInterval: 1.0)
+                    return .rollback
+                }
+            } catch {
+                Issue.record("the lock holder failed: \(error)")
+            }
+            released.signal()
+        }
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                locked.wait()
+                continuation.resume()
+            }
+        }
+        do {
+            try await store.append(StoreHarness.events("r1", count: 3))
+            Issue.record("a write went through a held lock")
+        } catch {
+            #expect(error.code == .locked)
+            #expect(error.message.contains("locked by another process"))
+        }
+        // The sink keeps what it could not write and writes it once the lock is released.
+        let sink = StoreEventSink(store: store)
+        await sink.receive(batch: StoreHarness.events("r1", count: 2))
+        #expect(sink.unwritten.count == 2)
+        #expect(sink.unwritten.error?.code == .locked)
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                released.wait()
+                continuation.resume()
+            }
+        }
+        await sink.receive(batch: StoreHarness.events("r1", from: 3, count: 1))
+        #expect(sink.unwritten.count == 0)
+        #expect(try await store.events(runID: "r1", after: 0, limit: nil).map(\.seq) == [1, 2, 3])
+    }
+
+    @Test func severalStoresOnOneFileWriteConcurrentlyWithoutLoss() async throws {
+        let temporary = try TemporaryStore()
+        defer { temporary.remove() }
+        let stores = try (0..<4).map { _ in try SQLiteRunStore(path: temporary.databasePath) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, store) in stores.enumerated() {
+                group.addTask {
+                    let id = "run\(index)"
+                    try await store.createRun(StoreHarness.newRun(id))
+                    for batch in 0..<20 {
+                        try await store.append(StoreHarness.events(id, from: batch * 50 + 1, count: 50))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        for index in 0..<4 {
+            let events = try await temporary.store.events(runID: "run\(index)", after: 0, limit: nil)
+            #expect(events.map(\.seq) == Array(1...1000))
+        }
+    }
+}
