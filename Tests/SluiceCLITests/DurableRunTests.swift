@@ -157,6 +157,7 @@ final class StartedProcess: @unchecked Sendable {
     private let process = Process()
     private let lock = NSLock()
     private var collected = Data()
+    private let ended = DispatchSemaphore(value: 0)
 
     init(_ arguments: [String], environment: [String: String]) throws {
         process.executableURL = try CLIProcess.executable
@@ -169,12 +170,17 @@ final class StartedProcess: @unchecked Sendable {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
-        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
-            self.lock.lock()
-            self.collected.append(data)
-            self.lock.unlock()
+        // A reader thread collects stdout until end of file, so nothing written last is missed.
+        let reader = output.fileHandleForReading
+        Thread.detachNewThread { [self] in
+            while true {
+                let data = reader.availableData
+                if data.isEmpty { break }
+                lock.lock()
+                collected.append(data)
+                lock.unlock()
+            }
+            ended.signal()
         }
         try process.run()
     }
@@ -199,7 +205,7 @@ final class StartedProcess: @unchecked Sendable {
     func kill() {
         Foundation.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        Thread.sleep(forTimeInterval: 0.1)
+        _ = ended.wait(timeout: .now() + 10)
     }
 
     func waitForExit(timeout: Double) -> Int32? {
@@ -209,7 +215,7 @@ final class StartedProcess: @unchecked Sendable {
             process.terminate()
             return nil
         }
-        Thread.sleep(forTimeInterval: 0.2)
+        _ = ended.wait(timeout: .now() + 10)
         return process.terminationStatus
     }
 }

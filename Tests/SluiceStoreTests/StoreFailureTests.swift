@@ -29,15 +29,16 @@ import Testing
         defer { temporary.remove() }
         let store = temporary.store
         try await store.createRun(StoreHarness.newRun("r1"))
-        // Another "process" holds the write lock for a second, on its own thread.
+        // Another "process" holds the write lock, on its own thread, until the test releases it.
         let other = try DatabaseQueue(path: temporary.databasePath)
         let locked = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
         let released = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
             do {
                 try other.inTransaction(.immediate) { _ in
                     locked.signal()
-                    Thread.sleep(forTimeInterval: 1.0)
+                    release.wait()
                     return .rollback
                 }
             } catch {
@@ -63,6 +64,7 @@ import Testing
         await sink.receive(batch: StoreHarness.events("r1", count: 2))
         #expect(sink.unwritten.count == 2)
         #expect(sink.unwritten.error?.code == .locked)
+        release.signal()
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 released.wait()
