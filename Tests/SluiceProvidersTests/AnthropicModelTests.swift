@@ -75,6 +75,19 @@ struct AnthropicModelTests {
         #expect(messages[2]["content"]?.stringValue?.contains("score") == true)
     }
 
+    @Test func readsAWholeMessageFromAServiceThatIgnoresStreaming() async throws {
+        let whole: JSONValue = [
+            "id": "msg_1", "type": "message", "role": "assistant",
+            "content": [["type": "tool_use", "id": "toolu_1", "name": "structured_output", "input": ["title": "Q3", "score": 5]]],
+            "usage": ["input_tokens": 30, "output_tokens": 12],
+        ]
+        let server = try FakeHTTPServer.scripted([.json(whole)])
+        defer { server.stop() }
+        let response = try await recorder.generate(model(server), request(schema: Schemas.article))
+        #expect(try JSONParser.parse(response.text) == ["title": "Q3", "score": 5])
+        #expect(response.usage.inputTokens == 30)
+    }
+
     @Test func retriesWhenOverloaded() async throws {
         let server = try FakeHTTPServer.scripted([
             FakeAnthropic.error(status: 529, type: "overloaded_error", message: "Overloaded"),

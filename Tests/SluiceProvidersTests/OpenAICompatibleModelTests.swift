@@ -104,6 +104,40 @@ struct OpenAICompatibleModelTests {
         #expect(recorder.retries.isEmpty)
     }
 
+    @Test func adaptsToReasoningModelsRejectingParameters() async throws {
+        let server = try FakeHTTPServer.scripted([
+            FakeOpenAI.error(status: 400, message: "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead."),
+            FakeOpenAI.error(status: 400, message: "Unsupported value: 'temperature' does not support 0.2 with this model. Only the default (1) value is supported."),
+            FakeOpenAI.stream(["ok"]),
+        ])
+        defer { server.stop() }
+        let model = model(server)
+        #expect(try await recorder.generate(model, request()).text == "ok")
+        let bodies = server.requests.compactMap(\.json)
+        #expect(bodies.count == 3)
+        #expect(bodies[2]["max_completion_tokens"] == 100)
+        #expect(bodies[2]["max_tokens"] == nil)
+        #expect(bodies[2]["temperature"] == nil)
+        // Learned once: the next call goes straight to the adjusted form.
+        _ = try await recorder.generate(model, request())
+        #expect(server.requests.count == 4)
+        #expect(server.requests[3].json?["max_completion_tokens"] == 100)
+    }
+
+    @Test func readsAWholeJSONAnswerFromAServiceThatIgnoresStreaming() async throws {
+        let whole: JSONValue = [
+            "id": "chatcmpl-1", "object": "chat.completion",
+            "choices": [["index": 0, "message": ["role": "assistant", "content": "{\"title\": \"w\", \"score\": 3}"], "finish_reason": "stop"]],
+            "usage": ["prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13],
+        ]
+        let server = try FakeHTTPServer.scripted([.json(whole)])
+        defer { server.stop() }
+        let response = try await recorder.generate(model(server), request(schema: Schemas.article))
+        #expect(try JSONParser.parse(response.text) == ["title": "w", "score": 3])
+        #expect(response.usage.inputTokens == 9)
+        #expect(response.usage.outputTokens == 4)
+    }
+
     @Test func honoursRetryAfterOn429() async throws {
         let server = try FakeHTTPServer.scripted([
             FakeOpenAI.error(status: 429, message: "Rate limit reached", type: "rate_limit_error", headers: [("Retry-After", "7")]),

@@ -99,6 +99,21 @@ struct AnthropicMessagesService: ChatService {
     }
 
     func makeDecoder() -> AnthropicStreamDecoder { AnthropicStreamDecoder(provider: providerName, redactor: redactor) }
+
+    /// A whole `message`: its text blocks, or the forced tool's `input`, and `usage`.
+    func decodeWhole(_ answer: JSONValue) throws(ProviderError) -> [ChatStreamPiece] {
+        if answer["type"] == "error" {
+            throw ProviderError(.invalidResponse, redactor.redact("the service reported an error: \(answer["error"]?["message"]?.stringValue ?? answer.serialized())"), provider: providerName)
+        }
+        var pieces: [ChatStreamPiece] = []
+        for block in answer["content"]?.arrayValue ?? [] {
+            if block["type"] == "text", let text = block["text"]?.stringValue { pieces.append(.text(text)) }
+            if block["type"] == "tool_use", let input = block["input"] { pieces.append(.text(input.serialized())) }
+        }
+        let usage = answer["usage"]
+        pieces.append(.usage(input: usage?["input_tokens"]?.integerValue.map(Int.init), output: usage?["output_tokens"]?.integerValue.map(Int.init)))
+        return pieces + [.done]
+    }
 }
 
 /// Reads Messages stream events: `message_start` (input usage), `content_block_delta`

@@ -81,12 +81,19 @@ struct ChatModelRunner<Service: ChatService>: Sendable {
     /// One call with retries. A failure after text has been handed to `onDelta` is not retried:
     /// the caller has already shown that text, and a second stream would repeat it.
     private func call(_ request: ModelRequest, turns: [ChatTurn], mode: StructuredMode, onDelta: @Sendable (String) async throws -> Void) async throws -> ChatAttempt {
-        do {
-            return try await retry.run(provider: provider, metadata: request.metadata) {
-                try await streamOnce(request, turns: turns, mode: mode, onDelta: onDelta)
+        var adaptations = 0
+        while true {
+            do {
+                return try await retry.run(provider: provider, metadata: request.metadata) {
+                    try await streamOnce(request, turns: turns, mode: mode, onDelta: onDelta)
+                }
+            } catch let interrupted as InterruptedStream {
+                throw interrupted.error
+            } catch let error as ProviderError where error.code == .invalidRequest && adaptations < 3 {
+                // A rejected parameter: adjust (and remember) once per kind, then send again.
+                guard service.adapt(toRejection: error.message) else { throw error }
+                adaptations += 1
             }
-        } catch let interrupted as InterruptedStream {
-            throw interrupted.error
         }
     }
 
@@ -112,6 +119,10 @@ struct ChatModelRunner<Service: ChatService>: Sendable {
             throw ProviderError.from(status: response.head.status, head: response.head, body: body, provider: provider, redactor: service.redactor)
         }
         var state = StreamState(structured: mode != .none)
+        if !(response.head.value(for: "content-type") ?? "text/event-stream").lowercased().contains("event-stream") {
+            // A service (or gateway) that ignored `stream: true` sent the whole answer as JSON.
+            return try await readWhole(response, state: &state, request: request, turns: turns, onDelta: onDelta)
+        }
         var reader = ServerSentEventReader()
         var decoder = service.makeDecoder()
         do {
@@ -144,6 +155,39 @@ struct ChatModelRunner<Service: ChatService>: Sendable {
         if !state.done && state.parseFailure == nil {
             let failure = ProviderError(.transient, "the stream ended before the service finished its answer", provider: provider)
             throw state.delivered ? InterruptedStream(error: failure) as any Error : failure
+        }
+        return state.attempt(provider: provider, model: request.model.name, prompt: turns.map(\.text).joined())
+    }
+}
+
+extension ChatModelRunner {
+    fileprivate func readWhole(
+        _ response: HTTPStreamingResponse, state: inout StreamState, request: ModelRequest, turns: [ChatTurn],
+        onDelta: @Sendable (String) async throws -> Void
+    ) async throws -> ChatAttempt {
+        var body: [UInt8] = []
+        do {
+            for try await chunk in response.body { body += chunk }
+        } catch let error as HTTPClientError {
+            throw ProviderError.from(error, provider: provider, redactor: service.redactor)
+        }
+        let answer: JSONValue
+        do {
+            answer = try JSONParser.parse(body)
+        } catch {
+            throw ProviderError(.invalidResponse, "the answer is neither an event stream nor JSON: \(error)", provider: provider)
+        }
+        for piece in try service.decodeWhole(answer) {
+            switch piece {
+            case .text(let text):
+                _ = state.append(text)
+                if request.stream { try await onDelta(text) }
+            case .usage(let input, let output):
+                if let input { state.inputTokens = input }
+                if let output { state.outputTokens = output }
+            case .done:
+                state.done = true
+            }
         }
         return state.attempt(provider: provider, model: request.model.name, prompt: turns.map(\.text).joined())
     }

@@ -40,6 +40,12 @@ protocol ChatService: Sendable {
     func fallback(from mode: StructuredMode, rejection: String) -> StructuredMode?
     /// The instance the step gets out of the JSON the model produced (undoes any wrapping).
     func unwrap(_ value: JSONValue, schema: JSONValue) -> JSONValue
+    /// Adjusts future requests to a 400 that rejects a parameter (e.g. `max_tokens` on a model
+    /// that wants `max_completion_tokens`); true when something changed and the call is worth
+    /// sending again.
+    func adapt(toRejection message: String) -> Bool
+    /// The pieces of a whole (non-streamed) JSON answer, for services that ignore `stream`.
+    func decodeWhole(_ answer: JSONValue) throws(ProviderError) -> [ChatStreamPiece]
 }
 
 protocol ChatStreamDecoder: Sendable {
@@ -49,6 +55,7 @@ protocol ChatStreamDecoder: Sendable {
 extension ChatService {
     func fallback(from mode: StructuredMode, rejection: String) -> StructuredMode? { nil }
     func unwrap(_ value: JSONValue, schema: JSONValue) -> JSONValue { value }
+    func adapt(toRejection message: String) -> Bool { false }
 }
 
 /// The instruction that carries the schema when the service cannot enforce it.

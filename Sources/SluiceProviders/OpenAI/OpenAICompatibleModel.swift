@@ -1,4 +1,5 @@
 import SluiceJSON
+import Synchronization
 
 /// A model behind an OpenAI-compatible Chat Completions API: OpenAI itself, and Doubao/Ark,
 /// DeepSeek, Qwen, vLLM, Ollama and the like, which speak the same wire format.
@@ -40,7 +41,7 @@ public struct OpenAICompatibleModel: ModelProvider {
 
     public init(configuration: Configuration, http: HTTPClient = .shared) {
         runner = ChatModelRunner(
-            service: OpenAIChatService(configuration: configuration),
+            service: OpenAIChatService(configuration: configuration, adjustments: OpenAIAdjustments()),
             http: http, retry: configuration.retry, learnedMode: LearnedStructuredMode()
         )
     }
@@ -53,6 +54,7 @@ public struct OpenAICompatibleModel: ModelProvider {
 /// The Chat Completions wire format.
 struct OpenAIChatService: ChatService {
     let configuration: OpenAICompatibleModel.Configuration
+    let adjustments: OpenAIAdjustments
 
     var providerName: String { configuration.providerName }
     var redactor: SecretRedactor { SecretRedactor(secrets: configuration.apiKey.map { [$0] } ?? []) }
@@ -72,8 +74,11 @@ struct OpenAIChatService: ChatService {
             "stream": true,
             "stream_options": ["include_usage": true],
         ]
-        if let temperature = request.temperature { body["temperature"] = .double(temperature) }
-        if let maxTokens = request.maxTokens { body["max_tokens"] = .integer(Int64(maxTokens)) }
+        let learned = adjustments.current
+        if let temperature = request.temperature, !learned.omitTemperature { body["temperature"] = .double(temperature) }
+        if let maxTokens = request.maxTokens {
+            body[learned.useMaxCompletionTokens ? "max_completion_tokens" : "max_tokens"] = .integer(Int64(maxTokens))
+        }
         switch mode {
         case .nativeSchema:
             if let schema = request.schema {
@@ -114,6 +119,53 @@ struct OpenAIChatService: ChatService {
     }
 
     func makeDecoder() -> OpenAIStreamDecoder { OpenAIStreamDecoder(provider: providerName, redactor: redactor) }
+
+    /// Reasoning models reject `max_tokens` (wanting `max_completion_tokens`) and any
+    /// `temperature` but the default; their 400s name the parameter.
+    func adapt(toRejection message: String) -> Bool {
+        let lowered = message.lowercased()
+        if lowered.contains("max_completion_tokens"), lowered.contains("max_tokens") {
+            return adjustments.update { $0.useMaxCompletionTokens = true }
+        }
+        if lowered.contains("temperature"), lowered.contains("unsupported") || lowered.contains("not support") || lowered.contains("only the default") {
+            return adjustments.update { $0.omitTemperature = true }
+        }
+        return false
+    }
+
+    /// A `chat.completion` object: `choices[0].message.content` and `usage`.
+    func decodeWhole(_ answer: JSONValue) throws(ProviderError) -> [ChatStreamPiece] {
+        if let error = answer["error"] {
+            throw ProviderError(.invalidResponse, redactor.redact("the service reported an error: \(error["message"]?.stringValue ?? error.serialized())"), provider: providerName)
+        }
+        var pieces: [ChatStreamPiece] = []
+        if let content = answer["choices"]?[0]?["message"]?["content"]?.stringValue { pieces.append(.text(content)) }
+        if let usage = answer["usage"] {
+            pieces.append(.usage(input: usage["prompt_tokens"]?.integerValue.map(Int.init), output: usage["completion_tokens"]?.integerValue.map(Int.init)))
+        }
+        return pieces + [.done]
+    }
+}
+
+/// Request adjustments learned from a service's rejections, shared by every call of one model.
+final class OpenAIAdjustments: Sendable {
+    struct Settings: Sendable, Hashable {
+        var useMaxCompletionTokens = false
+        var omitTemperature = false
+    }
+
+    private let storage = Mutex(Settings())
+
+    var current: Settings { storage.withLock { $0 } }
+
+    /// Applies `change`; true when it changed anything.
+    func update(_ change: (inout Settings) -> Void) -> Bool {
+        storage.withLock { settings in
+            let before = settings
+            change(&settings)
+            return settings != before
+        }
+    }
 }
 
 /// Reads `chat.completion.chunk` events: `choices[0].delta.content`, a final chunk with
