@@ -29,7 +29,7 @@ public struct ModelResolution: Sendable {
         guard let text = spec?.model ?? literal ?? (name == nil ? defaultModel : nil) else {
             throw ModelResolutionError(
                 message: name == nil
-                    ? "no model: the plan has no 'default' in its models and SLUICE_MODEL is not set"
+                    ? "no model: the plan has no 'default' in its models and SLUICE_MODEL is not set (set SLUICE_MODEL, e.g. openai:gpt-4o-mini with OPENAI_API_KEY or anthropic:claude-sonnet-4-5 with ANTHROPIC_API_KEY, or pass --model default=provider:model)"
                     : "no model named '\(key)' in the plan's models (write provider:model, or add it to models)")
         }
         guard let id = ModelID(parsing: text) else {

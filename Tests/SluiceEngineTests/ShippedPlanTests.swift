@@ -24,7 +24,10 @@ import Testing
             corpusFolder: Repository.corpus, documentsRoot: Repository.root, model: .init(chunkDelay: .zero)
         )
         let sink = RecordingEventSink()
-        let outcome = await RunEngine(providers: providers, configuration: Harness.configuration(catalog: catalog))
+        // The shipped plans name no models: SLUICE_MODEL (here the simulated one) decides.
+        var configuration = Harness.configuration(catalog: catalog)
+        configuration.defaultModel = "simulated:offline"
+        let outcome = await RunEngine(providers: providers, configuration: configuration)
             .run(plan: plan, inputs: inputs, sinks: [sink])
         let events = sink.events
         #expect(outcome.status == .completed, "\(outcome.failure?.description ?? "")")

@@ -56,8 +56,15 @@ struct Interpreter: Sendable {
             do { mapItems = .success(try scope.evaluateList(map.over, step: id)) } catch { mapItems = .failure(error) }
         }
         let knownItems: [JSONValue]? = if case .success(let list) = mapItems { list } else { nil }
-        context.emit(.stepStarted, step: id, scope: scope, data: startedData(step, scope: scope, items: knownItems))
+        // Progress details too; a failing expression fails the step after its start.
+        var details: Result<JSONValue, RunFailure>?
+        if let value = step.details {
+            do { details = .success(try scope.evaluate(value, step: id)) } catch { details = .failure(error) }
+        }
+        let knownDetails: JSONValue? = if case .success(let value) = details { value } else { nil }
+        context.emit(.stepStarted, step: id, scope: scope, data: startedData(step, scope: scope, items: knownItems, details: knownDetails))
         do {
+            _ = try details?.get()
             let items = try mapItems?.get()
             let result = try await attempts(step, scope: scope, mapItems: items)
             var data: JSONObject = ["output": result.output, "duration_ms": .integer(Int64(Self.milliseconds(since: started)))]
@@ -82,11 +89,12 @@ struct Interpreter: Sendable {
         scope.setOutput(saved.output, of: step.id, schema: saved.skipped ? nil : step.outputSchema)
     }
 
-    private func startedData(_ step: Step, scope: Scope, items: [JSONValue]?) -> JSONValue {
+    private func startedData(_ step: Step, scope: Scope, items: [JSONValue]?, details: JSONValue?) -> JSONValue {
         var data: JSONObject = ["kind": .string(step.kindName)]
         if let title = step.title { data["title"] = .string(title) }
         if let status = step.status { data["status"] = .string(status) }
         if let message = step.message { data["message"] = .string(scope.render(message)) }
+        if let details { data["details"] = details }
         if let parent = scope.parent { data["parent"] = .string(scope.eventPrefix + parent) }
         if let items { data["items"] = .integer(Int64(items.count)) }
         return .object(data)
@@ -135,6 +143,7 @@ struct Interpreter: Sendable {
         case .template(let template): return StepResult(output: .string(scope.render(template.template)))
         case .set(let set): return StepResult(output: try scope.evaluate(set.value, step: step.id))
         case .call(let call): return StepResult(output: try await runCall(call, step: step, scope: scope))
+        case .validate(let validate): return StepResult(output: try runValidate(validate, step: step, scope: scope))
         }
     }
 

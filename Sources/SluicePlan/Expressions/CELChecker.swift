@@ -248,6 +248,23 @@ struct CELChecker {
             if target != nil, all.count <= 2, [.list(.string), .list(.dyn), .dyn].contains(all[0]), all.count == 1 || [.string, .dyn].contains(all[1]) {
                 return .string
             }
+        case "flatten":
+            guard target != nil, all.count <= 2, all.count == 1 || [.int, .dyn].contains(all[1]) else { break }
+            switch all[0] {
+            case .dyn: return .list(.dyn)
+            case .list(let element):
+                // One level: a list of lists of T becomes a list of T; deeper or mixed is dyn.
+                if all.count == 1, case .list(let inner) = element { return .list(inner) }
+                return .list(.dyn)
+            default: break
+            }
+        case "distinct":
+            guard target != nil, all.count == 1 else { break }
+            switch all[0] {
+            case .dyn: return .list(.dyn)
+            case .list: return all[0]
+            default: break
+            }
         default:
             let known = target == nil ? CELFunctions.globalNames.contains(name) : CELFunctions.methodNames.contains(name)
             if !known {

@@ -23,8 +23,13 @@ extension CELEvaluator {
     /// A receiver-style call: `s.contains(t)`, `list.size()`, the string extensions.
     mutating func callMethod(_ name: String, on receiver: CELValue, _ arguments: [CELValue]) throws(CELError) -> CELValue {
         if name == "size", arguments.isEmpty { return try size(receiver) }
-        if case .list(let list) = receiver, name == "join" {
-            return try join(list, arguments)
+        if case .list(let list) = receiver {
+            switch name {
+            case "join": return try join(list, arguments)
+            case "flatten": return try flatten(list, arguments)
+            case "distinct" where arguments.isEmpty: return try distinct(list)
+            default: break
+            }
         }
         guard case .string(let text) = receiver else {
             if CELFunctions.methodNames.contains(name) { throw .noOverload(name, [receiver] + arguments) }
@@ -68,6 +73,44 @@ extension CELEvaluator {
         }
     }
 
+    /// `list.flatten()` / `list.flatten(depth)` (CEL's lists extension): nested lists spliced
+    /// into their parent, one level or `depth` levels deep; other elements stay as they are.
+    private mutating func flatten(_ list: [CELValue], _ arguments: [CELValue]) throws(CELError) -> CELValue {
+        var depth: Int64 = 1
+        switch arguments.first {
+        case nil: break
+        case .int(let n) where arguments.count == 1:
+            guard n >= 0 else { throw CELError("flatten(\(n)): the depth must not be negative") }
+            depth = n
+        default: throw .noOverload("flatten", [.list(list)] + arguments)
+        }
+        var result: [CELValue] = []
+        try flatten(list, depth: depth, into: &result)
+        return .list(result)
+    }
+
+    private mutating func flatten(_ list: [CELValue], depth: Int64, into result: inout [CELValue]) throws(CELError) {
+        try charge(list.count)
+        for element in list {
+            if depth > 0, case .list(let inner) = element {
+                try flatten(inner, depth: depth - 1, into: &result)
+            } else {
+                result.append(element)
+            }
+        }
+    }
+
+    /// `list.distinct()` (CEL's lists extension): the elements without repeats, each kept where
+    /// it first occurs; repeats are found with `==`.
+    private mutating func distinct(_ list: [CELValue]) throws(CELError) -> CELValue {
+        var kept: [CELValue] = []
+        for element in list {
+            try charge(kept.count + 1)
+            if !kept.contains(where: { $0.celEquals(element) }) { kept.append(element) }
+        }
+        return .list(kept)
+    }
+
     private mutating func join(_ list: [CELValue], _ arguments: [CELValue]) throws(CELError) -> CELValue {
         let separator: String
         switch arguments.first {
@@ -92,6 +135,6 @@ enum CELFunctions {
     static let globalNames: Set<String> = ["size", "int", "uint", "double", "string", "bytes", "bool", "type", "dyn", "matches"]
     static let methodNames: Set<String> = [
         "size", "contains", "startsWith", "endsWith", "matches", "lowerAscii", "upperAscii", "trim", "replace",
-        "split", "join", "indexOf", "lastIndexOf", "substring", "charAt",
+        "split", "join", "indexOf", "lastIndexOf", "substring", "charAt", "flatten", "distinct",
     ]
 }

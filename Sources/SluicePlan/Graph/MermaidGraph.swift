@@ -56,6 +56,7 @@ public struct MermaidGraph {
         switch step.kind {
         case .gate(let gate): ": " + gate.dimensions.map(\.name).joined(separator: ", ")
         case .call(let call): ": " + call.plan
+        case .validate(let validate): ": " + validate.items.source
         default: ""
         }
     }

@@ -99,6 +99,7 @@ final class PlanDecoder {
             when: expression(object["when"], at: field("when")),
             status: object["status"]?.stringValue,
             message: template(object["message"], at: field("message")),
+            details: object["details"].map { planValue($0, at: field("details")) },
             retry: object["retry"].map { retry in
                 RetryPolicy(
                     maxAttempts: retry["max_attempts"]?.integerValue.map { Int($0) } ?? 3,
@@ -216,6 +217,12 @@ final class PlanDecoder {
         case "call":
             guard let plan = object["plan"]?.stringValue else { return nil }
             return .call(CallStep(plan: plan, inputs: object["inputs"].map { planValue($0, at: field("inputs")) }))
+        case "validate":
+            guard let items = expression(object["items"], at: field("items")), let schema = object["schema"] else { return nil }
+            let value = planValue(schema, at: field("schema"))
+            // A literal schema is compiled now; one computed by an expression when the step runs.
+            if case .literal = value { checkSchema(schema, at: field("schema"), code: .outputSchema, what: "item schema") }
+            return .validate(ValidateStep(items: items, schema: value))
         default:
             return nil
         }

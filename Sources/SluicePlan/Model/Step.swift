@@ -11,6 +11,10 @@ public struct Step: Sendable {
     public var status: String?
     /// Progress message announced when the step starts (a confirm step's question).
     public var message: TemplateText?
+    /// Progress details announced when the step starts (seed 001's `msg.details`), evaluated
+    /// then: e.g. the section a previous step just wrote. A confirm step's details are also what
+    /// the person is asked to approve.
+    public var details: PlanValue?
     public var retry: RetryPolicy?
     /// Per-attempt time limit.
     public var timeoutSeconds: NumberSetting?
@@ -32,11 +36,12 @@ extension Step {
         case template(TemplateStep)
         case set(SetStep)
         case call(CallStep)
+        case validate(ValidateStep)
     }
 
     /// The names of the kinds, as plans spell them.
     public static let kindNames = [
-        "llm", "search", "fetch", "load", "map", "loop", "gate", "confirm", "template", "set", "call",
+        "llm", "search", "fetch", "load", "map", "loop", "gate", "confirm", "template", "set", "call", "validate",
     ]
 
     public var kindName: String {
@@ -52,6 +57,7 @@ extension Step {
         case .template: "template"
         case .set: "set"
         case .call: "call"
+        case .validate: "validate"
         }
     }
 

@@ -104,3 +104,13 @@ public struct CallStep: Sendable {
     public var plan: String
     public var inputs: PlanValue?
 }
+
+/// Checks each element of a list against a JSON Schema, splitting valid elements from
+/// rejected ones with the reasons: the schema can come from the run (an input), so it is a
+/// value evaluated when the step runs.
+public struct ValidateStep: Sendable {
+    /// An expression yielding the list to check.
+    public var items: PlanExpression
+    /// A value yielding the JSON Schema each element must satisfy.
+    public var schema: PlanValue
+}

@@ -232,8 +232,8 @@ extension PlanSchema {
       "additionalProperties": false
     },
     "stepKind": {
-      "description": "What the step does: llm (a model call), search, fetch (web pages), load (a document), map (a body per list element), loop (a body until a condition), gate (a judge's scores against a threshold), confirm (human approval), template (render text), set (compute a value), call (another plan).",
-      "enum": ["llm", "search", "fetch", "load", "map", "loop", "gate", "confirm", "template", "set", "call"]
+      "description": "What the step does: llm (a model call), search, fetch (web pages), load (a document), map (a body per list element), loop (a body until a condition), gate (a judge's scores against a threshold), confirm (human approval), template (render text), set (compute a value), call (another plan), validate (check list elements against a JSON Schema).",
+      "enum": ["llm", "search", "fetch", "load", "map", "loop", "gate", "confirm", "template", "set", "call", "validate"]
     },
     "steps": {
       "description": "Steps, run in order.",
@@ -259,7 +259,8 @@ extension PlanSchema {
         { "if": { "properties": { "kind": { "const": "confirm" } }, "required": ["kind"] }, "then": { "$ref": "#/$defs/confirmStep" } },
         { "if": { "properties": { "kind": { "const": "template" } }, "required": ["kind"] }, "then": { "$ref": "#/$defs/templateStep" } },
         { "if": { "properties": { "kind": { "const": "set" } }, "required": ["kind"] }, "then": { "$ref": "#/$defs/setStep" } },
-        { "if": { "properties": { "kind": { "const": "call" } }, "required": ["kind"] }, "then": { "$ref": "#/$defs/callStep" } }
+        { "if": { "properties": { "kind": { "const": "call" } }, "required": ["kind"] }, "then": { "$ref": "#/$defs/callStep" } },
+        { "if": { "properties": { "kind": { "const": "validate" } }, "required": ["kind"] }, "then": { "$ref": "#/$defs/validateStep" } }
       ]
     },
     "stepCommon": {
@@ -288,6 +289,10 @@ extension PlanSchema {
           "$ref": "#/$defs/template",
           "description": "A Mustache template: the progress message announced when the step starts."
         },
+        "details": {
+          "$ref": "#/$defs/value",
+          "description": "Progress details announced when the step starts (the MCP msg.details), evaluated then, e.g. {\"id\": \"${index}\", \"name\": \"${section.title}\", \"content\": \"${steps.section_text.output}\"}."
+        },
         "retry": { "$ref": "#/$defs/retry" },
         "timeout_seconds": {
           "$ref": "#/$defs/numberOrExpression",
@@ -305,6 +310,7 @@ extension PlanSchema {
         "when": true,
         "status": true,
         "message": true,
+        "details": true,
         "retry": true,
         "timeout_seconds": true
       }
@@ -549,7 +555,7 @@ extension PlanSchema {
         },
         "details": {
           "$ref": "#/$defs/value",
-          "description": "What the person is asked to approve, e.g. \"${steps.outline.output}\"."
+          "description": "What the person is asked to approve, e.g. \"${steps.outline.output}\" (also the progress details)."
         },
         "auto_approve": {
           "$ref": "#/$defs/expression",
@@ -601,6 +607,25 @@ extension PlanSchema {
           "type": ["object", "string"],
           "pattern": "^\\$\\{[\\s\\S]*\\}$",
           "additionalProperties": { "$ref": "#/$defs/value" }
+        }
+      },
+      "unevaluatedProperties": false
+    },
+    "validateStep": {
+      "description": "Checks each element of a list against a JSON Schema, which may come from the run (e.g. \"${inputs.schema}\"). Output: {\"valid\": [elements that pass], \"rejected\": [{\"item\", \"errors\": [\"message (at /path)\", …]}]}, both in the list's order.",
+      "allOf": [{ "$ref": "#/$defs/stepCommon" }, { "$ref": "#/$defs/stepCommonNames" }],
+      "required": ["items", "schema"],
+      "properties": {
+        "items": {
+          "$ref": "#/$defs/expression",
+          "description": "A CEL expression yielding the list to check, e.g. steps.extract.output.map(r, r.items).flatten()."
+        },
+        "schema": {
+          "description": "The JSON Schema every element must satisfy: a schema written here, or \"${expr}\" yielding one (e.g. \"${inputs.schema}\").",
+          "anyOf": [
+            { "$ref": "#/$defs/jsonSchema" },
+            { "type": "string", "pattern": "^\\$\\{[\\s\\S]*\\}$" }
+          ]
         }
       },
       "unevaluatedProperties": false

@@ -76,6 +76,7 @@ struct ReferenceChecker {
     private func checkStep(_ step: Step, in scope: Scope) {
         if let when = step.when { checkExpression(when, in: scope) }
         if let message = step.message { checkTemplate(message, in: scope) }
+        if let details = step.details { checkValue(details, in: scope) }
         if let timeout = step.timeoutSeconds?.expression { checkExpression(timeout, in: scope) }
         switch step.kind {
         case .llm(let llm):
@@ -110,7 +111,6 @@ struct ReferenceChecker {
             checkModel(gate.model, of: step)
             if let threshold = gate.threshold.expression { checkExpression(threshold, in: scope) }
         case .confirm(let confirm):
-            if let details = confirm.details { checkValue(details, in: scope) }
             if let auto = confirm.autoApprove { checkExpression(auto, in: scope) }
         case .template(let template):
             checkTemplate(template.template, in: scope)
@@ -118,6 +118,9 @@ struct ReferenceChecker {
             checkValue(set.value, in: scope)
         case .call(let call):
             if let inputs = call.inputs { checkValue(inputs, in: scope) }
+        case .validate(let validate):
+            checkExpression(validate.items, in: scope)
+            checkValue(validate.schema, in: scope)
         }
     }
 
@@ -182,6 +185,7 @@ struct ReferenceChecker {
         case .confirm: .object(["approved": .bool], closed: true)
         case .map: .list(.dyn)
         case .loop: .object(["iteration": .int, "iterations": .int, "score": .dyn, "outputs": .dyn], closed: true)
+        case .validate: .object(["valid": .list(.dyn), "rejected": .list(.dyn)], closed: true)
         default: .dyn
         }
     }

@@ -43,8 +43,15 @@ public struct ProviderConfiguration: Sendable {
 
     public subscript(name: String) -> String? { values[name] }
 
-    /// `SLUICE_MODEL`: the model for steps and plans that name none.
-    public var defaultModel: String? { values["SLUICE_MODEL"] }
+    /// `SLUICE_MODEL`: the model for steps and plans that name none (the shipped plans name
+    /// none). Without it, a configured key picks a sensible default: `openai:gpt-4o-mini` with
+    /// `OPENAI_API_KEY`, else `anthropic:claude-sonnet-4-5` with `ANTHROPIC_API_KEY`.
+    public var defaultModel: String? {
+        if let model = values["SLUICE_MODEL"] { return model }
+        if values["OPENAI_API_KEY"] != nil { return "openai:gpt-4o-mini" }
+        if values["ANTHROPIC_API_KEY"] != nil { return "anthropic:claude-sonnet-4-5" }
+        return nil
+    }
 
     /// Hides every secret this configuration holds: values of names ending in `_KEY`,
     /// `_API_KEY`, `_KEYS`, `_TOKEN`, `_SECRET` or `_PASSWORD` (and each key of `SLUICE_API_KEYS`).

@@ -97,9 +97,10 @@ public struct SchemaInstanceGenerator: Sendable {
 
     private func object(_ s: JSONObject, ordinal: Int, depth: Int, context: inout Context) -> JSONValue {
         var properties = s["properties"]?.objectValue ?? JSONObject()
-        if properties.isEmpty, s["additionalProperties"]?.boolValue != false {
+        // Described fields fill the item objects, not objects nested in a described field.
+        if properties.isEmpty, s["additionalProperties"]?.boolValue != false, s["x-described"] == nil {
             for field in describedFields {
-                properties[field.name] = ["type": .string(field.type), "x-ordinal": .integer(Int64(ordinal))]
+                properties[field.name] = ["type": .string(field.type), "x-ordinal": .integer(Int64(ordinal)), "x-described": true]
             }
         }
         let required = Set(s["required"]?.arrayValue?.compactMap(\.stringValue) ?? [])
