@@ -74,7 +74,8 @@ struct MCPEventRenderer {
         case .stepStarted:
             let status = data["status"]?.stringValue ?? step
             let message = data["message"]?.stringValue ?? data["title"]?.stringValue ?? "Running \(step)"
-            return (.info, msg(status, message, details([("kind", data["kind"]), ("items", data["items"])])))
+            // A step's own details (seed 001's generating_sections {id, name, content}) win.
+            return (.info, msg(status, message, data["details"] ?? details([("kind", data["kind"]), ("items", data["items"])])))
         case .stepDelta:
             return (.debug, msg("streaming", "Text of \(step)", details([("text", data["text"])])))
         case .stepCompleted:
