@@ -24,6 +24,9 @@ public struct RunEngine: Sendable {
         public var documents: any DocumentLoader
         /// Who answers `confirm` steps; nil when nobody can be asked.
         public var input: (any InputProvider)?
+        /// The model steps use when neither the plan nor the configuration names one: the
+        /// offline providers answer any name, so they need no SLUICE_MODEL.
+        public var defaultModel: String?
 
         public init(
             model: any ModelProvider, search: any SearchProvider, fetch: any FetchProvider,
@@ -45,13 +48,15 @@ public struct RunEngine: Sendable {
             model: SimulatedModel.Configuration = .init(), input: (any InputProvider)? = nil
         ) throws(ProviderError) -> Providers {
             let corpus = try Corpus.load(folder: corpusFolder)
-            return Providers(
+            var providers = Providers(
                 model: ModelRouter(fallback: SimulatedModel(configuration: model)),
                 search: CorpusSearchProvider(corpus: corpus),
                 fetch: CorpusFetchProvider(corpus: corpus),
                 documents: LocalDocumentLoader(root: documentsRoot),
                 input: input
             )
+            providers.defaultModel = "\(SimulatedModel.providerName):offline"
+            return providers
         }
     }
 

@@ -140,7 +140,8 @@ extension Interpreter {
     /// The model a step names (see ``ModelResolution``).
     func resolveModel(_ name: String?, step: String) throws(RunFailure) -> (ModelID, ModelSpec?) {
         let resolution = ModelResolution(
-            plan: plan, overrides: engine.configuration.modelOverrides, defaultModel: engine.configuration.defaultModel)
+            plan: plan, overrides: engine.configuration.modelOverrides,
+            defaultModel: engine.configuration.defaultModel ?? engine.providers.defaultModel)
         do {
             return try resolution.resolve(name)
         } catch {
