@@ -11,6 +11,9 @@ enum BenchmarkRegistry {
         ConcurrentStreamsBenchmark(),
         StoreAppendBenchmark(),
         StoreResumeBenchmark(),
+        EngineStepOverheadBenchmark(),
+        NDJSONThroughputBenchmark(),
+        ConcurrentRunsBenchmark(),
     ]
 }
 

@@ -105,6 +105,8 @@ public struct RunEngine: Sendable {
 
     public var providers: Providers
     public var configuration: Configuration
+    /// Compiled schemas shared by this engine's runs.
+    let schemas = SchemaCache()
 
     public init(providers: Providers, configuration: Configuration = Configuration()) {
         self.providers = providers
@@ -123,7 +125,7 @@ public struct RunEngine: Sendable {
         let bus = EventBus(runID: runID, sinks: sinks, capacity: configuration.eventBufferCapacity, firstSeq: resume?.nextSeq ?? 1)
         let context = RunContext(
             runID: runID, bus: bus, budget: plan.budget, maxSteps: plan.budget.maxSteps ?? configuration.maxSteps,
-            prices: configuration.prices, resume: resume, now: configuration.now
+            prices: configuration.prices, schemas: schemas, resume: resume, now: configuration.now
         )
         return await withTaskGroup(of: Void.self) { group in
             group.addTask { await bus.deliver() }

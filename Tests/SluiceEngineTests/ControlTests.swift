@@ -67,6 +67,28 @@ import Testing
         #expect(EventInvariants.violations(events) == [])
     }
 
+    @Test func aCalledPlanMayReuseAStepIdWithAnotherSchema() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-ids-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try #"""
+        {"name": "child", "models": {"default": "x:m"},
+         "steps": [{"id": "facts", "kind": "llm", "prompt": "child", "schema": {"type": "object", "properties": {"b": {"type": "string"}}, "required": ["b"]}}],
+         "output": {"value": "${steps.facts.output.b}"}}
+        """#.write(toFile: folder + "/child.json", atomically: true, encoding: .utf8)
+        try #"""
+        {"name": "parent", "models": {"default": "x:m"},
+         "steps": [{"id": "facts", "kind": "llm", "prompt": "parent", "schema": {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}},
+                   {"id": "sub", "kind": "call", "plan": "child"}],
+         "output": {"value": {"a": "${steps.facts.output.a}", "b": "${steps.sub.output}"}}}
+        """#.write(toFile: folder + "/parent.json", atomically: true, encoding: .utf8)
+        let catalog = PlanCatalog(directories: [folder])
+        let plan = try PlanLoader(catalog: catalog).load(path: folder + "/parent.json")
+        let model = ScriptedModel { request, _ in request.prompt == "parent" ? #"{"a": 1}"# : #"{"b": "x"}"# }
+        let (outcome, _) = await Harness.run(plan, providers: Harness.providers(model: model), configuration: Harness.configuration(catalog: catalog))
+        #expect(outcome.status == .completed, "\(outcome.failure?.description ?? "")")
+        #expect(outcome.result == ["a": 1, "b": "x"])
+    }
+
     @Test func invalidInputsFailTheRunListingEveryInputByName() async throws {
         let plan = try Harness.plan(#"""
         {"name": "p", "inputs": {"type": "object", "additionalProperties": false, "required": ["task"],

@@ -14,6 +14,7 @@ final class RunContext: Sendable {
     let prices: PriceTable
     /// The checkpoints of a resumed run (nil for a fresh run).
     let resume: ResumeState?
+    let schemas: SchemaCache
     private let now: @Sendable () -> Date
     private let state = Mutex(State())
 
@@ -21,13 +22,13 @@ final class RunContext: Sendable {
         var usage = UsageTotals()
         var stepsStarted = 0
         var partial = JSONObject()
-        var schemas: [String: JSONSchema] = [:]
     }
 
     init(
-        runID: String, bus: EventBus, budget: Budget, maxSteps: Int, prices: PriceTable,
+        runID: String, bus: EventBus, budget: Budget, maxSteps: Int, prices: PriceTable, schemas: SchemaCache,
         resume: ResumeState? = nil, now: @escaping @Sendable () -> Date
     ) {
+        self.schemas = schemas
         self.resume = resume
         if let resume { state.withLock { $0.usage = resume.usage } }
         self.runID = runID
@@ -84,16 +85,9 @@ final class RunContext: Sendable {
         }
     }
 
-    /// A compiled JSON Schema for a step's structured output, compiled once per run.
-    func schema(_ schema: JSONValue, for step: String) throws(RunFailure) -> JSONSchema {
-        if let cached = state.withLock({ $0.schemas[step] }) { return cached }
-        do {
-            let compiled = try JSONSchema(schema)
-            state.withLock { $0.schemas[step] = compiled }
-            return compiled
-        } catch {
-            throw RunFailure(.stepFailed, "the step's output schema is unusable: \(error)", step: step)
-        }
+    /// A compiled JSON Schema (shared across the engine's runs).
+    func schema(_ schema: JSONValue, for step: String?) throws(RunFailure) -> JSONSchema {
+        try schemas.schema(schema, step: step)
     }
 
     /// Remembers a top-level step's output for the partial result of a failed run.

@@ -76,7 +76,7 @@ struct RunDriver: Sendable {
         }
         let result = try scope.evaluate(output.value, step: "output")
         if let schema = output.schema {
-            let problems = try context.schema(schema, for: "#output").validate(result)
+            let problems = try context.schema(schema, for: nil).validate(result)
             if let first = problems.first {
                 throw RunFailure(.outputInvalid, "the result does not match the plan's output schema: \(first)" + (problems.count > 1 ? " (and \(problems.count - 1) more)" : ""))
             }

@@ -8,10 +8,13 @@ import Foundation
 public struct CorpusSearchProvider: SearchProvider {
     public let corpus: Corpus
     private let index: CorpusIndex
+    /// Each document's snippet, made once.
+    private let snippets: [String]
 
     public init(corpus: Corpus) {
         self.corpus = corpus
         self.index = CorpusIndex(corpus)
+        self.snippets = corpus.documents.map { Self.snippet($0.body) }
     }
 
     public func search(_ query: SearchQuery) async throws -> [SearchResult] {
@@ -34,7 +37,7 @@ public struct CorpusSearchProvider: SearchProvider {
             return SearchResult(
                 title: document.title,
                 url: document.url,
-                snippet: Self.snippet(document.body),
+                snippet: snippets[index],
                 published: document.date,
                 provider: Corpus.providerName
             )

@@ -1,0 +1,33 @@
+import SluiceJSON
+import Synchronization
+
+/// Compiled JSON Schemas (structured outputs, gate rubrics, plan outputs), shared by every run of
+/// one ``RunEngine``: 10,000 runs of a plan compile its schemas once, not 10,000 times.
+///
+/// Keyed by the schema itself, so equal schemas in different plans share one entry and a step
+/// id reused by a called plan never picks up the wrong schema. Bounded: past `limit` entries the
+/// cache starts over (plans have few schemas; only a process serving many plans gets there).
+final class SchemaCache: Sendable {
+    private let entries = Mutex<[JSONValue: JSONSchema]>([:])
+    let limit: Int
+
+    init(limit: Int = 512) {
+        self.limit = limit
+    }
+
+    /// The compiled `schema`; `step` names the step in the error when it cannot be compiled.
+    func schema(_ schema: JSONValue, step: String?) throws(RunFailure) -> JSONSchema {
+        if let cached = entries.withLock({ $0[schema] }) { return cached }
+        let compiled: JSONSchema
+        do {
+            compiled = try JSONSchema(schema)
+        } catch {
+            throw RunFailure(.stepFailed, "the output schema is unusable: \(error)", step: step)
+        }
+        entries.withLock { entries in
+            if entries.count >= limit { entries.removeAll() }
+            entries[schema] = compiled
+        }
+        return compiled
+    }
+}
