@@ -89,15 +89,22 @@ import Testing
 /// Generated instances pass the JSON Schema validator, for hand-written schemas and every
 /// structured-output schema in the shipped plans.
 @Suite struct GeneratedInstancesValidateTests {
+    /// Every `llm` step's schema in plans/*.json. A file that cannot be read or parsed becomes
+    /// a case with the `false` schema and the error in its name, so the test fails saying why.
     static var planSchemas: [(String, JSONValue)] {
         let folder = RepositoryPaths.root + "/plans"
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         var found: [(String, JSONValue)] = []
-        for file in files.sorted() where file.hasSuffix(".json") {
-            guard let text = try? String(contentsOfFile: folder + "/" + file, encoding: .utf8),
-                let plan = try? JSONParser.parse(text)
-            else { continue }
-            collect(plan["steps"], file: file, into: &found)
+        do {
+            for file in try FileManager.default.contentsOfDirectory(atPath: folder).sorted() where file.hasSuffix(".json") {
+                do {
+                    let plan = try JSONParser.parse(try String(contentsOfFile: folder + "/" + file, encoding: .utf8))
+                    collect(plan["steps"], file: file, into: &found)
+                } catch {
+                    found.append(("\(file): \(error)", false))
+                }
+            }
+        } catch {
+            found.append(("\(folder): \(error)", false))
         }
         return found
     }
