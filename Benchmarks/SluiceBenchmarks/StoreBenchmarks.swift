@@ -2,6 +2,7 @@ import Foundation
 import SluiceEngine
 import SluiceJSON
 import SluiceStore
+import Synchronization
 
 /// A run store in a temporary folder, for one benchmark.
 private struct BenchmarkStore {
@@ -77,8 +78,39 @@ struct StoreAppendBenchmark: Benchmark {
                 "seconds": best.rounded(places: 3),
             ]
         }
+        result["through_event_bus"] = try throughBus(store: store, count: total)
         result["target_events_per_second"] = 50_000
         return .object(result)
+    }
+
+    /// Events published as fast as the engine can into an ``EventBus`` whose first sink is the
+    /// store: the bus forms the batches (bigger while the store is busy), as in a real run.
+    private func throughBus(store: SQLiteRunStore, count: Int) throws -> JSONValue {
+        let runID = "bench_bus"
+        let (seconds, batches) = try blockingAwait {
+            try await store.createRun(NewRun(id: runID, plan: PlanIdentity(name: "bench", path: "bench.json", contentHash: "0"), inputs: [:]))
+            let sink = StoreEventSink(store: store)
+            let counter = BatchCounter(sink: sink)
+            let bus = EventBus(runID: runID, sinks: [counter], capacity: 1024)
+            let clock = ContinuousClock()
+            let start = clock.now
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await bus.deliver() }
+                // Not deltas (those merge): one lifecycle-like event each.
+                for index in 0..<count {
+                    bus.publish(.modelUsage, step: "section_text", item: index % 7, data: ["input_tokens": 812, "output_tokens": 240])
+                    if index % 1000 == 0 { await Task.yield() }
+                }
+                bus.close()
+            }
+            let elapsed = (clock.now - start).seconds
+            if let error = await sink.flush() { throw error }
+            return (elapsed, counter.batches)
+        }
+        return [
+            "events": .integer(Int64(count)), "events_per_second": (Double(count) / seconds).rounded(places: 0),
+            "seconds": seconds.rounded(places: 3), "batches": .integer(Int64(batches)),
+        ]
     }
 }
 
@@ -122,5 +154,20 @@ struct StoreResumeBenchmark: Benchmark {
             "median_ms": (samples[samples.count / 2] * 1e3).rounded(places: 3),
             "min_ms": (samples[0] * 1e3).rounded(places: 3),
         ]
+    }
+}
+
+/// Counts the batches the bus hands to the store sink.
+private final class BatchCounter: EventBatchSink {
+    let sink: StoreEventSink
+    private let count = Mutex(0)
+
+    init(sink: StoreEventSink) { self.sink = sink }
+
+    var batches: Int { count.withLock { $0 } }
+
+    func receive(batch: [RunEvent]) async {
+        count.withLock { $0 += 1 }
+        await sink.receive(batch: batch)
     }
 }

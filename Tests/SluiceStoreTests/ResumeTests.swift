@@ -1,6 +1,7 @@
 import Foundation
 import SluiceEngine
 import SluiceJSON
+import SluicePlan
 import SluiceProviders
 import SluiceStore
 import SluiceTesting
@@ -157,5 +158,47 @@ import Testing
         _ = try await StoreHarness.run(plan, id: "c3", store: store, model: model, search: search, caching: caching())
         #expect(model.requests.count == 2)
         #expect(try await store.clearCache() == 2)
+    }
+}
+
+/// A transport with one sink still gets every event after the store has it.
+@Suite struct StoreFirstSinkTests {
+    /// Checks, for each event it receives, that the store already holds it.
+    final class CheckingSink: EventSink {
+        let store: SQLiteRunStore
+        let missing = Mutex<[Int]>([])
+        let received = Mutex(0)
+
+        init(store: SQLiteRunStore) { self.store = store }
+
+        func receive(_ event: RunEvent) async {
+            received.withLock { $0 += 1 }
+            do {
+                let stored = try await store.events(runID: event.runID, after: event.seq - 1, limit: 1)
+                if stored.first?.seq != event.seq { missing.withLock { $0.append(event.seq) } }
+            } catch {
+                Issue.record("reading the store failed: \(error)")
+            }
+        }
+    }
+
+    @Test func everyEventIsStoredBeforeTheTransportSeesIt() async throws {
+        let temporary = try TemporaryStore()
+        defer { temporary.remove() }
+        let store = temporary.store
+        let plan = try StoreHarness.plan(ResumeTests.plan)
+        try await store.createRun(StoreHarness.newRun("s1", plan: plan.name))
+        let transport = CheckingSink(store: store)
+        let sink = StoreFirstSink(store: store, downstream: [transport])
+        let providers = RunEngine.Providers(
+            model: ScriptedModel(chunkSize: 2, script: { request, _ in "answer to " + request.prompt }), search: FakeSearchProvider(),
+            fetch: FakeFetchProvider(pages: [:]), documents: FakeDocumentLoader(documents: [:]))
+        let outcome = await RunEngine(providers: providers, configuration: RunEngine.Configuration(makeRunID: { "s1" }))
+            .run(plan: plan, inputs: ["items": [0, 1, 2]], sinks: [sink])
+        #expect(outcome.status == .completed)
+        #expect(await sink.storage.flush() == nil)
+        #expect(transport.received.withLock { $0 } > 20)
+        #expect(transport.missing.withLock { $0 } == [])
+        #expect(try await store.run(id: "s1")?.status == .completed)
     }
 }
