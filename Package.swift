@@ -78,6 +78,7 @@ let package = Package(
                 "SluicePlan",
                 "SluiceEngine",
                 "SluiceProviders",
+                "SluiceStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -141,7 +142,7 @@ let package = Package(
         .testTarget(
             name: "SluiceServerTests",
             // The stdio tests run `sluice serve --stdio`, so the executable must be built first.
-            dependencies: ["SluiceServer", "SluicePlan", "SluiceJSON", "SluiceEngine", "SluiceProviders", "SluiceTesting", "sluice"],
+            dependencies: ["SluiceServer", "SluicePlan", "SluiceJSON", "SluiceEngine", "SluiceProviders", "SluiceStore", "SluiceTesting", "sluice"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

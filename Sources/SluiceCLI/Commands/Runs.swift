@@ -115,8 +115,7 @@ struct RunsEvents: AsyncParsableCommand {
                 last = events.last?.seq ?? last
                 if events.count == 5000 { continue }
                 guard follow, let run = try await store.run(id: runID), run.status == .running else { return }
-                try? await Task.sleep(for: .milliseconds(200))
-                if Task.isCancelled { return }
+                do { try await Task.sleep(for: .milliseconds(200)) } catch { return }  // cancelled: stop following
             }
         } catch {
             throw StoreAccess.fail(error)

@@ -1,0 +1,47 @@
+import Foundation
+public import SluiceEngine
+import SluiceJSON
+import SluicePlan
+public import SluiceStore
+
+/// Records every run the server executes in a durable store: the run (with its user), its
+/// events — each batch stored before the transport's sink sees it, so a client can always
+/// replay what it was sent — its step checkpoints and its provider calls. `sluice runs`
+/// then lists server runs too, and `sluice runs resume` can continue one that was stopped.
+///
+/// ```swift
+/// let executor = DurableRunExecutor(engine: EngineRunExecutor(providers: providers), store: try SQLiteRunStore(home: home))
+/// let manager = RunManager(executor: executor)
+/// ```
+public struct DurableRunExecutor: RunExecutor {
+    public var engine: EngineRunExecutor
+    public var store: any SluiceStore.RunStore
+
+    public init(engine: EngineRunExecutor, store: any SluiceStore.RunStore) {
+        self.engine = engine
+        self.store = store
+    }
+
+    public func execute(_ request: RunRequest, sink: any EventSink) async -> RunResult {
+        guard let plan = request.plan.plan else { return await engine.execute(request, sink: sink) }
+        let identity = PlanIdentity(
+            name: plan.name, path: URL(fileURLWithPath: plan.source.path).standardizedFileURL.path,
+            contentHash: ContentHash.hex(of: plan.source.bytes))
+        do {
+            try await store.createRun(NewRun(id: request.runID, plan: identity, inputs: request.inputs, options: ["origin": "server"], user: request.user))
+        } catch {
+            // Never run what cannot be recorded: the client is told why.
+            return RunResult(status: .failed, errorType: "store_unavailable", errorMessage: error.message, billing: ["billable": false, "units": 0])
+        }
+        var engine = self.engine
+        let ledger = RunCallLedger(store: store, runID: request.runID)
+        engine.providers.model = ledger.model(engine.providers.model)
+        engine.providers.search = ledger.search(engine.providers.search)
+        let storeFirst = StoreFirstSink(store: store, downstream: [sink])
+        let result = await engine.execute(request, sink: storeFirst)
+        if let error = await storeFirst.storage.flush() {
+            FileHandle.standardError.write(Data("sluice serve: \(storeFirst.storage.unwritten.count) event(s) of run \(request.runID) could not be recorded: \(error.message)\n".utf8))
+        }
+        return result
+    }
+}
