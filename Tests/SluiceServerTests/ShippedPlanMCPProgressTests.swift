@@ -1,0 +1,36 @@
+import Foundation
+import SluiceEngine
+import SluiceJSON
+import SluicePlan
+import SluiceProviders
+import SluiceTesting
+import Testing
+
+@testable import SluiceServer
+
+/// Seed 001's progress over MCP from a shipped plan: each section written is a
+/// `notifications/message` with `status: generating_sections` and `details: {id, name, content}`.
+@Suite struct ShippedPlanMCPProgressTests {
+    @Test func sectionsAreAnnouncedWithTheirDetails() async throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let catalog = PlanCatalog(directories: [root + "/plans"])
+        let plan = try PlanLoader(catalog: catalog).load(path: root + "/plans/news_report.json")
+        let providers = try RunEngine.Providers.offline(corpusFolder: root + "/corpus", documentsRoot: root, model: .init(chunkDelay: .zero))
+        let sink = RecordingEventSink()
+        let outcome = await RunEngine(providers: providers, configuration: RunEngine.Configuration(catalog: catalog))
+            .run(plan: plan, inputs: ["task": "生成AI Agent领域最近一周的行业重大事件报告", "max_iterations": 1], sinks: [sink])
+        try #require(outcome.status == .completed, "\(outcome.failure?.description ?? "")")
+        let messages = sink.events.compactMap { MCPEventRenderer.logMessage(for: $0)?.1["msg"] }
+        let sections = messages.filter { $0["status"] == "generating_sections" }
+        let titles = outcome.result?["report_content"]?.stringValue ?? ""
+        #expect(sections.count == outcome.result?["metadata"]?["sections_count"]?.integerValue.map(Int.init))
+        for msg in sections {
+            let details = try #require(msg["details"])
+            #expect(details["id"]?.integerValue != nil)
+            let name = try #require(details["name"]?.stringValue)
+            #expect(titles.contains("## \(name)"))
+            #expect(details["content"]?.stringValue?.isEmpty == false)
+            #expect(msg["message"]?.stringValue == "完成\(name)的生成任务")
+        }
+    }
+}
