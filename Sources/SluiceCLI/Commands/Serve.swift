@@ -26,6 +26,9 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var directory: PlanDirectoryOptions
 
+    @Flag(help: "Serve with no keys and no network: a simulated model and the local corpus.")
+    var offline = false
+
     @Option(name: .long, help: "Folder of local documents for offline search (default: $SLUICE_CORPUS, else ./corpus).")
     var corpus: String?
 
@@ -49,22 +52,17 @@ struct Serve: AsyncParsableCommand {
             Terminal.error("no plans to serve in \(directory.catalog.directories.joined(separator: ", "))")
             throw ExitCode(ExitStatus.invalid)
         }
-        let sampling = environment["SLUICE_MODEL"] == "sampling"
-        let corpusFolder = corpus ?? environment["SLUICE_CORPUS"] ?? "corpus"
-        let providers: RunEngine.Providers
+        let configuration: ProviderConfiguration
         do {
-            // Network model and search providers are not wired yet: serving runs offline
-            // (simulated model, local corpus) unless the MCP client samples for us.
-            providers = try .offline(
-                corpusFolder: corpusFolder, documentsRoot: FileManager.default.currentDirectoryPath,
-                model: SimulatedModel.Configuration(chunkDelay: .milliseconds(simulatedDelayMilliseconds))
-            )
+            configuration = try ProviderConfiguration.load()
         } catch {
-            Terminal.error("cannot start: \(error)")
+            Terminal.error("error: \(error)")
             throw ExitCode(ExitStatus.invalid)
         }
+        let sampling = configuration.defaultModel == "sampling"
+        let providers = try makeProviders(configuration: configuration)
         var engineConfiguration = RunEngine.Configuration(catalog: directory.catalog)
-        engineConfiguration.defaultModel = sampling ? EngineRunExecutor.samplingModel : environment["SLUICE_MODEL"]
+        engineConfiguration.defaultModel = sampling ? EngineRunExecutor.samplingModel : configuration.defaultModel
         let metrics = ServerMetrics()
         let runs = RunManager(executor: EngineRunExecutor(providers: providers, configuration: engineConfiguration), observer: metrics)
         let mcp = MCPServer(library: library, runs: runs, configuration: MCPServer.Configuration(useClientSampling: sampling))
@@ -81,19 +79,55 @@ struct Serve: AsyncParsableCommand {
 
         let keys: APIKeys
         do {
-            keys = try APIKeys(parsing: environment["SLUICE_API_KEYS"] ?? "")
+            keys = try APIKeys(parsing: configuration["SLUICE_API_KEYS"] ?? environment["SLUICE_API_KEYS"] ?? "")
         } catch {
             Terminal.error(error.description)
             throw ExitCode(ExitStatus.invalid)
         }
-        let configuration = SluiceHTTPServer.Configuration(
+        let serverConfiguration = SluiceHTTPServer.Configuration(
             host: host, port: port, apiKeys: keys, origins: OriginPolicy(allowed: Set(allowedOrigins)),
             maxBodyBytes: maxBodyBytes, shutdownGracePeriod: .seconds(grace)
         )
-        let server = SluiceHTTPServer(mcp: mcp, configuration: configuration, metrics: metrics)
+        let server = SluiceHTTPServer(mcp: mcp, configuration: serverConfiguration, metrics: metrics)
         let plans = library.plans.count
         try await server.run { port in
             Terminal.error("sluice: serving \(plans) plan\(plans == 1 ? "" : "s") on http://\(host):\(port) (MCP at /mcp)")
         }
+    }
+
+    /// Offline providers, or the configured services. A server runs many plans, so nothing is
+    /// required up front: a plan whose model or search service is missing fails when it runs,
+    /// saying which variable to set (or the MCP client samples for it).
+    private func makeProviders(configuration: ProviderConfiguration) throws -> RunEngine.Providers {
+        let documentsRoot = configuration["SLUICE_DOCUMENT_ROOT"] ?? FileManager.default.currentDirectoryPath
+        if offline {
+            do {
+                return try .offline(
+                    corpusFolder: corpus ?? configuration["SLUICE_CORPUS"] ?? "corpus", documentsRoot: documentsRoot,
+                    model: SimulatedModel.Configuration(chunkDelay: .milliseconds(simulatedDelayMilliseconds))
+                )
+            } catch {
+                Terminal.error("error: \(error)")
+                throw ExitCode(ExitStatus.invalid)
+            }
+        }
+        let factory = ProviderFactory(configuration: configuration)
+        let search: any SearchProvider
+        do {
+            search = try factory.searchProvider()
+        } catch {
+            Terminal.error("sluice: no search service configured (\(error)); plans with search steps will fail")
+            search = MissingSearch(reason: "\(error)")
+        }
+        return RunEngine.Providers(model: factory.modelRouter(), search: search, fetch: factory.fetchProvider(), documents: factory.documentLoader())
+    }
+}
+
+/// The search provider when none is configured: every search fails saying why.
+private struct MissingSearch: SearchProvider {
+    var reason: String
+
+    func search(_ query: SearchQuery) async throws -> [SearchResult] {
+        throw ProviderError(.notConfigured, "no search provider is configured: \(reason)", provider: "configuration")
     }
 }

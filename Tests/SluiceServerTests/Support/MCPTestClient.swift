@@ -126,7 +126,7 @@ final class StdioTransport: MCPTestTransport {
     init(arguments: [String] = [], environment: [String: String] = [:], plans: String = TestPaths.fixturePlans) throws {
         let process = Process()
         process.executableURL = try TestPaths.executable
-        process.arguments = ["serve", "--stdio", "--plans", plans, "--corpus", TestPaths.corpus, "--simulated-delay-ms", "0"] + arguments
+        process.arguments = ["serve", "--stdio", "--offline", "--plans", plans, "--corpus", TestPaths.corpus, "--simulated-delay-ms", "0"] + arguments
         process.currentDirectoryURL = TestPaths.repository
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "SLUICE_PLANS")

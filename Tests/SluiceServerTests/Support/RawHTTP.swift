@@ -12,6 +12,7 @@ final class RawHTTPConnection: Sendable {
     enum Chunk: Sendable {
         case head(Head)
         case data([UInt8])
+        case failed(String)
     }
 
     private let descriptor: Int32
@@ -66,7 +67,11 @@ final class RawHTTPConnection: Sendable {
         var buffer = [UInt8]()
         var scratch = [UInt8](repeating: 0, count: 1 << 16)
         func fill() -> Bool {
-            let count = scratch.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            var count = scratch.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            while count < 0, errno == EINTR {
+                count = scratch.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            }
+            if count < 0 { chunks.put(.failed("recv failed: errno \(errno)")) }
             if count <= 0 { return false }
             buffer.append(contentsOf: scratch[0..<count])
             return true
@@ -129,8 +134,11 @@ final class RawHTTPConnection: Sendable {
     // MARK: Reading answers
 
     func head() async throws -> Head {
-        guard case .head(let head)? = await chunks.take() else { throw Failure(description: "no response head") }
-        return head
+        switch await chunks.take() {
+        case .head(let head)?: return head
+        case .failed(let reason)?: throw Failure(description: "no response head: \(reason)")
+        default: throw Failure(description: "no response head: the server closed the connection")
+        }
     }
 
     /// The whole body (after ``head()``).
