@@ -33,6 +33,8 @@ public final class SluiceHTTPServer: Sendable {
         public var finishedStreamsKept: Int
         /// At shutdown, how long runs may go on before they are cancelled.
         public var shutdownGracePeriod: Duration
+        /// After the grace period, how long connections may take to close before everything is cancelled.
+        public var shutdownMargin: Duration = .seconds(10)
 
         public init(
             host: String = "127.0.0.1", port: Int = 8000, apiKeys: APIKeys = APIKeys([]), origins: OriginPolicy = OriginPolicy(),
@@ -92,18 +94,20 @@ public final class SluiceHTTPServer: Sendable {
             logger: logger
         )
         let background = BackgroundService(server: self)
-        let group = ServiceGroup(
-            configuration: .init(
-                // Shut down in reverse order: the runs drain first (new runs are refused, open SSE
-                // streams end with their runs), then the HTTP server stops.
-                services: [
-                    .init(service: app),
-                    .init(service: background),
-                ],
-                gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
-                logger: logger
-            )
+        var groupConfiguration = ServiceGroupConfiguration(
+            // Shut down in reverse order: the runs drain first (new runs are refused, open SSE
+            // streams end with their runs), then the HTTP server stops.
+            services: [
+                .init(service: app),
+                .init(service: background),
+            ],
+            gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
+            logger: logger
         )
+        // A connection that never ends (a client holding a stream open) must not hold the
+        // process forever: past the grace period plus this margin, everything is cancelled.
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGracePeriod + configuration.shutdownMargin
+        let group = ServiceGroup(configuration: groupConfiguration)
         self.group.withLock { $0 = group }
         defer { self.group.withLock { $0 = nil } }
         try await group.run()
@@ -126,27 +130,36 @@ private struct BackgroundService: Service {
         await withDiscardingTaskGroup { group in
             group.addTask { await server.runs.run() }
             group.addTask { await server.jobs.run() }
-            group.addTask {
-                while !Task.isCancelled {
-                    do {
-                        try await Task.sleep(for: .seconds(30))
-                    } catch {
-                        return
+            let shuttingDown = await withTaskGroup(of: Void.self) { sweeper in
+                sweeper.addTask {
+                    while !Task.isCancelled {
+                        do {
+                            try await Task.sleep(for: .seconds(30))
+                        } catch {
+                            return
+                        }
+                        server.mcpSessions.expire(timeout: server.configuration.sessionIdleTimeout)
                     }
-                    server.mcpSessions.expire(timeout: server.configuration.sessionIdleTimeout)
+                }
+                defer { sweeper.cancelAll() }
+                // Wait for SIGTERM (or `shutdown()`); a cancellation stops everything at once.
+                do {
+                    try await gracefulShutdown()
+                    return true
+                } catch {
+                    return false
                 }
             }
-            // Wait for SIGTERM (or cancellation), then drain before everything stops.
-            do {
-                try await gracefulShutdown()
-            } catch {
+            guard shuttingDown else {
                 group.cancelAll()
                 return
             }
+            // Drain: refuse new runs, let running ones finish for the grace period, cancel the
+            // rest; end the sessions; then let the queued MCP work finish on its own (every
+            // call ends with its run), so no answer is dropped.
             await server.runs.drain(gracePeriod: server.configuration.shutdownGracePeriod)
             server.mcpSessions.closeAll(reason: "the server is shutting down")
             server.jobs.close()
-            group.cancelAll()
         }
     }
 }

@@ -16,7 +16,12 @@ final class RawHTTPConnection: Sendable {
     }
 
     private let descriptor: Int32
+    /// Whether the descriptor is closed: once it is, its number may belong to another socket,
+    /// so ``disconnect()`` must not touch it.
+    private let closed = Locked(false)
     let chunks = Mailbox<Chunk>()
+    /// `METHOD path`, for failure messages.
+    let requestLine: String
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -38,6 +43,7 @@ final class RawHTTPConnection: Sendable {
             throw Failure(description: "connect to port \(port) failed: \(errno)")
         }
         descriptor = socketDescriptor
+        requestLine = "\(method) \(path)"
         var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         for (name, value) in headers { request += "\(name): \(value)\r\n" }
         if !body.isEmpty || method == "POST" { request += "Content-Length: \(body.count)\r\n" }
@@ -50,20 +56,26 @@ final class RawHTTPConnection: Sendable {
             offset += written
         }
         let chunks = self.chunks
-        let thread = Thread { Self.read(socketDescriptor, into: chunks) }
+        let closed = self.closed
+        let thread = Thread {
+            Self.read(socketDescriptor, into: chunks)
+            closed.withLock { closed in
+                closed = true
+                close(socketDescriptor)
+            }
+        }
         thread.start()
     }
 
     /// Drops the connection (the client going away mid-stream).
     func disconnect() {
-        shutdown(descriptor, Int32(SHUT_RDWR))
+        closed.withLock { closed in
+            if !closed { shutdown(descriptor, Int32(SHUT_RDWR)) }
+        }
     }
 
     private static func read(_ descriptor: Int32, into chunks: Mailbox<Chunk>) {
-        defer {
-            chunks.close()
-            close(descriptor)
-        }
+        defer { chunks.close() }
         var buffer = [UInt8]()
         var scratch = [UInt8](repeating: 0, count: 1 << 16)
         func fill() -> Bool {
@@ -136,8 +148,8 @@ final class RawHTTPConnection: Sendable {
     func head() async throws -> Head {
         switch await chunks.take() {
         case .head(let head)?: return head
-        case .failed(let reason)?: throw Failure(description: "no response head: \(reason)")
-        default: throw Failure(description: "no response head: the server closed the connection")
+        case .failed(let reason)?: throw Failure(description: "\(requestLine): no response head: \(reason)")
+        default: throw Failure(description: "\(requestLine): no response head: the server closed the connection")
         }
     }
 
