@@ -41,6 +41,19 @@ import Testing
         #expect(zip(progress, progress.dropFirst()).allSatisfy { $0 < $1 }, "progress must increase strictly: \(progress)")
         #expect(notifications.allSatisfy { $0["method"] != "notifications/progress" || $0["params"]?["progressToken"] == "tok-1" })
 
+        // logging/setLevel decides what is sent: debug adds the streamed text, error hides status.
+        _ = try await client.request("logging/setLevel", ["level": "debug"])
+        await client.clearNotifications()
+        _ = try await client.request("tools/call", ["name": "ask", "arguments": ["auto_confirm": true]])
+        let debug = await client.notifications.filter { $0["params"]?["level"] == "debug" }
+        #expect(debug.contains { $0["params"]?["data"]?["msg"]?["status"] == "streaming" })
+        _ = try await client.request("logging/setLevel", ["level": "error"])
+        await client.clearNotifications()
+        _ = try await client.request("tools/call", ["name": "ask", "arguments": ["auto_confirm": true]])
+        #expect(await client.notifications.filter { $0["method"] == "notifications/message" }.isEmpty)
+        let badLevel = try await client.request("logging/setLevel", ["level": "loud"])
+        #expect(badLevel["error"]?["code"] == -32602)
+
         await client.close()
         #expect(transport.strayLines.withLock { $0 } == [])
     }
