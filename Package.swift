@@ -114,7 +114,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "SluiceBenchmarks",
-            dependencies: ["SluiceJSON", "SluicePlan", "SluiceEngine", "SluiceProviders", "SluiceFakeServices", "SluiceStore"],
+            dependencies: ["SluiceJSON", "SluicePlan", "SluiceEngine", "SluiceProviders", "SluiceFakeServices", "SluiceStore", "SluiceServer"],
             path: "Benchmarks/SluiceBenchmarks",
             swiftSettings: swiftSettings
         ),

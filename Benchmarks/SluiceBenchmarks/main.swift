@@ -14,6 +14,7 @@ enum BenchmarkRegistry {
         EngineStepOverheadBenchmark(),
         NDJSONThroughputBenchmark(),
         ConcurrentRunsBenchmark(),
+        MCPToolCallBenchmark(),
     ]
 }
 
