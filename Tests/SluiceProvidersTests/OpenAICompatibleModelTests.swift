@@ -214,7 +214,7 @@ struct OpenAICompatibleModelTests {
     }
 
     @Test func cancellingMidStreamEndsTheCall() async throws {
-        let server = try FakeHTTPServer.scripted([FakeOpenAI.stream((0..<500).map { "w\($0) " }, pause: .milliseconds(20))])
+        let server = try FakeHTTPServer.scripted([FakeOpenAI.stream((0..<20_000).map { "w\($0) " }, pause: .milliseconds(20))])
         defer { server.stop() }
         let model = model(server)
         let request = request()
