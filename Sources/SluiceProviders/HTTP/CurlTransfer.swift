@@ -177,8 +177,18 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     fileprivate func refuse(_ address: String) {
-        callbackError = HTTPClientError(.addressRefused, "refused to connect to \(request.hostForMessages): it resolves to \(address), a loopback, private or link-local address")
+        var message = "refused to connect to \(request.hostForMessages): it resolves to \(address), a loopback, private or link-local address"
+        if Self.proxyConfigured {
+            // libcurl connects to the proxy, so the guard sees the proxy's address, not the page's.
+            message += " (a proxy is configured, and this may be the proxy's address: allow private addresses to fetch through it)"
+        }
+        callbackError = HTTPClientError(.addressRefused, message)
     }
+
+    private static let proxyConfigured: Bool = {
+        let environment = ProcessInfo.processInfo.environment
+        return ["http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"].contains { environment[$0]?.isEmpty == false }
+    }()
 
     private func deliverHead() {
         guard !headDelivered else { return }
