@@ -11,8 +11,9 @@ struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a plan.",
         discussion: """
-            Inputs come from --inputs FILE.json, then each --input name=value (typed by the plan's
+            Inputs come from --inputs FILE.json, then each --input name=value (typed by the plan's \
             input schema: numbers, booleans, JSON arrays and objects), then the schema's defaults.
+
             Exit codes: 0 completed, 1 failed, 2 bad invocation or invalid plan, 130 cancelled.
             """
     )
