@@ -202,3 +202,35 @@ import Testing
         #expect(try await store.run(id: "s1")?.status == .completed)
     }
 }
+
+/// Every step execution has its own checkpoint key, also in nested maps and loops.
+@Suite struct CheckpointKeyTests {
+    @Test func nestedMapsAndLoopRoundsGetDistinctKeys() async throws {
+        let temporary = try TemporaryStore()
+        defer { temporary.remove() }
+        let store = temporary.store
+        let plan = try StoreHarness.plan(#"""
+            {"name": "nested", "models": {"default": "x:m"},
+             "steps": [
+               {"id": "rounds", "kind": "loop", "max_iterations": 2,
+                "steps": [{"id": "outer", "kind": "map", "over": "inputs.rows", "as": "row",
+                           "steps": [{"id": "inner", "kind": "map", "over": "row",
+                                      "steps": [{"id": "say", "kind": "llm", "prompt": "{{loop.iteration}} {{item}}"}]}]}]}
+             ]}
+            """#)
+        let (outcome, _) = try await StoreHarness.run(
+            plan, id: "k1", store: store, model: ScriptedModel { request, _ in request.prompt }, inputs: ["rows": [["a", "b"], ["c"]]])
+        #expect(outcome.status == .completed)
+        let keys = Set(try await store.checkpoints(runID: "k1").keys)
+        for round in 1...2 {
+            #expect(keys.contains("rounds#\(round)/outer[0]/inner[0]/say"))
+            #expect(keys.contains("rounds#\(round)/outer[0]/inner[1]/say"))
+            #expect(keys.contains("rounds#\(round)/outer[1]/inner[0]/say"))
+            #expect(keys.contains("rounds#\(round)/outer[0]/inner"))
+            #expect(keys.contains("rounds#\(round)/outer"))
+        }
+        #expect(keys.contains("rounds"))
+        let expectedCount = 13  // per round: 3 say, 2 inner, 1 outer; and the loop itself
+        #expect(keys.count == expectedCount)
+    }
+}
