@@ -97,4 +97,25 @@ import Testing
             #expect(events.map(\.seq) == Array(1...1000))
         }
     }
+
+    @Test func storesOpeningANewFileAtOnceAllSucceed() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-race-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer {
+            do { try FileManager.default.removeItem(atPath: folder) } catch { print("could not remove \(folder): \(error)") }
+        }
+        let path = folder + "/runs.sqlite"
+        let opened = try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<6 {
+                group.addTask {
+                    let store = try SQLiteRunStore(path: path)
+                    try await store.createRun(StoreHarness.newRun("run\(index)"))
+                    return 1
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(opened == 6)
+        #expect(try await SQLiteRunStore(path: path).runs(RunFilter()).count == 6)
+    }
 }

@@ -4,6 +4,7 @@ import SluiceEngine
 import SluicePlan
 import SluiceProviders
 import SluiceServer
+import SluiceStore
 
 /// `sluice serve`: every plan as an MCP tool (stdio, or streamable HTTP at /mcp) plus REST + SSE.
 struct Serve: AsyncParsableCommand {
@@ -41,6 +42,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-body-bytes"), help: "The largest request body accepted.")
     var maxBodyBytes = 1 << 20
 
+    @Flag(name: .customLong("no-store"), help: "Do not record runs in the store ($SLUICE_HOME/runs.sqlite).")
+    var noStore = false
+
     @Option(name: .customLong("simulated-delay-ms"), help: .hidden)
     var simulatedDelayMilliseconds = 15
 
@@ -64,7 +68,8 @@ struct Serve: AsyncParsableCommand {
         var engineConfiguration = RunEngine.Configuration(catalog: directory.catalog)
         engineConfiguration.defaultModel = sampling ? EngineRunExecutor.samplingModel : configuration.defaultModel
         let metrics = ServerMetrics()
-        let runs = RunManager(executor: EngineRunExecutor(providers: providers, configuration: engineConfiguration), observer: metrics)
+        let engineExecutor = EngineRunExecutor(providers: providers, configuration: engineConfiguration)
+        let runs = RunManager(executor: noStore ? engineExecutor : try durable(engineExecutor, environment: environment), observer: metrics)
         let mcp = MCPServer(library: library, runs: runs, configuration: MCPServer.Configuration(useClientSampling: sampling))
 
         if stdio {
@@ -129,5 +134,18 @@ private struct MissingSearch: SearchProvider {
 
     func search(_ query: SearchQuery) async throws -> [SearchResult] {
         throw ProviderError(.notConfigured, "no search provider is configured: \(reason)", provider: "configuration")
+    }
+}
+
+extension Serve {
+    /// Every run recorded in the store (see ``DurableRunExecutor``); a store that cannot be
+    /// opened stops the server before it serves anything.
+    fileprivate func durable(_ executor: EngineRunExecutor, environment: [String: String]) throws -> DurableRunExecutor {
+        do {
+            return DurableRunExecutor(engine: executor, store: try SQLiteRunStore(home: SluiceHome.resolve(environment: environment)))
+        } catch {
+            Terminal.error("cannot start: \(error.message) (or serve with --no-store)")
+            throw ExitCode(ExitStatus.invalid)
+        }
     }
 }

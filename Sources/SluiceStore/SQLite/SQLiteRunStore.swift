@@ -50,11 +50,31 @@ public final class SQLiteRunStore: RunStore, ResponseCache {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
-        do {
-            pool = try DatabasePool(path: path, configuration: configuration)
-            try Self.migrator.migrate(pool)
-        } catch {
-            throw Self.storeError(error, path: path, doing: "open the run store")
+        // Processes opening a new store at once race to switch it to WAL and to migrate it
+        // (the loser sees SQLITE_BUSY or "table runs already exists"): try again until the
+        // busy timeout, by which time the winner has finished.
+        let deadline = Date().addingTimeInterval(max(busyTimeout, 1))
+        var opened: DatabasePool?
+        while opened == nil {
+            do {
+                let candidate = try DatabasePool(path: path, configuration: configuration)
+                try Self.migrator.migrate(candidate)
+                opened = candidate
+            } catch let error as DatabaseError where Self.isOpeningRace(error) && Date() < deadline {
+                usleep(20_000)
+            } catch {
+                throw Self.storeError(error, path: path, doing: "open the run store")
+            }
+        }
+        guard let opened else { throw StoreError(.io, "cannot open the run store \(path)") }
+        pool = opened
+    }
+
+    private static func isOpeningRace(_ error: DatabaseError) -> Bool {
+        switch error.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED: true
+        case .SQLITE_ERROR: error.message?.contains("already exists") ?? false
+        default: false
         }
     }
 
