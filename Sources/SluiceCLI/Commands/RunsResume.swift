@@ -22,13 +22,17 @@ struct RunsResume: AsyncParsableCommand {
     @Option(help: "How events are shown: pretty or ndjson.")
     var events: Run.EventFormat = .pretty
 
+    @Flag(help: "Continue with the simulated model and the local corpus (e.g. a run the server started offline).")
+    var offline = false
+
     func run() async throws {
         let run = try await StoreAccess.with { store throws(StoreError) in try await store.run(matching: id) }
         guard run.status.isResumable else {
             Terminal.error("error: run \(run.id) is \(run.status.rawValue); only failed, cancelled or interrupted runs can be resumed")
             throw ExitCode(ExitStatus.invalid)
         }
-        let stored = run.options["arguments"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        var stored = run.options["arguments"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        if offline, !stored.contains("--offline") { stored.append("--offline") }
         let command = try Run.parse([run.plan.path] + stored + ["--events", events.rawValue, "--resume-run", run.id])
         try await command.run()
     }
