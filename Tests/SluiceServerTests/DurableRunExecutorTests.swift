@@ -54,4 +54,37 @@ import Testing
         #expect(run.result == ["text": "hello", "times": 2])
         #expect(run.lastSeq == seen.count)
     }
+
+    @Test func afterARestartARunsEventsAreReplayedFromTheStore() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-server-restart-\(UUID().uuidString)").path
+        defer {
+            do { try FileManager.default.removeItem(atPath: folder) } catch { print("could not remove \(folder): \(error)") }
+        }
+        let store = try SQLiteRunStore(home: folder)
+        let executor = DurableRunExecutor(engine: try ServerHarness.engineExecutor(), store: store)
+        // The first server runs it to the end, then stops.
+        let runID = try await ServerHarness.withServer(executor: executor) { port, server in
+            let started = try await HTTP.request(port, "POST", "/v1/plans/echo/runs", json: ["text": "hi"])
+            #expect(started.status == 202)
+            let runID = try #require(started.json?["run_id"]?.stringValue)
+            let record = try #require(server.mcp.runs.store.run(id: runID))
+            _ = await record.waitForResult()
+            return runID
+        }
+        let stored = try #require(try await store.run(id: runID))
+        #expect(stored.status == .completed)
+        // A new server (nothing in memory) answers from the store.
+        try await ServerHarness.withServer(executor: executor) { port, _ in
+            let summary = try await HTTP.request(port, "GET", "/v1/runs/\(runID)")
+            #expect(summary.status == 200)
+            #expect(summary.json?["status"] == "completed")
+            #expect(summary.json?["result"] == ["text": "hi", "times": 1])
+            let (head, reader, _) = try await HTTP.sse(port, "GET", "/v1/runs/\(runID)/events", headers: ["Last-Event-ID": "2"])
+            #expect(head.status == 200)
+            let rest = await HTTP.drain(reader)
+            #expect(rest.map(\.id) == (3...stored.lastSeq).map(String.init))
+            #expect(rest.last?.event == "final_result")
+            #expect(try await HTTP.request(port, "GET", "/v1/runs/run_unknown/events").status == 404)
+        }
+    }
 }

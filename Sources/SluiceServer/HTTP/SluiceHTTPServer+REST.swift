@@ -24,17 +24,23 @@ extension SluiceHTTPServer {
             return self.startRun(plan: plan, inputs: inputs, request: request, context: context, seed: SeedEvents(userID: context.user))
         }
         router.get("/v1/runs/:id") { _, context in
-            guard let record = self.runs.run(id: try context.parameters.require("id"), user: context.user) else {
+            let id = try context.parameters.require("id")
+            guard let record = self.runs.run(id: id, user: context.user) else {
+                if let stored = try await self.storedRun(id: id, user: context.user) { return HTTPResponses.json(Self.summary(of: stored)) }
                 return HTTPResponses.error(.notFound, "no such run")
             }
             return HTTPResponses.json(record.summary)
         }
         router.get("/v1/runs/:id/events") { request, context in
-            guard let record = self.runs.run(id: try context.parameters.require("id"), user: context.user) else {
-                return HTTPResponses.error(.notFound, "no such run")
-            }
+            let id = try context.parameters.require("id")
             let after = request.headers[Self.lastEventIDHeader].flatMap { Int($0) }
                 ?? request.uri.queryParameters.get("after", as: Int.self) ?? 0
+            guard let record = self.runs.run(id: id, user: context.user) else {
+                if let stored = try await self.storedRun(id: id, user: context.user) {
+                    return self.storedEventStream(stored, after: after, seed: SeedEvents(userID: context.user))
+                }
+                return HTTPResponses.error(.notFound, "no such run")
+            }
             return self.eventStream(record, after: after, seed: SeedEvents(userID: context.user))
         }
         router.delete("/v1/runs/:id") { _, context in

@@ -1,0 +1,98 @@
+import HTTPTypes
+import Hummingbird
+import SluiceEngine
+import SluiceJSON
+import SluiceStore
+import Synchronization
+
+/// Runs this server no longer holds in memory — started before a restart, or by another
+/// process sharing the store — answered from the durable store (see ``DurableRunExecutor``):
+/// `GET /v1/runs/{id}` and `GET /v1/runs/{id}/events` (replay after `Last-Event-ID`, then
+/// follow while the run goes on elsewhere).
+extension SluiceHTTPServer {
+    /// The store behind the run manager, when runs are recorded.
+    var durableStore: (any SluiceStore.RunStore)? {
+        (mcp.runs.executor as? DurableRunExecutor)?.store
+    }
+
+    /// The stored run `id` when it belongs to `user` (nil for unknown or someone else's: a 404).
+    func storedRun(id: String, user: String) async throws -> StoredRun? {
+        guard let store = durableStore, let run = try await store.run(id: id), run.user == user else { return nil }
+        return run
+    }
+
+    /// The run as `GET /v1/runs/{id}` reports it, in the shape of ``RunRecord/summary``.
+    static func summary(of run: StoredRun) -> JSONValue {
+        var object: JSONObject = [
+            "run_id": .string(run.id), "plan": .string(run.plan.name), "status": .string(run.status.rawValue),
+            "created_at": .string(EventTime.iso8601(run.createdAt)),
+        ]
+        if let finished = run.finishedAt { object["finished_at"] = .string(EventTime.iso8601(finished)) }
+        object["events"] = .integer(Int64(run.lastSeq))
+        object["inputs"] = run.inputs
+        if let result = run.result { object["result"] = result }
+        if let error = run.error { object["error"] = error }
+        if let billing = run.billing { object["billing"] = billing }
+        if let usage = run.usage { object["usage"] = usage }
+        return .object(object)
+    }
+
+    /// The stored events after `after` in seed 000's SSE; while the run is still running in a
+    /// live process, new events follow as they are stored.
+    func storedEventStream(_ run: StoredRun, after: Int, seed: SeedEvents) -> Response {
+        guard let store = durableStore else { return HTTPResponses.error(.notFound, "no such run") }
+        var headers = SSEBody.headers
+        headers[HTTPField.Name("X-Run-Id")!] = run.id
+        let feed = StoredEventFeed(store: store, runID: run.id, after: after)
+        return Response(
+            status: .ok, headers: headers,
+            body: SSEBody.make(AsyncStream(unfolding: { await feed.next() }), heartbeat: configuration.heartbeatInterval) {
+                seed.event(for: $0).formatted
+            }
+        )
+    }
+}
+
+/// Pages through a run's stored log, polling while the run goes on in another process.
+private final class StoredEventFeed: Sendable {
+    let store: any SluiceStore.RunStore
+    let runID: String
+    private let state: Mutex<(buffer: [RunEvent], last: Int, done: Bool)>
+
+    init(store: any SluiceStore.RunStore, runID: String, after: Int) {
+        self.store = store
+        self.runID = runID
+        state = Mutex(([], after, false))
+    }
+
+    /// The next event, or nil at the end of the log of a run that no longer runs (or on a
+    /// store error or cancellation: the client can reconnect with `Last-Event-ID`).
+    func next() async -> RunEvent? {
+        while true {
+            let (ready, last, done) = state.withLock { state -> (RunEvent?, Int, Bool) in
+                if !state.buffer.isEmpty { return (state.buffer.removeFirst(), state.last, state.done) }
+                return (nil, state.last, state.done)
+            }
+            if let ready { return ready }
+            if done { return nil }
+            do {
+                let page = try await store.events(runID: runID, after: last, limit: 1000)
+                if let end = page.last {
+                    state.withLock { state in
+                        state.buffer = page
+                        state.last = end.seq
+                    }
+                    continue
+                }
+                guard let run = try await store.run(id: runID), run.status == .running else {
+                    state.withLock { $0.done = true }
+                    return nil
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            } catch {
+                state.withLock { $0.done = true }
+                return nil
+            }
+        }
+    }
+}
