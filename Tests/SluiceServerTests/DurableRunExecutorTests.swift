@@ -87,4 +87,29 @@ import Testing
             #expect(try await HTTP.request(port, "GET", "/v1/runs/run_unknown/events").status == 404)
         }
     }
+
+    @Test func aRunAStoppedServerLeftInterruptedIsContinued() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-server-resume-\(UUID().uuidString)").path
+        defer {
+            do { try FileManager.default.removeItem(atPath: folder) } catch { print("could not remove \(folder): \(error)") }
+        }
+        let store = try SQLiteRunStore(home: folder)
+        // What a killed server leaves: its run started, owned by a process that is gone.
+        let dead = try SQLiteRunStore(path: folder + "/runs.sqlite", owner: "999999999@\(ProcessInfo.processInfo.hostName)")
+        let library = try ServerHarness.library()
+        let plan = try #require(library.plan(named: "echo")?.plan)
+        try await dead.createRun(NewRun(
+            id: "run_left", plan: PlanIdentity(name: "echo", path: plan.source.path, contentHash: "0"), inputs: ["text": "again", "times": 1],
+            options: ["origin": "server"], user: "alice"))
+        try await dead.append([RunEvent(seq: 1, runID: "run_left", time: Date(), type: .runStarted, data: ["plan": "echo"])])
+        let messages = Mutex<[String]>([])
+        let executor = DurableRunExecutor(engine: try ServerHarness.engineExecutor(), store: store)
+        await executor.resumeInterrupted(library: library) { message in messages.withLock { $0.append(message) } }
+        let run = try #require(try await store.run(id: "run_left"))
+        #expect(run.status == .completed, "\(messages.withLock { $0 })")
+        #expect(run.result == ["text": "again", "times": 1])
+        let log = try await store.events(runID: "run_left", after: 0, limit: nil)
+        #expect(log.map(\.seq) == Array(1...log.count))
+        #expect(log.dropFirst().first?.type == .runResumed)
+    }
 }

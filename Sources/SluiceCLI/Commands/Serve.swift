@@ -45,6 +45,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("no-store"), help: "Do not record runs in the store ($SLUICE_HOME/runs.sqlite).")
     var noStore = false
 
+    @Flag(name: .customLong("no-resume"), help: "Do not continue the runs a stopped server left interrupted (HTTP).")
+    var noResume = false
+
     @Option(name: .customLong("simulated-delay-ms"), help: .hidden)
     var simulatedDelayMilliseconds = 15
 
@@ -95,8 +98,16 @@ struct Serve: AsyncParsableCommand {
         )
         let server = SluiceHTTPServer(mcp: mcp, configuration: serverConfiguration, metrics: metrics)
         let plans = library.plans.count
-        try await server.run { port in
-            Terminal.error("sluice: serving \(plans) plan\(plans == 1 ? "" : "s") on http://\(host):\(port) (MCP at /mcp)")
+        // Interrupted server runs continue alongside; stopping the server cancels them.
+        let resumer = noResume ? nil : runs.executor as? DurableRunExecutor
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            if let resumer {
+                group.addTask { await resumer.resumeInterrupted(library: library) { Terminal.error("sluice: \($0)") } }
+            }
+            try await server.run { port in
+                Terminal.error("sluice: serving \(plans) plan\(plans == 1 ? "" : "s") on http://\(host):\(port) (MCP at /mcp)")
+            }
+            group.cancelAll()
         }
     }
 

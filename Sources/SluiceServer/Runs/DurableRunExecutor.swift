@@ -45,3 +45,52 @@ public struct DurableRunExecutor: RunExecutor {
         return result
     }
 }
+
+extension DurableRunExecutor {
+    /// Continues the server runs a stopped server left interrupted (`sluice serve` does this
+    /// when it starts, unless `--no-resume`): each from its checkpoints, its log continuing
+    /// with the next `seq`, so `GET /v1/runs/{id}/events` replays and then follows it.
+    ///
+    /// Returns when they have all ended; cancelling the task cancels them (each records
+    /// `run.cancelled`). Problems are reported through `log`, never silently skipped.
+    public func resumeInterrupted(library: PlanLibrary, log: @escaping @Sendable (String) -> Void) async {
+        let interrupted: [StoredRun]
+        do {
+            interrupted = try await store.runs(RunFilter(status: .interrupted, limit: 1000))
+        } catch {
+            log("cannot look for interrupted runs: \(error.message)")
+            return
+        }
+        let serverRuns = interrupted.filter { $0.options["origin"] == "server" }
+        await withDiscardingTaskGroup { group in
+            for run in serverRuns {
+                group.addTask { await self.resume(run, library: library, log: log) }
+            }
+        }
+    }
+
+    private func resume(_ run: StoredRun, library: PlanLibrary, log: @escaping @Sendable (String) -> Void) async {
+        guard let plan = library.plan(named: run.plan.name)?.plan else {
+            log("cannot resume run \(run.id): the plan '\(run.plan.name)' is not served")
+            return
+        }
+        let prepared: PreparedResume
+        do {
+            prepared = try await store.prepareResume(id: run.id)
+        } catch {
+            log("cannot resume run \(run.id): \(error.message)")
+            return
+        }
+        var providers = engine.providers
+        providers.model = prepared.ledger.model(providers.model)
+        providers.search = prepared.ledger.search(providers.search)
+        let sink = StoreEventSink(store: store)
+        log("resuming run \(run.id) (\(run.plan.name)) from seq \(prepared.state.nextSeq)")
+        let outcome = await RunEngine(providers: providers, configuration: engine.configuration)
+            .run(plan: plan, inputs: run.inputs, sinks: [sink], resume: prepared.state)
+        if let error = await sink.flush() {
+            log("\(sink.unwritten.count) event(s) of run \(run.id) could not be recorded: \(error.message)")
+        }
+        log("resumed run \(run.id) \(outcome.status.rawValue)")
+    }
+}
