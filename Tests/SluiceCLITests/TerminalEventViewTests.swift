@@ -80,6 +80,21 @@ import Testing
         #expect(!text.contains("\u{1B}[36m") && !text.contains("\u{1B}[2m"), "no colours when asked for none")
     }
 
+    @Test func ticksMoveTheElapsedTimeOfRunningSteps() async {
+        let output = Mutex("")
+        let view = TerminalEventView(isTTY: true, useColor: false, width: 80) { text in output.withLock { $0 += text } }
+        let started = Date(timeIntervalSince1970: 1000)
+        await view.receive(RunEvent(seq: 1, runID: "r", time: started, type: .stepStarted, step: "queries", data: ["kind": "llm"]))
+        output.withLock { $0 = "" }
+        view.tick(now: started.addingTimeInterval(4.2))
+        #expect(output.withLock { $0 }.contains("… queries  4.2s"))
+        let plain = TerminalEventView(isTTY: false, useColor: false) { text in output.withLock { $0 += text } }
+        output.withLock { $0 = "" }
+        await plain.receive(RunEvent(seq: 1, runID: "r", time: started, type: .stepStarted, step: "queries", data: ["kind": "llm"]))
+        plain.tick(now: started.addingTimeInterval(4.2))
+        #expect(!output.withLock { $0 }.contains("4.2s"), "no redraws in plain output")
+    }
+
     @Test func coloursOnlyOnATTYAndNeverWithNoColor() async {
         let coloured = await Self.render(Self.sampleRun(), isTTY: true, color: true)
         #expect(coloured.contains("\u{1B}[32m✓"))

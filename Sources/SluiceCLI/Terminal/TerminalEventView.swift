@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import SluiceEngine
 import Synchronization
 
@@ -12,7 +12,11 @@ import Synchronization
 /// ```swift
 /// let view = TerminalEventView.standardOutput(environment: ProcessInfo.processInfo.environment,
 ///                                             reportDestination: "report.md")
-/// let outcome = await engine.run(plan: plan, inputs: inputs, sinks: [view])
+/// let outcome = await withTaskGroup(of: Void.self) { group in
+///     group.addTask { await view.runTicker() }   // elapsed times keep moving on a TTY
+///     defer { group.cancelAll() }
+///     return await engine.run(plan: plan, inputs: inputs, sinks: [view])
+/// }
 /// ```
 public final class TerminalEventView: EventSink {
     private let renderer: Mutex<TerminalRenderer>
@@ -62,7 +66,32 @@ public final class TerminalEventView: EventSink {
     }
 
     public func receive(_ event: RunEvent) async {
-        let text = renderer.withLock { $0.render(event) }
-        if !text.isEmpty { write(text) }
+        // Written under the lock: a tick's redraw must not land between this text and the
+        // cursor position it assumes.
+        renderer.withLock { renderer in
+            let text = renderer.render(event)
+            if !text.isEmpty { write(text) }
+        }
+    }
+
+    /// Redraws the running steps' elapsed times as of `now` (a no-op when not on a TTY).
+    public func tick(now: Date = Date()) {
+        renderer.withLock { renderer in
+            let text = renderer.tick(now: now)
+            if !text.isEmpty { write(text) }
+        }
+    }
+
+    /// Ticks every `interval` until the calling task is cancelled: run it beside the engine
+    /// (e.g. in a task group cancelled when the run returns).
+    public func runTicker(every interval: Duration = .milliseconds(250)) async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return  // cancelled: the run is over
+            }
+            tick()
+        }
     }
 }

@@ -80,6 +80,13 @@ struct TerminalRenderer {
         return redraw(permanent: permanent, at: event.time)
     }
 
+    /// A redraw of the live block with elapsed times as of `now` (TTY only; empty otherwise), so
+    /// a long step without streamed text still shows its time moving.
+    mutating func tick(now: Date) -> String {
+        guard options.isTTY, !active.isEmpty else { return "" }
+        return redraw(permanent: [], at: now)
+    }
+
     // MARK: State
 
     private mutating func update(with event: RunEvent) {
