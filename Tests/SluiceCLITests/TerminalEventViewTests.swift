@@ -123,7 +123,7 @@ import Testing
     }
 }
 
-@Suite struct TerminalInputProviderTests {
+@Suite(.timeLimit(.minutes(1))) struct TerminalInputProviderTests {
     static func ask(_ answers: [String?]) async throws -> (Bool, String) {
         let remaining = Mutex(answers)
         let output = Mutex("")
