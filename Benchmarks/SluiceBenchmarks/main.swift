@@ -15,6 +15,7 @@ enum BenchmarkRegistry {
         NDJSONThroughputBenchmark(),
         ConcurrentRunsBenchmark(),
         MCPToolCallBenchmark(),
+        SSEFanOutBenchmark(),
     ]
 }
 
