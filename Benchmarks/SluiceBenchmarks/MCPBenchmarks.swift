@@ -29,7 +29,7 @@ struct MCPToolCallBenchmark: Benchmark {
             documents: LocalDocumentLoader(root: BenchmarkFiles.repository.path)
         )
         let executor = EngineRunExecutor(providers: providers, configuration: RunEngine.Configuration(catalog: catalog, defaultModel: "openai:gpt-4o-mini"))
-        let runs = RunManager(executor: executor, store: InMemoryRunStore(capacity: 100))
+        let runs = RunManager(executor: executor, registry: InMemoryRunRegistry(capacity: 100))
         let server = MCPServer(library: library, runs: runs)
         let counter = CountingOutbound()
         let cpuBefore = Self.cpuSeconds()

@@ -104,7 +104,7 @@ struct SSEFanOutBenchmark: Benchmark {
         )
         let executor = EngineRunExecutor(providers: providers, configuration: RunEngine.Configuration(catalog: catalog, defaultModel: "openai:gpt-4o-mini"))
         let metrics = ServerMetrics()
-        let runs = RunManager(executor: executor, store: InMemoryRunStore(capacity: 1000), observer: metrics)
+        let runs = RunManager(executor: executor, registry: InMemoryRunRegistry(capacity: 1000), observer: metrics)
         var configuration = SluiceHTTPServer.Configuration(port: 0, shutdownGracePeriod: .zero)
         configuration.shutdownMargin = .seconds(2)
         return SluiceHTTPServer(mcp: MCPServer(library: library, runs: runs), configuration: configuration, metrics: metrics)

@@ -67,7 +67,7 @@ import Testing
             let started = try await HTTP.request(port, "POST", "/v1/plans/echo/runs", json: ["text": "hi"])
             #expect(started.status == 202)
             let runID = try #require(started.json?["run_id"]?.stringValue)
-            let record = try #require(server.mcp.runs.store.run(id: runID))
+            let record = try #require(server.mcp.runs.registry.run(id: runID))
             _ = await record.waitForResult()
             return runID
         }

@@ -95,7 +95,7 @@ import Testing
             try await client.initialize(capabilities: ["elicitation": .object(JSONObject())])
             _ = try await client.start("tools/call", ["name": "ask", "arguments": .object(JSONObject())])
             _ = try await client.waitFor { $0["method"] == "elicitation/create" }
-            let record = try #require(server.mcp.runs.store.runs(user: "anonymous").first)
+            let record = try #require(server.mcp.runs.registry.runs(user: "anonymous").first)
             #expect(record.status == .running)
             let deleted = try await HTTP.request(port, "DELETE", "/mcp", headers: ["MCP-Session-Id": try #require(transport.sessionID)])
             #expect(deleted.status == 204)
@@ -118,14 +118,14 @@ import Testing
             #expect(asked["params"]?["_meta"]?["io.modelcontextprotocol/related-task"]?["taskId"]?.stringValue == taskID)
             let cancelled = try await client.request("tasks/cancel", ["taskId": .string(taskID)])
             #expect(cancelled["result"]?["status"] == "cancelled")
-            let record = try #require(server.mcp.runs.store.run(id: taskID))
+            let record = try #require(server.mcp.runs.registry.run(id: taskID))
             #expect(await record.waitForResult().status == .cancelled)
 
             // notifications/cancelled over HTTP stops a plain call too.
             let call = try await client.start("tools/call", ["name": "ask", "arguments": .object(JSONObject())])
             _ = try await client.waitFor { $0["method"] == "elicitation/create" && $0["params"]?["_meta"] == nil }
             try await client.notify("notifications/cancelled", ["requestId": .integer(Int64(call))])
-            let second = try #require(server.mcp.runs.store.runs(user: "anonymous").first { $0.id != taskID })
+            let second = try #require(server.mcp.runs.registry.runs(user: "anonymous").first { $0.id != taskID })
             #expect(await second.waitForResult().status == .cancelled)
             await client.close()
         }

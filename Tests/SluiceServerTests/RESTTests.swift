@@ -73,7 +73,7 @@ import Testing
             connection.disconnect()
             _ = await executor.waiting.take()
             executor.open(runID, .complete)
-            let record = try #require(server.mcp.runs.store.run(id: runID))
+            let record = try #require(server.mcp.runs.registry.run(id: runID))
             _ = await record.waitForResult()
 
             let (_, resumed, _) = try await HTTP.sse(port, "GET", "/v1/runs/\(runID)/events", headers: ["Last-Event-ID": "3"])
@@ -179,7 +179,7 @@ import Testing
             executor.open(runID, .complete)
             let (_, reader, _) = try await HTTP.sse(port, "GET", "/v1/runs/\(runID)/events")
             _ = await HTTP.drain(reader)
-            let record = try #require(server.mcp.runs.store.run(id: runID))
+            let record = try #require(server.mcp.runs.registry.run(id: runID))
             _ = await record.waitForResult()
             let metrics = try await HTTP.request(port, "GET", "/metrics")
             #expect(metrics.headers["content-type"]?.hasPrefix("text/plain") == true)

@@ -77,20 +77,20 @@ import Testing
         #expect((result["capabilities"]?["tasks"] != nil) == (expected == "2025-11-25"))
     }
 
-    @Test func theRunStoreIsBoundedButKeepsRunningRuns() {
-        let store = InMemoryRunStore(capacity: 2)
+    @Test func theRunRegistryIsBoundedButKeepsRunningRuns() {
+        let registry = InMemoryRunRegistry(capacity: 2)
         let running = RunRecord(id: "r0", planName: "p", user: "u", inputs: .null)
-        store.insert(running)
+        registry.insert(running)
         for index in 1...3 {
             let record = RunRecord(id: "r\(index)", planName: "p", user: "u", inputs: .null)
             record.finish(RunResult(status: .completed))
-            store.insert(record)
+            registry.insert(record)
         }
-        #expect(store.run(id: "r0") != nil, "a running run is never evicted")
-        #expect(store.run(id: "r1") == nil && store.run(id: "r2") == nil)
-        #expect(store.run(id: "r3") != nil)
-        #expect(store.runs(user: "u").map(\.id) == ["r3", "r0"])
-        #expect(store.activeRuns().map(\.id) == ["r0"])
+        #expect(registry.run(id: "r0") != nil, "a running run is never evicted")
+        #expect(registry.run(id: "r1") == nil && registry.run(id: "r2") == nil)
+        #expect(registry.run(id: "r3") != nil)
+        #expect(registry.runs(user: "u").map(\.id) == ["r3", "r0"])
+        #expect(registry.activeRuns().map(\.id) == ["r0"])
     }
 
     @Test func resumableStreamsReplayWhatTheyStillHold() async {
@@ -138,7 +138,7 @@ import Testing
             #expect(comment?.data == "heartbeat")
             // SIGTERM's path: the grace period (zero here) passes, the run is cancelled and says why.
             await server.shutdown()
-            let record = try #require(server.mcp.runs.store.run(id: runID))
+            let record = try #require(server.mcp.runs.registry.run(id: runID))
             #expect(await record.waitForResult().status == .cancelled)
             #expect(record.cancelReason == "server shutting down")
             #expect(record.recordedEvents.last?.type == .runCancelled)

@@ -11,7 +11,7 @@ import Synchronization
 /// follow while the run goes on elsewhere).
 extension SluiceHTTPServer {
     /// The store behind the run manager, when runs are recorded.
-    var durableStore: (any SluiceStore.RunStore)? {
+    var durableStore: (any RunStore)? {
         (mcp.runs.executor as? DurableRunExecutor)?.store
     }
 
@@ -55,11 +55,11 @@ extension SluiceHTTPServer {
 
 /// Pages through a run's stored log, polling while the run goes on in another process.
 private final class StoredEventFeed: Sendable {
-    let store: any SluiceStore.RunStore
+    let store: any RunStore
     let runID: String
     private let state: Mutex<(buffer: [RunEvent], last: Int, done: Bool)>
 
-    init(store: any SluiceStore.RunStore, runID: String, after: Int) {
+    init(store: any RunStore, runID: String, after: Int) {
         self.store = store
         self.runID = runID
         state = Mutex(([], after, false))

@@ -15,9 +15,9 @@ public import SluiceStore
 /// ```
 public struct DurableRunExecutor: RunExecutor {
     public var engine: EngineRunExecutor
-    public var store: any SluiceStore.RunStore
+    public var store: any RunStore
 
-    public init(engine: EngineRunExecutor, store: any SluiceStore.RunStore) {
+    public init(engine: EngineRunExecutor, store: any RunStore) {
         self.engine = engine
         self.store = store
     }

@@ -10,20 +10,20 @@ public protocol RunObserver: Sendable {
     func runFinished(plan: String, status: RunStatus)
 }
 
-/// Starts runs, keeps them in a ``RunStore``, cancels them, and drains them at shutdown.
+/// Starts runs, keeps them in a ``RunRegistry``, cancels them, and drains them at shutdown.
 ///
 /// Runs execute inside ``run()``'s task group, not in the request that started them: an HTTP
 /// client may disconnect and come back, and the run goes on.
 ///
 /// ```swift
-/// let manager = RunManager(executor: executor, store: InMemoryRunStore())
+/// let manager = RunManager(executor: executor, registry: InMemoryRunRegistry())
 /// async let service: Void = manager.run()
 /// let record = try manager.start(plan: plan, inputs: ["task": "AI agents"], user: "alice")
 /// let result = await record.waitForResult()
 /// ```
 public final class RunManager: Sendable {
     public let executor: any RunExecutor
-    public let store: any RunStore
+    public let registry: any RunRegistry
     public let observer: (any RunObserver)?
     private let makeRunID: @Sendable () -> String
 
@@ -37,11 +37,11 @@ public final class RunManager: Sendable {
     private let accepting = Mutex(true)
 
     public init(
-        executor: any RunExecutor, store: any RunStore = InMemoryRunStore(), observer: (any RunObserver)? = nil,
+        executor: any RunExecutor, registry: any RunRegistry = InMemoryRunRegistry(), observer: (any RunObserver)? = nil,
         makeRunID: @escaping @Sendable () -> String = RunManager.randomRunID
     ) {
         self.executor = executor
-        self.store = store
+        self.registry = registry
         self.observer = observer
         self.makeRunID = makeRunID
         (jobs, jobsContinuation) = AsyncStream.makeStream(of: Job.self)
@@ -63,7 +63,7 @@ public final class RunManager: Sendable {
         guard accepting.withLock({ $0 }) else { throw ShuttingDown() }
         let id = makeRunID()
         let record = RunRecord(id: id, planName: plan.name, user: user, inputs: inputs)
-        store.insert(record)
+        registry.insert(record)
         observer?.runStarted(plan: plan.name)
         jobsContinuation.yield(Job(record: record, request: RunRequest(runID: id, plan: plan, inputs: inputs, user: user, services: services)))
         return record
@@ -71,11 +71,11 @@ public final class RunManager: Sendable {
 
     /// The run `id` when it belongs to `user` (nil for someone else's run: they get a 404).
     public func run(id: String, user: String) -> RunRecord? {
-        guard let record = store.run(id: id), record.user == user else { return nil }
+        guard let record = registry.run(id: id), record.user == user else { return nil }
         return record
     }
 
-    public var activeRunCount: Int { store.activeRuns().count }
+    public var activeRunCount: Int { registry.activeRuns().count }
 
     /// Executes the runs started with ``start(plan:inputs:user:services:)`` until the job queue
     /// is closed by ``drain(gracePeriod:)`` or the task is cancelled (which cancels every run).
@@ -92,7 +92,7 @@ public final class RunManager: Sendable {
     public func drain(gracePeriod: Duration) async {
         accepting.withLock { $0 = false }
         jobsContinuation.finish()
-        let active = store.activeRuns()
+        let active = registry.activeRuns()
         guard !active.isEmpty else { return }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {

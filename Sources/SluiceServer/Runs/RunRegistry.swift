@@ -1,8 +1,10 @@
 import Synchronization
 
-/// Where the server keeps its runs. In memory here; a durable store can take its place.
-public protocol RunStore: Sendable {
-    /// Adds a run; the store may forget finished runs to stay within its bounds.
+/// Where the server keeps the runs it serves (live handles: events, cancellation, owner).
+/// In memory and bounded; the durable record of runs is SluiceStore's `RunStore`, written by
+/// ``DurableRunExecutor``.
+public protocol RunRegistry: Sendable {
+    /// Adds a run; the registry may forget finished runs to stay within its bounds.
     func insert(_ run: RunRecord)
     func run(id: String) -> RunRecord?
     /// The runs of one user, newest first.
@@ -12,8 +14,8 @@ public protocol RunStore: Sendable {
 }
 
 /// Keeps up to `capacity` runs in memory; when full, the oldest finished run is forgotten.
-/// Running runs are never evicted, so the store may exceed its capacity while they last.
-public final class InMemoryRunStore: RunStore {
+/// Running runs are never evicted, so the registry may exceed its capacity while they last.
+public final class InMemoryRunRegistry: RunRegistry {
     public let capacity: Int
     private let state = Mutex<[RunRecord]>([])
 
