@@ -95,13 +95,16 @@ struct Run: AsyncParsableCommand {
             )
         )
         try await recording.begin(plan: loaded, inputs: inputs, arguments: recordedArguments)
-        let sink: any EventSink =
-            switch events {
-            case .pretty: TerminalEventView.standardOutput(environment: environment, reportDestination: output)
-            case .ndjson: NDJSONEventSink(fileHandle: FileHandle.standardOutput)
-            }
+        let view: TerminalEventView? =
+            events == .pretty ? TerminalEventView.standardOutput(environment: environment, reportDestination: output) : nil
+        let sink: any EventSink = view ?? NDJSONEventSink(fileHandle: FileHandle.standardOutput)
         let (outcome, storeSink) = await InterruptibleRun.run {
-            await recording.run(engine: engine, plan: loaded, inputs: inputs, sinks: [sink])
+            await withTaskGroup(of: Void.self) { group in
+                // Keeps the live view's elapsed times moving while a step streams nothing.
+                if let view { group.addTask { await view.runTicker() } }
+                defer { group.cancelAll() }
+                return await recording.run(engine: engine, plan: loaded, inputs: inputs, sinks: [sink])
+            }
         }
         await recording.end(outcome, sink: storeSink)
         if let output { try write(outcome, to: output) }

@@ -112,7 +112,9 @@ struct Interpreter: Sendable {
             do {
                 let failure = RunFailure(.timeout, "the step took longer than \(timeout ?? 0)s (timeout_seconds)", step: step.id, isRetryable: true)
                 return try await Timeouts.run(seconds: timeout, failure: failure) {
-                    try await perform(step, scope: scope, mapItems: mapItems)
+                    try await ProviderRetryObserver.$onRetry.withValue(providerRetryReporter(step: step.id, scope: scope)) {
+                        try await perform(step, scope: scope, mapItems: mapItems)
+                    }
                 }
             } catch {
                 let failure = Self.normalize(error, step: step.id)
@@ -125,6 +127,22 @@ struct Interpreter: Sendable {
                 try await Task.sleep(for: .milliseconds(delay))
                 attempt += 1
             }
+        }
+    }
+
+    /// Reports a provider's own retries (a 429, a 5xx, a dropped connection) as `step.retrying`
+    /// of the step that made the call, with `"source": "provider"` to tell them from the
+    /// step's `retry` policy.
+    private func providerRetryReporter(step: String, scope: Scope) -> @Sendable (ProviderRetryInfo) -> Void {
+        let context = self.context
+        return { info in
+            let delay = info.delay.components
+            let milliseconds = delay.seconds * 1000 + delay.attoseconds / 1_000_000_000_000_000
+            context.emit(.stepRetrying, step: step, scope: scope, data: [
+                "attempt": .integer(Int64(info.attempt)), "max_attempts": .integer(Int64(info.maxAttempts)),
+                "delay_ms": .integer(milliseconds), "reason": .string(info.reason),
+                "source": "provider", "provider": .string(info.provider),
+            ])
         }
     }
 

@@ -1,0 +1,50 @@
+import SluiceEngine
+import SluiceFakeServices
+import SluiceJSON
+import SluicePlan
+import SluiceTesting
+import Testing
+
+@testable import SluiceProviders
+
+/// A provider's own retries (here a 429 from the OpenAI fake, through libcurl) appear in the
+/// run's events as `step.retrying` of the step that made the call, with the reason.
+@Suite("Provider retries as step.retrying events")
+struct ProviderRetryEventsTests {
+    static let plan = """
+        {
+          "name": "one_call",
+          "steps": [ { "id": "draft", "kind": "llm", "prompt": "Say hello" } ],
+          "output": { "value": "${steps.draft.output}" }
+        }
+        """
+
+    @Test func a429IsReportedAsStepRetryingThenTheRunCompletes() async throws {
+        let server = try FakeHTTPServer.scripted([
+            FakeOpenAI.error(status: 429, message: "Rate limit reached", type: "rate_limit_error", headers: [("Retry-After", "0")]),
+            FakeOpenAI.stream(["hel", "lo"]),
+        ])
+        defer { server.stop() }
+        let model = OpenAICompatibleModel(configuration: .init(
+            baseURL: server.baseURL + "/v1", apiKey: "sk-test-secret-1234",
+            retry: ProviderRetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(1), random: { 0.5 }, sleep: { _ in })
+        ))
+        let providers = RunEngine.Providers(
+            model: model, search: FakeSearchProvider { _ in [] }, fetch: FakeFetchProvider(pages: [:]), documents: FakeDocumentLoader(documents: [:])
+        )
+        let plan = try PlanLoader().load(bytes: Array(Self.plan.utf8), path: "one_call.json")
+        let sink = RecordingEventSink()
+        let engine = RunEngine(providers: providers, configuration: .init(defaultModel: "openai:gpt-4o-mini"))
+        let outcome = await engine.run(plan: plan, inputs: [:], sinks: [sink])
+
+        #expect(outcome.status == .completed)
+        #expect(outcome.result == "hello")
+        let retrying = try #require(sink.events.first { $0.type == .stepRetrying })
+        #expect(retrying.step == "draft")
+        #expect(retrying.data["source"] == "provider")
+        #expect(retrying.data["attempt"] == 1)
+        #expect(retrying.data["reason"]?.stringValue?.contains("429") == true)
+        #expect(retrying.data["reason"]?.stringValue?.contains("sk-test-secret") == false)
+        #expect(EventInvariants.violations(sink.events) == [])
+    }
+}
