@@ -43,10 +43,13 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Run with no keys and no network: a simulated model and the local corpus.")
     var offline = false
 
-    @Flag(help: "Reuse model and search responses for identical requests (kept in the store; see --cache-ttl, sluice cache clear).")
+    @Flag(help: "Reuse model and search responses for identical requests (kept in the store; see --cache-ttl, sluice cache clear). The plan's \"cache\" setting does this too.")
     var cache = false
 
-    @Option(name: .customLong("cache-ttl"), help: "How long cached responses answer, e.g. 12h or 30d (default: until sluice cache clear).")
+    @Flag(name: .customLong("no-cache"), help: "Do not use the response cache, even if the plan's \"cache\" setting asks for it.")
+    var noCache = false
+
+    @Option(name: .customLong("cache-ttl"), help: "How long cached responses answer, e.g. 12h or 30d (default: the plan's cache ttl, else until sluice cache clear).")
     var cacheTTL: String?
 
     @Flag(name: .customLong("no-store"), help: "Do not record the run in the store (it cannot be resumed or listed).")
@@ -63,6 +66,7 @@ struct Run: AsyncParsableCommand {
         var arguments: [String] = offline ? ["--offline"] : []
         for override in modelOverrides { arguments += ["--model", override] }
         if cache { arguments.append("--cache") }
+        if noCache { arguments.append("--no-cache") }
         if let cacheTTL { arguments += ["--cache-ttl", cacheTTL] }
         if let output { arguments += ["--output", output] }
         if let plans = directory.plans { arguments += ["--plans", plans] }
@@ -71,9 +75,9 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let ttl = try cacheTTL.map { try DurationText.seconds($0, option: "--cache-ttl") }
-        let recording = try await RunRecording.open(enabled: !noStore, resumeID: resumeRun, cache: cache, cacheTTL: ttl)
         let loaded = try directory.loadPlan(plan)
+        let cacheSetting = try responseCache(for: loaded)
+        let recording = try await RunRecording.open(enabled: !noStore, resumeID: resumeRun, cache: cacheSetting)
         let inputs = try recording.resumed?.run.inputs ?? RunInputsOption(pairs: inputPairs, file: inputsFile).resolve(for: loaded)
         let overrides = try parseModelOverrides()
         let configuration: ProviderConfiguration
@@ -109,6 +113,18 @@ struct Run: AsyncParsableCommand {
         await recording.end(outcome, sink: storeSink)
         if let output { try write(outcome, to: output) }
         throw ExitCode(outcome.exitCode)
+    }
+
+    /// The response cache this run uses, if any: `--no-cache` wins, then `--cache`, then the
+    /// plan's `cache` setting; `--cache-ttl` replaces the plan's ttl. The plan's setting is
+    /// dropped (with a note) under `--no-store`, which has no cache; `--cache` there is an error.
+    private func responseCache(for plan: Plan) throws -> RunRecording.Cache? {
+        if noCache && cache { throw ValidationError("--cache and --no-cache contradict each other; keep one") }
+        let ttl = try cacheTTL.map { try DurationText.seconds($0, option: "--cache-ttl") }
+        if noCache { return nil }
+        if cache { return RunRecording.Cache(timeToLive: ttl ?? plan.cache?.timeToLive, explicit: true) }
+        guard let setting = plan.cache else { return nil }
+        return RunRecording.Cache(timeToLive: ttl ?? setting.timeToLive, explicit: false)
     }
 
     /// `--model NAME=provider:model` pairs.

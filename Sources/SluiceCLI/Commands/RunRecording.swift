@@ -20,21 +20,30 @@ struct RunRecording {
     let ledger: RunCallLedger?
     let caching: ResponseCaching?
 
+    /// The response cache a run uses: from `--cache` (`explicit`) or the plan's `cache` setting.
+    struct Cache {
+        var timeToLive: TimeInterval?
+        var explicit: Bool
+    }
+
     /// Opens the store and, for a resume, claims the run.
     ///
     /// - Throws: `ExitCode(2)` after printing why (a locked or damaged store, an unknown run).
-    static func open(enabled: Bool, resumeID: String?, cache: Bool, cacheTTL: TimeInterval?) async throws -> RunRecording {
+    static func open(enabled: Bool, resumeID: String?, cache: Cache?) async throws -> RunRecording {
         let environment = ProcessInfo.processInfo.environment
         guard enabled || resumeID != nil else {
-            if cache {
-                Terminal.error("error: --cache needs the store; remove --no-store")
-                throw ExitCode(ExitStatus.invalid)
+            if let cache {
+                guard !cache.explicit else {
+                    Terminal.error("error: --cache needs the store; remove --no-store")
+                    throw ExitCode(ExitStatus.invalid)
+                }
+                Terminal.error("note: the plan's cache setting is not used with --no-store")
             }
             return RunRecording(store: nil, runID: RunRecording.newRunID(), resumed: nil, ledger: nil, caching: nil)
         }
         do {
             let store = try SQLiteRunStore(home: SluiceHome.resolve(environment: environment))
-            let caching = cache ? ResponseCaching(cache: store, timeToLive: cacheTTL) : nil
+            let caching = cache.map { ResponseCaching(cache: store, timeToLive: $0.timeToLive) }
             if let resumeID {
                 let prepared = try await store.prepareResume(id: try await store.run(matching: resumeID).id)
                 return RunRecording(store: store, runID: prepared.run.id, resumed: prepared, ledger: prepared.ledger, caching: caching)

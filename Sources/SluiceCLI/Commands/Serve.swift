@@ -48,8 +48,20 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("no-resume"), help: "Do not continue the runs a stopped server left interrupted (HTTP).")
     var noResume = false
 
+    @Flag(help: "Every run reuses model and search responses for identical requests (the store's response cache); without it, plans with a \"cache\" setting still do.")
+    var cache = false
+
+    @Option(name: .customLong("cache-ttl"), help: "With --cache: how long cached responses answer, e.g. 12h or 30d (default: until sluice cache clear).")
+    var cacheTTL: String?
+
     @Option(name: .customLong("simulated-delay-ms"), help: .hidden)
     var simulatedDelayMilliseconds = 15
+
+    func validate() throws {
+        if cacheTTL != nil && !cache { throw ValidationError("--cache-ttl needs --cache") }
+        if cache && noStore { throw ValidationError("--cache needs the store; remove --no-store") }
+        if let cacheTTL { _ = try DurationText.seconds(cacheTTL, option: "--cache-ttl") }
+    }
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -152,8 +164,11 @@ extension Serve {
     /// Every run recorded in the store (see ``DurableRunExecutor``); a store that cannot be
     /// opened stops the server before it serves anything.
     fileprivate func durable(_ executor: EngineRunExecutor, environment: [String: String]) throws -> DurableRunExecutor {
+        let ttl = try cacheTTL.map { try DurationText.seconds($0, option: "--cache-ttl") }
         do {
-            return DurableRunExecutor(engine: executor, store: try SQLiteRunStore(home: SluiceHome.resolve(environment: environment)))
+            return DurableRunExecutor(
+                engine: executor, store: try SQLiteRunStore(home: SluiceHome.resolve(environment: environment)),
+                cacheAll: cache ? CacheSetting(timeToLive: ttl) : nil)
         } catch {
             Terminal.error("cannot start: \(error.message) (or serve with --no-store)")
             throw ExitCode(ExitStatus.invalid)

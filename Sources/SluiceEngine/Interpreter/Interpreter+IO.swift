@@ -4,8 +4,9 @@ import SluiceProviders
 
 /// `search`, `fetch` and `load`: the providers that bring text into a run.
 extension Interpreter {
-    /// Runs every query (concurrently), keeping the first result for each url.
-    func runSearch(_ search: SearchStep, step: Step, scope: Scope) async throws -> JSONValue {
+    /// Runs every query (concurrently), keeping the first result for each url; `cache` is
+    /// `{hits, misses}` when a response cache answered or saw any query.
+    func runSearch(_ search: SearchStep, step: Step, scope: Scope) async throws -> (output: JSONValue, cache: JSONValue?) {
         let queries = try strings(search.queries, isList: search.isList, field: search.isList ? "queries" : "query", step: step, scope: scope)
         let maxResults = try search.maxResults.map { setting throws(RunFailure) in
             try scope.count(setting, field: "max_results", minimum: 1, step: step.id)
@@ -14,8 +15,11 @@ extension Interpreter {
             try scope.count(setting, field: "days", minimum: 1, step: step.id)
         }
         let provider = engine.providers.search
-        let perQuery = try await concurrently(queries, limit: 4) { query in
-            try await provider.search(SearchQuery(text: query, maxResults: maxResults, days: days))
+        let tally = SearchCacheTally()
+        let perQuery = try await SearchCacheTally.$current.withValue(tally) {
+            try await concurrently(queries, limit: 4) { query in
+                try await provider.search(SearchQuery(text: query, maxResults: maxResults, days: days))
+            }
         }
         var seen = Set<String>()
         var results: [JSONValue] = []
@@ -25,7 +29,9 @@ extension Interpreter {
                 "published": result.published.map(JSONValue.string) ?? .null, "provider": .string(result.provider),
             ])
         }
-        return ["results": .array(results)]
+        let cache: JSONValue? =
+            tally.hits + tally.misses == 0 ? nil : ["hits": .integer(Int64(tally.hits)), "misses": .integer(Int64(tally.misses))]
+        return (["results": .array(results)], cache)
     }
 
     /// Fetches every url (concurrently); pages that fail are listed under `failed` with why.

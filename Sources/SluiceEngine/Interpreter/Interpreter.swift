@@ -20,6 +20,8 @@ struct Interpreter: Sendable {
         var output: JSONValue
         var lifted: [(key: String, value: JSONValue)] = []
         var failedItems: JSONValue?
+        /// A search step's response-cache `{hits, misses}`, shown in `step.completed`.
+        var cache: JSONValue?
     }
 
     /// Runs `steps` in order, each seeing the outputs of those before it.
@@ -69,6 +71,7 @@ struct Interpreter: Sendable {
             let result = try await attempts(step, scope: scope, mapItems: items)
             var data: JSONObject = ["output": result.output, "duration_ms": .integer(Int64(Self.milliseconds(since: started)))]
             if let failed = result.failedItems { data["failed_items"] = failed }
+            if let cache = result.cache { data["cache"] = cache }
             let checkpoint = StepCheckpoint(
                 key: key, output: result.output, lifted: JSONObject(result.lifted.map { ($0.key, $0.value) }), failedItems: result.failedItems)
             context.emit(.stepCompleted, step: id, scope: scope, data: .object(data), checkpoint: checkpoint)
@@ -152,7 +155,9 @@ struct Interpreter: Sendable {
         switch step.kind {
         case .llm(let llm): return StepResult(output: try await runLLM(llm, step: step, scope: scope))
         case .gate(let gate): return StepResult(output: try await runGate(gate, step: step, scope: scope))
-        case .search(let search): return StepResult(output: try await runSearch(search, step: step, scope: scope))
+        case .search(let search):
+            let searched = try await runSearch(search, step: step, scope: scope)
+            return StepResult(output: searched.output, cache: searched.cache)
         case .fetch(let fetch): return StepResult(output: try await runFetch(fetch, step: step, scope: scope))
         case .load(let load): return StepResult(output: try await runLoad(load, step: step, scope: scope))
         case .map(let map): return try await runMap(map, step: step, items: mapItems ?? [], scope: scope)

@@ -26,6 +26,7 @@ final class PlanDecoder {
             models: decodeModels(root["models"]),
             budget: decodeBudget(root["budget"]),
             billing: decodeBilling(root["billing"], at: JSONPointer.root.appending("billing")),
+            cache: decodeCache(root["cache"]),
             steps: steps,
             output: decodeOutput(root["output"], at: JSONPointer.root.appending("output")),
             source: source
@@ -66,6 +67,13 @@ final class PlanDecoder {
             let items = expression(value?["items"], at: pointer.appending("items"))
         else { return .perRun }
         return .perItem(items: items, unitPriceUSD: value?["unit_price_usd"]?.doubleValue)
+    }
+
+    /// `true` or `{"ttl": "12h"}`; the schema checked the ttl's form.
+    private func decodeCache(_ value: JSONValue?) -> CacheSetting? {
+        if value?.boolValue == true { return CacheSetting() }
+        guard let object = value?.objectValue else { return nil }
+        return CacheSetting(timeToLive: object["ttl"]?.stringValue.flatMap(CacheSetting.seconds(in:)))
     }
 
     private func decodeOutput(_ value: JSONValue?, at pointer: JSONPointer) -> Output? {

@@ -14,6 +14,8 @@ public struct Plan: Sendable {
     public var models: [String: ModelSpec]
     public var budget: Budget
     public var billing: Billing
+    /// The plan's `cache` setting: nil when absent or `false`.
+    public var cache: CacheSetting?
     public var steps: [Step]
     public var output: Output?
     /// Where the plan came from, for error messages and `call` resolution.
@@ -55,6 +57,25 @@ public enum Billing: Sendable {
     case perRun
     /// One charge per element of `items` (e.g. validated extraction items).
     case perItem(items: PlanExpression, unitPriceUSD: Double?)
+}
+
+/// A plan's `"cache": true` or `"cache": {"ttl": "12h"}`: its runs reuse model and search
+/// responses for identical requests, as `sluice run --cache` does.
+public struct CacheSetting: Sendable, Hashable {
+    /// How long a cached response answers, in seconds; nil for until `sluice cache clear`.
+    public var timeToLive: Double?
+
+    public init(timeToLive: Double? = nil) {
+        self.timeToLive = timeToLive
+    }
+
+    /// Seconds in a duration as people write them (`90s`, `15m`, `12h`, `30d`); nil when `text`
+    /// is not one.
+    public static func seconds(in text: String) -> Double? {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        guard let unit = text.last, let scale = units[unit], let value = Double(text.dropLast()), value >= 0 else { return nil }
+        return value * scale
+    }
 }
 
 /// The run's result: a value computed from the steps, and its schema.

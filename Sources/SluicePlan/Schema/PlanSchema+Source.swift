@@ -35,6 +35,7 @@ extension PlanSchema {
     "models": { "$ref": "#/$defs/models" },
     "budget": { "$ref": "#/$defs/budget" },
     "billing": { "$ref": "#/$defs/billing" },
+    "cache": { "$ref": "#/$defs/cache" },
     "steps": {
       "$ref": "#/$defs/steps",
       "description": "The steps of the pipeline, run in order. Step ids are unique in the whole plan, nested bodies included."
@@ -160,6 +161,23 @@ extension PlanSchema {
         }
       },
       "additionalProperties": false
+    },
+    "cache": {
+      "description": "Reuse model and search responses for identical requests (the response cache in the store, as `sluice run --cache`): true, or {\"ttl\": \"12h\"} to let an entry answer for that long (s, m, h or d). `sluice run --no-cache` turns it off; --cache-ttl overrides the ttl.",
+      "anyOf": [
+        { "type": "boolean" },
+        {
+          "type": "object",
+          "properties": {
+            "ttl": {
+              "description": "How long a cached response answers, e.g. 90s, 15m, 12h or 30d; without it, until `sluice cache clear`.",
+              "type": "string",
+              "pattern": "^[0-9]+(\\.[0-9]+)?[smhd]$"
+            }
+          },
+          "additionalProperties": false
+        }
+      ]
     },
     "billing": {
       "description": "How a completed run is billed; a failed run is never billed. {\"mode\": \"per_run\"} (the default) or {\"mode\": \"per_item\", \"items\": expr, \"unit_price_usd\": n}.",

@@ -1,7 +1,7 @@
 import Foundation
 public import SluiceEngine
 import SluiceJSON
-import SluicePlan
+public import SluicePlan
 public import SluiceStore
 
 /// Records every run the server executes in a durable store: the run (with its user), its
@@ -16,10 +16,34 @@ public import SluiceStore
 public struct DurableRunExecutor: RunExecutor {
     public var engine: EngineRunExecutor
     public var store: any RunStore
+    /// Where cached responses are kept (`nil`: no run is cached).
+    public var responseCache: (any ResponseCache)?
+    /// `sluice serve --cache`: every run reuses responses. When nil, each plan's own `cache`
+    /// setting decides.
+    public var cacheAll: CacheSetting?
 
-    public init(engine: EngineRunExecutor, store: any RunStore) {
+    /// - Parameter responseCache: defaults to `store` when it keeps responses too (SQLite does).
+    public init(
+        engine: EngineRunExecutor, store: any RunStore, responseCache: (any ResponseCache)? = nil, cacheAll: CacheSetting? = nil
+    ) {
         self.engine = engine
         self.store = store
+        self.responseCache = responseCache ?? (store as? any ResponseCache)
+        self.cacheAll = cacheAll
+    }
+
+    /// The providers of a run of `plan`: answered from the response cache when the server or
+    /// the plan asks for it, then (outermost) from the run's saved calls.
+    func providers(for plan: Plan, ledger: RunCallLedger) -> RunEngine.Providers {
+        var providers = engine.providers
+        if let setting = cacheAll ?? plan.cache, let responseCache {
+            let caching = ResponseCaching(cache: responseCache, timeToLive: setting.timeToLive)
+            providers.model = caching.model(providers.model)
+            providers.search = caching.search(providers.search)
+        }
+        providers.model = ledger.model(providers.model)
+        providers.search = ledger.search(providers.search)
+        return providers
     }
 
     public func execute(_ request: RunRequest, sink: any EventSink) async -> RunResult {
@@ -34,9 +58,7 @@ public struct DurableRunExecutor: RunExecutor {
             return RunResult(status: .failed, errorType: "store_unavailable", errorMessage: error.message, billing: ["billable": false, "units": 0])
         }
         var engine = self.engine
-        let ledger = RunCallLedger(store: store, runID: request.runID)
-        engine.providers.model = ledger.model(engine.providers.model)
-        engine.providers.search = ledger.search(engine.providers.search)
+        engine.providers = providers(for: plan, ledger: RunCallLedger(store: store, runID: request.runID))
         let storeFirst = StoreFirstSink(store: store, downstream: [sink])
         let result = await engine.execute(request, sink: storeFirst)
         if let error = await storeFirst.storage.flush() {
@@ -81,9 +103,7 @@ extension DurableRunExecutor {
             log("cannot resume run \(run.id): \(error.message)")
             return
         }
-        var providers = engine.providers
-        providers.model = prepared.ledger.model(providers.model)
-        providers.search = prepared.ledger.search(providers.search)
+        let providers = providers(for: plan, ledger: prepared.ledger)
         let sink = StoreEventSink(store: store)
         log("resuming run \(run.id) (\(run.plan.name)) from seq \(prepared.state.nextSeq)")
         let outcome = await RunEngine(providers: providers, configuration: engine.configuration)

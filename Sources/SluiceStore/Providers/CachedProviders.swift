@@ -5,7 +5,8 @@ import Synchronization
 
 /// `sluice run --cache`: answers identical model and search requests from a ``ResponseCache``
 /// (the plan author's fast loop). A model hit streams the saved text as one delta and spends no
-/// tokens; `model.usage` says `cache: hit` or `cache: miss`.
+/// tokens; `model.usage` says `cache: hit` or `cache: miss`, and a search step's
+/// `step.completed` counts its queries' hits and misses (``SearchCacheTally``).
 public final class ResponseCaching: Sendable {
     public let cache: any ResponseCache
     /// How long an entry answers; nil for until `sluice cache clear`.
@@ -62,8 +63,10 @@ private struct CachedSearch: SearchProvider {
     func search(_ query: SearchQuery) async throws -> [SearchResult] {
         let key = ProviderCodec.key(query)
         if let found = try await caching.lookup(.search, key), let results = ProviderCodec.decodeSearch(found) {
+            SearchCacheTally.current?.record(hit: true)
             return results
         }
+        SearchCacheTally.current?.record(hit: false)
         let results = try await base.search(query)
         try await caching.store(.search, key, ProviderCodec.encode(results))
         return results
