@@ -52,7 +52,16 @@ public enum RunInputs {
             throw InputErrors(errors: [InputError(name: "", message: "the plan's input schema is unusable: \(error)")])
         }
         let problems = validator.validate(prepared).map { error -> InputError in
-            if let name = error.instancePath.tokens.first { return InputError(name: name, message: error.message) }
+            // The validator reports an unknown member at the member itself.
+            if error.keyword == "additionalProperties" || error.keyword == "unevaluatedProperties",
+                error.instancePath.tokens.count == 1
+            {
+                return InputError(name: error.instancePath.tokens[0], message: "is not an input of this plan")
+            }
+            if !error.instancePath.tokens.isEmpty {
+                // A nested problem is named by its path inside the input: `filters/0/year`.
+                return InputError(name: error.instancePath.tokens.joined(separator: "/"), message: error.message)
+            }
             if error.keyword == "required", let name = quoted(in: error.message) {
                 return InputError(name: name, message: "is required")
             }
