@@ -36,12 +36,8 @@ struct CLIProcess {
         process.executableURL = try executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
-        // The developer's own keys and settings must not change what a test sees.
-        var env = ProcessInfo.processInfo.environment.filter { name, _ in
-            !name.hasPrefix("SLUICE_") && !name.hasSuffix("_API_KEY") && !name.hasSuffix("_BASE_URL")
-                && !["GOOGLE_CSE_ID", "SEARXNG_URL", "NO_COLOR"].contains(name)
-        }
-        env.merge(environment) { $1 }
+        let (env, scratchHome) = testEnvironment(environment)
+        defer { scratchHome.map { try? FileManager.default.removeItem(at: $0) } }
         process.environment = env
         let out = Pipe()
         let err = Pipe()
@@ -62,22 +58,59 @@ struct CLIProcess {
 }
 
 extension CLIProcess {
-    /// A `sluice` process still running, with its output collected as it comes.
+    /// The environment a test's `sluice` sees: none of the developer's keys and settings, and
+    /// (unless the test names one) a fresh `SLUICE_HOME`, so runs are not recorded in the
+    /// repository's own `.sluice`. Returns that scratch folder for the caller to remove.
+    static func testEnvironment(_ extra: [String: String]) -> (environment: [String: String], scratchHome: URL?) {
+        var env = ProcessInfo.processInfo.environment.filter { name, _ in
+            !name.hasPrefix("SLUICE_") && !name.hasSuffix("_API_KEY") && !name.hasSuffix("_BASE_URL")
+                && !["GOOGLE_CSE_ID", "SEARXNG_URL", "NO_COLOR"].contains(name)
+        }
+        env.merge(extra) { $1 }
+        guard env["SLUICE_HOME"] == nil else { return (env, nil) }
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-home-\(UUID().uuidString)")
+        env["SLUICE_HOME"] = home.path
+        return (env, home)
+    }
+
+    /// A `sluice` process still running, with its stdout collected as it comes.
     final class Running: @unchecked Sendable {
         // Safe: `collected` is only touched under `lock`; `process` is used from the test's thread.
-        let process: Process
+        private let process = Process()
         private let lock = NSLock()
         private var collected = Data()
+        private let ended = DispatchSemaphore(value: 0)
+        private let scratchHome: URL?
 
-        init(process: Process, output: Pipe) {
-            self.process = process
-            output.fileHandleForReading.readabilityHandler = { [weak self] handle in
-                let data = handle.availableData
-                guard let self, !data.isEmpty else { return }
-                self.lock.lock()
-                self.collected.append(data)
-                self.lock.unlock()
+        init(_ arguments: [String], environment: [String: String]) throws {
+            process.executableURL = try CLIProcess.executable
+            process.arguments = arguments
+            process.currentDirectoryURL = CLIProcess.repository
+            let (env, scratchHome) = CLIProcess.testEnvironment(environment)
+            self.scratchHome = scratchHome
+            process.environment = env
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            process.standardInput = FileHandle.nullDevice
+            // A reader thread collects stdout until end of file, so nothing written last is missed.
+            let reader = output.fileHandleForReading
+            Thread.detachNewThread { [self] in
+                while true {
+                    let data = reader.availableData
+                    if data.isEmpty { break }
+                    lock.lock()
+                    collected.append(data)
+                    lock.unlock()
+                }
+                ended.signal()
             }
+            try process.run()
+        }
+
+        deinit {
+            if process.isRunning { process.terminate() }
+            scratchHome.map { try? FileManager.default.removeItem(at: $0) }
         }
 
         var stdout: String {
@@ -92,12 +125,24 @@ extension CLIProcess {
             while Date() < deadline {
                 if stdout.contains(text) { return true }
                 if !process.isRunning { return stdout.contains(text) }
-                Thread.sleep(forTimeInterval: 0.01)
+                Thread.sleep(forTimeInterval: 0.005)
             }
             return false
         }
 
-        /// The exit status, or nil (after killing the process) when it outlives `timeout` seconds.
+        /// SIGINT, as Ctrl-C sends.
+        func interrupt() {
+            process.interrupt()
+        }
+
+        /// SIGKILL: no handler runs, nothing is flushed.
+        func kill() {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            _ = ended.wait(timeout: .now() + 10)
+        }
+
+        /// The exit status, or nil (after terminating the process) when it outlives `timeout` seconds.
         func waitForExit(timeout: Double) -> Int32? {
             let deadline = Date().addingTimeInterval(timeout)
             while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
@@ -105,24 +150,13 @@ extension CLIProcess {
                 process.terminate()
                 return nil
             }
-            // Let the readability handler drain what the process wrote last.
-            Thread.sleep(forTimeInterval: 0.2)
+            _ = ended.wait(timeout: .now() + 10)
             return process.terminationStatus
         }
     }
 
     /// Starts `sluice arguments…` in the repository and returns at once.
-    static func start(_ arguments: [String]) throws -> Running {
-        let process = Process()
-        process.executableURL = try executable
-        process.arguments = arguments
-        process.currentDirectoryURL = repository
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        let running = Running(process: process, output: output)
-        try process.run()
-        return running
+    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {
+        try Running(arguments, environment: environment)
     }
 }

@@ -14,7 +14,7 @@ import Testing
         #expect(straight.status == 0, "\(straight.stderr)")
         let straightCalls = Events(ndjson: straight.stdout).paidModelCalls.count
 
-        let running = try StartedProcess(Self.runArguments, environment: home.environment)
+        let running = try CLIProcess.start(Self.runArguments, environment: home.environment)
         #expect(running.waitForOutput(containing: #""type":"step.started","step":"sections""#, timeout: 60))
         running.kill()
         let seen = Events(ndjson: running.stdout)
@@ -58,7 +58,7 @@ import Testing
     @Test func runsCancelStopsARunInAnotherProcess() throws {
         let home = DurableHome()
         defer { home.remove() }
-        let running = try StartedProcess(Self.runArguments, environment: home.environment)
+        let running = try CLIProcess.start(Self.runArguments, environment: home.environment)
         #expect(running.waitForOutput(containing: #""type":"step.started""#, timeout: 60))
         let runID = try #require(Events(ndjson: running.stdout).all.first?["run_id"] as? String)
         let cancel = try CLIProcess.run(["runs", "cancel", runID], environment: home.environment)
@@ -72,7 +72,7 @@ import Testing
     @Test func processesShareOneStore() throws {
         let home = DurableHome()
         defer { home.remove() }
-        let processes = try (0..<3).map { _ in try StartedProcess(Self.runArguments, environment: home.environment) }
+        let processes = try (0..<3).map { _ in try CLIProcess.start(Self.runArguments, environment: home.environment) }
         for process in processes { #expect(process.waitForExit(timeout: 120) == 0) }
         let listed = try CLIProcess.run(["runs", "list", "--json", "--status", "completed"], environment: home.environment)
         #expect(listed.stdout.split(separator: "\n").count == 3)
@@ -157,71 +157,3 @@ struct Events {
     }
 }
 
-/// A `sluice` process started with its own environment, output collected as it comes.
-final class StartedProcess: @unchecked Sendable {
-    // Safe: `collected` is only touched under `lock`; `process` is used from the test's thread.
-    private let process = Process()
-    private let lock = NSLock()
-    private var collected = Data()
-    private let ended = DispatchSemaphore(value: 0)
-
-    init(_ arguments: [String], environment: [String: String]) throws {
-        process.executableURL = try CLIProcess.executable
-        process.arguments = arguments
-        process.currentDirectoryURL = CLIProcess.repository
-        var env = ProcessInfo.processInfo.environment.filter { name, _ in !name.hasPrefix("SLUICE_") && !name.hasSuffix("_API_KEY") }
-        env.merge(environment) { $1 }
-        process.environment = env
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        // A reader thread collects stdout until end of file, so nothing written last is missed.
-        let reader = output.fileHandleForReading
-        Thread.detachNewThread { [self] in
-            while true {
-                let data = reader.availableData
-                if data.isEmpty { break }
-                lock.lock()
-                collected.append(data)
-                lock.unlock()
-            }
-            ended.signal()
-        }
-        try process.run()
-    }
-
-    var stdout: String {
-        lock.lock()
-        defer { lock.unlock() }
-        return String(decoding: collected, as: UTF8.self)
-    }
-
-    func waitForOutput(containing text: String, timeout: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if stdout.contains(text) { return true }
-            if !process.isRunning { return stdout.contains(text) }
-            Thread.sleep(forTimeInterval: 0.005)
-        }
-        return false
-    }
-
-    /// SIGKILL: no handler runs, nothing is flushed.
-    func kill() {
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        _ = ended.wait(timeout: .now() + 10)
-    }
-
-    func waitForExit(timeout: Double) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
-        guard !process.isRunning else {
-            process.terminate()
-            return nil
-        }
-        _ = ended.wait(timeout: .now() + 10)
-        return process.terminationStatus
-    }
-}

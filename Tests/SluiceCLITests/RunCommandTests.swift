@@ -148,7 +148,7 @@ import Testing
         // Interrupt once the run is streaming text, so a step is in flight.
         let streaming = run.waitForOutput(containing: "\"step.delta\"", timeout: 60)
         #expect(streaming)
-        run.process.interrupt()
+        run.interrupt()
         let status = run.waitForExit(timeout: 60)
         #expect(status == 130)
         let lines = run.stdout.split(separator: "\n")

@@ -122,6 +122,8 @@ final class StdioTransport: MCPTestTransport {
     private let process: Process
     private let input: FileHandle
     private let writeLock = Mutex(())
+    /// The `SLUICE_HOME` made for this server, removed when it closes.
+    private let scratchHome: URL?
 
     init(arguments: [String] = [], environment: [String: String] = [:], plans: String = TestPaths.fixturePlans) throws {
         let process = Process()
@@ -132,6 +134,14 @@ final class StdioTransport: MCPTestTransport {
         env.removeValue(forKey: "SLUICE_PLANS")
         env.removeValue(forKey: "SLUICE_MODEL")
         for (key, value) in environment { env[key] = value }
+        // A scratch store, so test runs (some with multi-MB results) stay out of the repository's .sluice.
+        if environment["SLUICE_HOME"] == nil {
+            let home = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-home-\(UUID().uuidString)")
+            env["SLUICE_HOME"] = home.path
+            scratchHome = home
+        } else {
+            scratchHome = nil
+        }
         process.environment = env
         let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
         process.standardInput = stdin
@@ -185,6 +195,7 @@ final class StdioTransport: MCPTestTransport {
     func close() async {
         try? input.close()
         process.waitUntilExit()
+        scratchHome.map { try? FileManager.default.removeItem(at: $0) }
     }
 
     var exitStatus: Int32 { process.terminationStatus }
