@@ -8,6 +8,8 @@ struct SSEClientResult: Sendable {
     var endedWithFinalResult: Bool
     /// From connect to the last byte.
     var seconds: Double
+    /// Numeric `id:`s skipped between consecutive events (ids are the run's event sequence).
+    var skippedIDs: Int
 }
 
 /// A blocking HTTP/1.1 client over a loopback TCP socket, for the SSE benchmark: it sends one
@@ -61,12 +63,12 @@ enum SSEBenchmarkClient {
             guard response.count <= maxResponseBytes else { throw BenchmarkFailure("\(path): response over \(maxResponseBytes) bytes") }
         }
         let seconds = (ContinuousClock.now - start).seconds
-        let (events, lastEvent) = try parse(response, path: path)
-        return SSEClientResult(events: events, endedWithFinalResult: lastEvent == "final_result", seconds: seconds)
+        let parsed = try parse(response, path: path)
+        return SSEClientResult(events: parsed.events, endedWithFinalResult: parsed.lastEvent == "final_result", seconds: seconds, skippedIDs: parsed.skippedIDs)
     }
 
-    /// The number of events in the response and the name of the last one.
-    static func parse(_ response: [UInt8], path: String) throws(BenchmarkFailure) -> (Int, String?) {
+    /// The number of events in the response, the name of the last one, and the ids skipped.
+    static func parse(_ response: [UInt8], path: String) throws(BenchmarkFailure) -> (events: Int, lastEvent: String?, skippedIDs: Int) {
         guard let headEnd = find([13, 10, 13, 10], in: response, from: 0) else { throw BenchmarkFailure("\(path): no complete response head") }
         let head = String(decoding: response[0..<headEnd], as: UTF8.self)
         let statusLine = head.prefix { $0 != "\r" }
@@ -91,13 +93,19 @@ enum SSEBenchmarkClient {
         }
         var events = 0
         var lastEvent: String?
+        var skippedIDs = 0
+        var previousID = 0  // the run's events are numbered from 1
         for block in String(decoding: body, as: UTF8.self).components(separatedBy: "\n\n") {
             let lines = block.split(separator: "\n").filter { !$0.hasPrefix(":") }
             guard !lines.isEmpty else { continue }
             events += 1
             lastEvent = lines.first { $0.hasPrefix("event:") }.map { $0.dropFirst("event:".count).trimmingCharacters(in: .whitespaces) }
+            if let id = lines.first(where: { $0.hasPrefix("id:") }).flatMap({ Int($0.dropFirst("id:".count).trimmingCharacters(in: .whitespaces)) }) {
+                if id > previousID + 1 { skippedIDs += id - previousID - 1 }
+                previousID = id
+            }
         }
-        return (events, lastEvent)
+        return (events, lastEvent, skippedIDs)
     }
 
     private static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
