@@ -31,9 +31,9 @@ final class MCPHTTPSessions: Sendable {
         func touch() { state.withLock { $0.lastActivity = Date() } }
 
         /// A new stream for a POSTed request; finished streams beyond `keep` are forgotten.
-        func newStream(capacity: Int, keep: Int) -> ResumableStream {
+        func newStream(capacity: Int, keep: Int, recordsOrigins: Bool = false) -> ResumableStream {
             state.withLock { state in
-                let stream = ResumableStream(streamID: state.nextStreamID, capacity: capacity)
+                let stream = ResumableStream(streamID: state.nextStreamID, capacity: capacity, recordsOrigins: recordsOrigins)
                 state.streams[state.nextStreamID] = stream
                 state.nextStreamID += 1
                 let finished = state.streams.filter { $0.value.isFinished }.keys.sorted()

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import SluiceJSON
+import SluiceStore
 
 /// MCP streamable HTTP at `/mcp` (spec 2025-11-25, basic/transports).
 extension SluiceHTTPServer {
@@ -79,7 +80,10 @@ extension SluiceHTTPServer {
             return HTTPResponses.json(response?.jsonValue ?? .null, headers: [Self.sessionHeader: entry.id])
         }
 
-        let stream = entry.newStream(capacity: configuration.replayBufferSize, keep: configuration.finishedStreamsKept)
+        // With a durable store, the stream can render what its buffer let go again from the
+        // run's stored events, so a tools/call resumes whatever its length.
+        let stream = entry.newStream(
+            capacity: configuration.replayBufferSize, keep: configuration.finishedStreamsKept, recordsOrigins: method == "tools/call" && durableStore != nil)
         // Priming event: an id and empty data, so the client can resume from the very start.
         stream.append(data: "")
         entry.requestStarted()
@@ -114,7 +118,11 @@ extension SluiceHTTPServer {
             guard let (streamID, number) = ResumableStream.parse(eventID: lastEventID), let stream = entry.stream(streamID) else {
                 return rpcError(.badRequest, JSONRPCError.invalidRequest, "Bad Request: unknown Last-Event-ID '\(lastEventID)'")
             }
-            events = stream.subscribe(after: number)
+            do {
+                events = try await resume(stream, after: number)
+            } catch {
+                return rpcError(.serviceUnavailable, JSONRPCError.internalError, "Service Unavailable: the events after that Last-Event-ID could not be read from the store: \(error.message)")
+            }
         } else {
             events = entry.getStream.subscribe(after: entry.getStream.lastYielded)
         }

@@ -20,24 +20,42 @@ struct MCPEventRenderer {
 
     /// The notifications for one event, filtered by the session's minimum log level.
     mutating func notifications(for event: RunEvent, minimumLevel: MCPLogLevel) -> [JSONRPCMessage] {
-        var messages: [JSONRPCMessage] = []
-        if let (level, data) = Self.logMessage(for: event), level >= minimumLevel {
-            var params: JSONObject = ["level": .string(level.rawValue), "data": data]
-            if event.type != .modelUsage { params["extra"] = .null }
-            if let meta { params["_meta"] = .object(meta) }
-            messages.append(.notification(method: "notifications/message", params: .object(params)))
+        renderedNotifications(for: event, minimumLevel: minimumLevel).map(\.message)
+    }
+
+    /// The notifications for one event, each with its progress value (nil for a log message):
+    /// with the stored event, that is all it takes to render the same message again
+    /// (``logNotification(for:meta:)``, ``progressNotification(for:token:progress:meta:)``).
+    mutating func renderedNotifications(for event: RunEvent, minimumLevel: MCPLogLevel) -> [(message: JSONRPCMessage, progress: Int?)] {
+        var messages: [(message: JSONRPCMessage, progress: Int?)] = []
+        if let (level, message) = Self.logNotification(for: event, meta: meta), level >= minimumLevel {
+            messages.append((message, nil))
         }
         if let progressToken, event.type.endsStep || event.type.endsRun {
             finishedSteps += 1
-            var params: JSONObject = [
-                "progressToken": progressToken,
-                "progress": .integer(Int64(finishedSteps)),
-                "message": .string(Self.progressMessage(for: event)),
-            ]
-            if let meta { params["_meta"] = .object(meta) }
-            messages.append(.notification(method: "notifications/progress", params: .object(params)))
+            messages.append((Self.progressNotification(for: event, token: progressToken, progress: finishedSteps, meta: meta), finishedSteps))
         }
         return messages
+    }
+
+    /// The `notifications/message` for an event, with its level (before any level filter).
+    static func logNotification(for event: RunEvent, meta: JSONObject?) -> (MCPLogLevel, JSONRPCMessage)? {
+        guard let (level, data) = logMessage(for: event) else { return nil }
+        var params: JSONObject = ["level": .string(level.rawValue), "data": data]
+        if event.type != .modelUsage { params["extra"] = .null }
+        if let meta { params["_meta"] = .object(meta) }
+        return (level, .notification(method: "notifications/message", params: .object(params)))
+    }
+
+    /// The `notifications/progress` for an event that ends a step or the run.
+    static func progressNotification(for event: RunEvent, token: JSONValue, progress: Int, meta: JSONObject?) -> JSONRPCMessage {
+        var params: JSONObject = [
+            "progressToken": token,
+            "progress": .integer(Int64(progress)),
+            "message": .string(progressMessage(for: event)),
+        ]
+        if let meta { params["_meta"] = .object(meta) }
+        return .notification(method: "notifications/progress", params: .object(params))
     }
 
     private static func progressMessage(for event: RunEvent) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceEngine
 import SluiceJSON
 import Synchronization
 
@@ -108,10 +109,18 @@ extension MCPSession {
             state.cancelledCalls.remove(key)
         } }
 
-        var renderer = MCPEventRenderer(progressToken: params["_meta"]?["progressToken"])
+        let progressToken = params["_meta"]?["progressToken"]
+        var renderer = MCPEventRenderer(progressToken: progressToken)
+        // An HTTP call stream notes what each notification was rendered from, so it can make
+        // it again from the durable store once its replay buffer has let it go.
+        let stream = outbound as? StreamOutbound
         for await event in record.events() {
-            for notification in renderer.notifications(for: event, minimumLevel: logLevel) {
-                await outbound.send(notification)
+            for (notification, progress) in renderer.renderedNotifications(for: event, minimumLevel: logLevel) {
+                if let stream {
+                    stream.send(notification, renderedFrom: RenderedOrigin(runID: event.runID, seq: event.seq, progressToken: progressToken, progress: progress))
+                } else {
+                    await outbound.send(notification)
+                }
             }
         }
         let result = await record.waitForResult()
