@@ -58,4 +58,13 @@ import Testing
         #expect(run.stderr.contains("cache setting is not used with --no-store"))
         #expect(!run.stdout.contains(#""cache":"#))
     }
+
+    @Test func serveChecksItsCacheOptionsBeforeServing() throws {
+        let home = DurableHome()
+        defer { home.remove() }
+        for arguments in [["--cache-ttl", "1h"], ["--cache", "--no-store"], ["--cache", "--cache-ttl", "soon"]] {
+            let serve = try CLIProcess.run(["serve", "--offline", "--port", "0"] + arguments, environment: home.environment)
+            #expect(serve.status == 2, "sluice serve \(arguments)")
+        }
+    }
 }
