@@ -95,8 +95,11 @@ extension Interpreter {
     func callModel(_ request: ModelRequest, step: Step, scope: Scope) async throws -> ModelResponse {
         let context = self.context
         let id = step.id
-        let response = try await engine.providers.model.generate(request) { delta in
-            guard request.stream, !delta.isEmpty else { return }
+        var reported = request
+        reported.onRetry = providerRetryReporter(step: id, scope: scope)
+        let streams = request.stream
+        let response = try await engine.providers.model.generate(reported) { delta in
+            guard streams, !delta.isEmpty else { return }
             context.emit(.stepDelta, step: id, scope: scope, data: ["text": .string(delta)])
         }
         let cost = context.record(response.usage)

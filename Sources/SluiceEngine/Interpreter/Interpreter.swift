@@ -115,9 +115,7 @@ struct Interpreter: Sendable {
             do {
                 let failure = RunFailure(.timeout, "the step took longer than \(timeout ?? 0)s (timeout_seconds)", step: step.id, isRetryable: true)
                 return try await Timeouts.run(seconds: timeout, failure: failure) {
-                    try await ProviderRetryObserver.$onRetry.withValue(providerRetryReporter(step: step.id, scope: scope)) {
-                        try await perform(step, scope: scope, mapItems: mapItems)
-                    }
+                    try await perform(step, scope: scope, mapItems: mapItems)
                 }
             } catch {
                 let failure = Self.normalize(error, step: step.id)
@@ -136,7 +134,7 @@ struct Interpreter: Sendable {
     /// Reports a provider's own retries (a 429, a 5xx, a dropped connection) as `step.retrying`
     /// of the step that made the call, with `"source": "provider"` to tell them from the
     /// step's `retry` policy.
-    private func providerRetryReporter(step: String, scope: Scope) -> @Sendable (ProviderRetryInfo) -> Void {
+    func providerRetryReporter(step: String, scope: Scope) -> @Sendable (ProviderRetryInfo) -> Void {
         let context = self.context
         return { info in
             let delay = info.delay.components

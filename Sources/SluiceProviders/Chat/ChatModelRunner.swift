@@ -84,7 +84,7 @@ struct ChatModelRunner<Service: ChatService>: Sendable {
         var adaptations = 0
         while true {
             do {
-                return try await retry.run(provider: provider, metadata: request.metadata) {
+                return try await retry.run(provider: provider, metadata: request.metadata, observer: request.onRetry) {
                     try await streamOnce(request, turns: turns, mode: mode, onDelta: onDelta)
                 }
             } catch let interrupted as InterruptedStream {

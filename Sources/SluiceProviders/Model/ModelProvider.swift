@@ -62,6 +62,10 @@ public struct ModelRequest: Sendable {
     /// Whether the caller wants text deltas as they arrive (it always gets the whole text at the end).
     public var stream: Bool
     public var metadata: Metadata
+    /// Told of each retry the provider makes (a 429, a 5xx, a dropped connection), so the
+    /// engine can report it as `step.retrying`. Carried by the request rather than a task-local
+    /// value: pushing a task-local around every step crashed release builds (Swift 6.3).
+    public var onRetry: (@Sendable (ProviderRetryInfo) -> Void)?
 
     public init(
         model: ModelID, system: String? = nil, prompt: String, schema: JSONValue? = nil,

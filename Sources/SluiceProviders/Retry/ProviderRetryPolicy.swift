@@ -45,9 +45,10 @@ public struct ProviderRetryPolicy: Sendable {
     }
 
     /// Runs `operation` until it succeeds, fails for good, or the attempts run out, reporting
-    /// each retry to ``ProviderRetryObserver/onRetry``.
+    /// each retry to `observer`, else to ``ProviderRetryObserver/onRetry``.
     func run<T>(
         provider: String, metadata: ModelRequest.Metadata? = nil,
+        observer: (@Sendable (ProviderRetryInfo) -> Void)? = nil,
         _ operation: () async throws -> T
     ) async throws -> T {
         var attempt = 1
@@ -56,7 +57,7 @@ public struct ProviderRetryPolicy: Sendable {
                 return try await operation()
             } catch let error as ProviderError {
                 guard error.isRetryable, attempt < maxAttempts, let delay = delay(after: attempt, error: error) else { throw error }
-                ProviderRetryObserver.onRetry?(ProviderRetryInfo(provider: provider, attempt: attempt, maxAttempts: maxAttempts, delay: delay, reason: error.message, code: error.code, metadata: metadata))
+                (observer ?? ProviderRetryObserver.onRetry)?(ProviderRetryInfo(provider: provider, attempt: attempt, maxAttempts: maxAttempts, delay: delay, reason: error.message, code: error.code, metadata: metadata))
                 try await sleep(delay)
                 attempt += 1
             }
