@@ -1,4 +1,5 @@
 import Foundation
+import SluiceTesting
 
 /// Runs the built `sluice` executable as a user would, capturing what it prints and its exit code.
 struct CLIProcess {
@@ -13,19 +14,7 @@ struct CLIProcess {
 
     /// The `sluice` binary built beside the test bundle.
     static var executable: URL {
-        get throws {
-            var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            for _ in 0..<4 {
-                let candidate = folder.appendingPathComponent("sluice")
-                if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-                folder = folder.deletingLastPathComponent()
-            }
-            let fallback = repository.appendingPathComponent(".build/debug/sluice")
-            guard FileManager.default.isExecutableFile(atPath: fallback.path) else {
-                throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: fallback.path])
-            }
-            return fallback
-        }
+        get throws { try BuiltExecutable.sluice(repository: repository) }
     }
 
     /// Runs `sluice arguments…` in `directory` (the repository by default) with `environment` added.

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceTesting
 
 /// Where the tests find the repository's files and the built `sluice`.
 enum TestPaths {
@@ -11,18 +12,6 @@ enum TestPaths {
 
     /// The `sluice` binary built beside the test bundle.
     static var executable: URL {
-        get throws {
-            var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            for _ in 0..<4 {
-                let candidate = folder.appendingPathComponent("sluice")
-                if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-                folder = folder.deletingLastPathComponent()
-            }
-            let fallback = repository.appendingPathComponent(".build/debug/sluice")
-            guard FileManager.default.isExecutableFile(atPath: fallback.path) else {
-                throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: fallback.path])
-            }
-            return fallback
-        }
+        get throws { try BuiltExecutable.sluice(repository: repository) }
     }
 }
