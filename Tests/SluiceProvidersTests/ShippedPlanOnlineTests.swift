@@ -43,11 +43,15 @@ struct ShippedPlanOnlineTests {
         #expect(outcome.usage.inputTokens > 0)
         let usage = sink.events.filter { $0.type == .modelUsage }.compactMap { $0.data["provider"]?.stringValue }
         #expect(Set(usage) == [String(model.prefix { $0 != ":" })])
+        if model.hasPrefix("openai:") {
+            #expect(services.models.requests.allSatisfy { $0.header("authorization") == "Bearer sk-fake-openai" })
+        }
         if name == "extraction" {
             #expect(outcome.result?["validated_items"]?.arrayValue != nil)
             #expect(outcome.billing["mode"] == "per_item")
         } else {
             #expect(outcome.report?.isEmpty == false)
+            #expect(sink.events.contains { $0.type == .stepDelta }, "report text is streamed")
             #expect(services.search.requests.isEmpty == false)
         }
     }

@@ -33,27 +33,4 @@ struct SimulatedServicesTests {
             #expect(!page.text.contains("Home"), "navigation is dropped")
         }
     }
-
-    @Test func newsReportRunsOnlineAgainstTheFakes() async throws {
-        let services = try SimulatedServices()
-        defer { services.stop() }
-        let factory = ProviderFactory(configuration: ProviderConfiguration(values: services.environment))
-        let providers = RunEngine.Providers(
-            model: factory.modelRouter(), search: try factory.searchProvider(), fetch: factory.fetchProvider(),
-            documents: factory.documentLoader(workingDirectory: RepositoryPaths.root)
-        )
-        let plans = RepositoryPaths.root + "/plans"
-        let catalog = PlanCatalog(directories: [plans])
-        let plan = try PlanLoader(catalog: catalog).load(path: plans + "/news_report.json")
-        let sink = RecordingEventSink()
-        let engine = RunEngine(providers: providers, configuration: RunEngine.Configuration(catalog: catalog, defaultModel: services.environment["SLUICE_MODEL"]))
-        let outcome = await engine.run(plan: plan, inputs: ["task": "Major events in the AI agent industry this week"], sinks: [sink])
-        #expect(outcome.status == .completed, "\(outcome.failure?.description ?? "")")
-        #expect(outcome.usage.simulated == false)
-        #expect(outcome.usage.inputTokens > 0)
-        #expect(sink.events.contains { $0.type == .stepDelta })
-        #expect(outcome.report?.isEmpty == false)
-        #expect(services.models.requests.allSatisfy { $0.header("authorization") == "Bearer sk-fake-openai" })
-        #expect(services.search.requests.isEmpty == false)
-    }
 }
