@@ -156,7 +156,7 @@ let package = Package(
         .testTarget(
             name: "SluiceCLITests",
             // The tests run the `sluice` executable itself, so it must be built first.
-            dependencies: ["SluiceCLI", "SluicePlan", "SluiceJSON", "SluiceTesting", "sluice"],
+            dependencies: ["SluiceCLI", "SluicePlan", "SluiceJSON", "SluiceTesting", "SluiceFakeServices", "sluice"],
             swiftSettings: swiftSettings
         ),
     ],

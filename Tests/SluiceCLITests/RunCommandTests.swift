@@ -1,4 +1,5 @@
 import Foundation
+import SluiceFakeServices
 import SluiceJSON
 import Testing
 
@@ -121,6 +122,24 @@ import Testing
         #expect(result.status == 2)
         #expect(result.stderr.contains("OPENAI_API_KEY"))
         #expect(result.stderr.contains("--offline"))
+    }
+
+    @Test func anOnlineRunThroughLibcurlCompletesAgainstTheLoopbackServices() throws {
+        let services = try SimulatedServices()
+        defer { services.stop() }
+        let result = try CLIProcess.run(
+            ["run", "news_report", "--events", "ndjson", "--input", "task=AI agents this week", "--input", "max_iterations=1"],
+            environment: services.environment
+        )
+        #expect(result.status == 0, "\(result.stderr)")
+        let events = try Self.events(result.stdout)
+        #expect(events.last?["type"] == "run.completed")
+        #expect(events.contains { $0["type"] == "step.delta" })
+        let usage = events.filter { $0["type"] == "model.usage" }
+        #expect(!usage.isEmpty)
+        #expect(usage.allSatisfy { $0["data"]?["provider"] != "simulated" })
+        #expect(!services.search.requests.isEmpty)
+        #expect(!result.stdout.contains("sk-fake"))
     }
 
     @Test func aDotEnvFileConfiguresProvidersAndTheEnvironmentWins() throws {
