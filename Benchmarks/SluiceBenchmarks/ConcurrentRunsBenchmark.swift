@@ -49,13 +49,14 @@ struct ConcurrentRunsBenchmark: Benchmark {
                 search: CorpusSearchProvider(corpus: corpus), fetch: CorpusFetchProvider(corpus: corpus),
                 documents: LocalDocumentLoader(root: BenchmarkFiles.repository.path)
             ),
-            configuration: RunEngine.Configuration(catalog: catalog)
+            configuration: RunEngine.Configuration(catalog: catalog, defaultModel: "simulated:offline")
         )
         let inputs: JSONValue = ["task": "Major events in the AI agent industry this week"]
         let clock = ContinuousClock()
 
         var start = clock.now
         let single = runBlocking { await engine.run(plan: plan, inputs: inputs, sinks: []) }
+        if let failure = single.failure { throw BenchmarkFailure("the single news_report run failed: \(failure)") }
         let criticalPath = (clock.now - start).seconds
 
         let baseline = Self.residentKilobytes(peak: false)
@@ -72,6 +73,7 @@ struct ConcurrentRunsBenchmark: Benchmark {
         }
         let wall = (clock.now - start).seconds
         let peak = Self.residentKilobytes(peak: true)
+        guard completed == runs else { throw BenchmarkFailure("only \(completed) of \(runs) concurrent runs completed") }
         return [
             "runs": .integer(Int64(runs)),
             "completed": .integer(Int64(completed)),
