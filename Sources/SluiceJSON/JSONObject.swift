@@ -2,9 +2,19 @@
 ///
 /// Keys are unique: setting an existing key replaces its value in place. Parsers that must
 /// reject duplicate keys do so before building the object (see `JSONParser.Options`).
+///
+/// Most objects are small (a search result, a section, an event), so members are kept in one
+/// array and found by scanning it; a hash index is added only once an object grows past
+/// ``indexThreshold`` members. A run holds thousands of objects, and a dictionary per object
+/// would cost more memory than the members themselves.
 public struct JSONObject: Sendable {
-    public private(set) var keys: [String] = []
-    private var storage: [String: JSONValue] = [:]
+    /// The members in document order.
+    public private(set) var members: [(key: String, value: JSONValue)] = []
+    /// Member positions by key; only for objects of more than ``indexThreshold`` members.
+    private var index: [String: Int]?
+
+    /// The member count above which lookups use a hash index instead of a scan.
+    static let indexThreshold = 12
 
     public init() {}
 
@@ -13,30 +23,50 @@ public struct JSONObject: Sendable {
         for (key, value) in members { self[key] = value }
     }
 
-    public var count: Int { keys.count }
-    public var isEmpty: Bool { keys.isEmpty }
+    public var count: Int { members.count }
+    public var isEmpty: Bool { members.isEmpty }
+
+    /// The keys in document order.
+    public var keys: [String] { members.map(\.key) }
+
+    public var values: [JSONValue] { members.map(\.value) }
 
     public subscript(key: String) -> JSONValue? {
-        get { storage[key] }
+        get { position(of: key).map { members[$0].value } }
         set {
             if let newValue {
-                if storage.updateValue(newValue, forKey: key) == nil { keys.append(key) }
-            } else if storage.removeValue(forKey: key) != nil {
-                keys.removeAll { $0 == key }
+                if let position = position(of: key) {
+                    members[position].value = newValue
+                } else {
+                    members.append((key, newValue))
+                    if index != nil {
+                        index?[key] = members.count - 1
+                    } else if members.count > Self.indexThreshold {
+                        buildIndex()
+                    }
+                }
+            } else if let position = position(of: key) {
+                members.remove(at: position)
+                if index != nil { buildIndex() }
             }
         }
     }
 
-    /// The members in document order.
-    public var members: [(key: String, value: JSONValue)] {
-        keys.map { ($0, storage[$0]!) }
+    private func position(of key: String) -> Int? {
+        if let index { return index[key] }
+        return members.firstIndex { $0.key == key }
     }
 
-    public var values: [JSONValue] { keys.map { storage[$0]! } }
+    private mutating func buildIndex() {
+        var positions: [String: Int] = [:]
+        positions.reserveCapacity(members.count)
+        for (position, member) in members.enumerated() { positions[member.key] = position }
+        index = positions
+    }
 }
 
 extension JSONObject: Sequence {
-    public func makeIterator() -> some IteratorProtocol<(key: String, value: JSONValue)> {
+    public func makeIterator() -> IndexingIterator<[(key: String, value: JSONValue)]> {
         members.makeIterator()
     }
 }
@@ -44,7 +74,11 @@ extension JSONObject: Sequence {
 extension JSONObject: Equatable {
     /// Objects are equal when they have the same members, whatever their order.
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
-        lhs.storage == rhs.storage
+        guard lhs.count == rhs.count else { return false }
+        for (key, value) in lhs.members {
+            guard let other = rhs[key], other == value else { return false }
+        }
+        return true
     }
 }
 
@@ -52,13 +86,13 @@ extension JSONObject: Hashable {
     public func hash(into hasher: inout Hasher) {
         // Order-independent, to agree with ==.
         var combined = 0
-        for (key, value) in storage {
+        for (key, value) in members {
             var h = Hasher()
             h.combine(key)
             h.combine(value)
             combined ^= h.finalize()
         }
-        hasher.combine(storage.count)
+        hasher.combine(members.count)
         hasher.combine(combined)
     }
 }

@@ -46,6 +46,7 @@ public final class EventBus: Sendable {
     }
 
     /// Queues an event for the sinks; never waits. Events published after ``close()`` are ignored.
+    @inline(never)
     public func publish(
         _ type: EventType, step: String? = nil, item: Int? = nil, iteration: Int? = nil,
         data: JSONValue = .object(JSONObject()), time: Date = Date(), checkpoint: StepCheckpoint? = nil

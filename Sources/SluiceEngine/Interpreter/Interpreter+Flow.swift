@@ -12,42 +12,79 @@ extension Interpreter {
     /// results keep the list's order. A failed item fails the map (cancelling the others)
     /// unless `tolerate_failures`, which records it and leaves `null` in its place. Budget
     /// and cancellation failures always stop the map.
+    ///
+    /// A body that only computes (`set`, `template`, `validate`) has nothing to wait for, so
+    /// its items run one after another in this task instead of one task each.
     func runMap(_ map: MapStep, step: Step, items: [JSONValue], scope: Scope) async throws -> StepResult {
         let cap = min(try scope.count(map.concurrency, field: "concurrency", minimum: 1, step: step.id), Self.maxConcurrency)
-        var results = [JSONValue](repeating: .null, count: items.count)
-        var failed: [(index: Int, failure: RunFailure)] = []
+        var collected = MapResults(count: items.count)
+        if map.steps.allSatisfy(\.onlyComputes) {
+            for index in items.indices {
+                try Task.checkCancellation()
+                let outcome = await runItemCatching(map, step: step, element: items[index], index: index, scope: scope)
+                try collected.record(outcome, map: map, step: step)
+            }
+            return collected.result(tolerating: map.tolerateFailures)
+        }
         try await withThrowingTaskGroup(of: ItemOutcome.self) { group in
             var next = 0
             while next < min(cap, items.count) {
                 let index = next
-                group.addTask { await runItemCatching(map, step: step, element: items[index], index: index, scope: scope) }
+                group.addTask { await self.runItemCatching(map, step: step, element: items[index], index: index, scope: scope) }
                 next += 1
             }
             while let outcome = try await group.next() {
-                switch outcome.result {
-                case .success(let value):
-                    results[outcome.index] = value
-                case .failure(let failure):
-                    if failure.endsRun || !map.tolerateFailures {
-                        group.cancelAll()
-                        throw RunFailure(failure.kind, "item \(outcome.index): \(failure.message)", step: failure.step ?? step.id)
-                    }
-                    failed.append((outcome.index, failure))
+                do {
+                    try collected.record(outcome, map: map, step: step)
+                } catch {
+                    group.cancelAll()
+                    throw error
                 }
                 if next < items.count {
                     let index = next
-                    group.addTask { await runItemCatching(map, step: step, element: items[index], index: index, scope: scope) }
+                    group.addTask { await self.runItemCatching(map, step: step, element: items[index], index: index, scope: scope) }
                     next += 1
                 }
             }
         }
-        var result = StepResult(output: .array(results))
-        if map.tolerateFailures {
-            result.failedItems = .array(failed.sorted { $0.index < $1.index }.map {
-                ["index": .integer(Int64($0.index)), "error": $0.failure.jsonValue]
-            })
+        return collected.result(tolerating: map.tolerateFailures)
+    }
+
+    /// A map's results in the list's order, and its failed items.
+    struct MapResults {
+        var results: [JSONValue]
+        var failed: [(index: Int, failure: RunFailure)] = []
+
+        init(count: Int) {
+            results = [JSONValue](repeating: .null, count: count)
         }
-        return result
+
+        /// Keeps an item's outcome.
+        /// - Throws: the failure that stops the map (any failure, unless the map tolerates them;
+        ///   budget and cancellation failures always).
+        @inline(never)
+        mutating func record(_ outcome: ItemOutcome, map: MapStep, step: Step) throws(RunFailure) {
+            switch outcome.result {
+            case .success(let value):
+                results[outcome.index] = value
+            case .failure(let failure):
+                if failure.endsRun || !map.tolerateFailures {
+                    throw RunFailure(failure.kind, "item \(outcome.index): \(failure.message)", step: failure.step ?? step.id)
+                }
+                failed.append((outcome.index, failure))
+            }
+        }
+
+        @inline(never)
+        func result(tolerating: Bool) -> StepResult {
+            var result = StepResult(output: .array(results))
+            if tolerating {
+                result.failedItems = .array(failed.sorted { $0.index < $1.index }.map {
+                    ["index": .integer(Int64($0.index)), "error": $0.failure.jsonValue]
+                })
+            }
+            return result
+        }
     }
 
     /// One map item's end: its index and its result or failure.
@@ -56,7 +93,7 @@ extension Interpreter {
         var result: Result<JSONValue, RunFailure>
     }
 
-    private func runItemCatching(_ map: MapStep, step: Step, element: JSONValue, index: Int, scope: Scope) async -> ItemOutcome {
+    fileprivate func runItemCatching(_ map: MapStep, step: Step, element: JSONValue, index: Int, scope: Scope) async -> ItemOutcome {
         do {
             return ItemOutcome(index: index, result: .success(try await runItem(map, step: step, element: element, index: index, scope: scope)))
         } catch {

@@ -6,8 +6,16 @@ import SluiceProviders
 /// `llm` and `gate`: model calls, streaming, structured output, usage and budgets.
 extension Interpreter {
     func runLLM(_ llm: LLMStep, step: Step, scope: Scope) async throws -> JSONValue {
+        let request = try llmRequest(llm, step: step, scope: scope)
+        let response = try await callModel(request, step: step, scope: scope)
+        guard let schema = llm.schema else { return .string(response.text) }
+        return try structuredOutput(response.text, schema: schema, step: step.id)
+    }
+
+    @inline(never)
+    private func llmRequest(_ llm: LLMStep, step: Step, scope: Scope) throws(RunFailure) -> ModelRequest {
         let (model, spec) = try resolveModel(llm.model, step: step.id)
-        let request = ModelRequest(
+        return ModelRequest(
             model: model,
             system: llm.system.map(scope.render),
             prompt: scope.render(llm.prompt),
@@ -17,27 +25,37 @@ extension Interpreter {
             stream: llm.stream,
             metadata: .init(purpose: llm.schema == nil ? .text : .structured, stepID: step.id, item: scope.item, iteration: scope.iteration)
         )
-        let response = try await callModel(request, step: step, scope: scope)
-        guard let schema = llm.schema else { return .string(response.text) }
-        return try structuredOutput(response.text, schema: schema, step: step.id)
     }
 
     func runGate(_ gate: GateStep, step: Step, scope: Scope) async throws -> JSONValue {
         let threshold = try scope.number(gate.threshold, field: "threshold", step: step.id)
+        let request = try judgeRequest(gate, step: step, scope: scope)
+        let response = try await callModel(request, step: step, scope: scope)
+        return try verdict(response.text, gate: gate, threshold: threshold, schema: request.schema ?? .null, step: step, scope: scope)
+    }
+
+    @inline(never)
+    private func judgeRequest(_ gate: GateStep, step: Step, scope: Scope) throws(RunFailure) -> ModelRequest {
         let (model, spec) = try resolveModel(gate.model, step: step.id)
-        let schema = Self.judgeSchema(gate)
-        let request = ModelRequest(
+        return ModelRequest(
             model: model,
             system: "You are a strict, fair reviewer. Score only what you are shown, and say precisely what is missing.",
             prompt: scope.render(gate.prompt) + "\n\n" + Self.judgeInstructions(gate),
-            schema: schema,
+            schema: Self.judgeSchema(gate),
             temperature: spec?.temperature ?? 0,
             maxTokens: spec?.maxTokens,
             stream: false,
             metadata: .init(purpose: .judge, stepID: step.id, item: scope.item, iteration: scope.iteration)
         )
-        let response = try await callModel(request, step: step, scope: scope)
-        let judged = try structuredOutput(response.text, schema: schema, step: step.id)
+    }
+
+    /// The judge's scores weighted into one, compared with the threshold: `gate.evaluated`
+    /// and the gate's output.
+    @inline(never)
+    private func verdict(
+        _ answer: String, gate: GateStep, threshold: Double, schema: JSONValue, step: Step, scope: Scope
+    ) throws(RunFailure) -> JSONValue {
+        let judged = try structuredOutput(answer, schema: schema, step: step.id)
         var scores = JSONObject()
         var weighted = 0.0
         var totalWeight = 0.0
@@ -93,15 +111,34 @@ extension Interpreter {
 
     /// Calls the model, streaming deltas as `step.delta`, then reports `model.usage` and checks budgets.
     func callModel(_ request: ModelRequest, step: Step, scope: Scope) async throws -> ModelResponse {
+        let response = try await engine.providers.model.generate(reporting(request, step: step, scope: scope), onDelta: deltaReporter(request, step: step, scope: scope))
+        try reportUsage(response, step: step, scope: scope)
+        return response
+    }
+
+    /// The request with its provider retries reported as `step.retrying`.
+    @inline(never)
+    private func reporting(_ request: ModelRequest, step: Step, scope: Scope) -> ModelRequest {
+        var reported = request
+        reported.onRetry = providerRetryReporter(step: step.id, scope: scope)
+        return reported
+    }
+
+    /// Emits each streamed piece of text as `step.delta` (nothing for a request that does not stream).
+    @inline(never)
+    private func deltaReporter(_ request: ModelRequest, step: Step, scope: Scope) -> @Sendable (String) async throws -> Void {
         let context = self.context
         let id = step.id
-        var reported = request
-        reported.onRetry = providerRetryReporter(step: id, scope: scope)
         let streams = request.stream
-        let response = try await engine.providers.model.generate(reported) { delta in
+        return { delta in
             guard streams, !delta.isEmpty else { return }
-            context.emit(.stepDelta, step: id, scope: scope, data: ["text": .string(delta)])
+            context.emitDelta(delta, step: id, scope: scope)
         }
+    }
+
+    /// `model.usage` with the call's cost, then the budget check.
+    @inline(never)
+    private func reportUsage(_ response: ModelResponse, step: Step, scope: Scope) throws(RunFailure) {
         let cost = context.record(response.usage)
         var usage: JSONObject = [
             "provider": .string(response.usage.provider),
@@ -111,9 +148,8 @@ extension Interpreter {
             "cost_usd": cost.map { .double($0) } ?? .null,
         ]
         if let cache = response.cache { usage["cache"] = .string(cache) }
-        context.emit(.modelUsage, step: id, scope: scope, data: .object(usage))
-        try context.checkBudget(step: id)
-        return response
+        context.emit(.modelUsage, step: step.id, scope: scope, data: .object(usage))
+        try context.checkBudget(step: step.id)
     }
 
     /// Parses a model's JSON answer (tolerating a Markdown code fence) and checks it against the schema.

@@ -5,7 +5,15 @@ import SluiceProviders
 
 /// Executes steps: the lifecycle every kind shares (`when`, started, retries, timeout, the end
 /// event), and dispatch to each kind's executor (the `Interpreter+…` files).
-struct Interpreter: Sendable {
+///
+/// #### Keeping runs small
+/// Thousands of runs wait on their models at once, and every `async` function that is waiting
+/// holds its frame in its task's memory. So the `async` functions here are thin: they await,
+/// and leave the work between awaits (events, outputs, errors) to synchronous helpers marked
+/// `@inline(never)`, whose locals live on the thread's stack for a moment instead of in every
+/// waiting frame. Plan parts (``Step``, expressions, templates) and this interpreter are
+/// classes for the same reason: a reference is 8 bytes in a frame.
+final class Interpreter: Sendable {
     let plan: Plan
     let context: RunContext
     let engine: RunEngine
@@ -13,6 +21,13 @@ struct Interpreter: Sendable {
     let callDepth: Int
 
     static let maxCallDepth = 8
+
+    init(plan: Plan, context: RunContext, engine: RunEngine, callDepth: Int) {
+        self.plan = plan
+        self.context = context
+        self.engine = engine
+        self.callDepth = callDepth
+    }
 
     /// What a step produced: its output, plus outputs it makes visible to later steps (a loop's
     /// body steps from its best round) and a map's failed items.
@@ -29,29 +44,56 @@ struct Interpreter: Sendable {
         for step in steps {
             try Task.checkCancellation()
             try await execute(step, in: &scope)
-            if topLevel, callDepth == 0, let output = scope.output(of: step.id) {
-                context.recordPartial(output, of: step.id)
-            }
+            if topLevel, callDepth == 0 { recordPartial(of: step, in: scope) }
         }
+    }
+
+    @inline(never)
+    private func recordPartial(of step: Step, in scope: Scope) {
+        if let output = scope.output(of: step.id) { context.recordPartial(output, of: step.id) }
     }
 
     /// One step, start to end: every started step ends with `step.completed` or `step.failed`.
     func execute(_ step: Step, in scope: inout Scope) async throws {
+        guard let started = try begin(step, in: &scope) else { return }
+        let result: StepResult
+        do {
+            result = try await attempts(step, scope: scope, mapItems: started.mapItems)
+        } catch {
+            throw fail(step, with: error, scope: scope, since: started.time)
+        }
+        complete(step, with: result, in: &scope, since: started.time)
+    }
+
+    /// A step that has started: when, and a map's items.
+    struct Started: Sendable {
+        var time: ContinuousClock.Instant
+        var mapItems: [JSONValue]?
+    }
+
+    /// Everything before a step's work: a resumed run's checkpoint, `when`, the step budget, a
+    /// map's list and the `step.started` event. Nil when the step is done already (restored
+    /// or skipped).
+    ///
+    /// - Throws: a failure after `step.started` has been emitted (then `step.failed` has been
+    ///   too), or before it (the step budget, a failing `when`).
+    @inline(never)
+    private func begin(_ step: Step, in scope: inout Scope) throws -> Started? {
         let id = step.id
         let key = scope.checkpointKey(id)
         if let saved = context.resume?.checkpoints[key] {
             restore(saved, of: step, in: &scope)
-            return
+            return nil
         }
         if let when = step.when, try !scope.evaluateBool(when, step: id) {
             context.emit(
                 .stepSkipped, step: id, scope: scope, data: ["reason": .string("when '\(when.source)' is false")],
                 checkpoint: StepCheckpoint(key: key, output: .null, skipped: true))
             scope.setOutput(.null, of: id)
-            return
+            return nil
         }
         try context.countStep(id)
-        let started = ContinuousClock.now
+        let time = ContinuousClock.now
         // A map's list is evaluated first so `step.started` can say how many items it has.
         var mapItems: Result<[JSONValue], RunFailure>?
         if case .map(let map) = step.kind {
@@ -67,23 +109,34 @@ struct Interpreter: Sendable {
         context.emit(.stepStarted, step: id, scope: scope, data: startedData(step, scope: scope, items: knownItems, details: knownDetails))
         do {
             _ = try details?.get()
-            let items = try mapItems?.get()
-            let result = try await attempts(step, scope: scope, mapItems: items)
-            var data: JSONObject = ["output": result.output, "duration_ms": .integer(Int64(Self.milliseconds(since: started)))]
-            if let failed = result.failedItems { data["failed_items"] = failed }
-            if let cache = result.cache { data["cache"] = cache }
-            let checkpoint = StepCheckpoint(
-                key: key, output: result.output, lifted: JSONObject(result.lifted.map { ($0.key, $0.value) }), failedItems: result.failedItems)
-            context.emit(.stepCompleted, step: id, scope: scope, data: .object(data), checkpoint: checkpoint)
-            for (key, value) in result.lifted { scope.setOutput(value, of: key) }
-            scope.setOutput(result.output, of: id, schema: step.outputSchema)
+            return Started(time: time, mapItems: try mapItems?.get())
         } catch {
-            let failure = Self.normalize(error, step: id)
-            context.emit(.stepFailed, step: id, scope: scope, data: [
-                "error": failure.jsonValue, "duration_ms": .integer(Int64(Self.milliseconds(since: started))),
-            ])
-            throw failure
+            throw fail(step, with: error, scope: scope, since: time)
         }
+    }
+
+    /// `step.completed` with its checkpoint, and the outputs made visible to later steps.
+    @inline(never)
+    private func complete(_ step: Step, with result: StepResult, in scope: inout Scope, since started: ContinuousClock.Instant) {
+        var data: JSONObject = ["output": result.output, "duration_ms": .integer(Int64(Self.milliseconds(since: started)))]
+        if let failed = result.failedItems { data["failed_items"] = failed }
+        if let cache = result.cache { data["cache"] = cache }
+        let checkpoint = StepCheckpoint(
+            key: scope.checkpointKey(step.id), output: result.output,
+            lifted: JSONObject(result.lifted.map { ($0.key, $0.value) }), failedItems: result.failedItems)
+        context.emit(.stepCompleted, step: step.id, scope: scope, data: .object(data), checkpoint: checkpoint)
+        for (key, value) in result.lifted { scope.setOutput(value, of: key) }
+        scope.setOutput(result.output, of: step.id, schema: step.outputSchema)
+    }
+
+    /// `step.failed`; returns the failure to throw.
+    @inline(never)
+    private func fail(_ step: Step, with error: any Error, scope: Scope, since started: ContinuousClock.Instant) -> RunFailure {
+        let failure = Self.normalize(error, step: step.id)
+        context.emit(.stepFailed, step: step.id, scope: scope, data: [
+            "error": failure.jsonValue, "duration_ms": .integer(Int64(Self.milliseconds(since: started))),
+        ])
+        return failure
     }
 
     /// A resumed run's finished step: its outputs as they were, with no events (the log has them).
@@ -105,30 +158,44 @@ struct Interpreter: Sendable {
 
     /// Runs the step's kind, retrying per its `retry` policy, each attempt under its timeout.
     private func attempts(_ step: Step, scope: Scope, mapItems: [JSONValue]?) async throws -> StepResult {
-        let retries = step.isLeaf ? step.retry : nil
-        let maxAttempts = max(1, retries?.maxAttempts ?? 1)
-        let timeout = try step.timeoutSeconds.map { setting throws(RunFailure) in
-            try scope.number(setting, field: "timeout_seconds", step: step.id)
-        }
+        let timeout = try attemptTimeout(step, scope: scope)
+        let work = work(step, scope: scope, mapItems: mapItems)
         var attempt = 1
         while true {
             do {
-                let failure = RunFailure(.timeout, "the step took longer than \(timeout ?? 0)s (timeout_seconds)", step: step.id, isRetryable: true)
-                return try await Timeouts.run(seconds: timeout, failure: failure) {
-                    try await perform(step, scope: scope, mapItems: mapItems)
-                }
+                try Task.checkCancellation()
+                guard let timeout else { return try await work() }
+                return try await Timeouts.run(seconds: timeout.seconds, failure: timeout.failure, work)
             } catch {
-                let failure = Self.normalize(error, step: step.id)
-                guard failure.isRetryable, attempt < maxAttempts, !Task.isCancelled, let retries else { throw failure }
-                let delay = Backoff.delay(afterAttempt: attempt, policy: retries, random: engine.configuration.random())
-                context.emit(.stepRetrying, step: step.id, scope: scope, data: [
-                    "attempt": .integer(Int64(attempt)), "max_attempts": .integer(Int64(maxAttempts)),
-                    "delay_ms": .integer(Int64(delay)), "reason": .string(failure.message),
-                ])
+                let delay = try retryDelay(step, after: error, attempt: attempt, scope: scope)
                 try await Task.sleep(for: .milliseconds(delay))
                 attempt += 1
             }
         }
+    }
+
+    /// The step's `timeout_seconds` and the failure it ends an attempt with; nil without one.
+    @inline(never)
+    private func attemptTimeout(_ step: Step, scope: Scope) throws(RunFailure) -> (seconds: Double, failure: RunFailure)? {
+        guard let setting = step.timeoutSeconds else { return nil }
+        let seconds = try scope.number(setting, field: "timeout_seconds", step: step.id)
+        return (seconds, RunFailure(.timeout, "the step took longer than \(seconds)s (timeout_seconds)", step: step.id, isRetryable: true))
+    }
+
+    /// After failed attempt `attempt`: the pause before the next one (announced as
+    /// `step.retrying`), or the failure when the step may not try again.
+    @inline(never)
+    private func retryDelay(_ step: Step, after error: any Error, attempt: Int, scope: Scope) throws(RunFailure) -> Int {
+        let failure = Self.normalize(error, step: step.id)
+        let retries = step.isLeaf ? step.retry : nil
+        let maxAttempts = max(1, retries?.maxAttempts ?? 1)
+        guard failure.isRetryable, attempt < maxAttempts, !Task.isCancelled, let retries else { throw failure }
+        let delay = Backoff.delay(afterAttempt: attempt, policy: retries, random: engine.configuration.random())
+        context.emit(.stepRetrying, step: step.id, scope: scope, data: [
+            "attempt": .integer(Int64(attempt)), "max_attempts": .integer(Int64(maxAttempts)),
+            "delay_ms": .integer(Int64(delay)), "reason": .string(failure.message),
+        ])
+        return delay
     }
 
     /// Reports a provider's own retries (a 429, a 5xx, a dropped connection) as `step.retrying`
@@ -147,24 +214,28 @@ struct Interpreter: Sendable {
         }
     }
 
-    /// Dispatches to the step kind's executor.
-    private func perform(_ step: Step, scope: Scope, mapItems: [JSONValue]?) async throws -> StepResult {
-        try Task.checkCancellation()
+    /// The step kind's executor as one attempt's work. Synchronous on purpose: only the chosen
+    /// kind's settings are captured, so a waiting attempt holds one kind's frame, not a frame
+    /// with room for all twelve.
+    @inline(never)
+    private func work(_ step: Step, scope: Scope, mapItems: [JSONValue]?) -> @Sendable () async throws -> StepResult {
         switch step.kind {
-        case .llm(let llm): return StepResult(output: try await runLLM(llm, step: step, scope: scope))
-        case .gate(let gate): return StepResult(output: try await runGate(gate, step: step, scope: scope))
+        case .llm(let llm): { StepResult(output: try await self.runLLM(llm, step: step, scope: scope)) }
+        case .gate(let gate): { StepResult(output: try await self.runGate(gate, step: step, scope: scope)) }
         case .search(let search):
-            let searched = try await runSearch(search, step: step, scope: scope)
-            return StepResult(output: searched.output, cache: searched.cache)
-        case .fetch(let fetch): return StepResult(output: try await runFetch(fetch, step: step, scope: scope))
-        case .load(let load): return StepResult(output: try await runLoad(load, step: step, scope: scope))
-        case .map(let map): return try await runMap(map, step: step, items: mapItems ?? [], scope: scope)
-        case .loop(let loop): return try await runLoop(loop, step: step, scope: scope)
-        case .confirm(let confirm): return StepResult(output: try await runConfirm(confirm, step: step, scope: scope))
-        case .template(let template): return StepResult(output: .string(scope.render(template.template)))
-        case .set(let set): return StepResult(output: try scope.evaluate(set.value, step: step.id))
-        case .call(let call): return StepResult(output: try await runCall(call, step: step, scope: scope))
-        case .validate(let validate): return StepResult(output: try runValidate(validate, step: step, scope: scope))
+            {
+                let searched = try await self.runSearch(search, step: step, scope: scope)
+                return StepResult(output: searched.output, cache: searched.cache)
+            }
+        case .fetch(let fetch): { StepResult(output: try await self.runFetch(fetch, step: step, scope: scope)) }
+        case .load(let load): { StepResult(output: try await self.runLoad(load, step: step, scope: scope)) }
+        case .map(let map): { try await self.runMap(map, step: step, items: mapItems ?? [], scope: scope) }
+        case .loop(let loop): { try await self.runLoop(loop, step: step, scope: scope) }
+        case .confirm(let confirm): { StepResult(output: try await self.runConfirm(confirm, step: step, scope: scope)) }
+        case .template(let template): { StepResult(output: .string(scope.render(template.template))) }
+        case .set(let set): { StepResult(output: try scope.evaluate(set.value, step: step.id)) }
+        case .call(let call): { StepResult(output: try await self.runCall(call, step: step, scope: scope)) }
+        case .validate(let validate): { StepResult(output: try self.runValidate(validate, step: step, scope: scope)) }
         }
     }
 
@@ -192,6 +263,14 @@ extension Step {
     /// The JSON Schema of the step's output, when the plan gives one (structured `llm` steps).
     var outputSchema: JSONValue? {
         if case .llm(let llm) = kind { llm.schema } else { nil }
+    }
+
+    /// Steps that only compute from the context: nothing to wait for, no provider to call.
+    var onlyComputes: Bool {
+        switch kind {
+        case .set, .template, .validate: true
+        default: false
+        }
     }
 
     /// Steps that do one thing (retries apply to them); map, loop and call retry inside.

@@ -42,15 +42,23 @@ final class RunContext: Sendable {
     var time: Date { now() }
 
     /// Publishes a run-level event.
+    @inline(never)
     func emit(_ type: EventType, data: JSONValue) {
         bus.publish(type, data: data, time: now())
     }
 
     /// Publishes an event about `step` at the scope's item and iteration.
+    @inline(never)
     func emit(_ type: EventType, step: String, scope: Scope, data: JSONValue, checkpoint: StepCheckpoint? = nil) {
         bus.publish(
             type, step: scope.eventPrefix + step, item: scope.item, iteration: scope.iteration, data: data, time: now(),
             checkpoint: checkpoint)
+    }
+
+    /// A piece of a step's streamed text, as `step.delta`.
+    @inline(never)
+    func emitDelta(_ text: String, step: String, scope: Scope) {
+        emit(.stepDelta, step: step, scope: scope, data: ["text": .string(text)])
     }
 
     var usage: UsageTotals { state.withLock { $0.usage } }

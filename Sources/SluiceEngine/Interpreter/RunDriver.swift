@@ -9,8 +9,39 @@ struct RunDriver: Sendable {
     let context: RunContext
     let engine: RunEngine
 
+    /// The whole run. Thin on purpose: the work between its two awaits is in the synchronous
+    /// helpers below (see ``Interpreter``, "Keeping runs small").
     func run(inputs: JSONValue) async -> RunOutcome {
         let started = ContinuousClock.now
+        let prepared: JSONValue
+        switch start(inputs: inputs, started: started) {
+        case .success(let value): prepared = value
+        case .failure(let outcome): return outcome.outcome
+        }
+        let interpreter = Interpreter(plan: plan, context: context, engine: engine, callDepth: 0)
+        let plan = self.plan
+        do {
+            let scope = try await Timeouts.run(seconds: plan.budget.timeoutSeconds, failure: runTimeout) {
+                var scope = Scope(inputs: prepared, schema: plan.inputSchema)
+                try await interpreter.runSteps(plan.steps, in: &scope, topLevel: true)
+                return scope
+            }
+            try Task.checkCancellation()
+            return try complete(scope, started: started)
+        } catch {
+            return end(with: error, started: started)
+        }
+    }
+
+    /// A run that ended before its steps, as an error (so it fits a `Result`).
+    struct EndedEarly: Error {
+        var outcome: RunOutcome
+    }
+
+    /// `run.started` (or `run.resumed`), then the inputs with defaults applied; an outcome when
+    /// they are invalid (after `run.failed`).
+    @inline(never)
+    private func start(inputs: JSONValue, started: ContinuousClock.Instant) -> Result<JSONValue, EndedEarly> {
         var startData: JSONObject = [
             "plan": .string(plan.name),
             "title": plan.title.map(JSONValue.string) ?? .null,
@@ -21,9 +52,8 @@ struct RunDriver: Sendable {
             startData["usage"] = resume.usage.jsonValue
         }
         context.emit(context.resume == nil ? .runStarted : .runResumed, data: .object(startData))
-        let prepared: JSONValue
         do {
-            prepared = try RunInputs.prepare(inputs, schema: plan.inputSchema)
+            return .success(try RunInputs.prepare(inputs, schema: plan.inputSchema))
         } catch {
             let failure = RunFailure(.invalidInputs, error.description)
             var data = endData(started: started)
@@ -31,39 +61,42 @@ struct RunDriver: Sendable {
             data["errors"] = .array(error.errors.map { ["name": .string($0.name), "message": .string($0.message)] })
             data["billing"] = Billing.notBilled(plan.billing)
             context.emit(.runFailed, data: .object(data))
-            return outcome(.failed, failure: failure, billing: Billing.notBilled(plan.billing))
+            return .failure(EndedEarly(outcome: outcome(.failed, failure: failure, billing: Billing.notBilled(plan.billing))))
         }
+    }
 
-        let interpreter = Interpreter(plan: plan, context: context, engine: engine, callDepth: 0)
-        do {
-            let scope = try await Timeouts.run(seconds: plan.budget.timeoutSeconds, failure: RunFailure(.timeout, "the run took longer than its budget of \(plan.budget.timeoutSeconds ?? 0)s (budget timeout_seconds)")) {
-                var scope = Scope(inputs: prepared, schema: plan.inputSchema)
-                try await interpreter.runSteps(plan.steps, in: &scope, topLevel: true)
-                return scope
-            }
-            try Task.checkCancellation()
-            let result = try finalResult(scope)
-            let billing = try Billing.decide(plan.billing, scope: scope)
-            var data = endData(started: started)
-            data["result"] = result
-            data["billing"] = billing
-            context.emit(.runCompleted, data: .object(data))
-            return outcome(.completed, result: result, billing: billing)
-        } catch {
-            let failure = Interpreter.normalize(error, step: nil)
-            var data = endData(started: started)
-            let billing = Billing.notBilled(plan.billing)
-            if failure.kind == .cancelled || Task.isCancelled {
-                data["reason"] = "cancelled"
-                context.emit(.runCancelled, data: .object(data))
-                return outcome(.cancelled, failure: RunFailure(.cancelled, "the run was cancelled"), billing: billing)
-            }
-            data["error"] = failure.jsonValue
-            data["partial"] = .object(context.partialOutputs)
-            data["billing"] = billing
-            context.emit(.runFailed, data: .object(data))
-            return outcome(.failed, failure: failure, billing: billing)
+    private var runTimeout: RunFailure {
+        RunFailure(.timeout, "the run took longer than its budget of \(plan.budget.timeoutSeconds ?? 0)s (budget timeout_seconds)")
+    }
+
+    /// The result, billing and `run.completed`.
+    @inline(never)
+    private func complete(_ scope: Scope, started: ContinuousClock.Instant) throws(RunFailure) -> RunOutcome {
+        let result = try finalResult(scope)
+        let billing = try Billing.decide(plan.billing, scope: scope)
+        var data = endData(started: started)
+        data["result"] = result
+        data["billing"] = billing
+        context.emit(.runCompleted, data: .object(data))
+        return outcome(.completed, result: result, billing: billing)
+    }
+
+    /// `run.cancelled` or `run.failed` (with the partial output), and the outcome.
+    @inline(never)
+    private func end(with error: any Error, started: ContinuousClock.Instant) -> RunOutcome {
+        let failure = Interpreter.normalize(error, step: nil)
+        var data = endData(started: started)
+        let billing = Billing.notBilled(plan.billing)
+        if failure.kind == .cancelled || Task.isCancelled {
+            data["reason"] = "cancelled"
+            context.emit(.runCancelled, data: .object(data))
+            return outcome(.cancelled, failure: RunFailure(.cancelled, "the run was cancelled"), billing: billing)
         }
+        data["error"] = failure.jsonValue
+        data["partial"] = .object(context.partialOutputs)
+        data["billing"] = billing
+        context.emit(.runFailed, data: .object(data))
+        return outcome(.failed, failure: failure, billing: billing)
     }
 
     /// The plan's output value, checked against its output schema; without an output, every

@@ -1,21 +1,37 @@
 public import SluiceJSON
 
 /// A CEL expression from a plan, compiled when the plan was loaded.
-public struct PlanExpression: Sendable {
+///
+/// A class, like ``TemplateText`` and ``Step``: plan parts are immutable once loaded, and a
+/// reference keeps the engine's async frames small (a run holds thousands of them at once).
+public final class PlanExpression: Sendable {
     /// The expression as written (without any `${…}` marker).
-    public var source: String
-    public var compiled: CELExpression
+    public let source: String
+    public let compiled: CELExpression
     /// Where the expression's string sits in the plan document.
-    public var pointer: JSONPointer
+    public let pointer: JSONPointer
     /// Where the expression starts in its string: 2 for `"${…}"`, 0 for fields that are always expressions.
-    public var offsetInString: Int
+    public let offsetInString: Int
+
+    init(source: String, compiled: CELExpression, pointer: JSONPointer, offsetInString: Int) {
+        self.source = source
+        self.compiled = compiled
+        self.pointer = pointer
+        self.offsetInString = offsetInString
+    }
 }
 
 /// A Mustache template from a plan, compiled when the plan was loaded.
-public struct TemplateText: Sendable {
-    public var source: String
-    public var compiled: PlanTemplate
-    public var pointer: JSONPointer
+public final class TemplateText: Sendable {
+    public let source: String
+    public let compiled: PlanTemplate
+    public let pointer: JSONPointer
+
+    init(source: String, compiled: PlanTemplate, pointer: JSONPointer) {
+        self.source = source
+        self.compiled = compiled
+        self.pointer = pointer
+    }
 }
 
 /// A field whose strings may be literals, templates or expressions.

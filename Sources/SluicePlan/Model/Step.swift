@@ -1,25 +1,44 @@
 public import SluiceJSON
 
 /// One step of a plan: the settings every kind shares, and the kind's own.
-public struct Step: Sendable {
-    public var id: String
-    public var kind: Kind
-    public var title: String?
+///
+/// A class: immutable once loaded, and passed by reference through the engine's async calls
+/// (a copy of the struct it used to be took 664 bytes in every frame that held one).
+public final class Step: Sendable {
+    public let id: String
+    public let kind: Kind
+    public let title: String?
     /// Runs the step only when true; otherwise the step is skipped.
-    public var when: PlanExpression?
+    public let when: PlanExpression?
     /// Progress status announced when the step starts (e.g. `generating_sections`).
-    public var status: String?
+    public let status: String?
     /// Progress message announced when the step starts (a confirm step's question).
-    public var message: TemplateText?
+    public let message: TemplateText?
     /// Progress details announced when the step starts (seed 001's `msg.details`), evaluated
     /// then: e.g. the section a previous step just wrote. A confirm step's details are also what
     /// the person is asked to approve.
-    public var details: PlanValue?
-    public var retry: RetryPolicy?
+    public let details: PlanValue?
+    public let retry: RetryPolicy?
     /// Per-attempt time limit.
-    public var timeoutSeconds: NumberSetting?
+    public let timeoutSeconds: NumberSetting?
     /// Where the step is in the plan document.
-    public var pointer: JSONPointer
+    public let pointer: JSONPointer
+
+    init(
+        id: String, kind: Kind, title: String?, when: PlanExpression?, status: String?, message: TemplateText?,
+        details: PlanValue?, retry: RetryPolicy?, timeoutSeconds: NumberSetting?, pointer: JSONPointer
+    ) {
+        self.id = id
+        self.kind = kind
+        self.title = title
+        self.when = when
+        self.status = status
+        self.message = message
+        self.details = details
+        self.retry = retry
+        self.timeoutSeconds = timeoutSeconds
+        self.pointer = pointer
+    }
 }
 
 extension Step {
