@@ -121,18 +121,26 @@ public struct RunEngine: Sendable {
     ///   with a checkpoint are restored, not run again; see ``ResumeState``). It starts with
     ///   `run.resumed` instead of `run.started`.
     public func run(plan: Plan, inputs: JSONValue, sinks: [any EventSink], resume: ResumeState? = nil) async -> RunOutcome {
+        let driver = makeDriver(plan: plan, sinks: sinks, resume: resume)
+        return await withTaskGroup(of: Void.self) { group in
+            group.addTask { await driver.context.bus.deliver() }
+            let outcome = await driver.run(inputs: inputs)
+            driver.context.bus.close()
+            await group.waitForAll()
+            return outcome
+        }
+    }
+
+    /// The run's event bus, context and driver (kept out of `run`'s frame, which waits for the
+    /// whole run).
+    @inline(never)
+    private func makeDriver(plan: Plan, sinks: [any EventSink], resume: ResumeState?) -> RunDriver {
         let runID = resume?.runID ?? configuration.makeRunID()
         let bus = EventBus(runID: runID, sinks: sinks, capacity: configuration.eventBufferCapacity, firstSeq: resume?.nextSeq ?? 1)
         let context = RunContext(
             runID: runID, bus: bus, budget: plan.budget, maxSteps: plan.budget.maxSteps ?? configuration.maxSteps,
             prices: configuration.prices, schemas: schemas, resume: resume, now: configuration.now
         )
-        return await withTaskGroup(of: Void.self) { group in
-            group.addTask { await bus.deliver() }
-            let outcome = await RunDriver(plan: plan, context: context, engine: self).run(inputs: inputs)
-            bus.close()
-            await group.waitForAll()
-            return outcome
-        }
+        return RunDriver(plan: plan, context: context, engine: self)
     }
 }

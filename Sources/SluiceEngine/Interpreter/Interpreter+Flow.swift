@@ -102,26 +102,28 @@ extension Interpreter {
     }
 
     private func runItem(_ map: MapStep, step: Step, element: JSONValue, index: Int, scope: Scope) async throws -> JSONValue {
-        var itemScope = scope
+        var itemScope = Self.itemScope(map, step: step, element: element, index: index, scope: scope)
+        try await runSteps(map.steps, in: &itemScope)
+        return try Self.itemResult(map, step: step, scope: itemScope)
+    }
+
+    /// What item `index`'s body sees: the element under the map's name, and `index`.
+    @inline(never)
+    private static func itemScope(_ map: MapStep, step: Step, element: JSONValue, index: Int, scope: Scope) -> Scope {
+        var itemScope = scope.child()
         itemScope.bind(map.itemName, to: element)
         itemScope.bind("index", to: .integer(Int64(index)))
         itemScope.item = index
         itemScope.parent = step.id
         itemScope.path = scope.checkpointKey(step.id) + "[\(index)]/"
-        try await runSteps(map.steps, in: &itemScope)
-        if let result = map.result { return try itemScope.evaluate(result, step: step.id) }
-        return map.steps.last.flatMap { itemScope.output(of: $0.id) } ?? .null
+        return itemScope
     }
 
-    /// One round of a loop: its number, the last gate's score, and every body step's output.
-    private struct Round {
-        var iteration: Int
-        var score: Double?
-        var outputs: JSONObject
-
-        var json: JSONValue {
-            ["iteration": .integer(Int64(iteration)), "score": score.map { .double($0) } ?? .null, "outputs": .object(outputs)]
-        }
+    /// An item's result: the map's `result`, or the last body step's output.
+    @inline(never)
+    private static func itemResult(_ map: MapStep, step: Step, scope: Scope) throws(RunFailure) -> JSONValue {
+        if let result = map.result { return try scope.evaluate(result, step: step.id) }
+        return map.steps.last.flatMap { scope.output(of: $0.id) } ?? .null
     }
 
     /// Repeats the body until `until` holds or `max_iterations` rounds have run, then keeps the
@@ -131,37 +133,90 @@ extension Interpreter {
     /// steps' outputs are the best round's.
     func runLoop(_ loop: LoopStep, step: Step, scope: Scope) async throws -> StepResult {
         let limit = min(try scope.count(loop.maxIterations, field: "max_iterations", minimum: 1, step: step.id), Self.maxIterations)
-        let gates = loop.steps.filter { if case .gate = $0.kind { true } else { false } }.map(\.id)
-        let bodyIDs = loop.steps.flatMap { [$0] + $0.descendants }.map(\.id)
-        var best: Round?
-        var feedback: JSONValue = .null
-        var rounds = 0
+        let rounds = LoopRounds(loop, step: step)
         for iteration in 1...limit {
             try Task.checkCancellation()
-            var roundScope = scope
-            roundScope.iteration = iteration
-            roundScope.parent = step.id
-            roundScope.path = scope.checkpointKey(step.id) + "#\(iteration)/"
-            roundScope.setLoop(["iteration": .integer(Int64(iteration)), "best": best?.json ?? .null, "feedback": feedback])
+            var roundScope = rounds.scope(for: iteration, in: scope)
             try await runSteps(loop.steps, in: &roundScope)
-            rounds = iteration
-            var outputs = JSONObject()
-            for id in bodyIDs {
-                if let output = roundScope.output(of: id) { outputs[id] = output }
-            }
-            let lastGate = gates.last { roundScope.output(of: $0)?["score"]?.doubleValue != nil }
-            let round = Round(iteration: iteration, score: lastGate.flatMap { roundScope.output(of: $0)?["score"]?.doubleValue }, outputs: outputs)
-            if gates.isEmpty || best == nil || (round.score ?? -.infinity) >= (best?.score ?? -.infinity) {
-                best = round
-            }
-            feedback = lastGate.flatMap { roundScope.output(of: $0) } ?? .null
-            if let until = loop.until, try roundScope.evaluateBool(until, step: step.id) { break }
+            if try rounds.finish(iteration, scope: roundScope) { break }
         }
-        guard let best else { return StepResult(output: .null) }
+        return rounds.result
+    }
+}
+
+/// The rounds of one loop step: what each round sees, and the best round so far.
+///
+/// A class so the loop's waiting frame holds one reference (see ``Interpreter``, "Keeping runs
+/// small"); only the loop's own task touches it, one round after another.
+private final class LoopRounds: @unchecked Sendable {
+    /// One round: its number, the last gate's score, and every body step's output.
+    struct Round {
+        var iteration: Int
+        var score: Double?
+        var outputs: [(id: String, value: StepValue)]
+
+        var outputsJSON: JSONObject {
+            JSONObject(outputs.map { ($0.id, $0.value.json) })
+        }
+
+        var json: JSONValue {
+            ["iteration": .integer(Int64(iteration)), "score": score.map { .double($0) } ?? .null, "outputs": .object(outputsJSON)]
+        }
+    }
+
+    let loop: LoopStep
+    let step: Step
+    /// The body's gates, in order (the last one that scored decides the round's score).
+    let gates: [String]
+    /// Every step of the body, nested ones too: their outputs make up a round.
+    let bodyIDs: [String]
+    var best: Round?
+    var feedback: JSONValue = .null
+    var rounds = 0
+
+    init(_ loop: LoopStep, step: Step) {
+        self.loop = loop
+        self.step = step
+        gates = loop.steps.filter { if case .gate = $0.kind { true } else { false } }.map(\.id)
+        bodyIDs = loop.steps.flatMap { [$0] + $0.descendants }.map(\.id)
+    }
+
+    /// What round `iteration` sees: `loop.iteration`, `loop.best` and `loop.feedback`.
+    @inline(never)
+    func scope(for iteration: Int, in scope: Scope) -> Scope {
+        var roundScope = scope.child()
+        roundScope.iteration = iteration
+        roundScope.parent = step.id
+        roundScope.path = scope.checkpointKey(step.id) + "#\(iteration)/"
+        roundScope.setLoop(["iteration": .integer(Int64(iteration)), "best": best?.json ?? .null, "feedback": feedback])
+        return roundScope
+    }
+
+    /// Keeps the round if it is the best so far; whether the loop is done (`until` holds).
+    @inline(never)
+    func finish(_ iteration: Int, scope roundScope: Scope) throws(RunFailure) -> Bool {
+        rounds = iteration
+        var outputs: [(id: String, value: StepValue)] = []
+        for id in bodyIDs {
+            if let value = roundScope.value(of: id) { outputs.append((id, value)) }
+        }
+        let lastGate = gates.last { roundScope.output(of: $0)?["score"]?.doubleValue != nil }
+        let round = Round(iteration: iteration, score: lastGate.flatMap { roundScope.output(of: $0)?["score"]?.doubleValue }, outputs: outputs)
+        if gates.isEmpty || best == nil || (round.score ?? -.infinity) >= (best?.score ?? -.infinity) {
+            best = round
+        }
+        feedback = lastGate.flatMap { roundScope.output(of: $0) } ?? .null
+        guard let until = loop.until else { return false }
+        return try roundScope.evaluateBool(until, step: step.id)
+    }
+
+    /// The loop's output (the best round) and the body outputs it makes visible to later steps.
+    var result: Interpreter.StepResult {
+        guard let best else { return Interpreter.StepResult(output: .null) }
         let output: JSONValue = [
             "iteration": .integer(Int64(best.iteration)), "iterations": .integer(Int64(rounds)),
-            "score": best.score.map { .double($0) } ?? .null, "outputs": .object(best.outputs),
+            "score": best.score.map { .double($0) } ?? .null, "outputs": .object(best.outputsJSON),
         ]
-        return StepResult(output: output, lifted: best.outputs.members.map { ($0.key, $0.value) })
+        return Interpreter.StepResult(output: output, lifted: best.outputs.map { ($0.id, $0.value) })
     }
 }

@@ -33,13 +33,14 @@ final class Interpreter: Sendable {
     /// body steps from its best round) and a map's failed items.
     struct StepResult: Sendable {
         var output: JSONValue
-        var lifted: [(key: String, value: JSONValue)] = []
+        var lifted: [(key: String, value: StepValue)] = []
         var failedItems: JSONValue?
         /// A search step's response-cache `{hits, misses}`, shown in `step.completed`.
         var cache: JSONValue?
     }
 
     /// Runs `steps` in order, each seeing the outputs of those before it.
+    @inline(never)
     func runSteps(_ steps: [Step], in scope: inout Scope, topLevel: Bool = false) async throws {
         for step in steps {
             try Task.checkCancellation()
@@ -123,7 +124,7 @@ final class Interpreter: Sendable {
         if let cache = result.cache { data["cache"] = cache }
         let checkpoint = StepCheckpoint(
             key: scope.checkpointKey(step.id), output: result.output,
-            lifted: JSONObject(result.lifted.map { ($0.key, $0.value) }), failedItems: result.failedItems)
+            lifted: JSONObject(result.lifted.map { ($0.key, $0.value.json) }), failedItems: result.failedItems)
         context.emit(.stepCompleted, step: step.id, scope: scope, data: .object(data), checkpoint: checkpoint)
         for (key, value) in result.lifted { scope.setOutput(value, of: key) }
         scope.setOutput(result.output, of: step.id, schema: step.outputSchema)
@@ -240,6 +241,7 @@ final class Interpreter: Sendable {
     }
 
     /// Any error as a ``RunFailure`` attributed to `step`.
+    @inline(never)
     static func normalize(_ error: any Error, step: String?) -> RunFailure {
         switch error {
         case let failure as RunFailure:

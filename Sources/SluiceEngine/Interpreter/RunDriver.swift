@@ -4,19 +4,37 @@ import SluicePlan
 
 /// One run from `run.started` to its end event: inputs, the steps under the run's timeout,
 /// the output, billing, and the mapping of every way a run can end onto events.
-struct RunDriver: Sendable {
+final class RunDriver: Sendable {
     let plan: Plan
     let context: RunContext
     let engine: RunEngine
 
-    /// The whole run. Thin on purpose: the work between its two awaits is in the synchronous
+    init(plan: Plan, context: RunContext, engine: RunEngine) {
+        self.plan = plan
+        self.context = context
+        self.engine = engine
+    }
+
+    /// The whole run. Thin on purpose: the work around its one await is in the synchronous
     /// helpers below (see ``Interpreter``, "Keeping runs small").
     func run(inputs: JSONValue) async -> RunOutcome {
         let started = ContinuousClock.now
+        let ending = await runSteps(inputs: inputs, started: started)
+        return finish(ending, started: started)
+    }
+
+    /// How the steps ended; small, so that the frame waiting for them is too.
+    enum Ending {
+        case ended(EndedEarly)
+        case finished(Scope)
+        case failed(any Error)
+    }
+
+    private func runSteps(inputs: JSONValue, started: ContinuousClock.Instant) async -> Ending {
         let prepared: JSONValue
         switch start(inputs: inputs, started: started) {
         case .success(let value): prepared = value
-        case .failure(let outcome): return outcome.outcome
+        case .failure(let ended): return .ended(ended)
         }
         let interpreter = Interpreter(plan: plan, context: context, engine: engine, callDepth: 0)
         let plan = self.plan
@@ -27,15 +45,35 @@ struct RunDriver: Sendable {
                 return scope
             }
             try Task.checkCancellation()
-            return try complete(scope, started: started)
+            return .finished(scope)
         } catch {
+            return .failed(error)
+        }
+    }
+
+    @inline(never)
+    private func finish(_ ending: Ending, started: ContinuousClock.Instant) -> RunOutcome {
+        switch ending {
+        case .ended(let ended):
+            return ended.outcome
+        case .finished(let scope):
+            do {
+                return try complete(scope, started: started)
+            } catch {
+                return end(with: error, started: started)
+            }
+        case .failed(let error):
             return end(with: error, started: started)
         }
     }
 
     /// A run that ended before its steps, as an error (so it fits a `Result`).
-    struct EndedEarly: Error {
-        var outcome: RunOutcome
+    final class EndedEarly: Error {
+        let outcome: RunOutcome
+
+        init(outcome: RunOutcome) {
+            self.outcome = outcome
+        }
     }
 
     /// `run.started` (or `run.resumed`), then the inputs with defaults applied; an outcome when
@@ -66,7 +104,9 @@ struct RunDriver: Sendable {
     }
 
     private var runTimeout: RunFailure {
-        RunFailure(.timeout, "the run took longer than its budget of \(plan.budget.timeoutSeconds ?? 0)s (budget timeout_seconds)")
+        @inline(never) get {
+            RunFailure(.timeout, "the run took longer than its budget of \(plan.budget.timeoutSeconds ?? 0)s (budget timeout_seconds)")
+        }
     }
 
     /// The result, billing and `run.completed`.
@@ -162,6 +202,8 @@ enum Billing {
 /// Racing work against a deadline.
 enum Timeouts {
     /// Runs `body`; after `seconds` (when given) cancels it and throws `failure`.
+    /// Not inlined: its task group would otherwise take room in its caller's frame.
+    @inline(never)
     static func run<T: Sendable>(
         seconds: Double?, failure: RunFailure, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {

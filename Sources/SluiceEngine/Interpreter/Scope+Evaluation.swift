@@ -6,14 +6,16 @@ import SluicePlan
 /// Errors name the step and the expression's source, so a failing run says exactly what went
 /// wrong where (`step 'sources': expression 'steps.evidence.output' …`).
 extension Scope {
+    @inline(never)
     func evaluate(_ expression: PlanExpression, step: String) throws(RunFailure) -> JSONValue {
         do {
-            return try expression.compiled.evaluate(bindings).toJSON()
+            return try expression.compiled.evaluate(bindings(for: expression)).toJSON()
         } catch {
             throw RunFailure(.expressionError, "expression '\(expression.source)' (at \(expression.pointer)): \(error.message)", step: step)
         }
     }
 
+    @inline(never)
     func evaluateBool(_ expression: PlanExpression, step: String) throws(RunFailure) -> Bool {
         let value = try evaluate(expression, step: step)
         guard let bool = value.boolValue else {
@@ -22,6 +24,7 @@ extension Scope {
         return bool
     }
 
+    @inline(never)
     func evaluateList(_ expression: PlanExpression, step: String) throws(RunFailure) -> [JSONValue] {
         let value = try evaluate(expression, step: step)
         guard let list = value.arrayValue else {
@@ -30,11 +33,13 @@ extension Scope {
         return list
     }
 
+    @inline(never)
     func render(_ template: TemplateText) -> String {
         template.compiled.render(json)
     }
 
     /// The JSON a plan value stands for: literals as written, `${…}` evaluated, templates rendered.
+    @inline(never)
     func evaluate(_ value: PlanValue, step: String) throws(RunFailure) -> JSONValue {
         switch value {
         case .literal(let json):
@@ -56,6 +61,7 @@ extension Scope {
     }
 
     /// A numeric setting's value; `field` names it in errors.
+    @inline(never)
     func number(_ setting: NumberSetting, field: String, step: String) throws(RunFailure) -> Double {
         switch setting {
         case .literal(let value):
@@ -70,6 +76,7 @@ extension Scope {
     }
 
     /// A whole-number setting, at least `minimum`.
+    @inline(never)
     func count(_ setting: NumberSetting, field: String, minimum: Int, step: String) throws(RunFailure) -> Int {
         let value = try number(setting, field: field, step: step)
         guard value == value.rounded(), value >= Double(minimum), value <= 1e9 else {

@@ -4,7 +4,7 @@
 /// NaN, strings compare by code points) so values can key Swift collections and tests can compare
 /// results exactly. CEL's own `==` (cross-type numeric equality, NaN unequal to itself) is
 /// ``celEquals(_:)``.
-public indirect enum CELValue: Sendable {
+public enum CELValue: Sendable {
     case int(Int64)
     case uint(UInt64)
     case double(Double)
