@@ -20,7 +20,23 @@ public struct JSONObject: Sendable {
 
     /// Builds an object from members in order; a repeated key keeps its first position and last value.
     public init(_ members: some Sequence<(String, JSONValue)>) {
+        self.members.reserveCapacity(members.underestimatedCount)
         for (key, value) in members { self[key] = value }
+    }
+
+    /// Makes room for `count` members in all (no more: most objects never grow after they are built).
+    public mutating func reserveCapacity(_ count: Int) {
+        members.reserveCapacity(count)
+    }
+
+    /// Gives back the room appending left unused: an object that is done growing (a parsed
+    /// one, say) then takes only what its members need.
+    public mutating func trimCapacity() {
+        guard members.capacity > members.count + 1 else { return }
+        var exact: [(key: String, value: JSONValue)] = []
+        exact.reserveCapacity(members.count)
+        exact.append(contentsOf: members)
+        members = exact
     }
 
     public var count: Int { members.count }

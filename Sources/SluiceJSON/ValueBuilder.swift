@@ -60,13 +60,28 @@ struct ValueBuilder {
         return true
     }
 
+    /// Containers up to this many elements are trimmed when they end: small ones are the
+    /// many (a run holds thousands), and copying a huge one would slow parsing for little.
+    static let trimLimit = 256
+
+    /// `array` without the room appending left unused.
+    private static func trimmed(_ array: [JSONValue]) -> [JSONValue] {
+        guard array.count <= trimLimit, array.capacity > array.count + 1 else { return array }
+        var exact: [JSONValue] = []
+        exact.reserveCapacity(array.count)
+        exact.append(contentsOf: array)
+        return exact
+    }
+
     mutating func end() {
         let value: JSONValue
         switch containers.removeLast() {
-        case .array: value = .array(arrays.removeLast())
+        case .array: value = .array(Self.trimmed(arrays.removeLast()))
         case .object:
             pendingKeys.removeLast()
-            value = .object(objects.removeLast())
+            var object = objects.removeLast()
+            if object.count <= Self.trimLimit { object.trimCapacity() }
+            value = .object(object)
         }
         if recordsLocations && !containers.isEmpty { path.removeLast() }
         attach(value)

@@ -18,6 +18,7 @@ public struct CELMap: Sendable {
 
     /// Builds a map; a repeated key keeps its first position and takes the last value.
     public init(_ entries: some Sequence<(CELValue, CELValue)>) {
+        self.entries.reserveCapacity(entries.underestimatedCount)
         for (key, value) in entries { _ = insert(key, value) }
     }
 

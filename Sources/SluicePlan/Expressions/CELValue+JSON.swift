@@ -44,10 +44,12 @@ extension CELValue {
         case .type(let name): return .string(name)
         case .list(let l):
             var array: [JSONValue] = []
+            array.reserveCapacity(l.count)
             for element in l { array.append(try element.toJSON()) }
             return .array(array)
         case .map(let m):
             var object = JSONObject()
+            object.reserveCapacity(m.count)
             for (key, value) in m.entries {
                 let name: String
                 switch key {
