@@ -1,10 +1,13 @@
 import Foundation
+import SluiceJSON
+import SluiceStore
 import Synchronization
 
 /// The MCP sessions of the streamable-HTTP endpoint, by `MCP-Session-Id`.
 ///
 /// Each session has a GET stream (for messages tied to no request) and one resumable stream per
 /// POSTed request. Idle sessions expire, but never while a call or task of theirs is running.
+/// With a durable store, a session of a stopped server is taken up again (``restore(_:server:)``).
 final class MCPHTTPSessions: Sendable {
     final class Entry: Sendable {
         let id: String
@@ -18,14 +21,38 @@ final class MCPHTTPSessions: Sendable {
             var nextStreamID = 1
             var lastActivity = Date()
             var openRequests = 0
+            /// What was last kept in the durable store, and when.
+            var saved: (snapshot: MCPSession.Snapshot, nextStreamID: Int, at: Date)?
         }
 
-        init(id: String, user: String, session: MCPSession, getStream: ResumableStream) {
+        /// - Parameter nextStreamID: the id of the first POST stream (after the GET stream's).
+        init(id: String, user: String, session: MCPSession, getStream: ResumableStream, nextStreamID: Int = 1) {
             self.id = id
             self.user = user
             self.session = session
             self.getStream = getStream
-            self.state = Mutex(EntryState())
+            self.state = Mutex(EntryState(nextStreamID: nextStreamID))
+        }
+
+        var nextStreamID: Int { state.withLock { $0.nextStreamID } }
+
+        /// The session's state when it differs from what was last saved (or that was saved more
+        /// than `refresh` ago); nil when there is nothing to save.
+        func unsaved(now: Date = Date(), refresh: TimeInterval = 300) -> (snapshot: MCPSession.Snapshot, nextStreamID: Int)? {
+            let snapshot = session.snapshot
+            return state.withLock { state in
+                if let saved = state.saved, saved.snapshot == snapshot, saved.nextStreamID == state.nextStreamID,
+                    now.timeIntervalSince(saved.at) < refresh
+                {
+                    return nil
+                }
+                return (snapshot, state.nextStreamID)
+            }
+        }
+
+        /// Notes what was saved.
+        func saved(_ snapshot: MCPSession.Snapshot, nextStreamID: Int, at date: Date) {
+            state.withLock { $0.saved = (snapshot, nextStreamID, date) }
         }
 
         func touch() { state.withLock { $0.lastActivity = Date() } }
@@ -45,7 +72,7 @@ final class MCPHTTPSessions: Sendable {
         }
 
         func stream(_ id: Int) -> ResumableStream? {
-            id == 0 ? getStream : state.withLock { $0.streams[id] }
+            id == getStream.streamID ? getStream : state.withLock { $0.streams[id] }
         }
 
         func requestStarted() { state.withLock { $0.openRequests += 1; $0.lastActivity = Date() } }
@@ -76,6 +103,27 @@ final class MCPHTTPSessions: Sendable {
         return entry
     }
 
+    /// Takes up a session of a stopped server, as it was last saved; the session already
+    /// taken up when another request did it first.
+    ///
+    /// Its GET stream gets a new id (the saved next one), so ids of the old GET stream are not
+    /// taken for new events; POST streams count on from there.
+    func restore(_ stored: StoredMCPSession, server: MCPServer) -> Entry {
+        let getStream = ResumableStream(streamID: stored.nextStreamID, capacity: streamCapacity)
+        let session = server.makeSession(user: stored.user, unrelated: StreamOutbound(stream: getStream))
+        var capabilities = JSONObject()
+        if case .object(let object) = stored.clientCapabilities { capabilities = object }
+        session.restore(MCPSession.Snapshot(
+            protocolVersion: stored.protocolVersion, clientCapabilities: capabilities, clientInfo: stored.clientInfo,
+            initialized: stored.initialized, logLevel: MCPLogLevel(rawValue: stored.logLevel) ?? server.configuration.defaultLogLevel))
+        let entry = Entry(id: stored.id, user: stored.user, session: session, getStream: getStream, nextStreamID: stored.nextStreamID + 1)
+        return entries.withLock { entries in
+            if let existing = entries[stored.id] { return existing }
+            entries[stored.id] = entry
+            return entry
+        }
+    }
+
     func entry(_ id: String) -> Entry? {
         entries.withLock { $0[id] }
     }
@@ -87,6 +135,11 @@ final class MCPHTTPSessions: Sendable {
     /// Ends the sessions idle for longer than `timeout`; returns how many.
     @discardableResult
     func expire(timeout: Duration, now: Date = Date()) -> Int {
+        expiredSessions(timeout: timeout, now: now).count
+    }
+
+    /// Ends the sessions idle for longer than `timeout`; returns their ids.
+    func expiredSessions(timeout: Duration, now: Date = Date()) -> [String] {
         let expired = entries.withLock { entries -> [Entry] in
             let expired = entries.values.filter { $0.isExpired(now: now, timeout: timeout) }
             for entry in expired { entries.removeValue(forKey: entry.id) }
@@ -96,7 +149,7 @@ final class MCPHTTPSessions: Sendable {
             entry.session.close(reason: "the session expired")
             entry.getStream.finish()
         }
-        return expired.count
+        return expired.map(\.id)
     }
 
     /// Ends every session (shutdown): their GET streams finish, their calls are cancelled.

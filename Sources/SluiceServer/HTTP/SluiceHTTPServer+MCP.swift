@@ -35,11 +35,20 @@ extension SluiceHTTPServer {
     }
 
     /// The session named by `MCP-Session-Id`: 400 without the header, 404 when unknown or another user's.
-    private func session(for request: Request, context: SluiceRequestContext) -> SessionLookup {
+    /// With a durable store, a session of a stopped server is taken up again.
+    private func session(for request: Request, context: SluiceRequestContext) async -> SessionLookup {
         guard let id = request.headers[Self.sessionHeader] else {
             return .refused(rpcError(.badRequest, JSONRPCError.invalidRequest, "Bad Request: MCP-Session-Id header is required"))
         }
-        guard let entry = mcpSessions.entry(id), entry.user == context.user else {
+        var found = mcpSessions.entry(id)
+        if found == nil {
+            do {
+                found = try await restoredSession(id: id, user: context.user)
+            } catch {
+                return .refused(rpcError(.serviceUnavailable, JSONRPCError.internalError, "Service Unavailable: the session could not be read from the store: \(error.message)"))
+            }
+        }
+        guard let entry = found, entry.user == context.user else {
             return .refused(rpcError(.notFound, JSONRPCError.invalidRequest, "Session not found"))
         }
         entry.touch()
@@ -58,10 +67,11 @@ extension SluiceHTTPServer {
         if case .request(_, "initialize", _) = message {
             let entry = mcpSessions.create(user: context.user, server: mcp)
             let response = await entry.session.handle(message, outbound: DiscardingOutbound())
+            await saveSession(entry)
             return HTTPResponses.json(response?.jsonValue ?? .null, headers: [Self.sessionHeader: entry.id])
         }
         let entry: MCPHTTPSessions.Entry
-        switch session(for: request, context: context) {
+        switch await session(for: request, context: context) {
         case .found(let found): entry = found
         case .refused(let response): return response
         }
@@ -69,6 +79,7 @@ extension SluiceHTTPServer {
         guard case .request(_, let method, _) = message else {
             // Notifications and responses: accepted, nothing to answer.
             _ = await entry.session.handle(message, outbound: StreamOutbound(stream: entry.getStream))
+            await saveSession(entry)
             return Response(status: .accepted)
         }
         guard Self.streamedMethods.contains(method), HTTPResponses.accepts(request, "text/event-stream") else {
@@ -77,20 +88,24 @@ extension SluiceHTTPServer {
             entry.requestStarted()
             defer { entry.requestEnded() }
             let response = await entry.session.handle(message, outbound: StreamOutbound(stream: entry.getStream))
+            await saveSession(entry)
             return HTTPResponses.json(response?.jsonValue ?? .null, headers: [Self.sessionHeader: entry.id])
         }
 
         // With a durable store, the stream can render what its buffer let go again from the
         // run's stored events, so a tools/call resumes whatever its length.
-        let stream = entry.newStream(
-            capacity: configuration.replayBufferSize, keep: configuration.finishedStreamsKept, recordsOrigins: method == "tools/call" && durableStore != nil)
+        let recordsOrigins = method == "tools/call" && durableStore != nil
+        let stream = entry.newStream(capacity: configuration.replayBufferSize, keep: configuration.finishedStreamsKept, recordsOrigins: recordsOrigins)
+        // The stream's id is handed out: keep that before the client sees it.
+        await saveSession(entry)
+        let outbound = StreamOutbound(stream: stream, onBind: recordsOrigins ? callBinder(entry: entry, streamID: stream.streamID) : nil)
         // Priming event: an id and empty data, so the client can resume from the very start.
         stream.append(data: "")
         entry.requestStarted()
         // The call runs in the server's job group, not in this connection: a client that drops
         // the connection resumes with GET + Last-Event-ID and loses nothing.
         jobs.enqueue {
-            let response = await entry.session.handle(message, outbound: StreamOutbound(stream: stream))
+            let response = await entry.session.handle(message, outbound: outbound)
             if let response { stream.append(data: response.serialized, event: "message") }
             stream.finish()
             entry.requestEnded()
@@ -109,17 +124,25 @@ extension SluiceHTTPServer {
             return rpcError(.notAcceptable, JSONRPCError.invalidRequest, "Not Acceptable: GET /mcp answers text/event-stream only")
         }
         let entry: MCPHTTPSessions.Entry
-        switch session(for: request, context: context) {
+        switch await session(for: request, context: context) {
         case .found(let found): entry = found
         case .refused(let response): return response
         }
         let events: AsyncStream<SSEEvent>?
         if let lastEventID = request.headers[Self.lastEventIDHeader] {
-            guard let (streamID, number) = ResumableStream.parse(eventID: lastEventID), let stream = entry.stream(streamID) else {
-                return rpcError(.badRequest, JSONRPCError.invalidRequest, "Bad Request: unknown Last-Event-ID '\(lastEventID)'")
-            }
+            let unknown = rpcError(.badRequest, JSONRPCError.invalidRequest, "Bad Request: unknown Last-Event-ID '\(lastEventID)'")
+            guard let streamID = ResumableStream.streamID(ofEventID: lastEventID) else { return unknown }
             do {
-                events = try await resume(stream, after: number)
+                if let stream = entry.stream(streamID), let number = stream.number(ofEventID: lastEventID) {
+                    events = try await resume(stream, after: number)
+                } else if let (_, position) = RunPosition.parse(eventID: lastEventID) {
+                    // A call stream this process does not hold (started before a restart, or
+                    // forgotten since): made again from the store when it was kept there.
+                    guard let stored = try await storedCallStream(sessionID: entry.id, streamID: streamID, after: position) else { return unknown }
+                    events = stored
+                } else {
+                    return unknown
+                }
             } catch {
                 return rpcError(.serviceUnavailable, JSONRPCError.internalError, "Service Unavailable: the events after that Last-Event-ID could not be read from the store: \(error.message)")
             }
@@ -137,11 +160,12 @@ extension SluiceHTTPServer {
     func mcpDelete(_ request: Request, context: SluiceRequestContext) async throws -> Response {
         if let refused = precheck(request) { return refused }
         let entry: MCPHTTPSessions.Entry
-        switch session(for: request, context: context) {
+        switch await session(for: request, context: context) {
         case .found(let found): entry = found
         case .refused(let response): return response
         }
         _ = mcpSessions.remove(entry.id)
+        await forgetSession(entry.id)
         entry.session.close(reason: "the client ended the session")
         entry.getStream.finish()
         return Response(status: .noContent)

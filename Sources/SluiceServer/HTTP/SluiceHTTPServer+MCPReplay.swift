@@ -17,20 +17,18 @@ extension SluiceHTTPServer {
         // stream lets nothing more go, so this ends).
         for _ in 0..<1000 {
             guard let origins = stream.missingOrigins(after: after),
-                let regenerated = try await Self.render(origins, streamID: stream.streamID, firstNumber: after + 1, store: store)
+                let regenerated = try await Self.render(origins, store: store)
             else { return nil }
             if let events = stream.subscribe(after: after, regenerated: regenerated) { return events }
         }
         return nil
     }
 
-    /// The SSE events numbered `firstNumber…` made again from their origins; nil when a run
-    /// event they were rendered from is not in the store.
-    static func render(
-        _ origins: ArraySlice<ResumableStream.Origin>, streamID: Int, firstNumber: Int, store: any RunStore
-    ) async throws(StoreError) -> [SSEEvent]? {
+    /// The SSE events made again from their origins, under their ids; nil when a run event
+    /// they were rendered from is not in the store.
+    static func render(_ origins: [(id: String, origin: ResumableStream.Origin)], store: any RunStore) async throws(StoreError) -> [SSEEvent]? {
         var rendered: [RenderedOrigin] = []
-        for case .rendered(let origin) in origins { rendered.append(origin) }
+        for case .rendered(let origin) in origins.map(\.origin) { rendered.append(origin) }
         var stored: [String: [Int: RunEvent]] = [:]
         for runID in Set(rendered.map(\.runID)) {
             let seqs = rendered.filter { $0.runID == runID }.map(\.seq)
@@ -39,7 +37,7 @@ extension SluiceHTTPServer {
             stored[runID] = Dictionary(events.map { ($0.seq, $0) }) { first, _ in first }
         }
         var result: [SSEEvent] = []
-        for (offset, origin) in origins.enumerated() {
+        for (id, origin) in origins {
             switch origin {
             case .kept(let event):
                 result.append(event)
@@ -53,7 +51,7 @@ extension SluiceHTTPServer {
                 } else {
                     return nil
                 }
-                result.append(SSEEvent(id: "\(streamID)_\(firstNumber + offset)", event: "message", data: message.serialized))
+                result.append(SSEEvent(id: id, event: "message", data: message.serialized))
             }
         }
         return result

@@ -43,7 +43,7 @@ extension SluiceHTTPServer {
         guard let store = durableStore else { return HTTPResponses.error(.notFound, "no such run") }
         var headers = SSEBody.headers
         headers[HTTPField.Name("X-Run-Id")!] = run.id
-        let feed = StoredEventFeed(store: store, runID: run.id, after: after)
+        let feed = StoredEventFeed(store: store, runID: run.id, after: after, resumeWait: configuration.interruptedRunWait)
         return Response(
             status: .ok, headers: headers,
             body: SSEBody.make(AsyncStream(unfolding: { await feed.next() }), heartbeat: configuration.heartbeatInterval) {
@@ -53,16 +53,21 @@ extension SluiceHTTPServer {
     }
 }
 
-/// Pages through a run's stored log, polling while the run goes on in another process.
-private final class StoredEventFeed: Sendable {
+/// Pages through a run's stored log, polling while the run goes on in another process (or
+/// in this one, resumed after a restart).
+final class StoredEventFeed: Sendable {
     let store: any RunStore
     let runID: String
-    private let state: Mutex<(buffer: [RunEvent], last: Int, done: Bool)>
+    /// How long an interrupted run is waited for: a server resumes its interrupted runs when it
+    /// starts, and a client may come back before the run is taken up again.
+    let resumeWait: Duration
+    private let state: Mutex<(buffer: [RunEvent], last: Int, done: Bool, interruptedSince: ContinuousClock.Instant?)>
 
-    init(store: any RunStore, runID: String, after: Int) {
+    init(store: any RunStore, runID: String, after: Int, resumeWait: Duration = .zero) {
         self.store = store
         self.runID = runID
-        state = Mutex(([], after, false))
+        self.resumeWait = resumeWait
+        state = Mutex(([], after, false, nil))
     }
 
     /// The next event, or nil at the end of the log of a run that no longer runs (or on a
@@ -84,7 +89,7 @@ private final class StoredEventFeed: Sendable {
                     }
                     continue
                 }
-                guard let run = try await store.run(id: runID), run.status == .running else {
+                guard let run = try await store.run(id: runID), run.status == .running || waitsForResume(run.status) else {
                     state.withLock { $0.done = true }
                     return nil
                 }
@@ -93,6 +98,20 @@ private final class StoredEventFeed: Sendable {
                 state.withLock { $0.done = true }
                 return nil
             }
+        }
+    }
+
+    /// Whether an `interrupted` run is still given time to be resumed.
+    private func waitsForResume(_ status: StoredRunStatus) -> Bool {
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            guard status == .interrupted else {
+                state.interruptedSince = nil
+                return false
+            }
+            let since = state.interruptedSince ?? now
+            state.interruptedSince = since
+            return now - since < resumeWait
         }
     }
 }

@@ -35,6 +35,9 @@ public final class SluiceHTTPServer: Sendable {
         public var shutdownGracePeriod: Duration
         /// After the grace period, how long connections may take to close before everything is cancelled.
         public var shutdownMargin: Duration = .seconds(10)
+        /// How long a stream of an interrupted run (`GET /v1/runs/{id}/events`, a `tools/call`
+        /// resumed after a restart) waits for the run to be resumed before it ends.
+        public var interruptedRunWait: Duration = .seconds(30)
 
         public init(
             host: String = "127.0.0.1", port: Int = 8000, apiKeys: APIKeys = APIKeys([]), origins: OriginPolicy = OriginPolicy(),
@@ -133,12 +136,12 @@ private struct BackgroundService: Service {
             let shuttingDown = await withTaskGroup(of: Void.self) { sweeper in
                 sweeper.addTask {
                     while !Task.isCancelled {
+                        await server.expireMCPSessions()
                         do {
                             try await Task.sleep(for: .seconds(30))
                         } catch {
                             return
                         }
-                        server.mcpSessions.expire(timeout: server.configuration.sessionIdleTimeout)
                     }
                 }
                 defer { sweeper.cancelAll() }

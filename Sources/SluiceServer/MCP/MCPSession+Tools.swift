@@ -111,16 +111,23 @@ extension MCPSession {
 
         let progressToken = params["_meta"]?["progressToken"]
         var renderer = MCPEventRenderer(progressToken: progressToken)
+        // The call keeps the level in effect when it started, so its notifications can be
+        // rendered again from the run's stored events alone, the same ones.
+        let level = logLevel
         // An HTTP call stream notes what each notification was rendered from, so it can make
-        // it again from the durable store once its replay buffer has let it go.
+        // it again from the durable store once its replay buffer has let it go, and records
+        // which run it renders (before anything of the run is sent) for a server restart.
         let stream = outbound as? StreamOutbound
+        await stream?.bind(CallStreamBinding(runID: record.id, requestID: id, progressToken: progressToken, logLevel: level))
         for await event in record.events() {
-            for (notification, progress) in renderer.renderedNotifications(for: event, minimumLevel: logLevel) {
-                if let stream {
-                    stream.send(notification, renderedFrom: RenderedOrigin(runID: event.runID, seq: event.seq, progressToken: progressToken, progress: progress))
-                } else {
-                    await outbound.send(notification)
-                }
+            let rendered = renderer.renderedNotifications(for: event, minimumLevel: level)
+            guard !rendered.isEmpty else { continue }
+            if let stream {
+                stream.send(
+                    rendered.map(\.message), renderedFrom: RenderedOrigin(runID: event.runID, seq: event.seq, progressToken: progressToken),
+                    progress: rendered.map(\.progress))
+            } else {
+                for (notification, _) in rendered { await outbound.send(notification) }
             }
         }
         let result = await record.waitForResult()

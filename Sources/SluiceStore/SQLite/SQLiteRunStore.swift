@@ -16,7 +16,7 @@ import SluiceJSON
 /// #### Errors
 /// Opening throws ``StoreError`` `io` (the folder cannot be made), `corrupt` (the file is not a
 /// database or is damaged) or `locked`.
-public final class SQLiteRunStore: RunStore, ResponseCache {
+public final class SQLiteRunStore: RunStore, ResponseCache, MCPSessionStore {
     /// The database file.
     public let path: String
     public let busyTimeout: TimeInterval
@@ -146,6 +146,31 @@ public final class SQLiteRunStore: RunStore, ResponseCache {
                     expires_at REAL,
                     PRIMARY KEY (kind, request_hash)
                 ) WITHOUT ROWID;
+                """)
+        }
+        migrator.registerMigration("v2: MCP sessions and their call streams") { db in
+            try db.execute(sql: """
+                CREATE TABLE mcp_sessions (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    user TEXT NOT NULL,
+                    protocol_version TEXT NOT NULL,
+                    client_capabilities TEXT NOT NULL,
+                    client_info TEXT NOT NULL,
+                    initialized INTEGER NOT NULL,
+                    log_level TEXT NOT NULL,
+                    next_stream_id INTEGER NOT NULL,
+                    saved_at REAL NOT NULL
+                );
+                CREATE TABLE mcp_streams (
+                    session_id TEXT NOT NULL REFERENCES mcp_sessions(id) ON DELETE CASCADE,
+                    stream_id INTEGER NOT NULL,
+                    request_id TEXT NOT NULL,
+                    run_id TEXT NOT NULL,
+                    progress_token TEXT,
+                    log_level TEXT NOT NULL,
+                    PRIMARY KEY (session_id, stream_id)
+                ) WITHOUT ROWID;
+                CREATE INDEX mcp_streams_by_run ON mcp_streams(run_id);
                 """)
         }
         return migrator
