@@ -43,12 +43,17 @@ import Testing
             #expect(original.count > 4)
             #expect(original.last?.data.contains(#""isError":false"#) == true)
 
+            // Ids name the run event each message was rendered from: `<stream>_<seq>_<k>`.
+            #expect(original.first?.id == "1_0_0")
+            let ids = original.compactMap(\.id)
+            #expect(ids.count == original.count && Set(ids).count == ids.count)
             for seen in [1, 2, original.count - 2] {
+                let lastSeen = try #require(original[seen - 1].id)
                 let (resumedHead, resumedReader, _) = try await HTTP.sse(
-                    port, "GET", "/mcp", headers: ["MCP-Session-Id": session, "Last-Event-ID": "1_\(seen)"])
+                    port, "GET", "/mcp", headers: ["MCP-Session-Id": session, "Last-Event-ID": lastSeen])
                 #expect(resumedHead.status == 200)
                 let resumed = await HTTP.drain(resumedReader)
-                #expect(resumed == Array(original.dropFirst(seen)), "resumed after 1_\(seen)")
+                #expect(resumed == Array(original.dropFirst(seen)), "resumed after \(lastSeen)")
             }
         }
     }
@@ -73,18 +78,24 @@ import Testing
             #expect(seenBeforeDrop >= 2)
             try await transport.send(["jsonrpc": "2.0", "id": try #require(asked["id"]), "result": ["action": "accept", "content": ["approve": true]]])
             // From just after the priming event: all but the first event again, then the rest.
-            let head = try await transport.openGET(lastEventID: "1_1")
+            #expect(transport.lastEventIDs.first == "1_0_0")
+            let head = try await transport.openGET(lastEventID: "1_0_0")
             #expect(head.status == 200)
             let response = try await client.response(to: call)
             #expect(response["result"]?["isError"] == false)
             await client.close()
             let ids = transport.lastEventIDs
-            let resumedFrom = try #require(ids.lastIndex(of: "1_2"))
+            let firstAfterPriming = ids[1]
+            let resumedFrom = try #require(ids.lastIndex(of: firstAfterPriming))
             #expect(resumedFrom >= seenBeforeDrop)
-            let resumed = ids[resumedFrom...]
-            #expect(Array(resumed) == (2...(resumed.count + 1)).map { "1_\($0)" })
-            // Everything up to the drop came again (the request kept whole), then what followed.
+            let resumed = Array(ids[resumedFrom...])
+            // Everything up to the drop came again (the request kept whole), then what followed,
+            // each once, in the order of the run.
+            #expect(Array(resumed.prefix(seenBeforeDrop - 1)) == Array(ids[1..<seenBeforeDrop]))
             #expect(resumed.count > resumedFrom)
+            let positions = resumed.compactMap { RunPositionID($0) }
+            #expect(positions.count == resumed.count)
+            #expect(zip(positions, positions.dropFirst()).allSatisfy { $0 < $1 })
         }
     }
 
@@ -100,4 +111,19 @@ import Testing
             #expect(refused.status == 400)
         }
     }
+}
+
+/// A call-stream event id `<stream>_<seq>_<k>` as a comparable pair (seq, k).
+struct RunPositionID: Comparable {
+    var seq: Int
+    var index: Int
+
+    init?(_ id: String) {
+        let parts = id.split(separator: "_")
+        guard parts.count == 3, let seq = Int(parts[1]), let index = Int(parts[2]) else { return nil }
+        self.seq = seq
+        self.index = index
+    }
+
+    static func < (lhs: RunPositionID, rhs: RunPositionID) -> Bool { (lhs.seq, lhs.index) < (rhs.seq, rhs.index) }
 }

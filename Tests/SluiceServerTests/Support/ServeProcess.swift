@@ -1,0 +1,95 @@
+import Foundation
+
+
+/// A real `sluice serve` process on 127.0.0.1 (an OS-assigned port), for tests that kill and
+/// restart the server: offline providers with a slow simulated model, so a run is mid-way
+/// when the test wants it to be.
+///
+/// `@unchecked Sendable`: `process` is set once in `init` and then only signalled and waited
+/// on (Foundation's `Process` is thread-safe for that); the collected stderr is under a `Mutex`.
+final class ServeProcess: @unchecked Sendable {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    let port: Int
+    private let process: Process
+    /// What the server printed on stderr, for failure messages.
+    private let errors = Locked("")
+
+    /// Starts `sluice serve` with `home` as `SLUICE_HOME` and waits until it listens.
+    init(home: String, delayMilliseconds: Int = 50) async throws {
+        let process = Process()
+        process.executableURL = try TestPaths.executable
+        process.arguments = [
+            "serve", "--port", "0", "--offline", "--plans", TestPaths.shippedPlans, "--corpus", TestPaths.corpus,
+            "--simulated-delay-ms", String(delayMilliseconds),
+        ]
+        process.currentDirectoryURL = TestPaths.repository
+        var environment = ProcessInfo.processInfo.environment.filter { name, _ in
+            !name.hasPrefix("SLUICE_") && !name.hasSuffix("_API_KEY") && !name.hasSuffix("_BASE_URL")
+        }
+        environment["SLUICE_HOME"] = home
+        process.environment = environment
+        let stderr = Pipe()
+        process.standardError = stderr
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        let errors = self.errors
+        let reader = stderr.fileHandleForReading
+        let ports = Mailbox<Int>()
+        // Collects stderr until the process ends; hands over the port of the "serving" line.
+        Thread.detachNewThread {
+            var announced = false
+            while true {
+                let data = reader.availableData
+                if data.isEmpty { break }
+                let text = errors.withLock { errors in
+                    errors += String(decoding: data, as: UTF8.self)
+                    return errors
+                }
+                if !announced, let port = Self.port(in: text) {
+                    announced = true
+                    ports.put(port)
+                }
+            }
+            ports.close()
+        }
+        try process.run()
+        self.process = process
+        guard let port = await ports.take() else {
+            throw Failure(description: "sluice serve did not start: \(errors.withLock { $0 })")
+        }
+        self.port = port
+    }
+
+    /// The port of `sluice: serving N plans on http://127.0.0.1:PORT (MCP at /mcp)`.
+    private static func port(in text: String) -> Int? {
+        guard let range = text.range(of: "on http://127.0.0.1:") else { return nil }
+        let digits = text[range.upperBound...].prefix { $0.isNumber }
+        guard text[range.upperBound...].dropFirst(digits.count).first == " " else { return nil }
+        return Int(digits)
+    }
+
+    var stderr: String { errors.withLock { $0 } }
+
+    /// SIGKILL: no handler runs, nothing is drained or flushed.
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// SIGTERM, then waits for the process to end.
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    deinit {
+        if process.isRunning {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
