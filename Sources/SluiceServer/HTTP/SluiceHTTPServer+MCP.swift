@@ -138,7 +138,7 @@ extension SluiceHTTPServer {
                 } else if let (_, position) = RunPosition.parse(eventID: lastEventID) {
                     // A call stream this process does not hold (started before a restart, or
                     // forgotten since): made again from the store when it was kept there.
-                    guard let stored = try await storedCallStream(sessionID: entry.id, streamID: streamID, after: position) else { return unknown }
+                    guard let stored = try await storedCallStream(entry: entry, streamID: streamID, after: position) else { return unknown }
                     events = stored
                 } else {
                     return unknown

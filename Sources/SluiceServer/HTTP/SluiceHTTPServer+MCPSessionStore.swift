@@ -91,11 +91,12 @@ extension SluiceHTTPServer {
     /// the call's response; nil when the stream is not kept.
     ///
     /// - Throws: ``StoreError`` when the store cannot be read.
-    func storedCallStream(sessionID: String, streamID: Int, after position: RunPosition) async throws(StoreError) -> AsyncStream<SSEEvent>? {
+    func storedCallStream(entry: MCPHTTPSessions.Entry, streamID: Int, after position: RunPosition) async throws(StoreError) -> AsyncStream<SSEEvent>? {
         guard let sessions = sessionStore, let runs = durableStore,
-            let binding = try await sessions.mcpStream(sessionID: sessionID, streamID: streamID)
+            let binding = try await sessions.mcpStream(sessionID: entry.id, streamID: streamID)
         else { return nil }
-        let feed = StoredCallFeed(binding: binding, store: runs, after: position, resumeWait: configuration.interruptedRunWait)
+        let feed = StoredCallFeed(
+            binding: binding, store: runs, after: position, resumeWait: configuration.interruptedRunWait, openRequest: OpenRequest(entry))
         return AsyncStream(unfolding: { await feed.next() })
     }
 
@@ -113,6 +114,8 @@ private final class StoredCallFeed: Sendable {
     let binding: StoredMCPStream
     let store: any RunStore
     let events: StoredEventFeed
+    /// Keeps the session from expiring while the stream is open.
+    let openRequest: OpenRequest
     private let state: Mutex<State>
 
     private struct State {
@@ -123,9 +126,10 @@ private final class StoredCallFeed: Sendable {
         var ended = false
     }
 
-    init(binding: StoredMCPStream, store: any RunStore, after position: RunPosition, resumeWait: Duration) {
+    init(binding: StoredMCPStream, store: any RunStore, after position: RunPosition, resumeWait: Duration, openRequest: OpenRequest) {
         self.binding = binding
         self.store = store
+        self.openRequest = openRequest
         // From the first event: progress values count the steps finished since the start.
         events = StoredEventFeed(store: store, runID: binding.runID, after: 0, resumeWait: resumeWait)
         let token = binding.progressToken.flatMap { Self.json($0, what: "progress token") }
@@ -206,4 +210,18 @@ private final class StoredCallFeed: Sendable {
             return nil
         }
     }
+}
+
+/// A session's request that is open for as long as this object lives: a session does not
+/// expire while one of its streams is being sent (the stream's feed holds it; when the
+/// response body ends or the client goes away, the feed is released and so is this).
+final class OpenRequest: Sendable {
+    let entry: MCPHTTPSessions.Entry
+
+    init(_ entry: MCPHTTPSessions.Entry) {
+        self.entry = entry
+        entry.requestStarted()
+    }
+
+    deinit { entry.requestEnded() }
 }
