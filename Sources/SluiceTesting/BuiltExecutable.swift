@@ -19,4 +19,19 @@ public enum BuiltExecutable {
         }
         return fallback
     }
+
+    /// The environment a test's `sluice` sees: none of the developer's keys and settings, plus
+    /// `extra`, and (unless `extra` names one) a fresh `SLUICE_HOME`, so runs are not recorded
+    /// in the repository's own `.sluice`. Returns that scratch folder for the caller to remove.
+    public static func testEnvironment(_ extra: [String: String] = [:]) -> (environment: [String: String], scratchHome: URL?) {
+        var environment = ProcessInfo.processInfo.environment.filter { name, _ in
+            !name.hasPrefix("SLUICE_") && !name.hasSuffix("_API_KEY") && !name.hasSuffix("_BASE_URL")
+                && !["GOOGLE_CSE_ID", "SEARXNG_URL", "NO_COLOR"].contains(name)
+        }
+        environment.merge(extra) { $1 }
+        guard environment["SLUICE_HOME"] == nil else { return (environment, nil) }
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-home-\(UUID().uuidString)")
+        environment["SLUICE_HOME"] = home.path
+        return (environment, home)
+    }
 }

@@ -25,7 +25,7 @@ struct CLIProcess {
         process.executableURL = try executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
-        let (env, scratchHome) = testEnvironment(environment)
+        let (env, scratchHome) = BuiltExecutable.testEnvironment(environment)
         defer { scratchHome.map { try? FileManager.default.removeItem(at: $0) } }
         process.environment = env
         let out = Pipe()
@@ -47,21 +47,6 @@ struct CLIProcess {
 }
 
 extension CLIProcess {
-    /// The environment a test's `sluice` sees: none of the developer's keys and settings, and
-    /// (unless the test names one) a fresh `SLUICE_HOME`, so runs are not recorded in the
-    /// repository's own `.sluice`. Returns that scratch folder for the caller to remove.
-    static func testEnvironment(_ extra: [String: String]) -> (environment: [String: String], scratchHome: URL?) {
-        var env = ProcessInfo.processInfo.environment.filter { name, _ in
-            !name.hasPrefix("SLUICE_") && !name.hasSuffix("_API_KEY") && !name.hasSuffix("_BASE_URL")
-                && !["GOOGLE_CSE_ID", "SEARXNG_URL", "NO_COLOR"].contains(name)
-        }
-        env.merge(extra) { $1 }
-        guard env["SLUICE_HOME"] == nil else { return (env, nil) }
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-home-\(UUID().uuidString)")
-        env["SLUICE_HOME"] = home.path
-        return (env, home)
-    }
-
     /// A `sluice` process still running, with its stdout collected as it comes.
     final class Running: @unchecked Sendable {
         // Safe: `collected` is only touched under `lock`; `process` is used from the test's thread.
@@ -75,7 +60,7 @@ extension CLIProcess {
             process.executableURL = try CLIProcess.executable
             process.arguments = arguments
             process.currentDirectoryURL = CLIProcess.repository
-            let (env, scratchHome) = CLIProcess.testEnvironment(environment)
+            let (env, scratchHome) = BuiltExecutable.testEnvironment(environment)
             self.scratchHome = scratchHome
             process.environment = env
             let output = Pipe()

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceTesting
 import SluiceJSON
 import Synchronization
 @testable import SluiceServer
@@ -130,18 +131,9 @@ final class StdioTransport: MCPTestTransport {
         process.executableURL = try TestPaths.executable
         process.arguments = ["serve", "--stdio", "--offline", "--plans", plans, "--corpus", TestPaths.corpus, "--simulated-delay-ms", "0"] + arguments
         process.currentDirectoryURL = TestPaths.repository
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "SLUICE_PLANS")
-        env.removeValue(forKey: "SLUICE_MODEL")
-        for (key, value) in environment { env[key] = value }
         // A scratch store, so test runs (some with multi-MB results) stay out of the repository's .sluice.
-        if environment["SLUICE_HOME"] == nil {
-            let home = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-home-\(UUID().uuidString)")
-            env["SLUICE_HOME"] = home.path
-            scratchHome = home
-        } else {
-            scratchHome = nil
-        }
+        let (env, scratchHome) = BuiltExecutable.testEnvironment(environment)
+        self.scratchHome = scratchHome
         process.environment = env
         let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
         process.standardInput = stdin

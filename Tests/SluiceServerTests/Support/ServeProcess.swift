@@ -1,5 +1,5 @@
 import Foundation
-
+import SluiceTesting
 
 /// A real `sluice serve` process on 127.0.0.1 (an OS-assigned port), for tests that kill and
 /// restart the server: offline providers with a slow simulated model, so a run is mid-way
@@ -26,11 +26,7 @@ final class ServeProcess: @unchecked Sendable {
             "--simulated-delay-ms", String(delayMilliseconds),
         ]
         process.currentDirectoryURL = TestPaths.repository
-        var environment = ProcessInfo.processInfo.environment.filter { name, _ in
-            !name.hasPrefix("SLUICE_") && !name.hasSuffix("_API_KEY") && !name.hasSuffix("_BASE_URL")
-        }
-        environment["SLUICE_HOME"] = home
-        process.environment = environment
+        process.environment = BuiltExecutable.testEnvironment(["SLUICE_HOME": home]).environment
         let stderr = Pipe()
         process.standardError = stderr
         process.standardOutput = FileHandle.nullDevice
