@@ -32,11 +32,7 @@ public struct JSONObject: Sendable {
     /// Gives back the room appending left unused: an object that is done growing (a parsed
     /// one, say) then takes only what its members need.
     public mutating func trimCapacity() {
-        guard members.capacity > members.count + 1 else { return }
-        var exact: [(key: String, value: JSONValue)] = []
-        exact.reserveCapacity(members.count)
-        exact.append(contentsOf: members)
-        members = exact
+        members = members.withoutSpareCapacity()
     }
 
     public var count: Int { members.count }
@@ -122,5 +118,16 @@ extension JSONObject: ExpressibleByDictionaryLiteral {
 extension JSONValue: ExpressibleByDictionaryLiteral {
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
         self = .object(JSONObject(elements))
+    }
+}
+
+extension Array {
+    /// The same elements in a buffer of just their size (self when little room is spare).
+    func withoutSpareCapacity() -> [Element] {
+        guard capacity > count + 1 else { return self }
+        var exact: [Element] = []
+        exact.reserveCapacity(count)
+        exact.append(contentsOf: self)
+        return exact
     }
 }

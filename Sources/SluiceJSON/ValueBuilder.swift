@@ -64,19 +64,12 @@ struct ValueBuilder {
     /// many (a run holds thousands), and copying a huge one would slow parsing for little.
     static let trimLimit = 256
 
-    /// `array` without the room appending left unused.
-    private static func trimmed(_ array: [JSONValue]) -> [JSONValue] {
-        guard array.count <= trimLimit, array.capacity > array.count + 1 else { return array }
-        var exact: [JSONValue] = []
-        exact.reserveCapacity(array.count)
-        exact.append(contentsOf: array)
-        return exact
-    }
-
     mutating func end() {
         let value: JSONValue
         switch containers.removeLast() {
-        case .array: value = .array(Self.trimmed(arrays.removeLast()))
+        case .array:
+            let array = arrays.removeLast()
+            value = .array(array.count <= Self.trimLimit ? array.withoutSpareCapacity() : array)
         case .object:
             pendingKeys.removeLast()
             var object = objects.removeLast()
