@@ -7,7 +7,8 @@ import Synchronization
 
 /// A model that takes `latency` per call and answers like the offline model, remembering its
 /// answers: identical runs ask identical questions, and the benchmark measures the engine, not
-/// the simulation's text generation.
+/// the simulation's text generation. It stands in for a provider waiting on the network, so
+/// its own waiting frame is kept small (the lookup is in synchronous helpers).
 final class LatencyModel: ModelProvider {
     let latency: Duration
     private let simulated = SimulatedModel(configuration: .init(chunkDelay: .zero, wordsPerChunk: 1_000_000))
@@ -19,14 +20,29 @@ final class LatencyModel: ModelProvider {
 
     func generate(_ request: ModelRequest, onDelta: @Sendable (String) async throws -> Void) async throws -> ModelResponse {
         try await Task.sleep(for: latency)
-        let key = "\(request.metadata.iteration ?? 0)|\(request.metadata.item ?? -1)|\(request.system ?? "")|\(request.prompt)"
-        if let known = answers.withLock({ $0[key] }) {
+        if let known = remembered(request) {
             if request.stream { try await onDelta(known.text) }
             return known
         }
         let response = try await simulated.generate(request, onDelta: onDelta)
-        answers.withLock { $0[key] = response }
+        remember(response, for: request)
         return response
+    }
+
+    @inline(never)
+    private func remembered(_ request: ModelRequest) -> ModelResponse? {
+        let key = Self.key(request)
+        return answers.withLock { $0[key] }
+    }
+
+    @inline(never)
+    private func remember(_ response: ModelResponse, for request: ModelRequest) {
+        let key = Self.key(request)
+        answers.withLock { $0[key] = response }
+    }
+
+    private static func key(_ request: ModelRequest) -> String {
+        "\(request.metadata.iteration ?? 0)|\(request.metadata.item ?? -1)|\(request.system ?? "")|\(request.prompt)"
     }
 }
 

@@ -97,22 +97,20 @@ struct NDJSONThroughputBenchmark: Benchmark {
             runBlocking {
                 let sink = NDJSONEventSink { line in bytes.add(line.utf8.count, ordering: .relaxed) }
                 let bus = EventBus(runID: "run_bench", sinks: [sink])
-                await withTaskGroup(of: Void.self) { group in
-                    group.addTask { await bus.deliver() }
-                    var published = 0
-                    var step = 0
-                    while published < Self.events {
-                        let id = "step_\(step)"
-                        bus.publish(.stepStarted, step: id, data: ["kind": "llm"])
-                        for _ in 0..<8 { bus.publish(.stepDelta, step: id, item: 0, data: ["text": "a few words of text "]) }
-                        bus.publish(.stepCompleted, step: id, data: ["output": "a few words of text", "duration_ms": 12])
-                        published += 10
-                        step += 1
-                        // Let the sink run now and then, as a real run's awaits do.
-                        if step % 50 == 0 { await Task.yield() }
-                    }
-                    bus.close()
+                var published = 0
+                var step = 0
+                while published < Self.events {
+                    let id = "step_\(step)"
+                    bus.publish(.stepStarted, step: id, data: ["kind": "llm"])
+                    for _ in 0..<8 { bus.publish(.stepDelta, step: id, item: 0, data: ["text": "a few words of text "]) }
+                    bus.publish(.stepCompleted, step: id, data: ["output": "a few words of text", "duration_ms": 12])
+                    published += 10
+                    step += 1
+                    // Let the sink run now and then, as a real run's awaits do.
+                    if step % 50 == 0 { await Task.yield() }
                 }
+                bus.close()
+                await bus.delivered()
             }
         }
         return [

@@ -94,15 +94,13 @@ struct StoreAppendBenchmark: Benchmark {
             let bus = EventBus(runID: runID, sinks: [counter], capacity: 1024)
             let clock = ContinuousClock()
             let start = clock.now
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await bus.deliver() }
-                // Not deltas (those merge): one lifecycle-like event each.
-                for index in 0..<count {
-                    bus.publish(.modelUsage, step: "section_text", item: index % 7, data: ["input_tokens": 812, "output_tokens": 240])
-                    if index % 1000 == 0 { await Task.yield() }
-                }
-                bus.close()
+            // Not deltas (those merge): one lifecycle-like event each.
+            for index in 0..<count {
+                bus.publish(.modelUsage, step: "section_text", item: index % 7, data: ["input_tokens": 812, "output_tokens": 240])
+                if index % 1000 == 0 { await Task.yield() }
             }
+            bus.close()
+            await bus.delivered()
             let elapsed = (clock.now - start).seconds
             if let error = await sink.flush() { throw error }
             return (elapsed, counter.batches)

@@ -39,17 +39,16 @@ import Testing
     }
 }
 
-@Suite struct EventBusTests {
+@Suite(.timeLimit(.minutes(1))) struct EventBusTests {
     @Test func numbersEventsFromOneInDeliveryOrder() async {
         let sink = RecordingEventSink()
         let bus = EventBus(runID: "r", sinks: [sink])
-        async let delivery: Void = bus.deliver()
         bus.publish(.runStarted)
         bus.publish(.stepStarted, step: "a")
         bus.publish(.stepCompleted, step: "a")
         bus.publish(.runCompleted)
         bus.close()
-        await delivery
+        await bus.delivered()
         #expect(sink.events.map(\.seq) == [1, 2, 3, 4])
         #expect(sink.types == [.runStarted, .stepStarted, .stepCompleted, .runCompleted])
         #expect(sink.events.allSatisfy { $0.runID == "r" })
@@ -58,7 +57,6 @@ import Testing
     @Test func aSlowSinkGetsMergedDeltasButAllTextAndEveryLifecycleEvent() async {
         let slow = SlowEventSink(delay: .milliseconds(2))
         let bus = EventBus(runID: "r", sinks: [slow], capacity: 8)
-        async let delivery: Void = bus.deliver()
         var expected: [String: String] = [:]
         bus.publish(.runStarted)
         for step in ["a", "b"] { bus.publish(.stepStarted, step: step) }
@@ -70,7 +68,7 @@ import Testing
         for step in ["a", "b"] { bus.publish(.stepCompleted, step: step) }
         bus.publish(.runCompleted)
         bus.close()
-        await delivery
+        await bus.delivered()
         let events = slow.events
         #expect(bus.mergedDeltaCount > 0)
         #expect(events.count < 400)
@@ -86,17 +84,58 @@ import Testing
     @Test func deltasAreNeverMergedAcrossARetryOfTheSameStep() async {
         let slow = SlowEventSink(delay: .milliseconds(5))
         let bus = EventBus(runID: "r", sinks: [slow], capacity: 1)
-        async let delivery: Void = bus.deliver()
         bus.publish(.stepStarted, step: "s")
         bus.publish(.stepDelta, step: "s", data: ["text": "first "])
         bus.publish(.stepRetrying, step: "s")
         bus.publish(.stepDelta, step: "s", data: ["text": "second"])
         bus.publish(.stepCompleted, step: "s")
         bus.close()
-        await delivery
+        await bus.delivered()
         let types = slow.events.map(\.type)
         #expect(types == [.stepStarted, .stepDelta, .stepRetrying, .stepDelta, .stepCompleted])
         #expect(slow.events[3].deltaText == "second")
+    }
+
+    /// Delivery stops when the buffer is empty and starts again with the next event: events
+    /// published in bursts with pauses between them still arrive all, in order, numbered.
+    @Test func burstsWithPausesArriveInOrder() async throws {
+        let sink = RecordingEventSink()
+        let bus = EventBus(runID: "r", sinks: [sink])
+        for burst in 0..<5 {
+            for index in 0..<3 { bus.publish(.stepStarted, step: "s\(burst)_\(index)") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        bus.close()
+        await bus.delivered()
+        #expect(sink.events.map(\.seq) == Array(1...15))
+        #expect(sink.events.map(\.step) == (0..<5).flatMap { burst in (0..<3).map { "s\(burst)_\($0)" } })
+    }
+
+    /// `delivered()` waits for `close()`, and for the sinks to have every event.
+    @Test func deliveredWaitsForCloseAndTheSlowestSink() async throws {
+        let slow = SlowEventSink(delay: .milliseconds(20))
+        let bus = EventBus(runID: "r", sinks: [slow])
+        let finished = Mutex(false)
+        async let waiting: Void = {
+            await bus.delivered()
+            finished.withLock { $0 = true }
+        }()
+        bus.publish(.runStarted)
+        bus.publish(.runCompleted)
+        try await Task.sleep(for: .milliseconds(60))
+        #expect(finished.withLock { $0 } == false)
+        bus.close()
+        await waiting
+        #expect(slow.events.map(\.type) == [.runStarted, .runCompleted])
+    }
+
+    /// A bus without sinks keeps no events and is done as soon as it is closed.
+    @Test func aBusWithoutSinksHoldsNothing() async {
+        let bus = EventBus(runID: "r", sinks: [])
+        for _ in 0..<100 { bus.publish(.stepDelta, step: "s", data: ["text": "x"]) }
+        bus.close()
+        await bus.delivered()
+        #expect(bus.mergedDeltaCount == 0)
     }
 
     @Test func eventsAfterCloseAreIgnored() async {
@@ -105,7 +144,7 @@ import Testing
         bus.publish(.runStarted)
         bus.close()
         bus.publish(.stepStarted, step: "late")
-        await bus.deliver()
+        await bus.delivered()
         #expect(sink.types == [.runStarted])
     }
 }

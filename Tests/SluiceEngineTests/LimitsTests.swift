@@ -56,9 +56,27 @@ import Testing
         #expect(EventInvariants.violations(events) == [])
     }
 
+    /// A step's timeout cancels only that attempt: the retry runs and so does the rest of the run.
+    @Test func aStepThatTimesOutIsRetriedAndTheRunGoesOn() async throws {
+        let plan = try Harness.plan(#"""
+        {"name": "p", "models": {"default": "x:m"},
+         "steps": [{"id": "slow", "kind": "llm", "prompt": "hi", "timeout_seconds": 0.05,
+                    "retry": {"max_attempts": 2, "initial_delay_ms": 1, "max_delay_ms": 1}},
+                   {"id": "after", "kind": "set", "value": "${steps.slow.output + '!'}"}]}
+        """#)
+        let model = FirstCallHangsModel()
+        let (outcome, events) = await Harness.run(plan, providers: Harness.providers(model: model))
+        #expect(outcome.status == .completed)
+        #expect(outcome.result?["after"] == "answered!")
+        #expect(model.calls == 2)
+        #expect(events.of(.stepRetrying, step: "slow").first?.data["reason"]?.stringValue?.contains("timeout_seconds") == true)
+        #expect(EventInvariants.violations(events) == [])
+    }
+
+    /// The budget leaves the first step room to run even on a loaded machine.
     @Test func aRunOverItsTimeoutFails() async throws {
         let plan = try Harness.plan(#"""
-        {"name": "p", "models": {"default": "x:m"}, "budget": {"timeout_seconds": 0.05},
+        {"name": "p", "models": {"default": "x:m"}, "budget": {"timeout_seconds": 0.3},
          "steps": [{"id": "first", "kind": "set", "value": 1}, {"id": "slow", "kind": "llm", "prompt": "hi"}]}
         """#)
         let (outcome, events) = await Harness.run(plan, providers: Harness.providers(model: HangingModel()))
@@ -137,5 +155,21 @@ import Testing
         #expect(events.last?.type == .runCancelled)
         #expect(events.of(.stepFailed, step: "slow").count == 3)
         #expect(EventInvariants.violations(events) == [])
+    }
+}
+
+/// Hangs on its first call until cancelled; answers "answered" after that.
+private final class FirstCallHangsModel: ModelProvider {
+    private let count = Mutex(0)
+
+    var calls: Int { count.withLock { $0 } }
+
+    func generate(_ request: ModelRequest, onDelta: @Sendable (String) async throws -> Void) async throws -> ModelResponse {
+        let call = count.withLock { count in
+            count += 1
+            return count
+        }
+        if call == 1 { try await Task.sleep(for: .seconds(3600)) }
+        return ModelResponse(text: "answered", usage: ModelUsage(provider: "x", model: request.model.name, inputTokens: 1, outputTokens: 1))
     }
 }

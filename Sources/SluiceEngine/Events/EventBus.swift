@@ -4,9 +4,12 @@ import Synchronization
 
 /// Carries a run's events from the engine to its sinks without ever making the engine wait.
 ///
-/// The engine calls ``publish(_:step:item:iteration:data:)``, which only appends to a buffer
-/// under a lock; ``deliver()`` (run alongside the engine, in the same task group) hands the
-/// events to every sink in order and numbers them (`seq` 1, 2, 3…) as they go out.
+/// The engine calls ``publish(_:step:item:iteration:data:time:checkpoint:)``, which only
+/// appends to a buffer under a lock. While events wait, one delivery task hands them to every
+/// sink in order and numbers them (`seq` 1, 2, 3…) as they go out; it ends when the buffer is
+/// empty and the next event starts another. So a run waiting on its model holds no delivery
+/// task, and a bus without sinks holds no events at all (it only counts them).
+/// ``delivered()`` waits for the end: ``close()`` called and every event handed over.
 ///
 /// #### Buffer policy
 /// The buffer holds up to `capacity` events waiting for the sinks. It never blocks and never
@@ -26,68 +29,100 @@ public final class EventBus: Sendable {
 
     public let runID: String
     public let capacity: Int
-    private let sinks: [any EventSink]
+    private let batchSinks: [any EventBatchSink]
+    private let eventSinks: [any EventSink]
     private let state = Mutex(State())
 
     private struct State {
         var pending: [RunEvent] = []
-        var waiter: CheckedContinuation<Void, Never>?
+        /// A delivery task is running (it ends when `pending` is empty).
+        var delivering = false
         var closed = false
+        /// Callers of ``delivered()`` waiting for the end.
+        var waiters: [CheckedContinuation<Void, Never>] = []
         var nextSeq = 1
         var merged = 0
+
+        /// Whether everything is over: closed, nothing waiting, no delivery running.
+        var done: Bool { closed && !delivering && pending.isEmpty }
+
+        mutating func takeWaiters() -> [CheckedContinuation<Void, Never>] {
+            defer { waiters = [] }
+            return waiters
+        }
     }
 
     /// - Parameter firstSeq: the `seq` of the first event (1, or a resumed run's next).
+    ///
+    /// Each batch goes to the ``EventBatchSink``s first (a store writes it before any transport
+    /// sends it), then event by event to the other sinks.
     public init(runID: String, sinks: [any EventSink], capacity: Int = EventBus.defaultCapacity, firstSeq: Int = 1) {
         self.runID = runID
-        self.sinks = sinks
+        self.batchSinks = sinks.compactMap { $0 as? any EventBatchSink }
+        self.eventSinks = sinks.filter { !($0 is any EventBatchSink) }
         self.capacity = max(1, capacity)
         state.withLock { $0.nextSeq = max(1, firstSeq) }
     }
 
-    /// Queues an event for the sinks; never waits. Events published after ``close()`` are ignored.
+    /// Queues an event for the sinks (starting a delivery task when none runs); never waits.
+    /// Events published after ``close()`` are ignored.
     @inline(never)
     public func publish(
         _ type: EventType, step: String? = nil, item: Int? = nil, iteration: Int? = nil,
         data: JSONValue = .object(JSONObject()), time: Date = Date(), checkpoint: StepCheckpoint? = nil
     ) {
+        guard !batchSinks.isEmpty || !eventSinks.isEmpty else {
+            state.withLock { state in if !state.closed { state.nextSeq += 1 } }
+            return
+        }
         var event = RunEvent(seq: 0, runID: runID, time: time, type: type, step: step, item: item, iteration: iteration, data: data)
         event.checkpoint = checkpoint
-        let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
-            guard !state.closed else { return nil }
+        let startDelivery: Bool = state.withLock { state in
+            guard !state.closed else { return false }
             if type == .stepDelta, Self.merge(event, into: &state.pending, full: state.pending.count >= capacity) {
                 state.merged += 1
-                return nil
+                return false
             }
             state.pending.append(event)
-            defer { state.waiter = nil }
-            return state.waiter
+            if state.delivering { return false }
+            state.delivering = true
+            return true
         }
-        waiter?.resume()
+        if startDelivery {
+            // Detached: delivery must not inherit the run's cancellation or its task-locals; a
+            // cancelled run still owes its sinks the final `run.cancelled`.
+            Task.detached { await self.deliverPending() }
+        }
     }
 
-    /// No more events: ``deliver()`` returns once the sinks have everything already published.
+    /// No more events: ``delivered()`` returns once the sinks have everything already published.
     public func close() {
-        let waiter = state.withLock { state in
+        let waiters: [CheckedContinuation<Void, Never>] = state.withLock { state in
             state.closed = true
-            defer { state.waiter = nil }
-            return state.waiter
+            return state.done ? state.takeWaiters() : []
         }
-        waiter?.resume()
+        for waiter in waiters { waiter.resume() }
     }
 
     /// How many deltas were merged into earlier ones because the sinks were behind.
     public var mergedDeltaCount: Int { state.withLock { $0.merged } }
 
-    /// Delivers events to the sinks in order until ``close()`` has been called and the buffer is empty.
-    ///
-    /// Each batch goes to the ``EventBatchSink``s first (a store writes it before any transport
-    /// sends it), then event by event to the other sinks.
-    /// Not cancellable on purpose: a cancelled run still owes its sinks the final `run.cancelled`.
-    public func deliver() async {
-        let batchSinks = sinks.compactMap { $0 as? any EventBatchSink }
-        let eventSinks = sinks.filter { !($0 is any EventBatchSink) }
-        while let batch = await nextBatch() {
+    /// Waits until ``close()`` has been called and every event published before it has reached
+    /// the sinks. Not cancellable on purpose: a cancelled run still owes its sinks its last event.
+    public func delivered() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state in
+                if state.done { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    /// The delivery task: hands batches to the sinks until the buffer is empty.
+    private func deliverPending() async {
+        while let batch = nextBatch() {
             for sink in batchSinks { await sink.receive(batch: batch) }
             for event in batch {
                 for sink in eventSinks { await sink.receive(event) }
@@ -95,40 +130,23 @@ public final class EventBus: Sendable {
         }
     }
 
-    private enum Next {
-        case batch([RunEvent])
-        case finished
-        case wait
-    }
-
-    private func nextBatch() async -> [RunEvent]? {
-        while true {
-            let next: Next = state.withLock { state in
-                if !state.pending.isEmpty {
-                    var batch: [RunEvent] = []
-                    swap(&batch, &state.pending)
-                    for index in batch.indices {
-                        batch[index].seq = state.nextSeq
-                        state.nextSeq += 1
-                    }
-                    return .batch(batch)
-                }
-                return state.closed ? .finished : .wait
+    /// The waiting events, numbered; nil (ending the delivery task) when there are none.
+    private func nextBatch() -> [RunEvent]? {
+        let (batch, waiters): ([RunEvent]?, [CheckedContinuation<Void, Never>]) = state.withLock { state in
+            guard !state.pending.isEmpty else {
+                state.delivering = false
+                return (nil, state.done ? state.takeWaiters() : [])
             }
-            switch next {
-            case .batch(let batch): return batch
-            case .finished: return nil
-            case .wait:
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let ready = state.withLock { state in
-                        if !state.pending.isEmpty || state.closed { return true }
-                        state.waiter = continuation
-                        return false
-                    }
-                    if ready { continuation.resume() }
-                }
+            var batch: [RunEvent] = []
+            swap(&batch, &state.pending)
+            for index in batch.indices {
+                batch[index].seq = state.nextSeq
+                state.nextSeq += 1
             }
+            return (batch, [])
         }
+        for waiter in waiters { waiter.resume() }
+        return batch
     }
 
     /// Merges a delta into a pending one per the buffer policy; false when it must be appended.
@@ -149,3 +167,4 @@ public final class EventBus: Sendable {
         return false
     }
 }
+

@@ -6,8 +6,7 @@ import SluiceProviders
 /// `llm` and `gate`: model calls, streaming, structured output, usage and budgets.
 extension Interpreter {
     func runLLM(_ llm: LLMStep, step: Step, scope: Scope) async throws -> JSONValue {
-        let request = try llmRequest(llm, step: step, scope: scope)
-        let response = try await callModel(request, step: step, scope: scope)
+        let response = try await callModel(llmRequest(llm, step: step, scope: scope), step: step, scope: scope)
         guard let schema = llm.schema else { return .string(response.text) }
         return try structuredOutput(response.text, schema: schema, step: step.id)
     }
@@ -15,7 +14,7 @@ extension Interpreter {
     @inline(never)
     private func llmRequest(_ llm: LLMStep, step: Step, scope: Scope) throws(RunFailure) -> ModelRequest {
         let (model, spec) = try resolveModel(llm.model, step: step.id)
-        return ModelRequest(
+        let request = ModelRequest(
             model: model,
             system: llm.system.map(scope.render),
             prompt: scope.render(llm.prompt),
@@ -25,6 +24,7 @@ extension Interpreter {
             stream: llm.stream,
             metadata: .init(purpose: llm.schema == nil ? .text : .structured, stepID: step.id, item: scope.item, iteration: scope.iteration)
         )
+        return reporting(request, step: step, scope: scope)
     }
 
     func runGate(_ gate: GateStep, step: Step, scope: Scope) async throws -> JSONValue {
@@ -37,7 +37,7 @@ extension Interpreter {
     @inline(never)
     private func judgeRequest(_ gate: GateStep, step: Step, scope: Scope) throws(RunFailure) -> ModelRequest {
         let (model, spec) = try resolveModel(gate.model, step: step.id)
-        return ModelRequest(
+        let request = ModelRequest(
             model: model,
             system: "You are a strict, fair reviewer. Score only what you are shown, and say precisely what is missing.",
             prompt: scope.render(gate.prompt) + "\n\n" + Self.judgeInstructions(gate),
@@ -47,6 +47,7 @@ extension Interpreter {
             stream: false,
             metadata: .init(purpose: .judge, stepID: step.id, item: scope.item, iteration: scope.iteration)
         )
+        return reporting(request, step: step, scope: scope)
     }
 
     /// The judge's scores weighted into one, compared with the threshold: `gate.evaluated`
@@ -109,9 +110,11 @@ extension Interpreter {
         value == value.rounded() ? String(Int(value)) : String(value)
     }
 
-    /// Calls the model, streaming deltas as `step.delta`, then reports `model.usage` and checks budgets.
+    /// Calls the model, streaming deltas as `step.delta`, then reports `model.usage` and checks
+    /// budgets. `request` comes from ``reporting(_:step:scope:)``, so that no frame waiting on
+    /// the call holds a second copy of it.
     func callModel(_ request: ModelRequest, step: Step, scope: Scope) async throws -> ModelResponse {
-        let response = try await engine.providers.model.generate(reporting(request, step: step, scope: scope), onDelta: deltaReporter(request, step: step, scope: scope))
+        let response = try await engine.providers.model.generate(request, onDelta: deltaReporter(request, step: step, scope: scope))
         try reportUsage(response, step: step, scope: scope)
         return response
     }

@@ -157,16 +157,24 @@ final class Interpreter: Sendable {
         return .object(data)
     }
 
-    /// Runs the step's kind, retrying per its `retry` policy, each attempt under its timeout.
+    /// Runs the step's kind once, or per its `retry` policy and `timeout_seconds` when it has
+    /// them (kept apart so the common waiting frame is small).
     private func attempts(_ step: Step, scope: Scope, mapItems: [JSONValue]?) async throws -> StepResult {
-        let timeout = try attemptTimeout(step, scope: scope)
         let work = work(step, scope: scope, mapItems: mapItems)
+        try Task.checkCancellation()
+        guard step.timeoutSeconds != nil || (step.isLeaf && step.retry != nil) else { return try await work() }
+        return try await attempts(step, scope: scope, work: work)
+    }
+
+    /// Each attempt under the step's timeout, retried per its `retry` policy.
+    private func attempts(_ step: Step, scope: Scope, work: @escaping @Sendable () async throws -> StepResult) async throws -> StepResult {
+        let timeout = try attemptTimeout(step, scope: scope)
         var attempt = 1
         while true {
             do {
                 try Task.checkCancellation()
                 guard let timeout else { return try await work() }
-                return try await Timeouts.run(seconds: timeout.seconds, failure: timeout.failure, work)
+                return try await Timeouts.run(seconds: timeout.seconds, failure: { timeout.failure }, work)
             } catch {
                 let delay = try retryDelay(step, after: error, attempt: attempt, scope: scope)
                 try await Task.sleep(for: .milliseconds(delay))

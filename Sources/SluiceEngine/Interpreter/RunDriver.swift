@@ -31,19 +31,13 @@ final class RunDriver: Sendable {
     }
 
     private func runSteps(inputs: JSONValue, started: ContinuousClock.Instant) async -> Ending {
-        let prepared: JSONValue
+        let steps: @Sendable () async throws -> Scope
         switch start(inputs: inputs, started: started) {
-        case .success(let value): prepared = value
+        case .success(let body): steps = body
         case .failure(let ended): return .ended(ended)
         }
-        let interpreter = Interpreter(plan: plan, context: context, engine: engine, callDepth: 0)
-        let plan = self.plan
         do {
-            let scope = try await Timeouts.run(seconds: plan.budget.timeoutSeconds, failure: runTimeout) {
-                var scope = Scope(inputs: prepared, schema: plan.inputSchema)
-                try await interpreter.runSteps(plan.steps, in: &scope, topLevel: true)
-                return scope
-            }
+            let scope = try await Timeouts.run(seconds: plan.budget.timeoutSeconds, failure: runTimeout, steps)
             try Task.checkCancellation()
             return .finished(scope)
         } catch {
@@ -76,10 +70,10 @@ final class RunDriver: Sendable {
         }
     }
 
-    /// `run.started` (or `run.resumed`), then the inputs with defaults applied; an outcome when
-    /// they are invalid (after `run.failed`).
+    /// `run.started` (or `run.resumed`), then the inputs with defaults applied, as the run's
+    /// steps ready to go; an outcome when the inputs are invalid (after `run.failed`).
     @inline(never)
-    private func start(inputs: JSONValue, started: ContinuousClock.Instant) -> Result<JSONValue, EndedEarly> {
+    private func start(inputs: JSONValue, started: ContinuousClock.Instant) -> Result<@Sendable () async throws -> Scope, EndedEarly> {
         var startData: JSONObject = [
             "plan": .string(plan.name),
             "title": plan.title.map(JSONValue.string) ?? .null,
@@ -90,8 +84,9 @@ final class RunDriver: Sendable {
             startData["usage"] = resume.usage.jsonValue
         }
         context.emit(context.resume == nil ? .runStarted : .runResumed, data: .object(startData))
+        let prepared: JSONValue
         do {
-            return .success(try RunInputs.prepare(inputs, schema: plan.inputSchema))
+            prepared = try RunInputs.prepare(inputs, schema: plan.inputSchema)
         } catch {
             let failure = RunFailure(.invalidInputs, error.description)
             var data = endData(started: started)
@@ -101,12 +96,18 @@ final class RunDriver: Sendable {
             context.emit(.runFailed, data: .object(data))
             return .failure(EndedEarly(outcome: outcome(.failed, failure: failure, billing: Billing.notBilled(plan.billing))))
         }
+        let interpreter = Interpreter(plan: plan, context: context, engine: engine, callDepth: 0)
+        let plan = self.plan
+        return .success {
+            var scope = Scope(inputs: prepared, schema: plan.inputSchema)
+            try await interpreter.runSteps(plan.steps, in: &scope, topLevel: true)
+            return scope
+        }
     }
 
-    private var runTimeout: RunFailure {
-        @inline(never) get {
-            RunFailure(.timeout, "the run took longer than its budget of \(plan.budget.timeoutSeconds ?? 0)s (budget timeout_seconds)")
-        }
+    @inline(never)
+    private func runTimeout() -> RunFailure {
+        RunFailure(.timeout, "the run took longer than its budget of \(plan.budget.timeoutSeconds ?? 0)s (budget timeout_seconds)")
     }
 
     /// The result, billing and `run.completed`.
@@ -196,29 +197,5 @@ enum Billing {
     static func notBilled(_ billing: SluicePlan.Billing) -> JSONValue {
         let mode: JSONValue = if case .perItem = billing { "per_item" } else { "per_run" }
         return ["status": "failed", "mode": mode, "billable": false, "units": 0, "reason": "a failed run is not billed"]
-    }
-}
-
-/// Racing work against a deadline.
-enum Timeouts {
-    /// Runs `body`; after `seconds` (when given) cancels it and throws `failure`.
-    /// Not inlined: its task group would otherwise take room in its caller's frame.
-    @inline(never)
-    static func run<T: Sendable>(
-        seconds: Double?, failure: RunFailure, _ body: @escaping @Sendable () async throws -> T
-    ) async throws -> T {
-        guard let seconds, seconds > 0 else { return try await body() }
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
-                return nil
-            }
-            // Whichever finishes first decides; the other is cancelled (and awaited by the group).
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else { throw CancellationError() }
-            guard let value = first else { throw failure }
-            return value
-        }
     }
 }

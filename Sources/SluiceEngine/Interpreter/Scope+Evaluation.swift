@@ -55,6 +55,7 @@ extension Scope {
             return .array(result)
         case .object(let members):
             var result = JSONObject()
+            result.reserveCapacity(members.count)
             for (key, member) in members { result[key] = try evaluate(member, step: step) }
             return .object(result)
         }

@@ -152,6 +152,12 @@ public struct ModelRouter: ModelProvider {
         _ request: ModelRequest,
         onDelta: @Sendable (String) async throws -> Void
     ) async throws -> ModelResponse {
+        try await provider(for: request).generate(request, onDelta: onDelta)
+    }
+
+    /// Not inlined, so the frame waiting on the call has no room for the error.
+    @inline(never)
+    private func provider(for request: ModelRequest) throws(ProviderError) -> any ModelProvider {
         guard let provider = providers[request.model.provider] ?? fallback else {
             throw ProviderError(
                 .unknownProvider,
@@ -159,6 +165,6 @@ public struct ModelRouter: ModelProvider {
                 provider: request.model.provider
             )
         }
-        return try await provider.generate(request, onDelta: onDelta)
+        return provider
     }
 }
