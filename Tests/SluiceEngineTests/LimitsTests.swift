@@ -73,10 +73,24 @@ import Testing
         #expect(EventInvariants.violations(events) == [])
     }
 
-    /// The budget leaves the first step room to run even on a loaded machine.
+    /// Steps that finish in time are never cut short, however many timers run at once.
+    @Test func stepsThatFinishInTimeAreNotTimedOut() async throws {
+        let plan = try Harness.plan(#"""
+        {"name": "p", "models": {"default": "x:m"}, "budget": {"timeout_seconds": 60},
+         "steps": [{"id": "each", "kind": "map", "over": "inputs.items", "concurrency": 16,
+                    "steps": [{"id": "say", "kind": "llm", "prompt": "item {{item}}", "timeout_seconds": 30}]}]}
+        """#)
+        let model = ScriptedModel(delay: .milliseconds(1)) { _, call in "answer \(call)" }
+        let inputs: JSONValue = ["items": .array((0..<200).map { .integer(Int64($0)) })]
+        let (outcome, events) = await Harness.run(plan, inputs: inputs, providers: Harness.providers(model: model))
+        #expect(outcome.status == .completed)
+        #expect(events.of(.stepCompleted, step: "say").count == 200)
+        #expect(events.of(.stepFailed).isEmpty)
+    }
+
     @Test func aRunOverItsTimeoutFails() async throws {
         let plan = try Harness.plan(#"""
-        {"name": "p", "models": {"default": "x:m"}, "budget": {"timeout_seconds": 0.3},
+        {"name": "p", "models": {"default": "x:m"}, "budget": {"timeout_seconds": 0.05},
          "steps": [{"id": "first", "kind": "set", "value": 1}, {"id": "slow", "kind": "llm", "prompt": "hi"}]}
         """#)
         let (outcome, events) = await Harness.run(plan, providers: Harness.providers(model: HangingModel()))
