@@ -1,6 +1,5 @@
 import SluiceJSON
 import SluicePlan
-import Synchronization
 
 /// What expressions and templates see at one point of a run, and where events are attributed.
 ///
@@ -11,8 +10,8 @@ import Synchronization
 /// Thousands of runs hold their scopes at once, so a scope shares rather than copies:
 /// - A map item's or loop round's scope is a child of the enclosing one: it keeps only what its
 ///   body adds and looks the rest up in its parent, instead of copying every earlier output.
-/// - Outputs are ``StepValue``s, made into CEL values only when an expression reads them, once,
-///   and shared by every scope that sees them (a loop's best round lifted after it, too).
+/// - Outputs are ``StepValue``s, shared by every scope that sees them (a loop's best round
+///   lifted after it, too); an expression gets only the parts it reads as CEL values.
 /// - The state sits in one copy-on-write box, so a copy costs a reference until it changes.
 struct Scope: Sendable {
     private struct State {
@@ -173,56 +172,54 @@ struct Scope: Sendable {
         return .object(object)
     }
 
-    /// The context as CEL bindings for `expression`: the outputs it reads (all of them when
-    /// it uses `steps` as a whole), the inputs, map names and the loop.
+    /// The context as CEL bindings for `expression`: what it reads of the outputs (all of
+    /// them when it uses `steps` as a whole) and of the loop, the inputs and map names.
     @inline(never)
     func bindings(for expression: PlanExpression) -> [String: CELValue] {
         var result: [String: CELValue] = [:]
         var steps = CELMap()
-        var loop: CELValue?
-        let everyStep = expression.stepReferences == nil
+        var loop: StepValue?
+        let reads = expression.stepReads
         visitFromTop { state in
-            if everyStep {
-                for (id, value) in state.outputs { steps.insert(.string(id), value.celEntry) }
+            if reads == nil {
+                for (id, value) in state.outputs { steps.insert(.string(id), value.celEntry(reading: .all)) }
             }
             for local in state.locals { result[local.name] = local.cel }
-            if let value = state.loop { loop = value.cel }
+            if let value = state.loop { loop = value }
         }
-        for id in expression.stepReferences ?? [] {
-            if let value = value(of: id) { steps.insert(.string(id), value.celEntry) }
+        for (id, read) in reads ?? [:] {
+            if let value = value(of: id) { steps.insert(.string(id), value.celEntry(reading: read)) }
         }
         result["inputs"] = box.state.inputsCEL
         result["steps"] = .map(steps)
-        if let loop { result["loop"] = loop }
+        if let loop, let read = expression.loopReads { result["loop"] = loop.cel(reading: read) }
         return result
     }
 }
 
-/// A step's output: JSON for templates, events and checkpoints, and a CEL value made the
-/// first time an expression reads it.
+/// A step's output: JSON for templates, events and checkpoints; an expression gets the parts
+/// it reads as CEL values, converted for that evaluation.
+///
+/// Not cached: a cached conversion would stay as long as the output, doubling what every
+/// waiting run holds, while converting only what an expression reads costs about as much as
+/// rendering a template from the same output.
 final class StepValue: Sendable {
     let json: JSONValue
     /// A structured step's output schema, which types its numbers in CEL.
     private let schema: JSONValue?
-    private let converted = Mutex<CELValue?>(nil)
 
     init(_ json: JSONValue, schema: JSONValue?) {
         self.json = json
         self.schema = schema
     }
 
-    /// The CEL value, converted once.
-    var cel: CELValue {
-        converted.withLock { converted in
-            if let converted { return converted }
-            let value = schema.map { CELValue(json: json, as: CELType(jsonSchema: $0)) } ?? CELValue(json: json)
-            converted = value
-            return value
-        }
+    /// What `reads` names of the output, as a CEL value.
+    func cel(reading reads: OutputReads) -> CELValue {
+        CELValue(json: json, as: schema.map(CELType.init(jsonSchema:)) ?? .dyn, reading: reads)
     }
 
     /// `{"output": value}`, as `steps.<id>` reads.
-    var celEntry: CELValue {
-        .map(CELMap([(.string("output"), cel)]))
+    func celEntry(reading reads: OutputReads) -> CELValue {
+        .map(CELMap([(.string("output"), cel(reading: reads))]))
     }
 }

@@ -12,24 +12,20 @@ public final class PlanExpression: Sendable {
     public let pointer: JSONPointer
     /// Where the expression starts in its string: 2 for `"${…}"`, 0 for fields that are always expressions.
     public let offsetInString: Int
-    /// The steps whose outputs the expression reads (`steps.<id>…`), so a run converts only
-    /// those to CEL values; nil when it uses `steps` as a whole.
-    public let stepReferences: Set<String>?
+    /// What the expression reads of each step's output (`steps.<id>.output…`), so a run
+    /// converts only that to CEL; nil when it uses `steps` as a whole.
+    public let stepReads: [String: OutputReads]?
+    /// What it reads of `loop` inside a loop body; nil when it does not use `loop`.
+    public let loopReads: OutputReads?
 
     init(source: String, compiled: CELExpression, pointer: JSONPointer, offsetInString: Int) {
         self.source = source
         self.compiled = compiled
         self.pointer = pointer
         self.offsetInString = offsetInString
-        var steps: Set<String>? = []
-        for reference in compiled.references where reference.path.first == "steps" {
-            guard reference.path.count > 1 else {
-                steps = nil
-                break
-            }
-            steps?.insert(reference.path[1])
-        }
-        self.stepReferences = steps
+        let references = compiled.references
+        self.stepReads = OutputReads.ofSteps(in: references)
+        self.loopReads = OutputReads.of("loop", in: references)
     }
 }
 
