@@ -122,10 +122,10 @@ public struct RunEngine: Sendable {
     ///   `run.resumed` instead of `run.started`.
     public func run(plan: Plan, inputs: JSONValue, sinks: [any EventSink], resume: ResumeState? = nil) async -> RunOutcome {
         let driver = makeDriver(plan: plan, sinks: sinks, resume: resume)
-        let outcome = await driver.run(inputs: inputs)
+        await driver.run(inputs: inputs)
         driver.context.bus.close()
         await driver.context.bus.delivered()
-        return outcome
+        return driver.outcome
     }
 
     /// The run's event bus, context and driver (kept out of `run`'s frame, which waits for the

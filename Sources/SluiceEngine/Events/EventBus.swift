@@ -109,6 +109,7 @@ public final class EventBus: Sendable {
 
     /// Waits until ``close()`` has been called and every event published before it has reached
     /// the sinks. Not cancellable on purpose: a cancelled run still owes its sinks its last event.
+    @inline(never)
     public func delivered() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let done = state.withLock { state in

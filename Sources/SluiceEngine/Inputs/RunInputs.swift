@@ -44,6 +44,7 @@ public enum RunInputs {
         for (name, property) in schema["properties"]?.objectValue ?? JSONObject() where object[name] == nil {
             if let value = property["default"] { object[name] = value }
         }
+        object.trimCapacity()
         let prepared = JSONValue.object(object)
         let validator: JSONSchema
         do {

@@ -58,6 +58,7 @@ extension Interpreter {
     ) throws(RunFailure) -> JSONValue {
         let judged = try structuredOutput(answer, schema: schema, step: step.id)
         var scores = JSONObject()
+        scores.reserveCapacity(gate.dimensions.count)
         var weighted = 0.0
         var totalWeight = 0.0
         for dimension in gate.dimensions {
@@ -68,11 +69,10 @@ extension Interpreter {
         }
         let score = totalWeight > 0 ? (weighted / totalWeight * 100).rounded() / 100 : gate.scaleMin
         let passed = score >= threshold
-        var output: JSONObject = [
+        let output: JSONObject = [
             "scores": .object(scores), "score": .double(score), "threshold": .double(threshold), "passed": .bool(passed),
-            "feedback": judged["feedback"] ?? "",
+            "feedback": judged["feedback"] ?? "", "iteration": scope.iteration.map { .integer(Int64($0)) } ?? .null,
         ]
-        output["iteration"] = scope.iteration.map { .integer(Int64($0)) } ?? .null
         context.emit(.gateEvaluated, step: step.id, scope: scope, data: .object(output))
         return .object(output)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import SluiceJSON
 import SluicePlan
+import Synchronization
 
 /// One run from `run.started` to its end event: inputs, the steps under the run's timeout,
 /// the output, billing, and the mapping of every way a run can end onto events.
@@ -15,12 +16,24 @@ final class RunDriver: Sendable {
         self.engine = engine
     }
 
-    /// The whole run. Thin on purpose: the work around its one await is in the synchronous
-    /// helpers below (see ``Interpreter``, "Keeping runs small").
-    func run(inputs: JSONValue) async -> RunOutcome {
+    /// How the run ended, once ``run(inputs:)`` has returned.
+    var outcome: RunOutcome {
+        @inline(never) get {
+            // Set by `run(inputs:)` before it returns, on every path.
+            ended.withLock { $0 }!
+        }
+    }
+
+    private let ended = Mutex<RunOutcome?>(nil)
+
+    /// The whole run; then ``outcome`` says how it ended. Thin on purpose: the work around its
+    /// one await is in the synchronous helpers below, and no frame waiting on a run has room
+    /// for an outcome (see ``Interpreter``, "Keeping runs small").
+    @inline(never)
+    func run(inputs: JSONValue) async {
         let started = ContinuousClock.now
         let ending = await runSteps(inputs: inputs, started: started)
-        return finish(ending, started: started)
+        finish(ending, started: started)
     }
 
     /// How the steps ended; small, so that the frame waiting for them is too.
@@ -46,7 +59,12 @@ final class RunDriver: Sendable {
     }
 
     @inline(never)
-    private func finish(_ ending: Ending, started: ContinuousClock.Instant) -> RunOutcome {
+    private func finish(_ ending: Ending, started: ContinuousClock.Instant) {
+        let outcome = end(ending, started: started)
+        ended.withLock { $0 = outcome }
+    }
+
+    private func end(_ ending: Ending, started: ContinuousClock.Instant) -> RunOutcome {
         switch ending {
         case .ended(let ended):
             return ended.outcome

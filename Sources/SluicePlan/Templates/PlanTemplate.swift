@@ -86,7 +86,20 @@ public struct PlanTemplate: Sendable {
         if hasGuardLineBreak, text.unicodeScalars.last == "\n" {
             text.unicodeScalars.removeLast()
         }
-        return text
+        return Self.compacted(text)
+    }
+
+    /// `text` in storage of its own size. Rendering appends piece by piece, so the string may
+    /// have grown to nearly twice its length; a rendered prompt stays in memory for the whole
+    /// model call, in every run waiting on one.
+    static func compacted(_ text: String) -> String {
+        let utf8 = text.utf8
+        let count = utf8.count
+        // Up to 15 bytes live inside the String itself.
+        guard count > 15 else { return text }
+        return String(unsafeUninitializedCapacity: count) { buffer in
+            buffer.initialize(fromContentsOf: utf8)
+        }
     }
 }
 
