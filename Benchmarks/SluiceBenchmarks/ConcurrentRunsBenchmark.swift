@@ -20,6 +20,11 @@ final class LatencyModel: ModelProvider {
 
     func generate(_ request: ModelRequest, onDelta: @Sendable (String) async throws -> Void) async throws -> ModelResponse {
         try await Task.sleep(for: latency)
+        return try await answer(request, onDelta: onDelta)
+    }
+
+    @inline(never)
+    private func answer(_ request: ModelRequest, onDelta: @Sendable (String) async throws -> Void) async throws -> ModelResponse {
         if let known = remembered(request) {
             if request.stream { try await onDelta(known.text) }
             return known

@@ -103,14 +103,37 @@ public struct RunEngine: Sendable {
         }
     }
 
-    public var providers: Providers
-    public var configuration: Configuration
+    public var providers: Providers {
+        get { settings.providers }
+        set { settings = Settings(providers: newValue, configuration: configuration, schemas: schemas) }
+    }
+
+    public var configuration: Configuration {
+        get { settings.configuration }
+        set { settings = Settings(providers: providers, configuration: newValue, schemas: schemas) }
+    }
+
     /// Compiled schemas shared by this engine's runs.
-    let schemas = SchemaCache()
+    var schemas: SchemaCache { settings.schemas }
+
+    /// Everything above in one shared object: every run's driver and interpreters hold a
+    /// reference to the engine, not a copy of its settings (hundreds of bytes per run).
+    private final class Settings: Sendable {
+        let providers: Providers
+        let configuration: Configuration
+        let schemas: SchemaCache
+
+        init(providers: Providers, configuration: Configuration, schemas: SchemaCache) {
+            self.providers = providers
+            self.configuration = configuration
+            self.schemas = schemas
+        }
+    }
+
+    private var settings: Settings
 
     public init(providers: Providers, configuration: Configuration = Configuration()) {
-        self.providers = providers
-        self.configuration = configuration
+        settings = Settings(providers: providers, configuration: configuration, schemas: SchemaCache())
     }
 
     /// Runs `plan` with `inputs` (defaults are applied here), streaming events to `sinks`.

@@ -55,6 +55,8 @@ final class Interpreter: Sendable {
     }
 
     /// One step, start to end: every started step ends with `step.completed` or `step.failed`.
+    /// Not inlined into ``runSteps(_:in:topLevel:)``: the frames of both wait on every step.
+    @inline(never)
     func execute(_ step: Step, in scope: inout Scope) async throws {
         guard let started = try begin(step, in: &scope) else { return }
         let result: StepResult
