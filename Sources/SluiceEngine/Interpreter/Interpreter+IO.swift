@@ -7,20 +7,33 @@ extension Interpreter {
     /// Runs every query (concurrently), keeping the first result for each url; `cache` is
     /// `{hits, misses}` when a response cache answered or saw any query.
     func runSearch(_ search: SearchStep, step: Step, scope: Scope) async throws -> (output: JSONValue, cache: JSONValue?) {
-        let queries = try strings(search.queries, isList: search.isList, field: search.isList ? "queries" : "query", step: step, scope: scope)
+        let queries = try searchQueries(search, step: step, scope: scope)
+        let provider = engine.providers.search
+        let tally = SearchCacheTally()
+        let perQuery = try await SearchCacheTally.$current.withValue(tally) {
+            try await concurrently(queries, limit: 4) { query in try await provider.search(query) }
+        }
+        return Self.searchOutput(perQuery, tally: tally)
+    }
+
+    /// The step's queries with their settings. Not inlined, like the other synchronous parts
+    /// of `runSearch`: its frame waits on the searches (see "Keeping runs small").
+    @inline(never)
+    private func searchQueries(_ search: SearchStep, step: Step, scope: Scope) throws(RunFailure) -> [SearchQuery] {
+        let texts = try strings(search.queries, isList: search.isList, field: search.isList ? "queries" : "query", step: step, scope: scope)
         let maxResults = try search.maxResults.map { setting throws(RunFailure) in
             try scope.count(setting, field: "max_results", minimum: 1, step: step.id)
         } ?? 5
         let days = try search.days.map { setting throws(RunFailure) in
             try scope.count(setting, field: "days", minimum: 1, step: step.id)
         }
-        let provider = engine.providers.search
-        let tally = SearchCacheTally()
-        let perQuery = try await SearchCacheTally.$current.withValue(tally) {
-            try await concurrently(queries, limit: 4) { query in
-                try await provider.search(SearchQuery(text: query, maxResults: maxResults, days: days))
-            }
-        }
+        return texts.map { SearchQuery(text: $0, maxResults: maxResults, days: days) }
+    }
+
+    /// Every query's results, keeping the first for each url, and the cache's `{hits, misses}`
+    /// when a response cache answered or saw any query.
+    @inline(never)
+    private static func searchOutput(_ perQuery: [[SearchResult]], tally: SearchCacheTally) -> (output: JSONValue, cache: JSONValue?) {
         var seen = Set<String>()
         var results: [JSONValue] = []
         for result in perQuery.joined() where seen.insert(result.url).inserted {

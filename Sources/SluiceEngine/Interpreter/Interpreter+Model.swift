@@ -113,6 +113,7 @@ extension Interpreter {
     /// Calls the model, streaming deltas as `step.delta`, then reports `model.usage` and checks
     /// budgets. `request` comes from ``reporting(_:step:scope:)``, so that no frame waiting on
     /// the call holds a second copy of it.
+    @inline(__always)
     func callModel(_ request: ModelRequest, step: Step, scope: Scope) async throws -> ModelResponse {
         let response = try await engine.providers.model.generate(request, onDelta: deltaReporter(request, step: step, scope: scope))
         try reportUsage(response, step: step, scope: scope)
