@@ -54,12 +54,14 @@ final class LatencyModel: ModelProvider {
 /// Many news_report runs at once with a simulated 100 ms model: wall time against one run's
 /// (the plan's critical path), and peak RSS per concurrent run (target ≤ 50 KB).
 ///
-/// `SLUICE_BENCH_RUNS` sets the number of runs (default 10,000).
+/// `SLUICE_BENCH_RUNS` sets the number of runs (default 10,000); `SLUICE_BENCH_SINK=counting`
+/// gives every run a sink that counts its events (by default runs have no sinks).
 struct ConcurrentRunsBenchmark: Benchmark {
     let name = "concurrent_news_report_runs"
 
     func run(_ context: BenchmarkContext) throws -> JSONValue {
         let runs = ProcessInfo.processInfo.environment["SLUICE_BENCH_RUNS"].flatMap(Int.init) ?? 10_000
+        let counting = ProcessInfo.processInfo.environment["SLUICE_BENCH_SINK"] == "counting"
         let plans = BenchmarkFiles.repository.appendingPathComponent("plans").path
         let catalog = PlanCatalog(directories: [plans])
         let plan = try PlanLoader(catalog: catalog).load(path: plans + "/news_report.json")
@@ -85,7 +87,7 @@ struct ConcurrentRunsBenchmark: Benchmark {
         let completed = runBlocking {
             await withTaskGroup(of: Bool.self) { group in
                 for _ in 0..<runs {
-                    group.addTask { await engine.run(plan: plan, inputs: inputs, sinks: []).status == .completed }
+                    group.addTask { await engine.run(plan: plan, inputs: inputs, sinks: counting ? [CountingSink()] : []).status == .completed }
                 }
                 var completed = 0
                 for await ok in group where ok { completed += 1 }
@@ -97,6 +99,7 @@ struct ConcurrentRunsBenchmark: Benchmark {
         guard completed == runs else { throw BenchmarkFailure("only \(completed) of \(runs) concurrent runs completed") }
         return [
             "runs": .integer(Int64(runs)),
+            "sinks": counting ? "a counting sink per run" : "none",
             "completed": .integer(Int64(completed)),
             "single_run_status": .string(single.status.rawValue),
             "critical_path_s": criticalPath.rounded(places: 3),

@@ -121,22 +121,43 @@ public final class EventBus: Sendable {
         }
     }
 
-    /// The delivery task: hands batches to the sinks until the buffer is empty.
+    /// The delivery task: hands batches to the sinks until the buffer is empty. Before ending
+    /// it yields once, so a run publishing a stream of events does not start a task per event.
     private func deliverPending() async {
-        while let batch = nextBatch() {
-            for sink in batchSinks { await sink.receive(batch: batch) }
-            for event in batch {
-                for sink in eventSinks { await sink.receive(event) }
+        var idle = false
+        while true {
+            switch nextBatch(mayEnd: idle) {
+            case .batch(let batch):
+                idle = false
+                for sink in batchSinks { await sink.receive(batch: batch) }
+                for event in batch {
+                    for sink in eventSinks { await sink.receive(event) }
+                }
+            case .empty:
+                idle = true
+                await Task.yield()
+            case .ended:
+                return
             }
         }
     }
 
-    /// The waiting events, numbered; nil (ending the delivery task) when there are none.
-    private func nextBatch() -> [RunEvent]? {
-        let (batch, waiters): ([RunEvent]?, [CheckedContinuation<Void, Never>]) = state.withLock { state in
+    private enum Next {
+        case batch([RunEvent])
+        /// Nothing waiting yet; the delivery task goes on.
+        case empty
+        /// Nothing waiting; the delivery task has ended (the next event starts another).
+        case ended
+    }
+
+    /// The waiting events, numbered. With none, the delivery task ends when `mayEnd` or when
+    /// the bus is closed.
+    private func nextBatch(mayEnd: Bool) -> Next {
+        let (next, waiters): (Next, [CheckedContinuation<Void, Never>]) = state.withLock { state in
             guard !state.pending.isEmpty else {
+                guard mayEnd || state.closed else { return (.empty, []) }
                 state.delivering = false
-                return (nil, state.done ? state.takeWaiters() : [])
+                return (.ended, state.done ? state.takeWaiters() : [])
             }
             var batch: [RunEvent] = []
             swap(&batch, &state.pending)
@@ -144,10 +165,10 @@ public final class EventBus: Sendable {
                 batch[index].seq = state.nextSeq
                 state.nextSeq += 1
             }
-            return (batch, [])
+            return (.batch(batch), [])
         }
         for waiter in waiters { waiter.resume() }
-        return batch
+        return next
     }
 
     /// Merges a delta into a pending one per the buffer policy; false when it must be appended.
