@@ -47,4 +47,46 @@ struct ProviderRetryEventsTests {
         #expect(retrying.data["reason"]?.stringValue?.contains("sk-test-secret") == false)
         #expect(EventInvariants.violations(sink.events) == [])
     }
+
+    /// Search providers report their retries the same way, for the search step.
+    @Test func aSearchProvidersRetryIsReportedForTheSearchStep() async throws {
+        let server = try FakeHTTPServer.scripted([
+            .text("temporarily unavailable", status: 503, headers: [("Retry-After", "0")]),
+            FakeSearch.tavily(FakeHit.samples),
+        ])
+        defer { server.stop() }
+        let search = TavilySearch(configuration: WebSearchConfiguration(
+            baseURL: server.baseURL, apiKey: "tvly-secret-5678",
+            retry: ProviderRetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(1), random: { 0.5 }, sleep: { _ in })
+        ))
+        let providers = RunEngine.Providers(
+            model: SimulatedModel(configuration: .init(chunkDelay: .zero)), search: search,
+            fetch: FakeFetchProvider(pages: [:]), documents: FakeDocumentLoader(documents: [:])
+        )
+        let plan = try PlanLoader().load(bytes: Array(#"""
+            {"name": "one_search", "steps": [{"id": "look", "kind": "search", "query": "chip exports"}],
+             "output": {"value": "${size(steps.look.output.results)}"}}
+            """#.utf8), path: "one_search.json")
+        let sink = RecordingEventSink()
+        let outcome = await RunEngine(providers: providers).run(plan: plan, inputs: [:], sinks: [sink])
+
+        #expect(outcome.status == .completed)
+        #expect(outcome.result == 2)
+        let retrying = try #require(sink.events.first { $0.type == .stepRetrying })
+        #expect(retrying.step == "look")
+        #expect(retrying.data["source"] == "provider")
+        #expect(retrying.data["provider"] == "tavily")
+        #expect(retrying.data["reason"]?.stringValue?.contains("503") == true)
+        #expect(retrying.data["reason"]?.stringValue?.contains("tvly-secret") == false)
+        #expect(EventInvariants.violations(sink.events) == [])
+    }
+
+    /// Queries that differ only in who hears their retries are the same query (a cache key).
+    @Test func theRetryObserverIsNotPartOfAQuerysIdentity() {
+        let plain = SearchQuery(text: "chips", maxResults: 5, days: 7)
+        let observed = SearchQuery(text: "chips", maxResults: 5, days: 7, onRetry: { _ in })
+        #expect(plain == observed)
+        #expect(Set([plain, observed]).count == 1)
+        #expect(plain != SearchQuery(text: "chips", maxResults: 6, days: 7))
+    }
 }

@@ -5,7 +5,8 @@ import SluiceProviders
 /// `search`, `fetch` and `load`: the providers that bring text into a run.
 extension Interpreter {
     /// Runs every query (concurrently), keeping the first result for each url; `cache` is
-    /// `{hits, misses}` when a response cache answered or saw any query.
+    /// `{hits, misses}` when a response cache answered or saw any query. The search provider's
+    /// own retries are reported as `step.retrying`, as a model's are.
     func runSearch(_ search: SearchStep, step: Step, scope: Scope) async throws -> (output: JSONValue, cache: JSONValue?) {
         let queries = try searchQueries(search, step: step, scope: scope)
         let provider = engine.providers.search
@@ -27,7 +28,8 @@ extension Interpreter {
         let days = try search.days.map { setting throws(RunFailure) in
             try scope.count(setting, field: "days", minimum: 1, step: step.id)
         }
-        return texts.map { SearchQuery(text: $0, maxResults: maxResults, days: days) }
+        let retries = providerRetryReporter(step: step.id, scope: scope)
+        return texts.map { SearchQuery(text: $0, maxResults: maxResults, days: days, onRetry: retries) }
     }
 
     /// Every query's results, keeping the first for each url, and the cache's `{hits, misses}`

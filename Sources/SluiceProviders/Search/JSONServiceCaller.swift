@@ -10,10 +10,11 @@ struct JSONServiceCaller: Sendable {
     /// Responses larger than this are refused (a search answer is a few kilobytes).
     var maxResponseBytes = 8 << 20
 
-    func call(_ request: HTTPRequest) async throws -> JSONValue {
+    /// - Parameter onRetry: told about each retry (the query's observer).
+    func call(_ request: HTTPRequest, onRetry: (@Sendable (ProviderRetryInfo) -> Void)?) async throws -> JSONValue {
         var request = request
         request.maxResponseBytes = request.maxResponseBytes ?? maxResponseBytes
-        return try await retry.run(provider: provider) {
+        return try await retry.run(provider: provider, observer: onRetry) {
             let response: HTTPResponse
             do {
                 response = try await http.send(request)

@@ -1,14 +1,30 @@
 /// One search: a query and how many results from how far back.
+///
+/// Equal (and hashed, e.g. as a response-cache key) by what is asked: text, count and days.
 public struct SearchQuery: Sendable, Hashable {
     public var text: String
     public var maxResults: Int
     /// Only results published in the last `days` days; nil for any date.
     public var days: Int?
+    /// Told about each retry the provider makes (the engine reports them as `step.retrying`);
+    /// when nil, providers report to ``ProviderRetryObserver``.
+    public var onRetry: (@Sendable (ProviderRetryInfo) -> Void)?
 
-    public init(text: String, maxResults: Int = 5, days: Int? = nil) {
+    public init(text: String, maxResults: Int = 5, days: Int? = nil, onRetry: (@Sendable (ProviderRetryInfo) -> Void)? = nil) {
         self.text = text
         self.maxResults = maxResults
         self.days = days
+        self.onRetry = onRetry
+    }
+
+    public static func == (lhs: SearchQuery, rhs: SearchQuery) -> Bool {
+        lhs.text == rhs.text && lhs.maxResults == rhs.maxResults && lhs.days == rhs.days
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(text)
+        hasher.combine(maxResults)
+        hasher.combine(days)
     }
 }
 
