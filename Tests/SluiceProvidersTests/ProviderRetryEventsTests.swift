@@ -89,4 +89,36 @@ struct ProviderRetryEventsTests {
         #expect(Set([plain, observed]).count == 1)
         #expect(plain != SearchQuery(text: "chips", maxResults: 6, days: 7))
     }
+
+    /// And so do fetches, for the fetch step.
+    @Test func aFetchProvidersRetryIsReportedForTheFetchStep() async throws {
+        let server = try FakeHTTPServer.scripted([
+            .text("busy", status: 503, headers: [("Retry-After", "0")]),
+            .text("<html><head><title>Rivers</title></head><body><p>Rivers move.</p></body></html>", contentType: "text/html"),
+        ])
+        defer { server.stop() }
+        let fetch = HTTPFetchProvider(configuration: .init(
+            addressPolicy: AddressPolicy(allowLoopback: true, allowPrivate: false),
+            retry: ProviderRetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(1), random: { 0.5 }, sleep: { _ in })
+        ))
+        let providers = RunEngine.Providers(
+            model: SimulatedModel(configuration: .init(chunkDelay: .zero)), search: FakeSearchProvider { _ in [] },
+            fetch: fetch, documents: FakeDocumentLoader(documents: [:])
+        )
+        let plan = try PlanLoader().load(bytes: Array(#"""
+            {"name": "one_fetch", "inputs": {"type": "object", "properties": {"url": {"type": "string"}}},
+             "steps": [{"id": "page", "kind": "fetch", "url": "${inputs.url}"}],
+             "output": {"value": "${steps.page.output.pages[0].title}"}}
+            """#.utf8), path: "one_fetch.json")
+        let sink = RecordingEventSink()
+        let outcome = await RunEngine(providers: providers).run(plan: plan, inputs: ["url": .string(server.baseURL + "/rivers")], sinks: [sink])
+
+        #expect(outcome.status == .completed)
+        #expect(outcome.result == "Rivers")
+        let retrying = try #require(sink.events.first { $0.type == .stepRetrying })
+        #expect(retrying.step == "page")
+        #expect(retrying.data["source"] == "provider")
+        #expect(retrying.data["reason"]?.stringValue?.contains("503") == true)
+        #expect(EventInvariants.violations(sink.events) == [])
+    }
 }

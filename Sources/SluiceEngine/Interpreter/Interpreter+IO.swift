@@ -50,13 +50,15 @@ extension Interpreter {
     }
 
     /// Fetches every url (concurrently); pages that fail are listed under `failed` with why.
+    /// The fetch provider's own retries are reported as `step.retrying`.
     func runFetch(_ fetch: FetchStep, step: Step, scope: Scope) async throws -> JSONValue {
         let urls = try strings(fetch.urls, isList: fetch.isList, field: fetch.isList ? "urls" : "url", step: step, scope: scope)
         let provider = engine.providers.fetch
         let maxBytes = fetch.maxBytes
+        let retries = providerRetryReporter(step: step.id, scope: scope)
         let outcomes = try await concurrently(urls, limit: 4) { url -> Result<FetchedPage, ProviderError> in
             do {
-                return .success(try await provider.fetch(url: url, maxBytes: maxBytes))
+                return .success(try await provider.fetch(url: url, maxBytes: maxBytes, onRetry: retries))
             } catch let error as ProviderError {
                 return .failure(error)
             }

@@ -23,4 +23,14 @@ public protocol FetchProvider: Sendable {
     ///   - url: the page's address.
     ///   - maxBytes: keep at most this many bytes of text; nil for the provider's default.
     func fetch(url: String, maxBytes: Int?) async throws -> FetchedPage
+
+    /// The same, telling `onRetry` about each retry the provider makes (the engine reports them
+    /// as `step.retrying`). By default the retries go unreported.
+    func fetch(url: String, maxBytes: Int?, onRetry: (@Sendable (ProviderRetryInfo) -> Void)?) async throws -> FetchedPage
+}
+
+extension FetchProvider {
+    public func fetch(url: String, maxBytes: Int?, onRetry: (@Sendable (ProviderRetryInfo) -> Void)?) async throws -> FetchedPage {
+        try await fetch(url: url, maxBytes: maxBytes)
+    }
 }

@@ -46,6 +46,10 @@ public struct HTTPFetchProvider: FetchProvider {
     }
 
     public func fetch(url: String, maxBytes: Int?) async throws -> FetchedPage {
+        try await fetch(url: url, maxBytes: maxBytes, onRetry: nil)
+    }
+
+    public func fetch(url: String, maxBytes: Int?, onRetry: (@Sendable (ProviderRetryInfo) -> Void)?) async throws -> FetchedPage {
         let lowered = url.lowercased()
         guard lowered.hasPrefix("http://") || lowered.hasPrefix("https://") else {
             throw ProviderError(.invalidRequest, "'\(url)' is not an http(s) URL", provider: Self.providerName)
@@ -56,7 +60,7 @@ public struct HTTPFetchProvider: FetchProvider {
             timeouts: configuration.timeouts, followRedirects: true, maxResponseBytes: configuration.maxDownloadBytes,
             addressPolicy: configuration.addressPolicy
         )
-        let response: HTTPResponse = try await configuration.retry.run(provider: Self.providerName) {
+        let response: HTTPResponse = try await configuration.retry.run(provider: Self.providerName, observer: onRetry) {
             let response: HTTPResponse
             do {
                 response = try await http.send(request)
