@@ -37,7 +37,10 @@ public enum RunInputs {
     /// #### Errors
     /// ``InputErrors`` listing every problem by input name: missing required inputs, wrong
     /// types, values out of range, unknown inputs (when the schema forbids them).
-    public static func prepare(_ inputs: JSONValue, schema: JSONValue) throws(InputErrors) -> JSONValue {
+    ///
+    /// - Parameter validator: `schema` compiled already (the engine keeps its plans' schemas
+    ///   compiled); nil to compile it here.
+    public static func prepare(_ inputs: JSONValue, schema: JSONValue, validator compiled: JSONSchema? = nil) throws(InputErrors) -> JSONValue {
         guard case .object(var object) = inputs else {
             throw InputErrors(errors: [InputError(name: "", message: "expected an object of inputs, got \(inputs.typeName)")])
         }
@@ -48,7 +51,7 @@ public enum RunInputs {
         let prepared = JSONValue.object(object)
         let validator: JSONSchema
         do {
-            validator = try JSONSchema(schema)
+            validator = try compiled ?? JSONSchema(schema)
         } catch {
             throw InputErrors(errors: [InputError(name: "", message: "the plan's input schema is unusable: \(error)")])
         }

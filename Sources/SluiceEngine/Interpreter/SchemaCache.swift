@@ -1,7 +1,7 @@
 import SluiceJSON
 import Synchronization
 
-/// Compiled JSON Schemas (structured outputs, gate rubrics, plan outputs), shared by every run of
+/// Compiled JSON Schemas (inputs, structured outputs, gate rubrics, plan outputs), shared by every run of
 /// one ``RunEngine``: 10,000 runs of a plan compile its schemas once, not 10,000 times.
 ///
 /// Keyed by the schema itself, so equal schemas in different plans share one entry and a step
@@ -17,13 +17,17 @@ final class SchemaCache: Sendable {
 
     /// The compiled `schema`; `step` names the step in the error when it cannot be compiled.
     func schema(_ schema: JSONValue, step: String?) throws(RunFailure) -> JSONSchema {
-        if let cached = entries.withLock({ $0[schema] }) { return cached }
-        let compiled: JSONSchema
         do {
-            compiled = try JSONSchema(schema)
+            return try compiled(schema)
         } catch {
             throw RunFailure(.stepFailed, "the output schema is unusable: \(error)", step: step)
         }
+    }
+
+    /// The compiled `schema`, compiling it on first use.
+    func compiled(_ schema: JSONValue) throws(SchemaError) -> JSONSchema {
+        if let cached = entries.withLock({ $0[schema] }) { return cached }
+        let compiled = try JSONSchema(schema)
         entries.withLock { entries in
             if entries.count >= limit { entries.removeAll() }
             entries[schema] = compiled
