@@ -22,9 +22,9 @@ final class CallRecorder: Sendable {
 
     /// Runs `generate` with retries observed.
     func generate(_ model: some ModelProvider, _ request: ModelRequest) async throws -> ModelResponse {
-        try await ProviderRetryObserver.$onRetry.withValue({ [self] info in retry(info) }) {
-            try await model.generate(request) { [self] in delta($0) }
-        }
+        var observed = request
+        observed.onRetry = { [self] info in retry(info) }
+        return try await model.generate(observed) { [self] in delta($0) }
     }
 }
 

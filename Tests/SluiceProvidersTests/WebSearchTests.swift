@@ -105,10 +105,13 @@ struct WebSearchTests {
         let working = try FakeHTTPServer.scripted([FakeSearch.searxng(FakeHit.samples)])
         defer { working.stop() }
         let search = FallbackSearch([TavilySearch(configuration: configuration(failing)), SearXNGSearch(configuration: configuration(working))])
-        let results = try await RecorderScope.observe(recorder) { try await search.search(query) }
+        var observed = query
+        observed.onRetry = { [recorder] in recorder.retry($0) }
+        let results = try await search.search(observed)
         #expect(results.first?.provider == "searxng")
         #expect(failing.requests.count == 3)
         #expect(recorder.sleeps == [.seconds(2), .seconds(2)])
+        #expect(recorder.retries.map(\.provider) == ["tavily", "tavily"])
     }
 
     @Test func deduplicatesByURLAcrossQueries() {
@@ -124,11 +127,5 @@ struct WebSearchTests {
         ])
         #expect(first.map(\.title) == ["a", "b"])
         #expect(second.map(\.title) == ["c", "c other"])
-    }
-}
-
-enum RecorderScope {
-    static func observe<T>(_ recorder: CallRecorder, _ body: () async throws -> T) async throws -> T {
-        try await ProviderRetryObserver.$onRetry.withValue({ recorder.retry($0) }) { try await body() }
     }
 }

@@ -60,11 +60,12 @@ final class RunDriver: Sendable {
 
     @inline(never)
     private func finish(_ ending: Ending, started: ContinuousClock.Instant) {
-        let outcome = end(ending, started: started)
+        let outcome = conclude(ending, started: started)
         ended.withLock { $0 = outcome }
     }
 
-    private func end(_ ending: Ending, started: ContinuousClock.Instant) -> RunOutcome {
+    /// The end event of the run and its outcome.
+    private func conclude(_ ending: Ending, started: ContinuousClock.Instant) -> RunOutcome {
         switch ending {
         case .ended(let ended):
             return ended.outcome

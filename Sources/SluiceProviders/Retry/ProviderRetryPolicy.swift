@@ -45,7 +45,8 @@ public struct ProviderRetryPolicy: Sendable {
     }
 
     /// Runs `operation` until it succeeds, fails for good, or the attempts run out, reporting
-    /// each retry to `observer`, else to ``ProviderRetryObserver/onRetry``.
+    /// each retry to `observer`. An explicit observer, not a task-local: pushing a task-local
+    /// around provider calls crashed release builds (`swift_task_localValuePush`, Swift 6.3).
     func run<T>(
         provider: String, metadata: ModelRequest.Metadata? = nil,
         observer: (@Sendable (ProviderRetryInfo) -> Void)? = nil,
@@ -57,7 +58,7 @@ public struct ProviderRetryPolicy: Sendable {
                 return try await operation()
             } catch let error as ProviderError {
                 guard error.isRetryable, attempt < maxAttempts, let delay = delay(after: attempt, error: error) else { throw error }
-                (observer ?? ProviderRetryObserver.onRetry)?(ProviderRetryInfo(provider: provider, attempt: attempt, maxAttempts: maxAttempts, delay: delay, reason: error.message, code: error.code, metadata: metadata))
+                observer?(ProviderRetryInfo(provider: provider, attempt: attempt, maxAttempts: maxAttempts, delay: delay, reason: error.message, code: error.code, metadata: metadata))
                 try await sleep(delay)
                 attempt += 1
             }
@@ -77,16 +78,4 @@ public struct ProviderRetryInfo: Sendable, Hashable {
     public var code: ProviderError.Code
     /// The model call's metadata (step, item, iteration), nil for search and fetch.
     public var metadata: ModelRequest.Metadata?
-}
-
-/// Where providers report retries, so the engine can emit `step.retrying`.
-///
-/// A task-local, so each step sees only its own calls' retries:
-/// ```swift
-/// let response = try await ProviderRetryObserver.$onRetry.withValue({ info in emitRetrying(step, info) }) {
-///     try await model.generate(request, onDelta: forward)
-/// }
-/// ```
-public enum ProviderRetryObserver {
-    @TaskLocal public static var onRetry: (@Sendable (ProviderRetryInfo) -> Void)?
 }

@@ -6,8 +6,7 @@ public struct SearchQuery: Sendable, Hashable {
     public var maxResults: Int
     /// Only results published in the last `days` days; nil for any date.
     public var days: Int?
-    /// Told about each retry the provider makes (the engine reports them as `step.retrying`);
-    /// when nil, providers report to ``ProviderRetryObserver``.
+    /// Told about each retry the provider makes (the engine reports them as `step.retrying`).
     public var onRetry: (@Sendable (ProviderRetryInfo) -> Void)?
 
     public init(text: String, maxResults: Int = 5, days: Int? = nil, onRetry: (@Sendable (ProviderRetryInfo) -> Void)? = nil) {
