@@ -54,15 +54,15 @@ extension MCPSession {
         if name == MCPServer.orchestratorToolName {
             guard let task = arguments["task"]?.stringValue else {
                 let plan = ServedPlan(name: name, inputSchema: .object(JSONObject()))
-                return (plan, .failure(InputProblems(fields: [InvalidField(field: "task", message: arguments["task"] == nil ? "is required" : "must be a string")])))
+                return (plan, .failure(InputProblems(fields: [InputError(name: "task", message: arguments["task"] == nil ? "is required" : "must be a string")])))
             }
             let taskType = arguments["task_type"]?.stringValue ?? "auto"
             guard let plan = server.library.plan(named: taskType) else {
                 let placeholder = ServedPlan(name: name, inputSchema: .object(JSONObject()))
-                return (placeholder, .failure(InputProblems(fields: [InvalidField(field: "task_type", message: "'\(taskType)' is not a plan of this server")])))
+                return (placeholder, .failure(InputProblems(fields: [InputError(name: "task_type", message: "'\(taskType)' is not a plan of this server")])))
             }
             if let kwargs = arguments["kwargs"], kwargs.objectValue == nil, !kwargs.isNull {
-                return (plan, .failure(InputProblems(fields: [InvalidField(field: "kwargs", message: "must be an object")])))
+                return (plan, .failure(InputProblems(fields: [InputError(name: "kwargs", message: "must be an object")])))
             }
             var inputs = arguments["kwargs"]?.objectValue ?? JSONObject()
             inputs["task"] = .string(task)
@@ -155,7 +155,7 @@ extension MCPSession {
 
     /// An `isError` result naming every invalid field.
     static func invalidArgumentsResult(_ problems: InputProblems) -> JSONValue {
-        let lines = problems.fields.map { "- \($0.description)" }.joined(separator: "\n")
+        let lines = problems.lines.map { "- \($0)" }.joined(separator: "\n")
         return [
             "content": [["type": "text", "text": .string("Invalid arguments:\n" + lines)]],
             "structuredContent": ["errors": problems.jsonValue],

@@ -1,18 +1,5 @@
 public import SluiceJSON
-import SluiceEngine
-
-/// One invalid argument of a call, by name (`days`), or the arguments as a whole (empty name).
-public struct InvalidField: Sendable, Hashable, CustomStringConvertible {
-    public var field: String
-    public var message: String
-
-    public init(field: String, message: String) {
-        self.field = field
-        self.message = message
-    }
-
-    public var description: String { field.isEmpty ? message : "\(field): \(message)" }
-}
+public import SluiceEngine
 
 /// The engine's input check (``RunInputs``), with its problems as invalid call arguments.
 public enum InputCheck {
@@ -21,24 +8,31 @@ public enum InputCheck {
         do {
             return .success(try RunInputs.prepare(inputs, schema: schema))
         } catch {
-            return .failure(InputProblems(fields: error.errors.map { InvalidField(field: $0.name, message: $0.message) }))
+            return .failure(InputProblems(fields: error.errors))
         }
     }
 }
 
-/// Every invalid field of a call's arguments.
+/// Every invalid field of a call's arguments: the engine's ``InputError``s, by field name (an
+/// empty name for the arguments as a whole), as the HTTP and MCP answers show them.
 public struct InputProblems: Error, Sendable, CustomStringConvertible {
-    public var fields: [InvalidField]
+    public var fields: [InputError]
 
-    public init(fields: [InvalidField]) {
+    public init(fields: [InputError]) {
         self.fields = fields
     }
 
-    public var description: String {
-        "invalid arguments: " + fields.map(\.description).joined(separator: "; ")
+    /// Each problem as `field: message` (the message alone for the arguments as a whole).
+    public var lines: [String] {
+        fields.map { $0.name.isEmpty ? $0.message : "\($0.name): \($0.message)" }
     }
 
+    public var description: String {
+        "invalid arguments: " + lines.joined(separator: "; ")
+    }
+
+    /// `[{field, message}]`.
     public var jsonValue: JSONValue {
-        .array(fields.map { ["field": .string($0.field), "message": .string($0.message)] })
+        .array(fields.map { ["field": .string($0.name), "message": .string($0.message)] })
     }
 }
