@@ -8,19 +8,17 @@ extension Interpreter {
     /// `{hits, misses}` when a response cache answered or saw any query. The search provider's
     /// own retries are reported as `step.retrying`, as a model's are.
     func runSearch(_ search: SearchStep, step: Step, scope: Scope) async throws -> (output: JSONValue, cache: JSONValue?) {
-        let queries = try searchQueries(search, step: step, scope: scope)
-        let provider = engine.providers.search
         let tally = SearchCacheTally()
-        let perQuery = try await SearchCacheTally.$current.withValue(tally) {
-            try await concurrently(queries, limit: 4) { query in try await provider.search(query) }
-        }
+        let queries = try searchQueries(search, step: step, scope: scope, tally: tally)
+        let provider = engine.providers.search
+        let perQuery = try await concurrently(queries, limit: 4) { query in try await provider.search(query) }
         return Self.searchOutput(perQuery, tally: tally)
     }
 
     /// The step's queries with their settings. Not inlined, like the other synchronous parts
     /// of `runSearch`: its frame waits on the searches (see "Keeping runs small").
     @inline(never)
-    private func searchQueries(_ search: SearchStep, step: Step, scope: Scope) throws(RunFailure) -> [SearchQuery] {
+    private func searchQueries(_ search: SearchStep, step: Step, scope: Scope, tally: SearchCacheTally) throws(RunFailure) -> [SearchQuery] {
         let texts = try strings(search.queries, isList: search.isList, field: search.isList ? "queries" : "query", step: step, scope: scope)
         let maxResults = try search.maxResults.map { setting throws(RunFailure) in
             try scope.count(setting, field: "max_results", minimum: 1, step: step.id)
@@ -29,7 +27,7 @@ extension Interpreter {
             try scope.count(setting, field: "days", minimum: 1, step: step.id)
         }
         let retries = providerRetryReporter(step: step.id, scope: scope)
-        return texts.map { SearchQuery(text: $0, maxResults: maxResults, days: days, onRetry: retries) }
+        return texts.map { SearchQuery(text: $0, maxResults: maxResults, days: days, onRetry: retries, cacheTally: tally) }
     }
 
     /// Every query's results, keeping the first for each url, and the cache's `{hits, misses}`

@@ -3,12 +3,10 @@ import Synchronization
 /// How many of a search step's queries the response cache answered (`hits`) and how many went
 /// to the search service (`misses`).
 ///
-/// A search returns only results, so a caching provider reports through the tally of the
-/// task it runs in: the engine sets ``current`` around a step's searches and shows the counts
-/// as `cache` in the step's `step.completed` event.
+/// A search returns only results, so a caching provider reports through the tally its query
+/// carries (``SearchQuery/cacheTally``): the engine gives a step's queries one tally and shows
+/// the counts as `cache` in the step's `step.completed` event.
 public final class SearchCacheTally: Sendable {
-    @TaskLocal public static var current: SearchCacheTally?
-
     private let counts = Mutex((hits: 0, misses: 0))
 
     public init() {}

@@ -1,6 +1,8 @@
 /// One search: a query and how many results from how far back.
 ///
-/// Equal (and hashed, e.g. as a response-cache key) by what is asked: text, count and days.
+/// Equal (and hashed, e.g. as a response-cache key) by what is asked: text, count and days;
+/// not by who is told about its retries and cache use. Observers travel with the query rather
+/// than in task-locals: pushing a task-local around provider calls crashed release builds.
 public struct SearchQuery: Sendable, Hashable {
     public var text: String
     public var maxResults: Int
@@ -8,12 +10,18 @@ public struct SearchQuery: Sendable, Hashable {
     public var days: Int?
     /// Told about each retry the provider makes (the engine reports them as `step.retrying`).
     public var onRetry: (@Sendable (ProviderRetryInfo) -> Void)?
+    /// Told whether a response cache answered the query (the step's `cache` counts).
+    public var cacheTally: SearchCacheTally?
 
-    public init(text: String, maxResults: Int = 5, days: Int? = nil, onRetry: (@Sendable (ProviderRetryInfo) -> Void)? = nil) {
+    public init(
+        text: String, maxResults: Int = 5, days: Int? = nil,
+        onRetry: (@Sendable (ProviderRetryInfo) -> Void)? = nil, cacheTally: SearchCacheTally? = nil
+    ) {
         self.text = text
         self.maxResults = maxResults
         self.days = days
         self.onRetry = onRetry
+        self.cacheTally = cacheTally
     }
 
     public static func == (lhs: SearchQuery, rhs: SearchQuery) -> Bool {

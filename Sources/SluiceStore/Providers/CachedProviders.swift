@@ -63,10 +63,10 @@ private struct CachedSearch: SearchProvider {
     func search(_ query: SearchQuery) async throws -> [SearchResult] {
         let key = ProviderCodec.key(query)
         if let found = try await caching.lookup(.search, key), let results = ProviderCodec.decodeSearch(found) {
-            SearchCacheTally.current?.record(hit: true)
+            query.cacheTally?.record(hit: true)
             return results
         }
-        SearchCacheTally.current?.record(hit: false)
+        query.cacheTally?.record(hit: false)
         let results = try await base.search(query)
         try await caching.store(.search, key, ProviderCodec.encode(results))
         return results
