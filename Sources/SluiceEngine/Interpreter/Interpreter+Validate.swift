@@ -5,14 +5,14 @@ import SluicePlan
 extension Interpreter {
     /// Splits the list into elements the schema accepts and elements it rejects, each rejected
     /// one with every reason (`message (at /pointer)`); both keep the list's order. The schema
-    /// is evaluated per run (it may be an input), so a schema that does not compile fails the
-    /// step with the compiler's message.
+    /// is evaluated per run (it may be an input) and compiled once per engine (``SchemaCache``);
+    /// a schema that does not compile fails the step with the compiler's message.
     func runValidate(_ validate: ValidateStep, step: Step, scope: Scope) throws(RunFailure) -> JSONValue {
         let items = try scope.evaluateList(validate.items, step: step.id)
         let schemaValue = try scope.evaluate(validate.schema, step: step.id)
         let schema: JSONSchema
         do {
-            schema = try JSONSchema(schemaValue)
+            schema = try context.schemas.compiled(schemaValue)
         } catch {
             throw RunFailure(.stepFailed, "the item schema is not a usable JSON Schema: \(error)", step: step.id)
         }
