@@ -142,7 +142,7 @@ let package = Package(
         .testTarget(
             name: "SluiceServerTests",
             // The stdio tests run `sluice serve --stdio`, so the executable must be built first.
-            dependencies: ["SluiceServer", "SluicePlan", "SluiceJSON", "SluiceEngine", "SluiceProviders", "SluiceStore", "SluiceTesting", "sluice"],
+            dependencies: ["SluiceServer", "SluicePlan", "SluiceJSON", "SluiceEngine", "SluiceProviders", "SluiceStore", "SluiceTesting", "SluiceFakeServices", "sluice"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

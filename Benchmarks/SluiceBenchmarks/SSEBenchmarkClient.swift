@@ -1,4 +1,5 @@
 import Foundation
+import SluiceFakeServices
 
 /// What one SSE client saw.
 struct SSEClientResult: Sendable {
@@ -24,29 +25,24 @@ enum SSEBenchmarkClient {
 
     static func stream(port: Int, path: String, body: String) throws(BenchmarkFailure) -> SSEClientResult {
         let start = ContinuousClock.now
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw BenchmarkFailure("socket() failed: errno \(errno)") }
+        let descriptor: Int32
+        do {
+            descriptor = try LoopbackSocket.open(port: port)
+        } catch {
+            throw BenchmarkFailure(error.description)
+        }
         defer { close(descriptor) }
         var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw BenchmarkFailure("connect to 127.0.0.1:\(port) failed: errno \(errno)") }
 
         let payload = Array(body.utf8)
         let head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\nAccept: text/event-stream\r\n"
             + "Content-Type: application/json\r\nContent-Length: \(payload.count)\r\n\r\n"
         let request = Array(head.utf8) + payload
-        var offset = 0
-        while offset < request.count {
-            let written = request.withUnsafeBytes { send(descriptor, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
-            guard written > 0 else { throw BenchmarkFailure("send to \(path) failed: errno \(errno)") }
-            offset += written
+        do {
+            try LoopbackSocket.sendAll(request, to: descriptor)
+        } catch {
+            throw BenchmarkFailure("sending to \(path): \(error.description)")
         }
 
         var response: [UInt8] = []

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceFakeServices
 import Synchronization
 
 /// A minimal HTTP/1.1 client over a real TCP socket, for tests: it sees exactly what the server
@@ -29,18 +30,11 @@ final class RawHTTPConnection: Sendable {
 
     /// Connects to 127.0.0.1:`port`, sends the request, and reads the answer on a thread.
     init(port: Int, method: String, path: String, headers: [String: String] = [:], body: [UInt8] = []) throws {
-        let socketDescriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socketDescriptor >= 0 else { throw Failure(description: "socket() failed: \(errno)") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socketDescriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            close(socketDescriptor)
-            throw Failure(description: "connect to port \(port) failed: \(errno)")
+        let socketDescriptor: Int32
+        do {
+            socketDescriptor = try LoopbackSocket.open(port: port)
+        } catch {
+            throw Failure(description: error.description)
         }
         descriptor = socketDescriptor
         requestLine = "\(method) \(path)"
@@ -49,11 +43,10 @@ final class RawHTTPConnection: Sendable {
         if !body.isEmpty || method == "POST" { request += "Content-Length: \(body.count)\r\n" }
         request += "\r\n"
         let bytes = Array(request.utf8) + body
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { send(socketDescriptor, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
-            guard written > 0 else { throw Failure(description: "send failed: \(errno)") }
-            offset += written
+        do {
+            try LoopbackSocket.sendAll(bytes, to: socketDescriptor)
+        } catch {
+            throw Failure(description: error.description)
         }
         let chunks = self.chunks
         let closed = self.closed
