@@ -40,11 +40,12 @@ public struct RunEngine: Sendable {
         }
 
         /// The providers of `--offline`: the simulated model for every model name, search and
-        /// fetch over the corpus folder, documents from local files under `documentsRoot`.
+        /// fetch over the corpus folder, documents from local files under `documentsRoot` (nil:
+        /// no local files).
         ///
         /// - Throws: ``ProviderError`` when the corpus folder cannot be read.
         public static func offline(
-            corpusFolder: String, documentsRoot: String,
+            corpusFolder: String, documentsRoot: String?,
             model: SimulatedModel.Configuration = .init(), input: (any InputProvider)? = nil
         ) throws(ProviderError) -> Providers {
             let corpus = try Corpus.load(folder: corpusFolder)

@@ -113,8 +113,8 @@ import Testing
         let runs = RunManager(executor: GatedExecutor())
         let server = MCPServer(library: try ServerHarness.library(), runs: runs)
         let sessions = MCPHTTPSessions(streamCapacity: 10)
-        let busy = sessions.create(user: "u", server: server)
-        let idle = sessions.create(user: "u", server: server)
+        let busy = sessions.create(user: "u", server: server)!
+        let idle = sessions.create(user: "u", server: server)!
         busy.requestStarted()
         let later = Date().addingTimeInterval(3600)
         #expect(sessions.expire(timeout: .seconds(60), now: later) == 1)

@@ -36,11 +36,38 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds runs may go on after SIGTERM before they are cancelled.")
     var grace: Int = 30
 
-    @Option(name: .customLong("allow-origin"), help: "A browser Origin allowed on /mcp besides loopback ones (repeatable).")
+    @Option(name: .customLong("allow-origin"), help: "A browser Origin allowed besides loopback ones, e.g. https://app.example.com (repeatable).")
     var allowedOrigins: [String] = []
+
+    @Option(name: .customLong("allow-host"), help: "A Host name the server answers to besides loopback names and the bound address (repeatable).")
+    var allowedHosts: [String] = []
+
+    @Option(name: .long, help: "Folder that load steps and /v1/extract may read local files from (default: $SLUICE_DOCUMENT_ROOT; without either, local paths are refused).")
+    var documents: String?
 
     @Option(name: .customLong("max-body-bytes"), help: "The largest request body accepted.")
     var maxBodyBytes = 1 << 20
+
+    @Option(name: .customLong("idle-timeout"), help: "Seconds a connection may stay open with no request in progress, headers still arriving included.")
+    var idleTimeout = 30
+
+    @Option(name: .customLong("body-timeout"), help: "Seconds a request body may take to arrive after its headers.")
+    var bodyTimeout = 30
+
+    @Option(name: .customLong("max-connections"), help: "Connections open at once; past it new ones wait to be accepted.")
+    var maxConnections = 1024
+
+    @Option(name: .customLong("runs-per-user"), help: "Unfinished runs one user (API key) may have; past it 429.")
+    var runsPerUser = ServingLimits().runsPerUser
+
+    @Option(name: .customLong("sessions-per-user"), help: "MCP sessions one user may hold open; past it 429.")
+    var sessionsPerUser = ServingLimits().sessionsPerUser
+
+    @Option(name: .customLong("max-runs"), help: "Runs executing at once, server-wide; more wait in a queue.")
+    var maxRuns = ServingLimits().concurrentRuns
+
+    @Option(name: .customLong("max-queued-runs"), help: "Runs waiting for a place; past it 429.")
+    var maxQueuedRuns = ServingLimits().queuedRuns
 
     @Flag(name: .customLong("no-store"), help: "Do not record runs in the store ($SLUICE_HOME/runs.sqlite).")
     var noStore = false
@@ -58,6 +85,11 @@ struct Serve: AsyncParsableCommand {
     var simulatedDelayMilliseconds = 15
 
     func validate() throws {
+        for (value, option) in [(idleTimeout, "--idle-timeout"), (bodyTimeout, "--body-timeout"), (maxConnections, "--max-connections"),
+                                (runsPerUser, "--runs-per-user"), (sessionsPerUser, "--sessions-per-user"), (maxRuns, "--max-runs")] where value < 1 {
+            throw ValidationError("\(option) must be at least 1")
+        }
+        if maxQueuedRuns < 0 { throw ValidationError("--max-queued-runs must be 0 or more") }
         if cacheTTL != nil && !cache { throw ValidationError("--cache-ttl needs --cache") }
         if cache && noStore { throw ValidationError("--cache needs the store; remove --no-store") }
         if let cacheTTL { _ = try DurationText.seconds(cacheTTL, option: "--cache-ttl") }
@@ -84,7 +116,9 @@ struct Serve: AsyncParsableCommand {
         engineConfiguration.defaultModel = sampling ? EngineRunExecutor.samplingModel : configuration.defaultModel
         let metrics = ServerMetrics()
         let engineExecutor = EngineRunExecutor(providers: providers, configuration: engineConfiguration)
-        let runs = RunManager(executor: noStore ? engineExecutor : try durable(engineExecutor, environment: environment), observer: metrics)
+        let limits = ServingLimits(runsPerUser: runsPerUser, sessionsPerUser: sessionsPerUser, concurrentRuns: maxRuns, queuedRuns: maxQueuedRuns)
+        let runs = RunManager(
+            executor: noStore ? engineExecutor : try durable(engineExecutor, environment: environment), observer: metrics, limits: limits)
         let mcp = MCPServer(library: library, runs: runs, configuration: MCPServer.Configuration(useClientSampling: sampling))
 
         if stdio {
@@ -104,10 +138,15 @@ struct Serve: AsyncParsableCommand {
             Terminal.error(error.description)
             throw ExitCode(ExitStatus.invalid)
         }
-        let serverConfiguration = SluiceHTTPServer.Configuration(
+        var serverConfiguration = SluiceHTTPServer.Configuration(
             host: host, port: port, apiKeys: keys, origins: OriginPolicy(allowed: Set(allowedOrigins)),
             maxBodyBytes: maxBodyBytes, shutdownGracePeriod: .seconds(grace)
         )
+        serverConfiguration.allowedHosts = allowedHosts
+        serverConfiguration.idleTimeout = .seconds(idleTimeout)
+        serverConfiguration.bodyTimeout = .seconds(bodyTimeout)
+        serverConfiguration.maxConnections = maxConnections
+        serverConfiguration.limits = limits
         let server = SluiceHTTPServer(mcp: mcp, configuration: serverConfiguration, metrics: metrics)
         let plans = library.plans.count
         // Interrupted server runs continue alongside; stopping the server cancels them.
@@ -127,7 +166,7 @@ struct Serve: AsyncParsableCommand {
     /// required up front: a plan whose model or search service is missing fails when it runs,
     /// saying which variable to set (or the MCP client samples for it).
     private func makeProviders(configuration: ProviderConfiguration) throws -> RunEngine.Providers {
-        let documentsRoot = configuration["SLUICE_DOCUMENT_ROOT"] ?? FileManager.default.currentDirectoryPath
+        let documentsRoot = try documentRoot(configuration: configuration)
         if offline {
             do {
                 return try .offline(
@@ -147,7 +186,19 @@ struct Serve: AsyncParsableCommand {
             Terminal.error("sluice: no search service configured (\(error)); plans with search steps will fail")
             search = MissingSearch(reason: "\(error)")
         }
-        return RunEngine.Providers(model: factory.modelRouter(), search: search, fetch: factory.fetchProvider(), documents: factory.documentLoader())
+        return RunEngine.Providers(model: factory.modelRouter(), search: search, fetch: factory.fetchProvider(), documents: factory.documentLoader(root: documentsRoot))
+    }
+
+    /// `--documents`, else `SLUICE_DOCUMENT_ROOT`, else none: a server reads no local file unless
+    /// told which folder (its working directory holds `.env` and the store).
+    private func documentRoot(configuration: ProviderConfiguration) throws -> String? {
+        guard let root = documents ?? configuration["SLUICE_DOCUMENT_ROOT"] else { return nil }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
+            Terminal.error("error: the document folder '\(root)' (--documents or SLUICE_DOCUMENT_ROOT) is not a folder")
+            throw ExitCode(ExitStatus.invalid)
+        }
+        return root
     }
 }
 

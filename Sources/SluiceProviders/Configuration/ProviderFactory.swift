@@ -206,11 +206,17 @@ public struct ProviderFactory: Sendable {
         return HTTPFetchProvider(configuration: .init(addressPolicy: open ? .any : .publicOnly, retry: ProviderRetryPolicy(maxAttempts: 2, random: retry.random, sleep: retry.sleep)), http: http)
     }
 
-    /// Local documents under `SLUICE_DOCUMENT_ROOT` (default `workingDirectory`), URLs via fetch.
+    /// `sluice run`'s documents: local files under `SLUICE_DOCUMENT_ROOT` (default
+    /// `workingDirectory`), URLs via fetch.
     /// - Parameter workingDirectory: nil for the process's current directory.
     public func documentLoader(workingDirectory: String? = nil) -> DocumentRouter {
-        let root = configuration["SLUICE_DOCUMENT_ROOT"] ?? workingDirectory ?? FileManager.default.currentDirectoryPath
-        return DocumentRouter(local: LocalDocumentLoader(root: root), fetch: fetchProvider())
+        documentLoader(root: configuration["SLUICE_DOCUMENT_ROOT"] ?? workingDirectory ?? FileManager.default.currentDirectoryPath)
+    }
+
+    /// Local files under `root` (nil: no local files at all), URLs via fetch; never the Sluice home.
+    public func documentLoader(root: String?) -> DocumentRouter {
+        let home = configuration["SLUICE_HOME"].map { [$0] } ?? []
+        return DocumentRouter(local: LocalDocumentLoader(root: root, excluding: home), fetch: fetchProvider())
     }
 }
 

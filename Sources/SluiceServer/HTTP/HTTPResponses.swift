@@ -11,35 +11,29 @@ enum HTTPResponses {
         return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: value.jsonBytes)))
     }
 
-    /// `{"error": message}` with the status.
-    static func error(_ status: HTTPResponse.Status, _ message: String, details: JSONValue? = nil) -> Response {
-        var object: JSONObject = ["error": .string(message)]
-        if let details { object["details"] = details }
-        return json(.object(object), status: status)
-    }
-
     static func text(_ text: String, contentType: String, status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
     /// The request body as JSON, within `limit` bytes.
     ///
-    /// - Throws: `HTTPError` 413 over the limit, 400 for malformed JSON.
+    /// - Throws: ``ServerError`` 413 over the limit, 400 for malformed JSON (saying where).
     static func readJSON(_ request: Request, limit: Int) async throws -> JSONValue {
         let bytes = try await readBytes(request, limit: limit)
         do {
             return try JSONParser.parse(bytes)
         } catch {
-            throw HTTPError(.badRequest, message: "the body is not valid JSON: \(error)")
+            throw ServerError(.badRequest, "the body is not valid JSON: \(error)")
         }
     }
 
+    /// - Throws: ``ServerError`` 413 over the limit; the connection's own errors as they are.
     static func readBytes(_ request: Request, limit: Int) async throws -> [UInt8] {
         do {
             var buffer = try await request.body.collect(upTo: limit)
             return buffer.readBytes(length: buffer.readableBytes) ?? []
         } catch is NIOTooManyBytesError {
-            throw HTTPError(.contentTooLarge, message: "the body is larger than \(limit) bytes")
+            throw ServerError(.contentTooLarge, "the body is larger than \(limit) bytes")
         }
     }
 

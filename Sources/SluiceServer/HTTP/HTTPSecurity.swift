@@ -57,7 +57,44 @@ public struct APIKeys: Sendable {
     }
 }
 
-/// Which `Origin` headers the MCP endpoint accepts (DNS-rebinding protection).
+/// Which `Host` names the server answers to: the loopback names, the address it is bound to
+/// (unless that is a wildcard) and any allowed with `--allow-host`. A web page that rebinds its
+/// own domain to 127.0.0.1 still sends its domain as `Host`, so it gets 403 (DNS rebinding).
+public struct HostPolicy: Sendable {
+    public static let loopbackNames: Set<String> = ["localhost", "127.0.0.1", "[::1]"]
+    /// Lowercased host names, without port; IPv6 addresses in brackets.
+    public private(set) var allowed: Set<String>
+
+    /// - Parameters:
+    ///   - boundHost: the address the server listens on; `0.0.0.0` and `::` add nothing.
+    ///   - allowed: further names, e.g. `sluice.internal` or `sluice.internal:8000` (the port is ignored).
+    public init(boundHost: String = "127.0.0.1", allowed: [String] = []) {
+        var names = Self.loopbackNames
+        for name in [boundHost] + allowed {
+            let host = Self.hostName(of: name.contains(":") && !name.hasPrefix("[") && name.split(separator: ":").count > 2 ? "[\(name)]" : name)
+            if !host.isEmpty, host != "0.0.0.0", host != "[::]" { names.insert(host) }
+        }
+        self.allowed = names
+    }
+
+    public func allows(authority: String) -> Bool {
+        allowed.contains(Self.hostName(of: authority))
+    }
+
+    /// `Example.COM.:8000` → `example.com`; `[::1]:8000` → `[::1]`.
+    static func hostName(of authority: String) -> String {
+        var host = Substring(authority.trimmingCharacters(in: .whitespaces).lowercased())
+        if host.hasPrefix("[") {
+            if let close = host.firstIndex(of: "]") { host = host[...close] }
+        } else if let colon = host.firstIndex(of: ":") {
+            host = host[..<colon]
+        }
+        while host.hasSuffix(".") { host = host.dropLast() }
+        return String(host)
+    }
+}
+
+/// Which `Origin` headers the server accepts (DNS-rebinding and cross-site protection).
 public struct OriginPolicy: Sendable {
     /// Origins allowed besides the loopback ones, e.g. `https://app.example.com`.
     public var allowed: Set<String>

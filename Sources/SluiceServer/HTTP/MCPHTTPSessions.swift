@@ -93,14 +93,19 @@ final class MCPHTTPSessions: Sendable {
         self.streamCapacity = streamCapacity
     }
 
-    func create(user: String, server: MCPServer) -> Entry {
+    /// A new session for `user`; nil when the user already holds `limit` sessions.
+    func create(user: String, server: MCPServer, limit: Int = .max) -> Entry? {
         let id = UUID().uuidString.lowercased()
         // Stream 0 is the GET stream; POST streams count from 1.
         let getStream = ResumableStream(streamID: 0, capacity: streamCapacity)
         let session = server.makeSession(user: user, unrelated: StreamOutbound(stream: getStream))
         let entry = Entry(id: id, user: user, session: session, getStream: getStream)
-        entries.withLock { $0[id] = entry }
-        return entry
+        let admitted = entries.withLock { entries -> Bool in
+            guard entries.values.lazy.filter({ $0.user == user }).count < limit else { return false }
+            entries[id] = entry
+            return true
+        }
+        return admitted ? entry : nil
     }
 
     /// Takes up a session of a stopped server, as it was last saved; the session already

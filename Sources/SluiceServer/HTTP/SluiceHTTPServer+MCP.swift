@@ -18,45 +18,42 @@ extension SluiceHTTPServer {
         router.delete("/mcp") { request, context in try await self.mcpDelete(request, context: context) }
     }
 
-    /// A JSON-RPC error without id, as the spec allows in HTTP error bodies.
-    private func rpcError(_ status: HTTPResponse.Status, _ code: Int, _ message: String) -> Response {
-        HTTPResponses.json(JSONRPCMessage.error(id: .null, error: JSONRPCError(code: code, message: message)).jsonValue, status: status)
+    /// A refusal rendered as a JSON-RPC error without id (``ServerError`` does that on `/mcp`).
+    private func rpcError(_ status: HTTPResponse.Status, _ code: Int, _ message: String) -> ServerError {
+        ServerError(status, message, rpcCode: code)
     }
 
-    /// Origin and protocol-version checks shared by every method; nil when the request may go on.
-    private func precheck(_ request: Request) -> Response? {
-        guard configuration.origins.allows(request.headers[.origin]) else {
-            return rpcError(.forbidden, JSONRPCError.invalidRequest, "Forbidden: origin not allowed")
-        }
+    /// The protocol-version check shared by every method (Origin and Host are checked for
+    /// every route by ``BoundaryMiddleware``).
+    private func precheck(_ request: Request) throws(ServerError) {
         if let version = request.headers[Self.protocolVersionHeader], !MCPServer.supportedVersions.contains(version) {
-            return rpcError(.badRequest, JSONRPCError.invalidRequest, "Bad Request: unsupported MCP-Protocol-Version '\(version)'")
+            throw rpcError(.badRequest, JSONRPCError.invalidRequest, "Bad Request: unsupported MCP-Protocol-Version '\(version)'")
         }
-        return nil
     }
 
     /// The session named by `MCP-Session-Id`: 400 without the header, 404 when unknown or another user's.
     /// With a durable store, a session of a stopped server is taken up again.
-    private func session(for request: Request, context: SluiceRequestContext) async -> SessionLookup {
+    private func session(for request: Request, context: SluiceRequestContext) async throws(ServerError) -> MCPHTTPSessions.Entry {
         guard let id = request.headers[Self.sessionHeader] else {
-            return .refused(rpcError(.badRequest, JSONRPCError.invalidRequest, "Bad Request: MCP-Session-Id header is required"))
+            throw (rpcError(.badRequest, JSONRPCError.invalidRequest, "Bad Request: MCP-Session-Id header is required"))
         }
         var found = mcpSessions.entry(id)
         if found == nil {
             do {
                 found = try await restoredSession(id: id, user: context.user)
             } catch {
-                return .refused(rpcError(.serviceUnavailable, JSONRPCError.internalError, "Service Unavailable: the session could not be read from the store: \(error.message)"))
+                throw (rpcError(.serviceUnavailable, JSONRPCError.internalError, "Service Unavailable: the session could not be read from the store: \(error.message)"))
             }
         }
         guard let entry = found, entry.user == context.user else {
-            return .refused(rpcError(.notFound, JSONRPCError.invalidRequest, "Session not found"))
+            throw (rpcError(.notFound, JSONRPCError.invalidRequest, "Session not found"))
         }
         entry.touch()
-        return .found(entry)
+        return entry
     }
 
     func mcpPost(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        if let refused = precheck(request) { return refused }
+        try precheck(request)
         let bytes = try await HTTPResponses.readBytes(request, limit: configuration.maxBodyBytes)
         let message: JSONRPCMessage
         switch Result(catching: { () throws(JSONRPCError) in try JSONRPCMessage.parse(bytes) }) {
@@ -65,16 +62,17 @@ extension SluiceHTTPServer {
         }
 
         if case .request(_, "initialize", _) = message {
-            let entry = mcpSessions.create(user: context.user, server: mcp)
+            let limits = configuration.limits
+            guard let entry = mcpSessions.create(user: context.user, server: mcp, limit: limits.sessionsPerUser) else {
+                throw ServerError(
+                    .tooManyRequests, "Too Many Requests: you already hold \(limits.sessionsPerUser) MCP sessions (the per-user limit); end one with DELETE /mcp",
+                    retryAfter: limits.retryAfterSeconds, rpcCode: JSONRPCError.invalidRequest)
+            }
             let response = await entry.session.handle(message, outbound: DiscardingOutbound())
             await saveSession(entry)
             return HTTPResponses.json(response?.jsonValue ?? .null, headers: [Self.sessionHeader: entry.id])
         }
-        let entry: MCPHTTPSessions.Entry
-        switch await session(for: request, context: context) {
-        case .found(let found): entry = found
-        case .refused(let response): return response
-        }
+        let entry = try await session(for: request, context: context)
 
         guard case .request(_, let method, _) = message else {
             // Notifications and responses: accepted, nothing to answer.
@@ -111,7 +109,7 @@ extension SluiceHTTPServer {
             entry.requestEnded()
         }
         guard let events = stream.subscribe(after: 0) else {
-            return rpcError(.internalServerError, JSONRPCError.internalError, "Internal error: stream lost")
+            throw rpcError(.internalServerError, JSONRPCError.internalError, "Internal error: stream lost")
         }
         var headers = SSEBody.headers
         headers[Self.sessionHeader] = entry.id
@@ -119,38 +117,36 @@ extension SluiceHTTPServer {
     }
 
     func mcpGet(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        if let refused = precheck(request) { return refused }
+        try precheck(request)
         guard HTTPResponses.accepts(request, "text/event-stream") else {
-            return rpcError(.notAcceptable, JSONRPCError.invalidRequest, "Not Acceptable: GET /mcp answers text/event-stream only")
+            throw rpcError(.notAcceptable, JSONRPCError.invalidRequest, "Not Acceptable: GET /mcp answers text/event-stream only")
         }
-        let entry: MCPHTTPSessions.Entry
-        switch await session(for: request, context: context) {
-        case .found(let found): entry = found
-        case .refused(let response): return response
-        }
+        let entry = try await session(for: request, context: context)
         let events: AsyncStream<SSEEvent>?
         if let lastEventID = request.headers[Self.lastEventIDHeader] {
             let unknown = rpcError(.badRequest, JSONRPCError.invalidRequest, "Bad Request: unknown Last-Event-ID '\(lastEventID)'")
-            guard let streamID = ResumableStream.streamID(ofEventID: lastEventID) else { return unknown }
+            guard let streamID = ResumableStream.streamID(ofEventID: lastEventID) else { throw unknown }
+            let found: AsyncStream<SSEEvent>??
             do {
                 if let stream = entry.stream(streamID), let number = stream.number(ofEventID: lastEventID) {
-                    events = try await resume(stream, after: number)
+                    found = try await resume(stream, after: number)
                 } else if let (_, position) = RunPosition.parse(eventID: lastEventID) {
                     // A call stream this process does not hold (started before a restart, or
                     // forgotten since): made again from the store when it was kept there.
-                    guard let stored = try await storedCallStream(entry: entry, streamID: streamID, after: position) else { return unknown }
-                    events = stored
+                    found = try await storedCallStream(entry: entry, streamID: streamID, after: position).map { .some($0) }
                 } else {
-                    return unknown
+                    found = nil
                 }
             } catch {
-                return rpcError(.serviceUnavailable, JSONRPCError.internalError, "Service Unavailable: the events after that Last-Event-ID could not be read from the store: \(error.message)")
+                throw rpcError(.serviceUnavailable, JSONRPCError.internalError, "Service Unavailable: the events after that Last-Event-ID could not be read from the store: \(error.message)")
             }
+            guard let found else { throw unknown }
+            events = found
         } else {
             events = entry.getStream.subscribe(after: entry.getStream.lastYielded)
         }
         guard let events else {
-            return rpcError(.badRequest, JSONRPCError.invalidRequest, "Bad Request: the events after that Last-Event-ID are no longer buffered")
+            throw rpcError(.badRequest, JSONRPCError.invalidRequest, "Bad Request: the events after that Last-Event-ID are no longer buffered")
         }
         var headers = SSEBody.headers
         headers[Self.sessionHeader] = entry.id
@@ -158,22 +154,12 @@ extension SluiceHTTPServer {
     }
 
     func mcpDelete(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        if let refused = precheck(request) { return refused }
-        let entry: MCPHTTPSessions.Entry
-        switch await session(for: request, context: context) {
-        case .found(let found): entry = found
-        case .refused(let response): return response
-        }
+        try precheck(request)
+        let entry = try await session(for: request, context: context)
         _ = mcpSessions.remove(entry.id)
         await forgetSession(entry.id)
         entry.session.close(reason: "the client ended the session")
         entry.getStream.finish()
         return Response(status: .noContent)
     }
-}
-
-/// The session of a request, or the response refusing it.
-enum SessionLookup {
-    case found(MCPHTTPSessions.Entry)
-    case refused(Response)
 }

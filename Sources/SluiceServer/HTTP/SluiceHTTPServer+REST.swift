@@ -16,18 +16,18 @@ extension SluiceHTTPServer {
         router.post("/v1/plans/:name/runs") { request, context in
             let name = try context.parameters.require("name")
             guard let plan = self.mcp.library.plan(named: name) else {
-                return HTTPResponses.error(.notFound, "no plan named '\(name)'")
+                throw ServerError(.notFound, "no plan named '\(name)'")
             }
             let body = try await HTTPResponses.readJSON(request, limit: self.configuration.maxBodyBytes)
             // `{"inputs": {...}}` or the inputs themselves.
             let inputs = body["inputs"] ?? body
-            return self.startRun(plan: plan, inputs: inputs, request: request, context: context, seed: SeedEvents(userID: context.user))
+            return try self.startRun(plan: plan, inputs: inputs, request: request, context: context, seed: SeedEvents(userID: context.user))
         }
         router.get("/v1/runs/:id") { _, context in
             let id = try context.parameters.require("id")
             guard let record = self.runs.run(id: id, user: context.user) else {
                 if let stored = try await self.storedRun(id: id, user: context.user) { return HTTPResponses.json(Self.summary(of: stored)) }
-                return HTTPResponses.error(.notFound, "no such run")
+                throw ServerError(.notFound, "no such run")
             }
             return HTTPResponses.json(record.summary)
         }
@@ -37,18 +37,18 @@ extension SluiceHTTPServer {
                 ?? request.uri.queryParameters.get("after", as: Int.self) ?? 0
             guard let record = self.runs.run(id: id, user: context.user) else {
                 if let stored = try await self.storedRun(id: id, user: context.user) {
-                    return self.storedEventStream(stored, after: after, seed: SeedEvents(userID: context.user))
+                    return try self.storedEventStream(stored, after: after, seed: SeedEvents(userID: context.user))
                 }
-                return HTTPResponses.error(.notFound, "no such run")
+                throw ServerError(.notFound, "no such run")
             }
             return self.eventStream(record, after: after, seed: SeedEvents(userID: context.user))
         }
         router.delete("/v1/runs/:id") { _, context in
             guard let record = self.runs.run(id: try context.parameters.require("id"), user: context.user) else {
-                return HTTPResponses.error(.notFound, "no such run")
+                throw ServerError(.notFound, "no such run")
             }
             guard record.cancel(reason: "cancelled by DELETE /v1/runs/\(record.id)") else {
-                return HTTPResponses.error(.conflict, "the run has already ended (\(record.status.rawValue))")
+                throw ServerError(.conflict, "the run has already ended (\(record.status.rawValue))")
             }
             return HTTPResponses.json(["run_id": .string(record.id), "status": "cancelling"], status: .accepted)
         }
@@ -65,18 +65,18 @@ extension SluiceHTTPServer {
     }
 
     /// Validates the inputs and starts the run: SSE when the client accepts it, else `202 {run_id}`.
-    func startRun(plan: ServedPlan, inputs: JSONValue, request: Request, context: SluiceRequestContext, seed: SeedEvents, sse forceSSE: Bool = false) -> Response {
+    func startRun(plan: ServedPlan, inputs: JSONValue, request: Request, context: SluiceRequestContext, seed: SeedEvents, sse forceSSE: Bool = false) throws(ServerError) -> Response {
         let prepared: JSONValue
         switch InputCheck.prepare(inputs, schema: plan.inputSchema) {
         case .success(let value): prepared = value
         case .failure(let problems):
-            return HTTPResponses.error(.badRequest, problems.description, details: problems.jsonValue)
+            throw ServerError(.badRequest, problems.description, details: problems.jsonValue)
         }
         let record: RunRecord
-        do {
+        do throws(RunRefusal) {
             record = try runs.start(plan: plan, inputs: prepared, user: context.user)
         } catch {
-            return HTTPResponses.error(.serviceUnavailable, "\(error)")
+            throw ServerError.refused(error, retryAfter: runs.limits.retryAfterSeconds)
         }
         guard forceSSE || HTTPResponses.accepts(request, "text/event-stream") else {
             return HTTPResponses.json(["run_id": .string(record.id)], status: .accepted, headers: [.location: "/v1/runs/\(record.id)"])

@@ -10,31 +10,31 @@ extension SluiceHTTPServer {
         router.post("/mcp/streaming/orchestrator") { request, context in
             let body = try await HTTPResponses.readJSON(request, limit: self.configuration.maxBodyBytes)
             guard let arguments = body.objectValue else {
-                return HTTPResponses.error(.badRequest, "the body must be an object {task, task_type, kwargs}")
+                throw ServerError(.badRequest, "the body must be an object {task, task_type, kwargs}")
             }
             let session = self.mcp.makeSession(user: context.user, unrelated: DiscardingOutbound())
             let (plan, prepared): (ServedPlan, Result<JSONValue, InputProblems>)
             do throws(JSONRPCError) {
                 (plan, prepared) = try session.resolveCall(name: MCPServer.orchestratorToolName, arguments: arguments)
             } catch {
-                return HTTPResponses.error(.badRequest, error.message)
+                throw ServerError(.badRequest, error.message)
             }
             let inputs: JSONValue
             switch prepared {
             case .success(let value): inputs = value
-            case .failure(let problems): return HTTPResponses.error(.badRequest, problems.description, details: problems.jsonValue)
+            case .failure(let problems): throw ServerError(.badRequest, problems.description, details: problems.jsonValue)
             }
             let record: RunRecord
-            do {
+            do throws(RunRefusal) {
                 record = try self.runs.start(plan: plan, inputs: inputs, user: context.user)
             } catch {
-                return HTTPResponses.error(.serviceUnavailable, "\(error)")
+                throw ServerError.refused(error, retryAfter: self.runs.limits.retryAfterSeconds)
             }
             return self.orchestratorStream(record)
         }
         router.get("/mcp/streaming/sessions/:session_id") { _, context in
             guard let record = self.runs.run(id: try context.parameters.require("session_id"), user: context.user) else {
-                return HTTPResponses.error(.notFound, "no such session")
+                throw ServerError(.notFound, "no such session")
             }
             guard case .object(var summary) = record.summary else { return HTTPResponses.json(record.summary) }
             summary["session_id"] = .string(record.id)
@@ -44,15 +44,15 @@ extension SluiceHTTPServer {
         router.post("/v1/extract") { request, context in
             let body = try await HTTPResponses.readJSON(request, limit: self.configuration.maxBodyBytes)
             guard let documentPath = body["document_path"]?.stringValue else {
-                return HTTPResponses.error(.badRequest, "invalid arguments: document_path: is required (a string)")
+                throw ServerError(.badRequest, "invalid arguments: document_path: is required (a string)")
             }
             guard let plan = self.mcp.library.plan(named: "extraction") else {
-                return HTTPResponses.error(.notFound, "this server has no 'extraction' plan")
+                throw ServerError(.notFound, "this server has no 'extraction' plan")
             }
             let userID = body["user_id"]?.stringValue ?? context.user
             var inputs = body["inputs"]?.objectValue ?? JSONObject()
             inputs["document_path"] = .string(documentPath)
-            return self.startRun(
+            return try self.startRun(
                 plan: plan, inputs: .object(inputs), request: request, context: context,
                 seed: SeedEvents(userID: userID, documentPath: documentPath), sse: true
             )

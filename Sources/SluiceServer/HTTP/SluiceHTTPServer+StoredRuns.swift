@@ -39,8 +39,8 @@ extension SluiceHTTPServer {
 
     /// The stored events after `after` in seed 000's SSE; while the run is still running in a
     /// live process, new events follow as they are stored.
-    func storedEventStream(_ run: StoredRun, after: Int, seed: SeedEvents) -> Response {
-        guard let store = durableStore else { return HTTPResponses.error(.notFound, "no such run") }
+    func storedEventStream(_ run: StoredRun, after: Int, seed: SeedEvents) throws(ServerError) -> Response {
+        guard let store = durableStore else { throw ServerError(.notFound, "no such run") }
         var headers = SSEBody.headers
         headers[HTTPField.Name("X-Run-Id")!] = run.id
         let feed = StoredEventFeed(store: store, runID: run.id, after: after, resumeWait: configuration.interruptedRunWait)

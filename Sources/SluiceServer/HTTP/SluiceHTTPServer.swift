@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -21,6 +22,17 @@ public final class SluiceHTTPServer: Sendable {
         public var port: Int
         public var apiKeys: APIKeys
         public var origins: OriginPolicy
+        /// Host names answered besides the loopback ones and the bound address (`--allow-host`).
+        public var allowedHosts: [String] = []
+        /// A connection with no request in progress — idle between requests, or whose request
+        /// headers have not all arrived (slowloris) — is closed after this long.
+        public var idleTimeout: Duration = .seconds(30)
+        /// A request's body must have arrived this long after its headers, else the connection is closed.
+        public var bodyTimeout: Duration = .seconds(30)
+        /// Connections open at once; past it the server stops accepting until one closes.
+        public var maxConnections: Int = 1024
+        /// Runs and MCP sessions per user, runs server-wide (see ``ServingLimits``).
+        public var limits: ServingLimits = ServingLimits()
         /// The largest request body accepted (413 beyond).
         public var maxBodyBytes: Int
         /// How often an idle SSE stream gets a `: heartbeat` comment.
@@ -76,7 +88,12 @@ public final class SluiceHTTPServer: Sendable {
 
     func makeRouter() -> Router<SluiceRequestContext> {
         let router = Router(context: SluiceRequestContext.self)
-        router.add(middleware: AuthAndMetricsMiddleware(keys: configuration.apiKeys, metrics: metrics))
+        var logger = Logger(label: "sluice.http")
+        logger.logLevel = .warning
+        router.add(middleware: BoundaryMiddleware(
+            keys: configuration.apiKeys, hosts: HostPolicy(boundHost: configuration.host, allowed: configuration.allowedHosts),
+            origins: configuration.origins, metrics: metrics, logger: logger
+        ))
         addMCPRoutes(to: router)
         addRESTRoutes(to: router)
         return router
@@ -90,9 +107,18 @@ public final class SluiceHTTPServer: Sendable {
     public func run(handleSignals: Bool = true, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         var logger = Logger(label: "sluice.http")
         logger.logLevel = .warning
+        let bodyTimeout = TimeAmount(configuration.bodyTimeout)
+        let channel = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [ConnectionGuard(bodyTimeout: bodyTimeout)],
+            idleTimeout: TimeAmount(configuration.idleTimeout)
+        )
         let app = Application(
             router: makeRouter(),
-            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "sluice"),
+            server: .http1(configuration: channel),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "sluice",
+                availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)
+            ),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger
         )

@@ -34,15 +34,26 @@ public final class RunManager: Sendable {
 
     private let jobs: AsyncStream<Job>
     private let jobsContinuation: AsyncStream<Job>.Continuation
-    private let accepting = Mutex(true)
+    public let limits: ServingLimits
+    private let slots: RunSlots
+    private let admission = Mutex(Admission())
+
+    /// Runs started and not finished, per user and in all; whether new runs are taken.
+    private struct Admission {
+        var accepting = true
+        var perUser: [String: Int] = [:]
+        var total = 0
+    }
 
     public init(
         executor: any RunExecutor, registry: any RunRegistry = InMemoryRunRegistry(), observer: (any RunObserver)? = nil,
-        makeRunID: @escaping @Sendable () -> String = RunManager.randomRunID
+        limits: ServingLimits = ServingLimits(), makeRunID: @escaping @Sendable () -> String = RunManager.randomRunID
     ) {
         self.executor = executor
         self.registry = registry
         self.observer = observer
+        self.limits = limits
+        self.slots = RunSlots(capacity: limits.concurrentRuns)
         self.makeRunID = makeRunID
         (jobs, jobsContinuation) = AsyncStream.makeStream(of: Job.self)
     }
@@ -51,16 +62,12 @@ public final class RunManager: Sendable {
         "run_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
     }
 
-    /// The server is shutting down and takes no new runs.
-    public struct ShuttingDown: Error, CustomStringConvertible {
-        public var description: String { "the server is shutting down and accepts no new runs" }
-    }
-
-    /// Starts a run of `plan` for `user` with prepared inputs (validated, defaults applied).
+    /// Starts a run of `plan` for `user` with prepared inputs (validated, defaults applied). It
+    /// executes at once, or after the runs ahead of it when ``ServingLimits/concurrentRuns`` run.
     ///
-    /// - Throws: ``ShuttingDown`` once ``drain(gracePeriod:)`` has begun.
-    public func start(plan: ServedPlan, inputs: JSONValue, user: String, services: RunServices = RunServices()) throws(ShuttingDown) -> RunRecord {
-        guard accepting.withLock({ $0 }) else { throw ShuttingDown() }
+    /// - Throws: ``RunRefusal``: once ``drain(gracePeriod:)`` has begun, or past a limit.
+    public func start(plan: ServedPlan, inputs: JSONValue, user: String, services: RunServices = RunServices()) throws(RunRefusal) -> RunRecord {
+        try admit(user)
         let id = makeRunID()
         let record = RunRecord(id: id, planName: plan.name, user: user, inputs: inputs)
         registry.insert(record)
@@ -90,7 +97,7 @@ public final class RunManager: Sendable {
     /// Stops taking runs, lets the running ones finish for `gracePeriod`, then cancels the rest
     /// (each records `run.cancelled` with the reason "server shutting down").
     public func drain(gracePeriod: Duration) async {
-        accepting.withLock { $0 = false }
+        admission.withLock { $0.accepting = false }
         jobsContinuation.finish()
         let active = registry.activeRuns()
         guard !active.isEmpty else { return }
@@ -109,8 +116,35 @@ public final class RunManager: Sendable {
         for record in active { _ = await record.waitForResult() }
     }
 
+    private func admit(_ user: String) throws(RunRefusal) {
+        let limits = self.limits
+        let refusal = admission.withLock { admission -> RunRefusal? in
+            guard admission.accepting else { return .shuttingDown }
+            let mine = admission.perUser[user, default: 0]
+            guard mine < limits.runsPerUser else { return .userLimit(limits.runsPerUser) }
+            guard admission.total < limits.concurrentRuns + limits.queuedRuns else {
+                return .serverFull(running: limits.concurrentRuns, queued: admission.total - limits.concurrentRuns)
+            }
+            admission.perUser[user] = mine + 1
+            admission.total += 1
+            return nil
+        }
+        if let refusal { throw refusal }
+    }
+
+    private func release(_ user: String) {
+        admission.withLock { admission in
+            let mine = admission.perUser[user, default: 1] - 1
+            admission.perUser[user] = mine > 0 ? mine : nil
+            admission.total -= 1
+        }
+    }
+
     private func execute(_ job: Job) async {
         let record = job.record
+        defer { release(record.user) }
+        await slots.acquire()
+        defer { slots.release() }
         let sink = RecordingSink(record: record, observer: observer, plan: record.planName)
         let result: RunResult = await withTaskGroup(of: RunResult?.self) { group in
             group.addTask { await self.executor.execute(job.request, sink: sink) }

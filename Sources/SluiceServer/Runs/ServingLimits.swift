@@ -1,0 +1,88 @@
+import Synchronization
+
+/// How much of the server one user, and everyone together, may hold at once. Past a limit the
+/// request is refused at once (HTTP 429 with `Retry-After`), never queued without bound.
+public struct ServingLimits: Sendable {
+    /// Runs one user may have started and not yet finished (queued or running).
+    public var runsPerUser: Int
+    /// MCP sessions (streamable HTTP) one user may hold open.
+    public var sessionsPerUser: Int
+    /// Runs executing at once, server-wide; more wait in a queue, in the order they came.
+    public var concurrentRuns: Int
+    /// Runs waiting for a free place beyond ``concurrentRuns``; past it new runs are refused.
+    public var queuedRuns: Int
+    /// What `Retry-After` says to a refused client, in seconds.
+    public var retryAfterSeconds: Int
+
+    public init(runsPerUser: Int = 32, sessionsPerUser: Int = 64, concurrentRuns: Int = 256, queuedRuns: Int = 1024, retryAfterSeconds: Int = 5) {
+        self.runsPerUser = max(1, runsPerUser)
+        self.sessionsPerUser = max(1, sessionsPerUser)
+        self.concurrentRuns = max(1, concurrentRuns)
+        self.queuedRuns = max(0, queuedRuns)
+        self.retryAfterSeconds = max(1, retryAfterSeconds)
+    }
+}
+
+/// Why the server did not start a run.
+public enum RunRefusal: Error, Sendable, CustomStringConvertible {
+    /// The server is shutting down and takes no new runs.
+    case shuttingDown
+    /// The user already has this many runs going.
+    case userLimit(Int)
+    /// The server runs and queues all it may.
+    case serverFull(running: Int, queued: Int)
+
+    public var description: String {
+        switch self {
+        case .shuttingDown: "the server is shutting down and accepts no new runs"
+        case .userLimit(let limit): "too many runs: you already have \(limit) runs going (the per-user limit); wait for one to finish"
+        case .serverFull(let running, let queued): "the server is busy: \(running) runs are running and \(queued) waiting; try again shortly"
+        }
+    }
+}
+
+/// Places for runs to execute in: at most `capacity` at once, the rest wait first come, first served.
+final class RunSlots: Sendable {
+    private struct State {
+        var free: Int
+        var waiting: [CheckedContinuation<Void, Never>] = []
+    }
+    private let state: Mutex<State>
+
+    init(capacity: Int) {
+        state = Mutex(State(free: max(1, capacity)))
+    }
+
+    /// Waits for a place (cancellation does not cut the wait short: the run then ends at once).
+    func acquire() async {
+        let gotOne = state.withLock { state -> Bool in
+            guard state.free > 0 else { return false }
+            state.free -= 1
+            return true
+        }
+        if gotOne { return }
+        await withCheckedContinuation { continuation in
+            let immediate = state.withLock { state -> Bool in
+                if state.free > 0 {
+                    state.free -= 1
+                    return true
+                }
+                state.waiting.append(continuation)
+                return false
+            }
+            if immediate { continuation.resume() }
+        }
+    }
+
+    /// Gives a place back, to the first waiting run if any.
+    func release() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiting.isEmpty {
+                state.free += 1
+                return nil
+            }
+            return state.waiting.removeFirst()
+        }
+        next?.resume()
+    }
+}
