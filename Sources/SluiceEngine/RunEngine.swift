@@ -39,6 +39,18 @@ public struct RunEngine: Sendable {
             self.input = input
         }
 
+        /// The same providers with every secret of `redactor` hidden from what they give back
+        /// (see ``RedactingModel``); as they are when there is nothing to hide.
+        public func redacting(_ redactor: SecretRedactor) -> Providers {
+            guard !redactor.isEmpty else { return self }
+            var providers = self
+            providers.model = RedactingModel(model, redactor: redactor)
+            providers.search = RedactingSearch(search, redactor: redactor)
+            providers.fetch = RedactingFetch(fetch, redactor: redactor)
+            providers.documents = RedactingDocuments(documents, redactor: redactor)
+            return providers
+        }
+
         /// The providers of `--offline`: the simulated model for every model name, search and
         /// fetch over the corpus folder, documents from local files under `documentsRoot` (nil:
         /// no local files).

@@ -87,7 +87,7 @@ struct Run: AsyncParsableCommand {
             Terminal.error("error: \(error)")
             throw ExitCode(ExitStatus.invalid)
         }
-        let providers = recording.wrap(try makeProviders(for: loaded, configuration: configuration, overrides: overrides))
+        let providers = recording.wrap(try makeProviders(for: loaded, configuration: configuration, overrides: overrides).redacting(configuration.redactor))
         let runID = recording.runID
         let engine = RunEngine(
             providers: providers,

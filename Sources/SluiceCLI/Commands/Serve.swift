@@ -111,7 +111,7 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(ExitStatus.invalid)
         }
         let sampling = configuration.defaultModel == "sampling"
-        let providers = try makeProviders(configuration: configuration)
+        let providers = try makeProviders(configuration: configuration).redacting(configuration.redactor)
         var engineConfiguration = RunEngine.Configuration(catalog: directory.catalog)
         engineConfiguration.defaultModel = sampling ? EngineRunExecutor.samplingModel : configuration.defaultModel
         let metrics = ServerMetrics()

@@ -13,8 +13,12 @@ public struct ProviderConfiguration: Sendable {
     /// Every variable, empty values dropped (an empty `OPENAI_API_KEY=` means "not set").
     public private(set) var values: [String: String]
 
-    public init(values: [String: String]) {
+    /// The names whose values came from `.env` (the file that holds secrets).
+    public private(set) var dotEnvNames: Set<String> = []
+
+    public init(values: [String: String], dotEnvNames: Set<String> = []) {
         self.values = values.filter { !$0.value.isEmpty }
+        self.dotEnvNames = dotEnvNames
     }
 
     /// Reads the process environment and `.env` in the current directory.
@@ -37,8 +41,9 @@ public struct ProviderConfiguration: Sendable {
             }
             merged = try DotEnvFile.parse(text, file: path)
         }
+        let fromFile = Set(merged.keys)
         for (name, value) in environment where !value.isEmpty { merged[name] = value }
-        return ProviderConfiguration(values: merged)
+        return ProviderConfiguration(values: merged, dotEnvNames: fromFile)
     }
 
     public subscript(name: String) -> String? { values[name] }
@@ -54,9 +59,15 @@ public struct ProviderConfiguration: Sendable {
     }
 
     /// Hides every secret this configuration holds: values of names ending in `_KEY`,
-    /// `_API_KEY`, `_KEYS`, `_TOKEN`, `_SECRET` or `_PASSWORD` (and each key of `SLUICE_API_KEYS`).
+    /// `_API_KEY`, `_KEYS`, `_TOKEN`, `_SECRET` or `_PASSWORD` (and each key of `SLUICE_API_KEYS`),
+    /// and every value read from `.env` of 8 characters or more but those of plain settings
+    /// (names ending in `_URL`, `_MODEL`, `_HOME`, `_PLANS`, `_CORPUS`, `_ROOT`, `_SEARCH`,
+    /// `_PROVIDER`, `_ID`…): `.env` is where keys live, whatever their names.
     public var redactor: SecretRedactor {
         var secrets: [String] = []
+        for (name, value) in values where dotEnvNames.contains(name) && value.count >= 8 && !Self.isPlainSetting(name) {
+            secrets.append(value)
+        }
         for (name, value) in values where Self.isSecretName(name) {
             secrets.append(value)
             if name.hasSuffix("_KEYS") {
@@ -66,6 +77,14 @@ public struct ProviderConfiguration: Sendable {
             }
         }
         return SecretRedactor(secrets: secrets)
+    }
+
+    /// Settings whose values are addresses, names or paths, quoted in events as they are
+    /// (hiding `gpt-4o-mini` everywhere would protect nothing).
+    static func isPlainSetting(_ name: String) -> Bool {
+        !isSecretName(name)
+            && ["_URL", "_MODEL", "_HOME", "_PLANS", "_CORPUS", "_ROOT", "_SEARCH", "_PROVIDER", "_ID", "_DIR", "_PATH", "_LEVEL", "_HOST", "_PORT"]
+                .contains { name.hasSuffix($0) }
     }
 
     static func isSecretName(_ name: String) -> Bool {

@@ -16,6 +16,10 @@ public struct SecretRedactor: Sendable, Hashable {
 
     public static let none = SecretRedactor(secrets: [])
 
+    var secretCount: Int { secrets.count }
+    /// The length of the longest secret, 0 without any.
+    var longestSecret: Int { secrets.first?.count ?? 0 }
+
     public func redact(_ text: String) -> String {
         var result = text
         for secret in secrets where result.contains(secret) {

@@ -72,10 +72,12 @@ enum HTTP {
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 
-    static func request(_ port: Int, _ method: String, _ path: String, headers: [String: String] = [:], json: JSONValue? = nil) async throws -> Answer {
+    /// - Parameter host: the `Host` header (`127.0.0.1:PORT` by default); a `Content-Type` in
+    ///   `headers` replaces the JSON one.
+    static func request(_ port: Int, _ method: String, _ path: String, headers: [String: String] = [:], json: JSONValue? = nil, host: String? = nil) async throws -> Answer {
         var headers = headers
-        if json != nil { headers["Content-Type"] = "application/json" }
-        let connection = try RawHTTPConnection(port: port, method: method, path: path, headers: headers, body: json?.jsonBytes ?? [])
+        if json != nil, headers["Content-Type"] == nil { headers["Content-Type"] = "application/json" }
+        let connection = try RawHTTPConnection(port: port, method: method, path: path, headers: headers, body: json?.jsonBytes ?? [], host: host)
         let head = try await connection.head()
         return Answer(status: head.status, headers: head.headers, body: await connection.body())
     }

@@ -29,7 +29,8 @@ final class RawHTTPConnection: Sendable {
     }
 
     /// Connects to 127.0.0.1:`port`, sends the request, and reads the answer on a thread.
-    init(port: Int, method: String, path: String, headers: [String: String] = [:], body: [UInt8] = []) throws {
+    /// - Parameter host: the `Host` header (`127.0.0.1:PORT` by default).
+    init(port: Int, method: String, path: String, headers: [String: String] = [:], body: [UInt8] = [], host: String? = nil) throws {
         let socketDescriptor: Int32
         do {
             socketDescriptor = try LoopbackSocket.open(port: port)
@@ -38,7 +39,7 @@ final class RawHTTPConnection: Sendable {
         }
         descriptor = socketDescriptor
         requestLine = "\(method) \(path)"
-        var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
+        var request = "\(method) \(path) HTTP/1.1\r\nHost: \(host ?? "127.0.0.1:\(port)")\r\nConnection: close\r\n"
         for (name, value) in headers { request += "\(name): \(value)\r\n" }
         if !body.isEmpty || method == "POST" { request += "Content-Length: \(body.count)\r\n" }
         request += "\r\n"

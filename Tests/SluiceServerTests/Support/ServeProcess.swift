@@ -18,15 +18,23 @@ final class ServeProcess: @unchecked Sendable {
     private let errors = Locked("")
 
     /// Starts `sluice serve` with `home` as `SLUICE_HOME` and waits until it listens.
-    init(home: String, delayMilliseconds: Int = 50) async throws {
+    ///
+    /// - Parameters:
+    ///   - offline: the simulated model and the corpus; else the services of `environment`.
+    ///   - plans: the plans folder (the shipped plans by default).
+    ///   - arguments: further options, e.g. `["--documents", folder]`.
+    ///   - directory: the working directory (the repository by default).
+    init(
+        home: String, delayMilliseconds: Int = 50, offline: Bool = true, plans: String = TestPaths.shippedPlans,
+        arguments: [String] = [], environment: [String: String] = [:], directory: URL = TestPaths.repository
+    ) async throws {
         let process = Process()
         process.executableURL = try TestPaths.executable
-        process.arguments = [
-            "serve", "--port", "0", "--offline", "--plans", TestPaths.shippedPlans, "--corpus", TestPaths.corpus,
-            "--simulated-delay-ms", String(delayMilliseconds),
-        ]
-        process.currentDirectoryURL = TestPaths.repository
-        process.environment = BuiltExecutable.testEnvironment(["SLUICE_HOME": home]).environment
+        var options = ["serve", "--port", "0", "--plans", plans]
+        if offline { options += ["--offline", "--corpus", TestPaths.corpus, "--simulated-delay-ms", String(delayMilliseconds)] }
+        process.arguments = options + arguments
+        process.currentDirectoryURL = directory
+        process.environment = BuiltExecutable.testEnvironment(environment.merging(["SLUICE_HOME": home]) { $1 }).environment
         let stderr = Pipe()
         process.standardError = stderr
         process.standardOutput = FileHandle.nullDevice
