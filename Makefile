@@ -1,7 +1,7 @@
 # The README's two commands: `make demo` (the main job) and `make test`.
 SWIFT ?= swift
 
-.PHONY: bootstrap build demo test test-release bench clean
+.PHONY: bootstrap build demo test test-release bench bench-wire clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -28,6 +28,12 @@ test-release: bootstrap
 
 bench: bootstrap
 	$(SWIFT) run -c release SluiceBenchmarks
+
+# The served path measured from outside: the release sluice binary on a socket, loopback fake
+# services with model latency, clients that parse every message (MCP, REST + SSE, sluice run).
+bench-wire: bootstrap
+	$(SWIFT) build -c release --product sluice
+	$(SWIFT) run -c release SluiceBenchmarks --wire
 
 # Embed schemas/plan.schema.json in SluicePlan (run after editing the schema).
 .PHONY: schema

@@ -17,18 +17,25 @@ enum BenchmarkRegistry {
         MCPToolCallBenchmark(),
         SSEFanOutBenchmark(),
     ]
+
+    /// The served path from outside (`--wire`, `make bench-wire`): real processes and sockets.
+    static let wire: [any Benchmark] = [WireBenchmark()]
 }
 
-/// Usage: SluiceBenchmarks [--filter SUBSTRING] [--repetitions N]
+/// Usage: SluiceBenchmarks [--wire] [--filter SUBSTRING] [--repetitions N]
 /// Prints one JSON object: `{"benchmarks": {name: result, ...}, ...}`. Run it in release.
 struct BenchmarkCommand {
     var filter: String?
     var repetitions = 5
+    /// Run the wire benchmarks instead of the in-process ones.
+    var wire = false
 
     init(arguments: [String]) throws(UsageError) {
         var iterator = arguments.makeIterator()
         while let argument = iterator.next() {
             switch argument {
+            case "--wire":
+                wire = true
             case "--filter":
                 guard let value = iterator.next() else { throw UsageError(message: "--filter needs a value") }
                 filter = value
@@ -38,7 +45,7 @@ struct BenchmarkCommand {
                 }
                 repetitions = count
             default:
-                throw UsageError(message: "unknown argument '\(argument)'; usage: SluiceBenchmarks [--filter SUBSTRING] [--repetitions N]")
+                throw UsageError(message: "unknown argument '\(argument)'; usage: SluiceBenchmarks [--wire] [--filter SUBSTRING] [--repetitions N]")
             }
         }
     }
@@ -47,7 +54,7 @@ struct BenchmarkCommand {
         let context = BenchmarkContext(repetitions: repetitions)
         var results: [(String, JSONValue)] = []
         var failed = false
-        for benchmark in BenchmarkRegistry.all where filter.map({ benchmark.name.contains($0) }) ?? true {
+        for benchmark in (wire ? BenchmarkRegistry.wire : BenchmarkRegistry.all) where filter.map({ benchmark.name.contains($0) }) ?? true {
             do {
                 results.append((benchmark.name, try benchmark.run(context)))
             } catch {

@@ -18,14 +18,65 @@ public final class SimulatedServices: Sendable {
     public let models: FakeHTTPServer
     public let search: FakeHTTPServer
     public let web: FakeHTTPServer
+    private let counters: ServedCounter
 
-    public init() throws {
+    private final class ServedCounter: Sendable {
+        let state = Mutex(Served())
+        func withLock<T>(_ body: (inout Served) -> T) -> T { state.withLock { body(&$0) } }
+    }
+
+    /// What the fakes have served: the ground truth a benchmark or a test compares Sluice's own
+    /// usage figures with.
+    public struct Served: Sendable, Equatable {
+        public var modelCalls = 0
+        public var inputTokens = 0
+        public var outputTokens = 0
+        public var searchCalls = 0
+    }
+
+    /// How fast the fake models answer: `firstToken` before the response starts, then
+    /// `perToken` for each streamed token (pieces are about six tokens).
+    public struct Timing: Sendable {
+        public var firstToken: Duration
+        public var perToken: Duration
+
+        public init(firstToken: Duration = .zero, perToken: Duration = .zero) {
+            self.firstToken = firstToken
+            self.perToken = perToken
+        }
+    }
+
+    public init(timing: Timing = Timing()) throws {
         let web = try FakeHTTPServer { request in SimulatedServices.article(request) }
         let webBase = web.baseURL
         self.web = web
-        models = try FakeHTTPServer { request in SimulatedServices.model(request) }
-        search = try FakeHTTPServer { request in SimulatedServices.search(request, webBase: webBase) }
+        let counters = ServedCounter()
+        self.counters = counters
+        models = try FakeHTTPServer { request in
+            var response = SimulatedServices.model(request) { usage in
+                counters.withLock {
+                    $0.modelCalls += 1
+                    $0.inputTokens += usage.inputTokens
+                    $0.outputTokens += usage.outputTokens
+                }
+            }
+            response.delayBeforeHead = timing.firstToken
+            if timing.perToken > .zero {
+                // Each content piece is about six tokens: pause before every part after the first.
+                response.parts = response.parts.enumerated().flatMap { index, part -> [FakeResponse.Part] in
+                    index == 0 ? [part] : [.pause(timing.perToken * 6), part]
+                }
+            }
+            return response
+        }
+        search = try FakeHTTPServer { request in
+            counters.withLock { $0.searchCalls += 1 }
+            return SimulatedServices.search(request, webBase: webBase)
+        }
     }
+
+    /// Everything served so far.
+    public var served: Served { counters.withLock { $0 } }
 
     public func stop() {
         models.stop()
@@ -49,7 +100,7 @@ public final class SimulatedServices: Sendable {
 
     // MARK: Models
 
-    static func model(_ request: FakeRequest) -> FakeResponse {
+    static func model(_ request: FakeRequest, served: (ModelUsage) -> Void = { _ in }) -> FakeResponse {
         guard request.method == "POST", let body = request.json else {
             return FakeOpenAI.error(status: 404, message: "no route \(request.method) \(request.path)")
         }
@@ -60,12 +111,14 @@ public final class SimulatedServices: Sendable {
             let prompt = messages.last { $0["role"] == "user" }?["content"]?.stringValue ?? ""
             let schema = body["response_format"]?["json_schema"]?["schema"]
             let (text, usage) = answer(model: body["model"]?.stringValue ?? "fake", system: system, prompt: prompt, schema: schema)
+            served(usage)
             return FakeOpenAI.stream(pieces(of: text), inputTokens: usage.inputTokens, outputTokens: usage.outputTokens)
         case "/v1/messages":
             let messages = body["messages"]?.arrayValue ?? []
             let prompt = messages.last { $0["role"] == "user" }?["content"]?.stringValue ?? ""
             let schema = body["tools"]?[0]?["input_schema"]
             let (text, usage) = answer(model: body["model"]?.stringValue ?? "fake", system: body["system"]?.stringValue, prompt: prompt, schema: schema)
+            served(usage)
             return schema == nil
                 ? FakeAnthropic.textStream(pieces(of: text), inputTokens: usage.inputTokens, outputTokens: usage.outputTokens)
                 : FakeAnthropic.toolStream(pieces(of: text), inputTokens: usage.inputTokens, outputTokens: usage.outputTokens)
@@ -114,12 +167,17 @@ public final class SimulatedServices: Sendable {
 
     // MARK: Search and web
 
-    static func hits(for query: String, webBase: String) -> [FakeHit] {
+    /// `count` hits (as many as asked, up to 10; 3 when the request says nothing), each with a
+    /// snippet of realistic length (~60 words), as real search services answer.
+    static func hits(for query: String, webBase: String, count: Int = 3) -> [FakeHit] {
         let slug = query.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }.reduce("") { $0 + String($1) }
-        return (1...3).map { index in
+        return (1...max(1, min(count, 10))).map { index in
             FakeHit(
                 title: "\(query) — report \(index)", url: "\(webBase)/articles/\(slug.prefix(40))-\(index)",
-                snippet: "Coverage of \(query), part \(index).", published: "2026-11-\(10 + index)"
+                snippet: "Coverage of \(query), part \(index). Analysts followed the story closely this week, citing new product "
+                    + "launches, funding rounds and partnerships; three companies announced agent platforms, one acquisition "
+                    + "closed on Tuesday, and regulators published draft guidance that several firms said they would review.",
+                published: "2026-11-\(10 + index)"
             )
         }
     }
@@ -127,7 +185,8 @@ public final class SimulatedServices: Sendable {
     static func search(_ request: FakeRequest, webBase: String) -> FakeResponse {
         switch (request.method, request.path) {
         case ("POST", "/search"):
-            return FakeSearch.tavily(hits(for: request.json?["query"]?.stringValue ?? "news", webBase: webBase))
+            let count = request.json?["max_results"]?.integerValue.map { Int($0) } ?? 3
+            return FakeSearch.tavily(hits(for: request.json?["query"]?.stringValue ?? "news", webBase: webBase, count: count))
         case ("GET", "/res/v1/web/search"):
             return FakeSearch.brave(hits(for: request.query["q"] ?? "news", webBase: webBase))
         case ("GET", "/customsearch/v1"):
