@@ -33,4 +33,35 @@ import Testing
             #expect(msg["message"]?.stringValue == "完成\(name)的生成任务")
         }
     }
+
+    /// At `info` a person follows the report (stages, gate results, sections, usage, the end),
+    /// on the order of seed 001's ~50 messages; outputs and unannounced steps only at `debug`.
+    @Test func infoCarriesWhatAPersonFollowsAndDebugTheRest() async throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let catalog = PlanCatalog(directories: [root + "/plans"])
+        let plan = try PlanLoader(catalog: catalog).load(path: root + "/plans/news_report.json")
+        let providers = try RunEngine.Providers.offline(corpusFolder: root + "/corpus", documentsRoot: root, model: .init(chunkDelay: .zero))
+        let sink = RecordingEventSink()
+        let outcome = await RunEngine(providers: providers, configuration: RunEngine.Configuration(catalog: catalog))
+            .run(plan: plan, inputs: ["task": "AI agents this week", "auto_confirm": true], sinks: [sink])
+        try #require(outcome.status == .completed)
+        func render(_ level: MCPLogLevel) -> [JSONValue] {
+            var renderer = MCPEventRenderer(progressToken: "t")
+            return sink.events.flatMap { renderer.notifications(for: $0, minimumLevel: level) }.map(\.jsonValue)
+        }
+        let info = render(.info)
+        let debug = render(.debug)
+        let statuses = info.compactMap { $0["params"]?["data"]?["msg"]?["status"]?.stringValue }
+        #expect(!statuses.contains("step_completed"))
+        #expect(!statuses.contains("streaming"))
+        #expect(statuses.contains("quality_evaluated") && statuses.contains("generating_sections") && statuses.contains("completed"))
+        #expect(info.filter { $0["params"]?["data"]?["msg"]?["type"] == "model_usage" }.count == sink.events.filter { $0.type == .modelUsage }.count)
+        // A set step the plan does not announce (`language`) is not an info message.
+        #expect(!info.contains { $0["params"]?["data"]?["msg"]?["details"]?["step"] == "language" })
+        #expect(info.count <= 80, "\(info.count) notifications at info")
+        let progress = info.compactMap { $0["params"]?["progress"]?.integerValue }
+        #expect(progress == Array(1...Int64(progress.count)))
+        #expect(debug.contains { $0["params"]?["data"]?["msg"]?["status"] == "step_completed" })
+        #expect(debug.count > info.count)
+    }
 }

@@ -7,10 +7,10 @@ enum SSEBody {
     /// `heartbeat` so proxies and clients keep an idle stream open. Ends when `events` ends or
     /// the client goes away (a failed write ends it; the run behind it goes on).
     static func make<Element: Sendable>(
-        _ events: AsyncStream<Element>, heartbeat: Duration, format: @escaping @Sendable (Element) -> String?
+        _ events: AsyncStream<Element>, heartbeat: Duration, format: @escaping @Sendable (Element) -> [UInt8]?
     ) -> ResponseBody {
         ResponseBody { writer in
-            let (chunks, output) = AsyncStream.makeStream(of: String.self)
+            let (chunks, output) = AsyncStream.makeStream(of: [UInt8].self)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for await event in events {
@@ -25,12 +25,12 @@ enum SSEBody {
                         } catch {
                             return
                         }
-                        output.yield(SSEEvent.comment("heartbeat"))
+                        output.yield(Array(SSEEvent.comment("heartbeat").utf8))
                     }
                 }
                 defer { group.cancelAll() }
                 for await chunk in chunks {
-                    try await writer.write(ByteBuffer(string: chunk))
+                    try await writer.write(ByteBuffer(bytes: chunk))
                 }
             }
             try await writer.finish(nil)

@@ -113,7 +113,7 @@ extension SluiceHTTPServer {
         }
         var headers = SSEBody.headers
         headers[Self.sessionHeader] = entry.id
-        return Response(status: .ok, headers: headers, body: SSEBody.make(events, heartbeat: configuration.heartbeatInterval) { $0.formatted })
+        return Response(status: .ok, headers: headers, body: SSEBody.make(events, heartbeat: configuration.heartbeatInterval) { $0.bytes })
     }
 
     func mcpGet(_ request: Request, context: SluiceRequestContext) async throws -> Response {
@@ -150,7 +150,7 @@ extension SluiceHTTPServer {
         }
         var headers = SSEBody.headers
         headers[Self.sessionHeader] = entry.id
-        return Response(status: .ok, headers: headers, body: SSEBody.make(events, heartbeat: configuration.heartbeatInterval) { $0.formatted })
+        return Response(status: .ok, headers: headers, body: SSEBody.make(events, heartbeat: configuration.heartbeatInterval) { $0.bytes })
     }
 
     func mcpDelete(_ request: Request, context: SluiceRequestContext) async throws -> Response {

@@ -91,7 +91,7 @@ extension SluiceHTTPServer {
         headers[HTTPField.Name("X-Run-Id")!] = record.id
         return Response(
             status: .ok, headers: headers,
-            body: SSEBody.make(record.events(after: after), heartbeat: configuration.heartbeatInterval) { seed.event(for: $0).formatted }
+            body: SSEBody.make(record.events(after: after), heartbeat: configuration.heartbeatInterval) { seed.event(for: $0).bytes }
         )
     }
 }

@@ -88,6 +88,6 @@ extension SluiceHTTPServer {
         }
         var headers = SSEBody.headers
         headers[HTTPField.Name("X-Session-Id")!] = record.id
-        return Response(status: .ok, headers: headers, body: SSEBody.make(events, heartbeat: configuration.heartbeatInterval) { $0.formatted })
+        return Response(status: .ok, headers: headers, body: SSEBody.make(events, heartbeat: configuration.heartbeatInterval) { $0.bytes })
     }
 }

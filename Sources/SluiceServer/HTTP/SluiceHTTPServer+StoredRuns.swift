@@ -47,7 +47,7 @@ extension SluiceHTTPServer {
         return Response(
             status: .ok, headers: headers,
             body: SSEBody.make(AsyncStream(unfolding: { await feed.next() }), heartbeat: configuration.heartbeatInterval) {
-                seed.event(for: $0).formatted
+                seed.event(for: $0).bytes
             }
         )
     }

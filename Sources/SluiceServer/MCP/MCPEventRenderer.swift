@@ -6,12 +6,33 @@ import SluiceJSON
 /// - status changes: `notifications/message` with `{level, data: {msg: {status, message, details}}, extra: null}`;
 ///   the first (`run.started`) carries the run's `session_id`;
 /// - model usage: `{level, data: {msg: {type: "model_usage", data: {model_provider, model_name, input_tokens, output_tokens}}}}`;
-/// - `notifications/progress` (strictly increasing: one per finished step) when the call has a progress token.
+/// - `notifications/progress` (strictly increasing) when the call has a progress token: one
+///   per finished announced step (one whose plan gives it a `status` or `message`) and one at
+///   the end of the run.
+///
+/// Levels follow what a person follows: at `info` each announced stage as it starts (its
+/// status and message), gate results, usage per model call and the run's start and end; at
+/// `debug` also steps the plan does not announce (`set`, `template` …), every step's
+/// completion with its output, skips and streamed text. docs/mcp.md lists them.
 struct MCPEventRenderer {
     var progressToken: JSONValue?
     /// Added to every notification's `_meta` (`io.modelcontextprotocol/related-task` for tasks).
     var meta: JSONObject?
     private var finishedSteps = 0
+    /// Executions (step, item, iteration) whose start was announced: their end counts as progress.
+    private var announced: Set<StepExecution> = []
+
+    private struct StepExecution: Hashable {
+        var step: String?
+        var item: Int?
+        var iteration: Int?
+
+        init(_ event: RunEvent) {
+            step = event.step
+            item = event.item
+            iteration = event.iteration
+        }
+    }
 
     init(progressToken: JSONValue?, meta: JSONObject? = nil) {
         self.progressToken = progressToken
@@ -31,7 +52,9 @@ struct MCPEventRenderer {
         if let (level, message) = Self.logNotification(for: event, meta: meta), level >= minimumLevel {
             messages.append((message, nil))
         }
-        if let progressToken, event.type.endsStep || event.type.endsRun {
+        if event.type == .stepStarted, Self.isAnnounced(event) { announced.insert(StepExecution(event)) }
+        let progresses = event.type.endsRun || event.type.endsStep && announced.remove(StepExecution(event)) != nil
+        if let progressToken, progresses {
             finishedSteps += 1
             messages.append((Self.progressNotification(for: event, token: progressToken, progress: finishedSteps, meta: meta), finishedSteps))
         }
@@ -67,6 +90,11 @@ struct MCPEventRenderer {
         }
     }
 
+    /// Whether the plan announces the step: it gave the step a `status` or a `message`.
+    static func isAnnounced(_ event: RunEvent) -> Bool {
+        event.data["status"] != nil || event.data["message"] != nil
+    }
+
     /// `(level, data)` of the `notifications/message` for an event.
     static func logMessage(for event: RunEvent) -> (MCPLogLevel, JSONValue)? {
         let data = event.data
@@ -93,11 +121,12 @@ struct MCPEventRenderer {
             let status = data["status"]?.stringValue ?? step
             let message = data["message"]?.stringValue ?? data["title"]?.stringValue ?? "Running \(step)"
             // A step's own details (seed 001's generating_sections {id, name, content}) win.
-            return (.info, msg(status, message, data["details"] ?? details([("kind", data["kind"]), ("items", data["items"])])))
+            let level: MCPLogLevel = isAnnounced(event) ? .info : .debug
+            return (level, msg(status, message, data["details"] ?? details([("kind", data["kind"]), ("items", data["items"])])))
         case .stepDelta:
             return (.debug, msg("streaming", "Text of \(step)", details([("text", data["text"])])))
         case .stepCompleted:
-            return (.info, msg("step_completed", "Finished \(step)", details([("duration_ms", data["duration_ms"]), ("output", data["output"])])))
+            return (.debug, msg("step_completed", "Finished \(step)", details([("duration_ms", data["duration_ms"]), ("output", data["output"])])))
         case .stepSkipped:
             return (.debug, msg("step_skipped", "Skipped \(step)", details([("reason", data["reason"])])))
         case .stepRetrying:
