@@ -259,4 +259,26 @@ struct CELExpressionTests {
         #expect(CELValue.string("\u{E9}") != CELValue.string("e\u{301}"))
         #expect(try Self.evaluate("{'\\u00E9': 1, 'e\\u0301': 2}.size()") == .int(2))
     }
+
+    /// `relevant` keeps the k best matches by BM25, in list order, and fills with the rest.
+    @Test("list.relevant ranks by BM25", arguments: [
+        ("chips", 2, ["Nvidia ships new AI chips", "TSMC chips output rises"]),
+        ("funding round", 1, ["Startup raises a funding round"]),
+        ("regulation europe", 2, ["Nvidia ships new AI chips", "EU regulation of AI in Europe"]),
+        ("芯片", 1, ["英伟达发布新芯片"]),
+        ("nothing matches this", 2, ["Nvidia ships new AI chips", "Startup raises a funding round"]),
+        ("chips", 9, ["Nvidia ships new AI chips", "Startup raises a funding round", "EU regulation of AI in Europe", "TSMC chips output rises", "英伟达发布新芯片"]),
+    ] as [(String, Int, [String])])
+    func relevantRanks(query: String, count: Int, expected: [String]) throws {
+        let titles = ["Nvidia ships new AI chips", "Startup raises a funding round", "EU regulation of AI in Europe", "TSMC chips output rises", "英伟达发布新芯片"]
+        let sources = CELValue(json: .array(titles.map { ["title": .string($0), "url": "https://example.com"] }))
+        let expression = try CELExpression(parsing: "sources.relevant(query, k).map(s, s.title)")
+        let value = try expression.evaluate(["sources": sources, "query": .string(query), "k": .int(Int64(count))])
+        #expect(value == .list(expected.map { .string($0) }))
+    }
+
+    @Test func relevantRefusesANegativeCount() throws {
+        #expect(throws: CELError.self) { try Self.evaluate("['a'].relevant('a', -1)") }
+        #expect(throws: CELError.self) { try Self.evaluate("['a'].relevant(1, 1)") }
+    }
 }

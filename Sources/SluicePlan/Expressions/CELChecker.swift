@@ -258,6 +258,13 @@ struct CELChecker {
                 return .list(.dyn)
             default: break
             }
+        case "relevant":
+            guard target != nil, all.count == 3, [.string, .dyn].contains(all[1]), [.int, .dyn].contains(all[2]) else { break }
+            switch all[0] {
+            case .dyn: return .list(.dyn)
+            case .list: return all[0]
+            default: break
+            }
         case "distinct":
             guard target != nil, all.count == 1 else { break }
             switch all[0] {

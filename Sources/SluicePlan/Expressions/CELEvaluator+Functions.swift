@@ -28,6 +28,14 @@ extension CELEvaluator {
             case "join": return try join(list, arguments)
             case "flatten": return try flatten(list, arguments)
             case "distinct" where arguments.isEmpty: return try distinct(list)
+            case "relevant":
+                guard arguments.count == 2, case .string(let query) = arguments[0], case .int(let count) = arguments[1] else {
+                    throw .noOverload(name, [receiver] + arguments)
+                }
+                guard count >= 0 else { throw CELError("relevant: the number of elements to keep is negative (\(count))") }
+                let (selected, cost) = CELRelevance.relevant(list, query: query, count: Int(count))
+                try charge(cost)
+                return .list(selected)
             default: break
             }
         }
@@ -135,6 +143,6 @@ enum CELFunctions {
     static let globalNames: Set<String> = ["size", "int", "uint", "double", "string", "bytes", "bool", "type", "dyn", "matches"]
     static let methodNames: Set<String> = [
         "size", "contains", "startsWith", "endsWith", "matches", "lowerAscii", "upperAscii", "trim", "replace",
-        "split", "join", "indexOf", "lastIndexOf", "substring", "charAt", "flatten", "distinct",
+        "split", "join", "indexOf", "lastIndexOf", "substring", "charAt", "flatten", "distinct", "relevant",
     ]
 }
