@@ -40,9 +40,9 @@ import Testing
         return events
     }
 
-    static func render(_ events: [RunEvent], isTTY: Bool, color: Bool, destination: String? = nil) async -> String {
+    static func render(_ events: [RunEvent], isTTY: Bool, color: Bool) async -> String {
         let output = Mutex("")
-        let view = TerminalEventView(isTTY: isTTY, useColor: color, width: 80, reportDestination: destination) { text in
+        let view = TerminalEventView(isTTY: isTTY, useColor: color, width: 80) { text in
             output.withLock { $0 += text }
         }
         for event in events { await view.receive(event) }
@@ -50,7 +50,7 @@ import Testing
     }
 
     @Test func plainOutputHasALinePerStepGateScoresProgressAndTheSummary() async {
-        let text = await Self.render(Self.sampleRun(), isTTY: false, color: true, destination: "out/report.md")
+        let text = await Self.render(Self.sampleRun(), isTTY: false, color: true)
         #expect(!text.contains("\u{1B}"), "no ANSI codes when not a TTY")
         let lines = text.split(separator: "\n").map(String.init)
         #expect(lines.first?.hasPrefix("▶ news_report — News report") == true)
@@ -63,7 +63,7 @@ import Testing
         #expect(lines.contains("  – confirm skipped (when is false)"))
         #expect(lines.contains("✓ completed in 6.0s"))
         #expect(lines.contains("  tokens: 15,456 (12,000 in, 3,456 out) · cost: $0.0123"))
-        #expect(lines.contains("  report: out/report.md"))
+        #expect(!text.contains("report:"), "the view claims no file; sluice run says where it wrote once it has")
         #expect(!text.contains("An outline"), "plain output does not echo streamed text")
     }
 

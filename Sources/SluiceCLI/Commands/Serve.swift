@@ -30,7 +30,7 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Serve with no keys and no network: a simulated model and the local corpus.")
     var offline = false
 
-    @Option(name: .long, help: "Folder of local documents for offline search (default: $SLUICE_CORPUS, else ./corpus).")
+    @Option(name: .long, help: "With --offline: the folder of local documents searched (default: $SLUICE_CORPUS, else ./corpus when there is one, else none).")
     var corpus: String?
 
     @Option(name: .long, help: "Seconds runs may go on after SIGTERM before they are cancelled.")
@@ -58,8 +58,8 @@ struct Serve: AsyncParsableCommand {
     var simulatedDelayMilliseconds = 15
 
     func validate() throws {
-        if cacheTTL != nil && !cache { throw ValidationError("--cache-ttl needs --cache") }
-        if cache && noStore { throw ValidationError("--cache needs the store; remove --no-store") }
+        if cacheTTL != nil && !cache { throw CLIError.invalid("--cache-ttl needs --cache") }
+        if cache && noStore { throw CLIError.invalid("--cache needs the store; remove --no-store") }
         if let cacheTTL { _ = try DurationText.seconds(cacheTTL, option: "--cache-ttl") }
     }
 
@@ -68,16 +68,9 @@ struct Serve: AsyncParsableCommand {
         let (library, problems) = PlanLibrary.load(catalog: directory.catalog)
         for problem in problems { Terminal.error("skipping invalid plan \(problem)") }
         if library.plans.isEmpty {
-            Terminal.error("no plans to serve in \(directory.catalog.directories.joined(separator: ", "))")
-            throw ExitCode(ExitStatus.invalid)
+            throw CLIError.invalid("no plans to serve in \(directory.catalog.directories.joined(separator: ", "))")
         }
-        let configuration: ProviderConfiguration
-        do {
-            configuration = try ProviderConfiguration.load()
-        } catch {
-            Terminal.error("error: \(error)")
-            throw ExitCode(ExitStatus.invalid)
-        }
+        let configuration = try ProviderConfiguration.loadForCLI()
         let sampling = configuration.defaultModel == "sampling"
         let providers = try makeProviders(configuration: configuration)
         var engineConfiguration = RunEngine.Configuration(catalog: directory.catalog)
@@ -101,8 +94,7 @@ struct Serve: AsyncParsableCommand {
         do {
             keys = try APIKeys(parsing: configuration["SLUICE_API_KEYS"] ?? environment["SLUICE_API_KEYS"] ?? "")
         } catch {
-            Terminal.error(error.description)
-            throw ExitCode(ExitStatus.invalid)
+            throw CLIError(lines: [error.description], exitCode: ExitStatus.invalid)
         }
         let serverConfiguration = SluiceHTTPServer.Configuration(
             host: host, port: port, apiKeys: keys, origins: OriginPolicy(allowed: Set(allowedOrigins)),
@@ -129,15 +121,12 @@ struct Serve: AsyncParsableCommand {
     private func makeProviders(configuration: ProviderConfiguration) throws -> RunEngine.Providers {
         let documentsRoot = configuration["SLUICE_DOCUMENT_ROOT"] ?? FileManager.default.currentDirectoryPath
         if offline {
-            do {
-                return try .offline(
-                    corpusFolder: corpus ?? configuration["SLUICE_CORPUS"] ?? "corpus", documentsRoot: documentsRoot,
-                    model: SimulatedModel.Configuration(chunkDelay: .milliseconds(simulatedDelayMilliseconds))
-                )
-            } catch {
-                Terminal.error("error: \(error)")
-                throw ExitCode(ExitStatus.invalid)
-            }
+            let chosen = try OfflineCorpus.choose(option: corpus, configuration: configuration)
+            Terminal.error("sluice: " + chosen.note)
+            return .offline(
+                corpus: chosen.corpus, documentsRoot: documentsRoot,
+                model: SimulatedModel.Configuration(chunkDelay: .milliseconds(simulatedDelayMilliseconds))
+            )
         }
         let factory = ProviderFactory(configuration: configuration)
         let search: any SearchProvider
@@ -170,8 +159,7 @@ extension Serve {
                 engine: executor, store: try SQLiteRunStore(home: SluiceHome.resolve(environment: environment)),
                 cacheAll: cache ? CacheSetting(timeToLive: ttl) : nil)
         } catch {
-            Terminal.error("cannot start: \(error.message) (or serve with --no-store)")
-            throw ExitCode(ExitStatus.invalid)
+            throw CLIError.invalid("cannot start: \(error.message) (or serve with --no-store)")
         }
     }
 }
