@@ -77,11 +77,12 @@ struct Run: AsyncParsableCommand {
         return arguments
     }
 
-    func validate() throws {
-        if corpus != nil && !offline { throw CLIError.invalid("--corpus needs --offline (online runs search a folder with SLUICE_SEARCH=corpus and SLUICE_CORPUS)") }
-    }
-
+    // Options are checked in run(), not validate(): ArgumentParser rewraps what validate()
+    // throws, and every error should reach SluiceMain as the CLIError it is.
     func run() async throws {
+        if corpus != nil && !offline {
+            throw CLIError.invalid("--corpus needs --offline (online runs search a folder with SLUICE_SEARCH=corpus and SLUICE_CORPUS)")
+        }
         let environment = ProcessInfo.processInfo.environment
         let loaded = try directory.loadPlan(plan)
         if let output { try ReportOutput.check(loaded, destination: output) }

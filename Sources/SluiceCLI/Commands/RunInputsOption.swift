@@ -30,6 +30,7 @@ struct RunInputsOption {
                 problems += error.errors
             }
         }
+        problems += likelyTypos(in: given, schema: plan.inputSchema)
         do {
             let prepared = try RunInputs.prepare(.object(given), schema: plan.inputSchema)
             if problems.isEmpty { return prepared }
@@ -39,6 +40,17 @@ struct RunInputsOption {
         }
         throw CLIError(
             lines: problems.map { "error: \($0)" } + ["see the plan's inputs with: \(schemaCommand)"], exitCode: ExitStatus.invalid)
+    }
+
+    /// Undeclared inputs that look like misspellings of declared ones. A plan whose schema
+    /// allows other inputs would take them silently and run with the default of the one meant,
+    /// so on the command line a near miss is an error even then.
+    private func likelyTypos(in given: JSONObject, schema: JSONValue) -> [InputError] {
+        let declared = schema["properties"]?.objectValue?.members.map(\.key) ?? []
+        return given.members.compactMap { member in
+            guard !declared.contains(member.key), let meant = NameSuggestion.closest(to: member.key, among: declared) else { return nil }
+            return InputError(name: member.key, message: "is not an input of this plan — did you mean '\(meant)'?")
+        }
     }
 
     private func fileInputs() throws(CLIError) -> JSONObject {

@@ -154,7 +154,7 @@ struct RunRecording {
 
 /// Durations as people write them: `90s`, `15m`, `12h`, `30d`.
 enum DurationText {
-    static func seconds(_ text: String, option: String) throws -> TimeInterval {
+    static func seconds(_ text: String, option: String) throws(CLIError) -> TimeInterval {
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
         guard let unit = text.last, let scale = units[unit], let value = Double(text.dropLast()), value >= 0 else {
             throw CLIError.invalid("\(option) '\(text)': expected a number and a unit s, m, h or d (e.g. 30d)")

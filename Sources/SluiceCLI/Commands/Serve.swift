@@ -57,13 +57,16 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("simulated-delay-ms"), help: .hidden)
     var simulatedDelayMilliseconds = 15
 
-    func validate() throws {
-        if cacheTTL != nil && !cache { throw CLIError.invalid("--cache-ttl needs --cache") }
-        if cache && noStore { throw CLIError.invalid("--cache needs the store; remove --no-store") }
+    /// Checked in run(), not validate(): ArgumentParser rewraps what validate() throws, and
+    /// every error should reach SluiceMain as the CLIError it is.
+    private func checkOptions() throws(CLIError) {
+        if cacheTTL != nil && !cache { throw .invalid("--cache-ttl needs --cache") }
+        if cache && noStore { throw .invalid("--cache needs the store; remove --no-store") }
         if let cacheTTL { _ = try DurationText.seconds(cacheTTL, option: "--cache-ttl") }
     }
 
     func run() async throws {
+        try checkOptions()
         let environment = ProcessInfo.processInfo.environment
         let (library, problems) = PlanLibrary.load(catalog: directory.catalog)
         for problem in problems { Terminal.error("skipping invalid plan \(problem)") }

@@ -60,7 +60,9 @@ public enum RunInputs {
             if error.keyword == "additionalProperties" || error.keyword == "unevaluatedProperties",
                 error.instancePath.tokens.count == 1
             {
-                return InputError(name: error.instancePath.tokens[0], message: "is not an input of this plan")
+                let name = error.instancePath.tokens[0]
+                let known = schema["properties"]?.objectValue?.members.map(\.key) ?? []
+                return InputError(name: name, message: "is not an input of this plan" + NameSuggestion.didYouMean(name, among: known))
             }
             if !error.instancePath.tokens.isEmpty {
                 // A nested problem is named by its path inside the input: `filters/0/year`.
