@@ -95,6 +95,24 @@ import Testing
         #expect(!output.withLock { $0 }.contains("4.2s"), "no redraws in plain output")
     }
 
+    @Test func aPausedViewWritesNothingAndDrawsWhatItHeldOnResume() async {
+        let output = Mutex("")
+        let view = TerminalEventView(isTTY: true, useColor: false, width: 80) { text in output.withLock { $0 += text } }
+        let t = Date(timeIntervalSince1970: 1000)
+        await view.receive(RunEvent(seq: 1, runID: "r", time: t, type: .stepStarted, step: "ok", data: ["kind": "confirm"]))
+        await view.receive(RunEvent(seq: 2, runID: "r", time: t, type: .stepStarted, step: "other", data: ["kind": "llm"]))
+        view.pause()
+        #expect(output.withLock { $0 }.hasSuffix("\u{1B}[2F\u{1B}[J"), "the live block is erased before the question")
+        output.withLock { $0 = "" }
+        await view.receive(RunEvent(seq: 3, runID: "r", time: t.addingTimeInterval(1), type: .stepCompleted, step: "other", data: ["duration_ms": 1000]))
+        view.tick(now: t.addingTimeInterval(2))
+        #expect(output.withLock { $0 }.isEmpty, "nothing is drawn while asking")
+        view.resume(now: t.addingTimeInterval(3))
+        let drawn = output.withLock { $0 }
+        #expect(drawn.hasPrefix("\r\u{1B}[J  ✓ other  1.0s\n"), "the held line comes first, without erasing the question: \(drawn.debugDescription)")
+        #expect(drawn.contains("… ok  3.0s"))
+    }
+
     @Test func coloursOnlyOnATTYAndNeverWithNoColor() async {
         let coloured = await Self.render(Self.sampleRun(), isTTY: true, color: true)
         #expect(coloured.contains("\u{1B}[32m✓"))
