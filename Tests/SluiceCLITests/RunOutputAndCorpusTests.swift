@@ -16,6 +16,21 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 
+    @Test(arguments: [
+        (#"{"value": "${steps.facts.output}", "schema": {"type": "object", "properties": {"summary": {"type": "string"}}}}"#,
+         "has no report_content (its fields: summary)"),
+        (#"{"value": [1, 2]}"#, "is neither text nor an object with report_content"),
+        (#"{"value": "${steps.facts.output}", "schema": {"type": "array"}}"#, "is neither text nor an object with report_content"),
+    ])
+    func whatTheOutputDeclaresDecidesBeforeRunning(output: String, message: String) throws {
+        let text = #"{"name": "declared", "steps": [{"id": "facts", "kind": "set", "value": {"summary": "s"}}], "output": "#
+        let plan = try ScratchPlan(text + output + "}", name: "declared")
+        defer { plan.remove() }
+        let result = try CLIProcess.run(["run", plan.path, "--offline", "--output", plan.file("out.md")])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("the result of plan 'declared' \(message)"), "\(result.stderr)")
+    }
+
     @Test func theResultAsJSONIsWrittenAndSaidOnceItIs() throws {
         let plan = try ScratchPlan(ScratchPlan.dueDiligence, name: "due_diligence")
         defer { plan.remove() }

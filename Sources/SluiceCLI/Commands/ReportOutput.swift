@@ -16,8 +16,8 @@ enum ReportOutput {
     enum Shape: Equatable {
         /// A string, or an object with `report_content`.
         case report
-        /// An object without `report_content`: these are its fields.
-        case fields([String])
+        /// Not a report: an object with these fields and no `report_content`, or (nil) not an object.
+        case fields([String]?)
         /// Only known once it has run (an expression with no output schema saying more).
         case unknown
     }
@@ -31,9 +31,9 @@ enum ReportOutput {
     /// - Throws: ``CLIError`` (exit 2) naming the plan's output fields and the `.json` to use.
     static func check(_ plan: Plan, destination: String) throws(CLIError) {
         guard isMarkdown(destination), case .fields(let fields) = shape(of: plan) else { return }
+        let what = fields.map { "has no report_content (its fields: \($0.joined(separator: ", ")))" } ?? "is neither text nor an object with report_content"
         throw .invalid(
-            "--output \(destination): a .md file takes a report, but the result of plan '\(plan.name)' has no report_content"
-                + " (its fields: \(fields.isEmpty ? "none" : fields.joined(separator: ", ")))",
+            "--output \(destination): a .md file takes a report, but the result of plan '\(plan.name)' \(what)",
             notes: ["write the result as JSON instead: --output \(jsonAlternative(to: destination))"])
     }
 
@@ -46,23 +46,25 @@ enum ReportOutput {
         case .literal(let value): return shape(of: value)
         case .object(let members):
             return members.contains { $0.key == "report_content" } ? .report : .fields(members.map(\.key))
-        case .array: return .fields([])
+        case .array: return .fields(nil)
         case .expression: return output.schema.map(shape(ofSchema:)) ?? .unknown
         }
     }
 
     private static func shape(of value: JSONValue) -> Shape {
         if value.stringValue != nil { return .report }
-        guard let object = value.objectValue else { return .fields([]) }
+        guard let object = value.objectValue else { return .fields(nil) }
         return object["report_content"]?.stringValue != nil ? .report : .fields(object.members.map(\.key))
     }
 
     private static func shape(ofSchema schema: JSONValue) -> Shape {
         let types = schema["type"]?.stringValue.map { [$0] } ?? schema["type"]?.arrayValue?.compactMap(\.stringValue)
         if types?.contains("string") == true { return .report }
+        if let types, !types.contains("object") { return .fields(nil) }
         guard let properties = schema["properties"]?.objectValue else { return .unknown }
         if properties["report_content"] != nil { return .report }
-        // Further members are possible unless the schema closes the object.
+        // An object typed or closed is taken at its word; an untyped schema with properties
+        // might describe something else, which only the run can tell.
         let closed = schema["additionalProperties"] == false || schema["unevaluatedProperties"] == false
         return closed || types == ["object"] ? .fields(properties.members.map(\.key)) : .unknown
     }
