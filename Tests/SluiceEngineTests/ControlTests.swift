@@ -175,6 +175,12 @@ import Testing
         #expect(throws: InputError(name: "opts", message: #"expects a JSON object such as {"name": "value"}; got [1]"#)) {
             try parser.value(of: "[1]", for: "opts")
         }
+        do {
+            _ = try parser.value(of: #"["a",]"#, for: "tags")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.message.hasPrefix(#"expects a JSON array such as ["a", "b"]; got ["a",] ("#), "JSON with a mistake keeps the parser's reason")
+        }
     }
 
     @Test func anUnknownInputOfAClosedSchemaSuggestsTheNearestOne() {

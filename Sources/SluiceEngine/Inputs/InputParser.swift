@@ -67,11 +67,17 @@ public struct InputParser: Sendable {
             default: throw InputError(name: name, message: "expects true or false, got '\(text)'")
             }
         case "array", "object":
-            // The parser's own complaint ("invalid literal") would not help here: say what is wanted.
             let expected = wanted == "array" ? "a JSON array such as \(arrayExample(for: name))" : #"a JSON object such as {"name": "value"}"#
-            guard let parsed = try? JSONParser.parse(text),
-                (wanted == "array" && parsed.arrayValue != nil) || (wanted == "object" && parsed.objectValue != nil)
-            else {
+            let parsed: JSONValue
+            do {
+                parsed = try JSONParser.parse(text)
+            } catch {
+                // The parser's complaint ("invalid literal") only helps someone who meant to
+                // write JSON; anyone else needs to hear what is wanted.
+                let meantJSON = text.trimmingCharacters(in: .whitespaces).first.map { "[{\"".contains($0) } ?? false
+                throw InputError(name: name, message: "expects \(expected); got \(text)" + (meantJSON ? " (\(error.message))" : ""))
+            }
+            guard (wanted == "array" && parsed.arrayValue != nil) || (wanted == "object" && parsed.objectValue != nil) else {
                 throw InputError(name: name, message: "expects \(expected); got \(text)")
             }
             return parsed
