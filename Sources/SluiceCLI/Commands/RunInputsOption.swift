@@ -48,8 +48,8 @@ struct RunInputsOption {
     private func likelyTypos(in given: JSONObject, schema: JSONValue) -> [InputError] {
         let declared = schema["properties"]?.objectValue?.members.map(\.key) ?? []
         return given.members.compactMap { member in
-            guard !declared.contains(member.key), let meant = NameSuggestion.closest(to: member.key, among: declared) else { return nil }
-            return InputError(name: member.key, message: "is not an input of this plan — did you mean '\(meant)'?")
+            guard !declared.contains(member.key), NameSuggestion.closest(to: member.key, among: declared) != nil else { return nil }
+            return RunInputs.unknownInput(member.key, schema: schema)
         }
     }
 
