@@ -14,6 +14,12 @@ struct Run: AsyncParsableCommand {
             Inputs come from --inputs FILE.json, then each --input name=value (typed by the plan's \
             input schema: numbers, booleans, JSON arrays and objects), then the schema's defaults.
 
+            --output FILE.md writes the report, so it needs a plan whose result has report_content \
+            (other plans are refused before running); any other name gets the result as JSON.
+
+            --offline searches the documents of --corpus DIR, else $SLUICE_CORPUS, else ./corpus \
+            when there is one; without any, searches find nothing.
+
             Exit codes: 0 completed, 1 failed, 2 bad invocation or invalid plan, 130 cancelled.
             """
     )
