@@ -14,8 +14,10 @@ public struct SluiceCommand: AsyncParsableCommand {
 
 /// The entry point for the thin `sluice` executable.
 ///
-/// Maps failures to the documented exit codes: 0 completed, 1 run failed, 2 bad invocation
-/// or invalid plan, 130 cancelled. (ArgumentParser's own default for usage errors is 64.)
+/// The one place errors are printed: a ``CLIError`` thrown by a command prints its lines and
+/// exits with its code; ArgumentParser's own errors (unknown options, `validate()` failures)
+/// print its message and usage. Exit codes: 0 completed, 1 run failed, 2 bad invocation or
+/// invalid plan, 130 cancelled. (ArgumentParser's own default for usage errors is 64.)
 public enum SluiceMain {
     public static func run() async {
         do {
@@ -25,6 +27,9 @@ public enum SluiceMain {
             } else {
                 try command.run()
             }
+        } catch let error as CLIError {
+            error.report()
+            exit(error.exitCode)
         } catch {
             let code = SluiceCommand.exitCode(for: error)
             if code == .validationFailure {

@@ -60,7 +60,15 @@ public struct RunEngine: Sendable {
             corpusFolder: String, documentsRoot: String?,
             model: SimulatedModel.Configuration = .init(), input: (any InputProvider)? = nil
         ) throws(ProviderError) -> Providers {
-            let corpus = try Corpus.load(folder: corpusFolder)
+            offline(corpus: try Corpus.load(folder: corpusFolder), documentsRoot: documentsRoot, model: model, input: input)
+        }
+
+        /// The providers of `--offline` over a corpus already loaded (an empty one when there
+        /// is no corpus folder: searches then find nothing).
+        public static func offline(
+            corpus: Corpus, documentsRoot: String?,
+            model: SimulatedModel.Configuration = .init(), input: (any InputProvider)? = nil
+        ) -> Providers {
             var providers = Providers(
                 model: ModelRouter(fallback: SimulatedModel(configuration: model)),
                 search: CorpusSearchProvider(corpus: corpus),

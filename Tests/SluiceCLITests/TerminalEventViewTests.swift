@@ -40,9 +40,9 @@ import Testing
         return events
     }
 
-    static func render(_ events: [RunEvent], isTTY: Bool, color: Bool, destination: String? = nil) async -> String {
+    static func render(_ events: [RunEvent], isTTY: Bool, color: Bool) async -> String {
         let output = Mutex("")
-        let view = TerminalEventView(isTTY: isTTY, useColor: color, width: 80, reportDestination: destination) { text in
+        let view = TerminalEventView(isTTY: isTTY, useColor: color, width: 80) { text in
             output.withLock { $0 += text }
         }
         for event in events { await view.receive(event) }
@@ -50,7 +50,7 @@ import Testing
     }
 
     @Test func plainOutputHasALinePerStepGateScoresProgressAndTheSummary() async {
-        let text = await Self.render(Self.sampleRun(), isTTY: false, color: true, destination: "out/report.md")
+        let text = await Self.render(Self.sampleRun(), isTTY: false, color: true)
         #expect(!text.contains("\u{1B}"), "no ANSI codes when not a TTY")
         let lines = text.split(separator: "\n").map(String.init)
         #expect(lines.first?.hasPrefix("▶ news_report — News report") == true)
@@ -63,7 +63,7 @@ import Testing
         #expect(lines.contains("  – confirm skipped (when is false)"))
         #expect(lines.contains("✓ completed in 6.0s"))
         #expect(lines.contains("  tokens: 15,456 (12,000 in, 3,456 out) · cost: $0.0123"))
-        #expect(lines.contains("  report: out/report.md"))
+        #expect(!text.contains("report:"), "the view claims no file; sluice run says where it wrote once it has")
         #expect(!text.contains("An outline"), "plain output does not echo streamed text")
     }
 
@@ -93,6 +93,24 @@ import Testing
         await plain.receive(RunEvent(seq: 1, runID: "r", time: started, type: .stepStarted, step: "queries", data: ["kind": "llm"]))
         plain.tick(now: started.addingTimeInterval(4.2))
         #expect(!output.withLock { $0 }.contains("4.2s"), "no redraws in plain output")
+    }
+
+    @Test func aPausedViewWritesNothingAndDrawsWhatItHeldOnResume() async {
+        let output = Mutex("")
+        let view = TerminalEventView(isTTY: true, useColor: false, width: 80) { text in output.withLock { $0 += text } }
+        let t = Date(timeIntervalSince1970: 1000)
+        await view.receive(RunEvent(seq: 1, runID: "r", time: t, type: .stepStarted, step: "ok", data: ["kind": "confirm"]))
+        await view.receive(RunEvent(seq: 2, runID: "r", time: t, type: .stepStarted, step: "other", data: ["kind": "llm"]))
+        view.pause()
+        #expect(output.withLock { $0 }.hasSuffix("\u{1B}[2F\u{1B}[J"), "the live block is erased before the question")
+        output.withLock { $0 = "" }
+        await view.receive(RunEvent(seq: 3, runID: "r", time: t.addingTimeInterval(1), type: .stepCompleted, step: "other", data: ["duration_ms": 1000]))
+        view.tick(now: t.addingTimeInterval(2))
+        #expect(output.withLock { $0 }.isEmpty, "nothing is drawn while asking")
+        view.resume(now: t.addingTimeInterval(3))
+        let drawn = output.withLock { $0 }
+        #expect(drawn.hasPrefix("\r\u{1B}[J  ✓ other  1.0s\n"), "the held line comes first, without erasing the question: \(drawn.debugDescription)")
+        #expect(drawn.contains("… ok  3.0s"))
     }
 
     @Test func coloursOnlyOnATTYAndNeverWithNoColor() async {

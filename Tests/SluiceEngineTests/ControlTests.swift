@@ -168,6 +168,32 @@ import Testing
         }
     }
 
+    @Test func listsAndObjectsSayWhatWasExpectedInWords() {
+        #expect(throws: InputError(name: "tags", message: #"expects a JSON array such as ["a", "b"]; got finances"#)) {
+            try parser.value(of: "finances", for: "tags")
+        }
+        #expect(throws: InputError(name: "opts", message: #"expects a JSON object such as {"name": "value"}; got [1]"#)) {
+            try parser.value(of: "[1]", for: "opts")
+        }
+        do {
+            _ = try parser.value(of: #"["a",]"#, for: "tags")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.message.hasPrefix(#"expects a JSON array such as ["a", "b"]; got ["a",] ("#), "JSON with a mistake keeps the parser's reason")
+        }
+    }
+
+    @Test func anUnknownInputOfAClosedSchemaSuggestsTheNearestOne() {
+        let schema: JSONValue = ["type": "object", "properties": ["depth": ["type": "integer"]], "additionalProperties": false]
+        #expect(throws: InputErrors.self) { try RunInputs.prepare(["dept": 2], schema: schema) }
+        do {
+            _ = try RunInputs.prepare(["dept": 2, "colour": "red"], schema: schema)
+        } catch {
+            #expect(error.description.contains("input 'dept': is not an input of this plan — did you mean 'depth'?"))
+            #expect(error.description.contains("input 'colour': is not an input of this plan\n") || error.description.hasSuffix("input 'colour': is not an input of this plan"))
+        }
+    }
+
     @Test func laterPairsReplaceEarlierOnesAndTheBase() throws {
         let inputs = try parser.parse(["days=1", "days=2"], base: ["days": 9, "task": "from file"])
         #expect(inputs == ["days": 2, "task": "from file"])

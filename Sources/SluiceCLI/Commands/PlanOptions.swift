@@ -11,19 +11,38 @@ struct PlanDirectoryOptions: ParsableArguments {
         PlanCatalog.standard(plansOption: plans, environment: ProcessInfo.processInfo.environment)
     }
 
-    /// Loads PLAN (a path or a plan name), printing every problem to stderr on failure.
-    func loadPlan(_ reference: String) throws -> Plan {
+    /// Loads PLAN (a path or a plan name).
+    ///
+    /// - Throws: ``CLIError`` (exit 2) naming the folders searched, or with every problem of
+    ///   the plan as `FILE:LINE:COL: error: …` and their count.
+    func loadPlan(_ reference: String) throws(CLIError) -> Plan {
         guard let path = catalog.resolve(reference) else {
-            Terminal.error("no plan '\(reference)': not a file, and not a plan name in \(catalog.directories.joined(separator: ", "))")
-            throw ExitCode(ExitStatus.invalid)
+            throw .invalid("no plan '\(reference)': not a file, and not a plan name in \(catalog.directories.joined(separator: ", "))")
         }
         do {
             return try PlanLoader(catalog: catalog).load(path: path)
         } catch {
-            Terminal.error(error.description)
-            Terminal.error("\(path): \(error.diagnostics.count) problem\(error.diagnostics.count == 1 ? "" : "s")")
-            throw ExitCode(ExitStatus.invalid)
+            let count = error.diagnostics.count
+            throw CLIError(lines: [error.description, "\(path): \(count) problem\(count == 1 ? "" : "s")"], exitCode: ExitStatus.invalid)
         }
+    }
+
+    /// The `sluice schema` command that shows `reference`'s inputs: the plan as the user named
+    /// it (a path or a name) with the `--plans` folder it was found in, quoted for a shell.
+    func schemaCommand(for reference: String) -> String {
+        var words = ["sluice", "schema", ShellWord.quoted(reference)]
+        if let plans { words += ["--plans", ShellWord.quoted(plans)] }
+        return words.joined(separator: " ")
+    }
+}
+
+/// A word a shell reads back as it is: bare when it is made of safe characters, else in
+/// single quotes.
+enum ShellWord {
+    static func quoted(_ word: String) -> String {
+        let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%")
+        if !word.isEmpty, word.allSatisfy(safe.contains) { return word }
+        return "'" + word.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
     }
 }
 

@@ -14,8 +14,7 @@ struct Plans: ParsableCommand {
         let catalog = directory.catalog
         let files = catalog.planFiles()
         guard !files.isEmpty else {
-            Terminal.error("no plans in \(catalog.directories.joined(separator: ", "))")
-            throw ExitCode(ExitStatus.invalid)
+            throw CLIError.invalid("no plans in \(catalog.directories.joined(separator: ", "))")
         }
         let loader = PlanLoader(catalog: catalog)
         var rows: [(String, String)] = []

@@ -14,6 +14,12 @@ struct Run: AsyncParsableCommand {
             Inputs come from --inputs FILE.json, then each --input name=value (typed by the plan's \
             input schema: numbers, booleans, JSON arrays and objects), then the schema's defaults.
 
+            --output FILE.md writes the report, so it needs a plan whose result has report_content \
+            (other plans are refused before running); any other name gets the result as JSON.
+
+            --offline searches the documents of --corpus DIR, else $SLUICE_CORPUS, else ./corpus \
+            when there is one; without any, searches find nothing.
+
             Exit codes: 0 completed, 1 failed, 2 bad invocation or invalid plan, 130 cancelled.
             """
     )
@@ -34,7 +40,7 @@ struct Run: AsyncParsableCommand {
     @Option(help: "How events are shown: pretty (for people) or ndjson (one JSON event per line).")
     var events: EventFormat = .pretty
 
-    @Option(help: "Write the result here: the report as Markdown (.md), else the result as JSON.")
+    @Option(help: "Write the result here: the report as Markdown (.md, for plans whose result has report_content), else the result as JSON.")
     var output: String?
 
     @Option(name: .customLong("model"), help: "Use provider:model for the plan's model NAME (NAME=provider:model); repeatable.")
@@ -42,6 +48,9 @@ struct Run: AsyncParsableCommand {
 
     @Flag(help: "Run with no keys and no network: a simulated model and the local corpus.")
     var offline = false
+
+    @Option(name: .long, help: "With --offline: the folder of local documents searched (default: $SLUICE_CORPUS, else ./corpus when there is one, else none).")
+    var corpus: String?
 
     @Flag(help: "Reuse model and search responses for identical requests (kept in the store; see --cache-ttl, sluice cache clear). The plan's \"cache\" setting does this too.")
     var cache = false
@@ -64,6 +73,7 @@ struct Run: AsyncParsableCommand {
     /// The options a resume must repeat (inputs are stored on their own).
     private var recordedArguments: [String] {
         var arguments: [String] = offline ? ["--offline"] : []
+        if let corpus { arguments += ["--corpus", corpus] }
         for override in modelOverrides { arguments += ["--model", override] }
         if cache { arguments.append("--cache") }
         if noCache { arguments.append("--no-cache") }
@@ -73,21 +83,23 @@ struct Run: AsyncParsableCommand {
         return arguments
     }
 
+    // Options are checked in run(), not validate(): ArgumentParser rewraps what validate()
+    // throws, and every error should reach SluiceMain as the CLIError it is.
     func run() async throws {
+        if corpus != nil && !offline {
+            throw CLIError.invalid("--corpus needs --offline (online runs search a folder with SLUICE_SEARCH=corpus and SLUICE_CORPUS)")
+        }
         let environment = ProcessInfo.processInfo.environment
         let loaded = try directory.loadPlan(plan)
+        if let output { try ReportOutput.check(loaded, destination: output) }
         let cacheSetting = try responseCache(for: loaded)
         let recording = try await RunRecording.open(enabled: !noStore, resumeID: resumeRun, cache: cacheSetting)
-        let inputs = try recording.resumed?.run.inputs ?? RunInputsOption(pairs: inputPairs, file: inputsFile).resolve(for: loaded)
+        let inputs = try recording.resumed?.run.inputs
+            ?? RunInputsOption(pairs: inputPairs, file: inputsFile).resolve(for: loaded, schemaCommand: directory.schemaCommand(for: plan))
         let overrides = try parseModelOverrides()
-        let configuration: ProviderConfiguration
-        do {
-            configuration = try ProviderConfiguration.load()
-        } catch {
-            Terminal.error("error: \(error)")
-            throw ExitCode(ExitStatus.invalid)
-        }
-        let providers = recording.wrap(try makeProviders(for: loaded, configuration: configuration, overrides: overrides).redacting(configuration.redactor))
+        let configuration = try ProviderConfiguration.loadForCLI()
+        let view: TerminalEventView? = events == .pretty ? TerminalEventView.standardOutput(environment: environment, plan: loaded) : nil
+        let providers = recording.wrap(try makeProviders(for: loaded, configuration: configuration, overrides: overrides, view: view).redacting(configuration.redactor))
         let runID = recording.runID
         let engine = RunEngine(
             providers: providers,
@@ -99,8 +111,6 @@ struct Run: AsyncParsableCommand {
             )
         )
         try await recording.begin(plan: loaded, inputs: inputs, arguments: recordedArguments)
-        let view: TerminalEventView? =
-            events == .pretty ? TerminalEventView.standardOutput(environment: environment, reportDestination: output) : nil
         let sink: any EventSink = view ?? NDJSONEventSink(fileHandle: FileHandle.standardOutput)
         let (outcome, storeSink) = await InterruptibleRun.run {
             await withTaskGroup(of: Void.self) { group in
@@ -111,15 +121,19 @@ struct Run: AsyncParsableCommand {
             }
         }
         await recording.end(outcome, sink: storeSink)
-        if let output { try write(outcome, to: output) }
-        throw ExitCode(outcome.exitCode)
+        if let output {
+            let written = try ReportOutput.write(outcome, to: output)
+            // Said only once the file is there, on stdout beside the run's summary.
+            if events == .pretty { Terminal.print("  \(written): \(output)") }
+        }
+        if outcome.exitCode != ExitStatus.completed { throw CLIError.exit(outcome.exitCode) }
     }
 
     /// The response cache this run uses, if any: `--no-cache` wins, then `--cache`, then the
     /// plan's `cache` setting; `--cache-ttl` replaces the plan's ttl. The plan's setting is
     /// dropped (with a note) under `--no-store`, which has no cache; `--cache` there is an error.
     private func responseCache(for plan: Plan) throws -> RunRecording.Cache? {
-        if noCache && cache { throw ValidationError("--cache and --no-cache contradict each other; keep one") }
+        if noCache && cache { throw CLIError.invalid("--cache and --no-cache contradict each other; keep one") }
         let ttl = try cacheTTL.map { try DurationText.seconds($0, option: "--cache-ttl") }
         if noCache { return nil }
         if cache { return RunRecording.Cache(timeToLive: ttl ?? plan.cache?.timeToLive, explicit: true) }
@@ -133,79 +147,10 @@ struct Run: AsyncParsableCommand {
         for pair in modelOverrides {
             guard let equals = pair.firstIndex(of: "="), ModelID(parsing: String(pair[pair.index(after: equals)...])) != nil
             else {
-                throw ValidationError("--model '\(pair)': expected NAME=provider:model, e.g. default=openai:gpt-4o-mini")
+                throw CLIError.invalid("--model '\(pair)': expected NAME=provider:model, e.g. default=openai:gpt-4o-mini")
             }
             overrides[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
         }
         return overrides
-    }
-
-    /// The offline providers, or the real ones from the environment and `.env`; a missing key
-    /// fails here, before anything runs, naming the variable to set (exit 2).
-    private func makeProviders(
-        for plan: Plan, configuration: ProviderConfiguration, overrides: [String: String]
-    ) throws -> RunEngine.Providers {
-        // Prompts would corrupt an NDJSON stream, so only the pretty view asks; otherwise a
-        // confirm step applies its fallback.
-        let input: (any InputProvider)? = events == .pretty ? TerminalInputProvider.standard() : nil
-        do {
-            if offline {
-                return try RunEngine.Providers.offline(
-                    corpusFolder: configuration["SLUICE_CORPUS"] ?? "corpus",
-                    documentsRoot: configuration["SLUICE_DOCUMENT_ROOT"] ?? FileManager.default.currentDirectoryPath,
-                    input: input
-                )
-            }
-            let factory = ProviderFactory(configuration: configuration)
-            let resolution = ModelResolution(plan: plan, overrides: overrides, defaultModel: configuration.defaultModel)
-            for model in try resolution.modelsUsed() { try factory.requireModel(model.description) }
-            let searches = plan.allSteps.contains { if case .search = $0.kind { true } else { false } }
-            return RunEngine.Providers(
-                model: factory.modelRouter(),
-                search: searches ? try factory.searchProvider() : UnconfiguredSearch(),
-                fetch: factory.fetchProvider(),
-                documents: factory.documentLoader(),
-                input: input
-            )
-        } catch let error as ModelResolutionError {
-            Terminal.error("error: \(error.message); \(ProviderFactory.offlineHint)")
-        } catch {
-            Terminal.error("error: \(error)")
-        }
-        throw ExitCode(ExitStatus.invalid)
-    }
-
-    /// Writes the report (`.md`) or the result as JSON; a failed run writes what it had.
-    private func write(_ outcome: RunOutcome, to path: String) throws {
-        let text: String
-        if path.hasSuffix(".md") {
-            guard let report = outcome.report else {
-                Terminal.error("no report was written to \(path): the run \(outcome.status.rawValue) before producing one")
-                return
-            }
-            text = report
-        } else if let result = outcome.result {
-            text = result.serialized(pretty: true) + "\n"
-        } else {
-            let partial: JSONValue = [
-                "status": .string(outcome.status.rawValue),
-                "error": outcome.failure.map { .string($0.message) } ?? .null,
-                "partial": .object(outcome.partial),
-            ]
-            text = partial.serialized(pretty: true) + "\n"
-        }
-        do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-        } catch {
-            Terminal.error("error: cannot write \(path): \(error.localizedDescription)")
-            throw ExitCode(ExitStatus.failed)
-        }
-    }
-}
-
-/// The search provider of a plan with no search steps: never called.
-private struct UnconfiguredSearch: SearchProvider {
-    func search(_ query: SearchQuery) async throws -> [SearchResult] {
-        throw ProviderError(.notConfigured, "no search provider is configured", provider: "configuration")
     }
 }

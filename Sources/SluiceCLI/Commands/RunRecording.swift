@@ -1,4 +1,3 @@
-import ArgumentParser
 import Foundation
 import SluiceEngine
 import SluiceJSON
@@ -28,15 +27,12 @@ struct RunRecording {
 
     /// Opens the store and, for a resume, claims the run.
     ///
-    /// - Throws: `ExitCode(2)` after printing why (a locked or damaged store, an unknown run).
+    /// - Throws: ``CLIError`` (exit 2) saying why: a locked or damaged store, an unknown run.
     static func open(enabled: Bool, resumeID: String?, cache: Cache?) async throws -> RunRecording {
         let environment = ProcessInfo.processInfo.environment
         guard enabled || resumeID != nil else {
             if let cache {
-                guard !cache.explicit else {
-                    Terminal.error("error: --cache needs the store; remove --no-store")
-                    throw ExitCode(ExitStatus.invalid)
-                }
+                guard !cache.explicit else { throw CLIError.invalid("--cache needs the store; remove --no-store") }
                 Terminal.error("note: the plan's cache setting is not used with --no-store")
             }
             return RunRecording(store: nil, runID: RunRecording.newRunID(), resumed: nil, ledger: nil, caching: nil)
@@ -51,8 +47,7 @@ struct RunRecording {
             let id = newRunID()
             return RunRecording(store: store, runID: id, resumed: nil, ledger: RunCallLedger(store: store, runID: id), caching: caching)
         } catch {
-            Terminal.error("error: \(error.message)" + (resumeID == nil ? " (or run with --no-store)" : ""))
-            throw ExitCode(ExitStatus.invalid)
+            throw CLIError.invalid(error.message + (resumeID == nil ? " (or run with --no-store)" : ""))
         }
     }
 
@@ -92,8 +87,7 @@ struct RunRecording {
         do {
             try await store.createRun(run)
         } catch {
-            Terminal.error("error: \(error.message) (or run with --no-store)")
-            throw ExitCode(ExitStatus.invalid)
+            throw CLIError.invalid("\(error.message) (or run with --no-store)")
         }
         Terminal.error("run \(runID) (recorded in \(store.path))")
     }
@@ -159,10 +153,10 @@ struct RunRecording {
 
 /// Durations as people write them: `90s`, `15m`, `12h`, `30d`.
 enum DurationText {
-    static func seconds(_ text: String, option: String) throws -> TimeInterval {
+    static func seconds(_ text: String, option: String) throws(CLIError) -> TimeInterval {
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
         guard let unit = text.last, let scale = units[unit], let value = Double(text.dropLast()), value >= 0 else {
-            throw ValidationError("\(option) '\(text)': expected a number and a unit s, m, h or d (e.g. 30d)")
+            throw CLIError.invalid("\(option) '\(text)': expected a number and a unit s, m, h or d (e.g. 30d)")
         }
         return value * scale
     }

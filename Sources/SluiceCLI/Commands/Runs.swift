@@ -24,11 +24,10 @@ enum StoreAccess {
         }
     }
 
-    /// Prints the error and returns the exit to throw: 2 for an unknown or unsuitable run,
-    /// 1 for a store that cannot be used (locked, damaged, unreadable).
-    static func fail(_ error: StoreError) -> ExitCode {
-        Terminal.error("error: \(error.message)")
-        return ExitCode(error.code == .notFound || error.code == .conflict ? ExitStatus.invalid : ExitStatus.failed)
+    /// The error to throw: exit 2 for an unknown or unsuitable run, 1 for a store that cannot
+    /// be used (locked, damaged, unreadable).
+    static func fail(_ error: StoreError) -> CLIError {
+        error.code == .notFound || error.code == .conflict ? .invalid(error.message) : .failed(error.message)
     }
 
     /// Runs `body` against the store, mapping its errors to exit codes.
@@ -61,7 +60,7 @@ struct RunsList: AsyncParsableCommand {
         var filter = RunFilter(plan: plan, limit: limit)
         if let status {
             guard let parsed = StoredRunStatus(rawValue: status) else {
-                throw ValidationError("--status '\(status)': expected one of \(StoredRunStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw CLIError.invalid("--status '\(status)': expected one of \(StoredRunStatus.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             filter.status = parsed
         }

@@ -28,8 +28,7 @@ struct RunsResume: AsyncParsableCommand {
     func run() async throws {
         let run = try await StoreAccess.with { store throws(StoreError) in try await store.run(matching: id) }
         guard run.status.isResumable else {
-            Terminal.error("error: run \(run.id) is \(run.status.rawValue); only failed, cancelled or interrupted runs can be resumed")
-            throw ExitCode(ExitStatus.invalid)
+            throw CLIError.invalid("run \(run.id) is \(run.status.rawValue); only failed, cancelled or interrupted runs can be resumed")
         }
         var stored = run.options["arguments"]?.arrayValue?.compactMap(\.stringValue) ?? []
         if offline, !stored.contains("--offline") { stored.append("--offline") }

@@ -30,7 +30,7 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Serve with no keys and no network: a simulated model and the local corpus.")
     var offline = false
 
-    @Option(name: .long, help: "Folder of local documents for offline search (default: $SLUICE_CORPUS, else ./corpus).")
+    @Option(name: .long, help: "With --offline: the folder of local documents searched (default: $SLUICE_CORPUS, else ./corpus when there is one, else none).")
     var corpus: String?
 
     @Option(name: .long, help: "Seconds runs may go on after SIGTERM before they are cancelled.")
@@ -84,32 +84,28 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("simulated-delay-ms"), help: .hidden)
     var simulatedDelayMilliseconds = 15
 
-    func validate() throws {
+    /// Checked in run(), not validate(): ArgumentParser rewraps what validate() throws, and
+    /// every error should reach SluiceMain as the CLIError it is.
+    private func checkOptions() throws(CLIError) {
         for (value, option) in [(idleTimeout, "--idle-timeout"), (bodyTimeout, "--body-timeout"), (maxConnections, "--max-connections"),
                                 (runsPerUser, "--runs-per-user"), (sessionsPerUser, "--sessions-per-user"), (maxRuns, "--max-runs")] where value < 1 {
-            throw ValidationError("\(option) must be at least 1")
+            throw .invalid("\(option) must be at least 1")
         }
-        if maxQueuedRuns < 0 { throw ValidationError("--max-queued-runs must be 0 or more") }
-        if cacheTTL != nil && !cache { throw ValidationError("--cache-ttl needs --cache") }
-        if cache && noStore { throw ValidationError("--cache needs the store; remove --no-store") }
+        if maxQueuedRuns < 0 { throw .invalid("--max-queued-runs must be 0 or more") }
+        if cacheTTL != nil && !cache { throw .invalid("--cache-ttl needs --cache") }
+        if cache && noStore { throw .invalid("--cache needs the store; remove --no-store") }
         if let cacheTTL { _ = try DurationText.seconds(cacheTTL, option: "--cache-ttl") }
     }
 
     func run() async throws {
+        try checkOptions()
         let environment = ProcessInfo.processInfo.environment
         let (library, problems) = PlanLibrary.load(catalog: directory.catalog)
         for problem in problems { Terminal.error("skipping invalid plan \(problem)") }
         if library.plans.isEmpty {
-            Terminal.error("no plans to serve in \(directory.catalog.directories.joined(separator: ", "))")
-            throw ExitCode(ExitStatus.invalid)
+            throw CLIError.invalid("no plans to serve in \(directory.catalog.directories.joined(separator: ", "))")
         }
-        let configuration: ProviderConfiguration
-        do {
-            configuration = try ProviderConfiguration.load()
-        } catch {
-            Terminal.error("error: \(error)")
-            throw ExitCode(ExitStatus.invalid)
-        }
+        let configuration = try ProviderConfiguration.loadForCLI()
         let sampling = configuration.defaultModel == "sampling"
         let providers = try makeProviders(configuration: configuration).redacting(configuration.redactor)
         var engineConfiguration = RunEngine.Configuration(catalog: directory.catalog)
@@ -135,8 +131,7 @@ struct Serve: AsyncParsableCommand {
         do {
             keys = try APIKeys(parsing: configuration["SLUICE_API_KEYS"] ?? environment["SLUICE_API_KEYS"] ?? "")
         } catch {
-            Terminal.error(error.description)
-            throw ExitCode(ExitStatus.invalid)
+            throw CLIError(lines: [error.description], exitCode: ExitStatus.invalid)
         }
         var serverConfiguration = SluiceHTTPServer.Configuration(
             host: host, port: port, apiKeys: keys, origins: OriginPolicy(allowed: Set(allowedOrigins)),
@@ -168,15 +163,12 @@ struct Serve: AsyncParsableCommand {
     private func makeProviders(configuration: ProviderConfiguration) throws -> RunEngine.Providers {
         let documentsRoot = try documentRoot(configuration: configuration)
         if offline {
-            do {
-                return try .offline(
-                    corpusFolder: corpus ?? configuration["SLUICE_CORPUS"] ?? "corpus", documentsRoot: documentsRoot,
-                    model: SimulatedModel.Configuration(chunkDelay: .milliseconds(simulatedDelayMilliseconds))
-                )
-            } catch {
-                Terminal.error("error: \(error)")
-                throw ExitCode(ExitStatus.invalid)
-            }
+            let chosen = try OfflineCorpus.choose(option: corpus, configuration: configuration)
+            Terminal.error("sluice: " + chosen.note)
+            return .offline(
+                corpus: chosen.corpus, documentsRoot: documentsRoot,
+                model: SimulatedModel.Configuration(chunkDelay: .milliseconds(simulatedDelayMilliseconds))
+            )
         }
         let factory = ProviderFactory(configuration: configuration)
         let search: any SearchProvider
@@ -191,12 +183,11 @@ struct Serve: AsyncParsableCommand {
 
     /// `--documents`, else `SLUICE_DOCUMENT_ROOT`, else none: a server reads no local file unless
     /// told which folder (its working directory holds `.env` and the store).
-    private func documentRoot(configuration: ProviderConfiguration) throws -> String? {
+    private func documentRoot(configuration: ProviderConfiguration) throws(CLIError) -> String? {
         guard let root = documents ?? configuration["SLUICE_DOCUMENT_ROOT"] else { return nil }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
-            Terminal.error("error: the document folder '\(root)' (--documents or SLUICE_DOCUMENT_ROOT) is not a folder")
-            throw ExitCode(ExitStatus.invalid)
+            throw .invalid("the document folder '\(root)' (--documents or SLUICE_DOCUMENT_ROOT) is not a folder")
         }
         return root
     }
@@ -221,8 +212,7 @@ extension Serve {
                 engine: executor, store: try SQLiteRunStore(home: SluiceHome.resolve(environment: environment)),
                 cacheAll: cache ? CacheSetting(timeToLive: ttl) : nil)
         } catch {
-            Terminal.error("cannot start: \(error.message) (or serve with --no-store)")
-            throw ExitCode(ExitStatus.invalid)
+            throw CLIError.invalid("cannot start: \(error.message) (or serve with --no-store)")
         }
     }
 }

@@ -23,9 +23,10 @@ struct Validate: ParsableCommand {
                 let plan = try directory.loadPlan(reference)
                 Terminal.print("\(plan.source.path): ok (\(plan.name), \(plan.allSteps.count) steps)")
             } catch {
+                error.report()
                 invalid += 1
             }
         }
-        if invalid > 0 { throw ExitCode(ExitStatus.invalid) }
+        if invalid > 0 { throw CLIError.exit(ExitStatus.invalid) }
     }
 }

@@ -5,31 +5,44 @@ import Synchronization
 
 /// Answers `confirm` steps by asking the person at the terminal (`[Y/n]`).
 ///
+/// The live view is paused while it asks (see ``TerminalEventView/pause()``), so its redraws
+/// do not land in the question or the answer.
+///
 /// The blocking read runs on its own thread, never on Swift's cooperative pool; cancelling the
 /// run ends the wait at once (the thread is left to finish its read, which costs nothing more).
 public struct TerminalInputProvider: InputProvider {
     private let write: @Sendable (String) -> Void
     private let readLine: @Sendable () -> String?
+    private let view: TerminalEventView?
 
     /// - Parameters:
     ///   - write: where the question goes.
+    ///   - view: the live view to pause while asking.
     ///   - readLine: a blocking read of one answer line (nil at end of input).
-    public init(write: @escaping @Sendable (String) -> Void, readLine: @escaping @Sendable () -> String?) {
+    public init(
+        write: @escaping @Sendable (String) -> Void, pausing view: TerminalEventView? = nil,
+        readLine: @escaping @Sendable () -> String?
+    ) {
         self.write = write
+        self.view = view
         self.readLine = readLine
     }
 
     /// A provider on stdin/stdout, or nil when either is not a TTY (then nobody can be asked,
     /// and confirm steps apply their `fallback`).
-    public static func standard() -> TerminalInputProvider? {
+    /// - Parameter view: the view drawing on the same terminal, paused while asking.
+    public static func standard(pausing view: TerminalEventView? = nil) -> TerminalInputProvider? {
         guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else { return nil }
         return TerminalInputProvider(
             write: { FileHandle.standardOutput.write(Data($0.utf8)) },
+            pausing: view,
             readLine: { Swift.readLine(strippingNewline: true) }
         )
     }
 
     public func confirm(_ request: ConfirmationRequest) async throws -> Bool {
+        view?.pause()
+        defer { view?.resume() }
         var question = "\n" + request.message + "\n"
         if !request.details.isNull {
             let lines = request.details.serialized(pretty: true).split(separator: "\n", omittingEmptySubsequences: false)

@@ -74,9 +74,6 @@ extension TerminalRenderer {
     private func completedLines(_ event: RunEvent) -> [String] {
         var lines = [style.green("✓ completed") + " in \(runDuration(event))"]
         lines += usageLines(event.data["usage"])
-        if let destination = options.reportDestination {
-            lines.append("  report: \(destination)")
-        }
         return lines
     }
 

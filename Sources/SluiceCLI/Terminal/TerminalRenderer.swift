@@ -14,8 +14,10 @@ struct TerminalRenderer {
         var useColor: Bool
         /// Lines are cut to this many characters on a TTY.
         var width: Int = 100
-        /// Where the report is written (`--output`), mentioned in the final summary.
-        var reportDestination: String?
+        /// Map step id → the id of the last step of its body: an item has finished when that
+        /// step ends (or any of its steps fails). A map not listed (one inside a called plan)
+        /// counts an item when any of its body steps ends.
+        var lastBodySteps: [String: String] = [:]
         /// The least time between two redraws caused by streamed text alone.
         var redrawInterval: Double = 0.05
     }
@@ -41,7 +43,7 @@ struct TerminalRenderer {
     let options: Options
     let style: TerminalStyle
     private(set) var active: [Active] = []
-    /// Map step id → (item → whether its last body step has ended).
+    /// Map step id → (item → whether it has finished).
     private var mapItems: [String: [Int: Bool]] = [:]
     /// Body step key → the map it belongs to.
     private(set) var parents: [StepKey: String] = [:]
@@ -49,6 +51,11 @@ struct TerminalRenderer {
     private var liveLines = 0
     private var lastDraw: Date?
     private var lastEventTime = Date(timeIntervalSince1970: 0)
+    /// Set while someone answers a question at the terminal: nothing is written, and the lines
+    /// that would have been wait here.
+    private var held: [String]?
+    /// Questions being asked now (two confirm steps of a map may ask at once).
+    private var pauses = 0
 
     init(options: Options) {
         self.options = options
@@ -62,6 +69,10 @@ struct TerminalRenderer {
         let key = event.step.map { StepKey(step: $0, item: event.item, iteration: event.iteration) }
         let parent = key.flatMap { parents[$0] }
         update(with: event)
+        if held != nil {
+            held? += permanent
+            return ""
+        }
         guard options.isTTY else {
             // Plain output has no live block: say how far a map has got whenever one of its items moves on.
             if event.type.endsStep, let parent, !permanent.isEmpty,
@@ -83,8 +94,29 @@ struct TerminalRenderer {
     /// A redraw of the live block with elapsed times as of `now` (TTY only; empty otherwise), so
     /// a long step without streamed text still shows its time moving.
     mutating func tick(now: Date) -> String {
-        guard options.isTTY, !active.isEmpty else { return "" }
+        guard options.isTTY, held == nil, !active.isEmpty else { return "" }
         return redraw(permanent: [], at: now)
+    }
+
+    /// Stops drawing so a question can be asked below: erases the live block and holds every
+    /// line until ``resume(now:)``.
+    mutating func pause() -> String {
+        pauses += 1
+        guard held == nil else { return "" }
+        held = []
+        guard options.isTTY else { return "" }
+        let erase = TerminalStyle.eraseUp(liveLines)
+        liveLines = 0
+        return erase
+    }
+
+    /// Draws again after ``pause()``: the lines held meanwhile, then the live block.
+    mutating func resume(now: Date) -> String {
+        pauses = max(0, pauses - 1)
+        guard pauses == 0, let lines = held else { return "" }
+        held = nil
+        guard options.isTTY else { return lines.map { $0 + "\n" }.joined() }
+        return redraw(permanent: lines, at: now)
     }
 
     // MARK: State
@@ -116,7 +148,12 @@ struct TerminalRenderer {
             }
         case .stepCompleted, .stepSkipped, .stepFailed:
             active.removeAll { $0.key == key }
-            if let parent = parents.removeValue(forKey: key), let item = key.item {
+            let parent = parents.removeValue(forKey: key)
+            guard let item = key.item else { break }
+            // A skipped last step has no step.started, so no parent: it is found by its id.
+            if let map = options.lastBodySteps.first(where: { $0.value == step })?.key {
+                mapItems[map]?[item] = true
+            } else if let parent, options.lastBodySteps[parent] == nil || event.type == .stepFailed {
                 mapItems[parent]?[item] = true
             }
         default:

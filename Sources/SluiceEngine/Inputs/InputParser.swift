@@ -67,14 +67,18 @@ public struct InputParser: Sendable {
             default: throw InputError(name: name, message: "expects true or false, got '\(text)'")
             }
         case "array", "object":
+            let expected = wanted == "array" ? "a JSON array such as \(arrayExample(for: name))" : #"a JSON object such as {"name": "value"}"#
             let parsed: JSONValue
             do {
                 parsed = try JSONParser.parse(text)
             } catch {
-                throw InputError(name: name, message: "expects a JSON \(wanted ?? "value"): \(error.message)")
+                // The parser's complaint ("invalid literal") only helps someone who meant to
+                // write JSON; anyone else needs to hear what is wanted.
+                let meantJSON = text.trimmingCharacters(in: .whitespaces).first.map { "[{\"".contains($0) } ?? false
+                throw InputError(name: name, message: "expects \(expected); got \(text)" + (meantJSON ? " (\(error.message))" : ""))
             }
-            guard parsed.typeName == wanted || (wanted == "array" && parsed.arrayValue != nil) || (wanted == "object" && parsed.objectValue != nil) else {
-                throw InputError(name: name, message: "expects a JSON \(wanted ?? "value"), got \(parsed.typeName)")
+            guard (wanted == "array" && parsed.arrayValue != nil) || (wanted == "object" && parsed.objectValue != nil) else {
+                throw InputError(name: name, message: "expects \(expected); got \(text)")
             }
             return parsed
         default:
@@ -84,6 +88,16 @@ public struct InputParser: Sendable {
             } catch {
                 return .string(text)
             }
+        }
+    }
+
+    /// `["a", "b"]`, or `[1, 2]` when the items are numbers, for messages.
+    private func arrayExample(for name: String) -> String {
+        switch schema["properties"]?[name]?["items"]?["type"]?.stringValue {
+        case "integer", "number": "[1, 2]"
+        case "boolean": "[true, false]"
+        case "object": #"[{"name": "value"}]"#
+        default: #"["a", "b"]"#
         }
     }
 

@@ -60,7 +60,7 @@ public enum RunInputs {
             if error.keyword == "additionalProperties" || error.keyword == "unevaluatedProperties",
                 error.instancePath.tokens.count == 1
             {
-                return InputError(name: error.instancePath.tokens[0], message: "is not an input of this plan")
+                return unknownInput(error.instancePath.tokens[0], schema: schema)
             }
             if !error.instancePath.tokens.isEmpty {
                 // A nested problem is named by its path inside the input: `filters/0/year`.
@@ -75,6 +75,13 @@ public enum RunInputs {
         let unique = problems.filter { seen.insert($0).inserted }
         guard unique.isEmpty else { throw InputErrors(errors: unique) }
         return prepared
+    }
+
+    /// The problem of an input the plan does not declare, suggesting the declared one it
+    /// probably meant (`did you mean 'depth'?`).
+    public static func unknownInput(_ name: String, schema: JSONValue) -> InputError {
+        let declared = schema["properties"]?.objectValue?.members.map(\.key) ?? []
+        return InputError(name: name, message: "is not an input of this plan" + NameSuggestion.didYouMean(name, among: declared))
     }
 
     /// The first `'…'`-quoted name in a message.
