@@ -18,6 +18,12 @@ import Testing
         try "secret".write(toFile: outside + "/secret.txt", atomically: true, encoding: .utf8)
         try FileManager.default.createSymbolicLink(atPath: root + "/link.txt", withDestinationPath: outside + "/secret.txt")
         try FileManager.default.createSymbolicLink(atPath: root + "/inner.txt", withDestinationPath: root + "/a.txt")
+        try FileManager.default.createDirectory(atPath: root + "/.hidden", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root + "/home", withIntermediateDirectories: true)
+        try "KEY=sk-1".write(toFile: root + "/.env", atomically: true, encoding: .utf8)
+        try "hidden".write(toFile: root + "/.hidden/notes.txt", atomically: true, encoding: .utf8)
+        try "run data".write(toFile: root + "/home/runs.txt", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: root + "/visible.txt", withDestinationPath: root + "/.hidden/notes.txt")
     }
 
     @Test func readsTextAndStripsHTML() async throws {
@@ -28,13 +34,33 @@ import Testing
         #expect(try await loader.load(path: root + "/a.txt").text == "plain text")
     }
 
-    @Test(arguments: ["../outside/secret.txt", "sub/../../outside/secret.txt", "link.txt"])
-    func refusesPathsLeavingTheRoot(path: String) async {
-        await #expect(throws: ProviderError.self) { try await LocalDocumentLoader(root: root).load(path: path) }
+    /// Outside the root, hidden, in the Sluice home, with a NUL, or missing: one answer, which
+    /// names neither the root nor the real path.
+    @Test(arguments: [
+        "../outside/secret.txt", "sub/../../outside/secret.txt", "link.txt", ".env", "./.env", ".hidden/notes.txt",
+        "visible.txt", "home/runs.txt", "a\u{0}.txt", "missing.md",
+    ])
+    func refusesWithOneAnswer(path: String) async {
+        let loader = LocalDocumentLoader(root: root, excluding: [root + "/home"])
         do {
-            _ = try await LocalDocumentLoader(root: root).load(path: path)
+            _ = try await loader.load(path: path)
+            Issue.record("\(path) was read")
+        } catch let error as ProviderError {
+            #expect(error.code == .notFound)
+            #expect(error.message == "no document '\(path)' in the document folder (documents are files inside it, never hidden files or folders)")
+            #expect(!error.message.contains(root))
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test func withoutARootNoLocalFileIsRead() async {
+        do {
+            _ = try await LocalDocumentLoader(root: nil).load(path: "a.txt")
+            Issue.record("read without a root")
         } catch let error as ProviderError {
             #expect(error.code == .refused)
+            #expect(error.message.contains("--documents DIR"))
         } catch {
             Issue.record("unexpected \(error)")
         }
