@@ -162,9 +162,13 @@ import Testing
         #expect(output.contains("Approve? [Y/n]"))
     }
 
+    /// The answer is held back until the cancelled wait has ended, so the test does not depend on
+    /// how fast a loaded machine schedules the cancellation (it failed once under CI load when a
+    /// 0.5 s answer beat a 10 ms cancel).
     @Test func cancellingStopsWaitingForAnAnswer() async throws {
+        let answer = DispatchSemaphore(value: 0)
         let provider = TerminalInputProvider(write: { _ in }) {
-            Thread.sleep(forTimeInterval: 0.5)
+            answer.wait()
             return "y"
         }
         let task = Task {
@@ -173,5 +177,6 @@ import Testing
         try await Task.sleep(for: .milliseconds(10))
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
+        answer.signal()
     }
 }
