@@ -94,6 +94,9 @@ public struct RunEngine: Sendable {
         public var maxSteps: Int
         /// Events waiting for slow sinks before deltas are merged (see ``EventBus``).
         public var eventBufferCapacity: Int
+        /// How long streamed text may gather before it is delivered (see ``EventBus``): fewer,
+        /// larger `step.delta` events, each stored and sent once.
+        public var deltaWindow: Duration = EventBus.defaultDeltaWindow
         /// The wall clock for event times.
         public var now: @Sendable () -> Date
         /// Makes each run's id.
@@ -177,7 +180,7 @@ public struct RunEngine: Sendable {
     @inline(never)
     private func makeDriver(plan: Plan, sinks: [any EventSink], resume: ResumeState?) -> RunDriver {
         let runID = resume?.runID ?? configuration.makeRunID()
-        let bus = EventBus(runID: runID, sinks: sinks, capacity: configuration.eventBufferCapacity, firstSeq: resume?.nextSeq ?? 1)
+        let bus = EventBus(runID: runID, sinks: sinks, capacity: configuration.eventBufferCapacity, deltaWindow: configuration.deltaWindow, firstSeq: resume?.nextSeq ?? 1)
         let context = RunContext(
             runID: runID, bus: bus, budget: plan.budget, maxSteps: plan.budget.maxSteps ?? configuration.maxSteps,
             prices: configuration.prices, schemas: schemas, resume: resume, now: configuration.now

@@ -24,11 +24,22 @@ import Synchronization
 ///   appended, even over capacity: their number is bounded by the plan's steps, items and
 ///   iterations, not by the amount of text a model streams.
 /// So memory is bounded by `capacity`, plus the run's lifecycle events, plus the text itself.
+///
+/// #### Delta window
+/// A delivery that starts with a `step.delta` waits `deltaWindow` first, and deltas published
+/// meanwhile merge into the pending delta of their step execution as when the buffer is full:
+/// a model streaming a token every few milliseconds becomes one event per window, so each
+/// event serialized, stored and sent over every transport carries more text. Lifecycle events
+/// published in the window wait for it (at most `deltaWindow` later); the order within a step
+/// execution never changes.
 public final class EventBus: Sendable {
     public static let defaultCapacity = 1024
+    /// 50 ms: text still arrives twenty times a second.
+    public static let defaultDeltaWindow: Duration = .milliseconds(50)
 
     public let runID: String
     public let capacity: Int
+    public let deltaWindow: Duration
     private let batchSinks: [any EventBatchSink]
     private let eventSinks: [any EventSink]
     private let state = Mutex(State())
@@ -37,6 +48,8 @@ public final class EventBus: Sendable {
         var pending: [RunEvent] = []
         /// A delivery task is running (it ends when `pending` is empty).
         var delivering = false
+        /// The delivery task is waiting out the delta window: deltas merge as if the buffer were full.
+        var gathering = false
         var closed = false
         /// Callers of ``delivered()`` waiting for the end.
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -56,8 +69,9 @@ public final class EventBus: Sendable {
     ///
     /// Each batch goes to the ``EventBatchSink``s first (a store writes it before any transport
     /// sends it), then event by event to the other sinks.
-    public init(runID: String, sinks: [any EventSink], capacity: Int = EventBus.defaultCapacity, firstSeq: Int = 1) {
+    public init(runID: String, sinks: [any EventSink], capacity: Int = EventBus.defaultCapacity, deltaWindow: Duration = .zero, firstSeq: Int = 1) {
         self.runID = runID
+        self.deltaWindow = deltaWindow
         self.batchSinks = sinks.compactMap { $0 as? any EventBatchSink }
         self.eventSinks = sinks.filter { !($0 is any EventBatchSink) }
         self.capacity = max(1, capacity)
@@ -77,21 +91,23 @@ public final class EventBus: Sendable {
         }
         var event = RunEvent(seq: 0, runID: runID, time: time, type: type, step: step, item: item, iteration: iteration, data: data)
         event.checkpoint = checkpoint
+        let window = type == .stepDelta ? deltaWindow : .zero
         let startDelivery: Bool = state.withLock { state in
             guard !state.closed else { return false }
-            if type == .stepDelta, Self.merge(event, into: &state.pending, full: state.pending.count >= capacity) {
+            if type == .stepDelta, Self.merge(event, into: &state.pending, full: state.gathering || state.pending.count >= capacity) {
                 state.merged += 1
                 return false
             }
             state.pending.append(event)
             if state.delivering { return false }
             state.delivering = true
+            state.gathering = window > .zero
             return true
         }
         if startDelivery {
             // Detached: delivery must not inherit the run's cancellation or its task-locals; a
             // cancelled run still owes its sinks the final `run.cancelled`.
-            Task.detached { await self.deliverPending() }
+            Task.detached { await self.deliverPending(after: window) }
         }
     }
 
@@ -104,7 +120,7 @@ public final class EventBus: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// How many deltas were merged into earlier ones because the sinks were behind.
+    /// How many deltas were merged into earlier ones (the sinks were behind, or in a delta window).
     public var mergedDeltaCount: Int { state.withLock { $0.merged } }
 
     /// Waits until ``close()`` has been called and every event published before it has reached
@@ -123,7 +139,11 @@ public final class EventBus: Sendable {
 
     /// The delivery task: hands batches to the sinks until the buffer is empty. Before ending
     /// it yields once, so a run publishing a stream of events does not start a task per event.
-    private func deliverPending() async {
+    private func deliverPending(after window: Duration) async {
+        if window > .zero {
+            try? await Task.sleep(for: window)
+            state.withLock { $0.gathering = false }
+        }
         var idle = false
         while true {
             switch nextBatch(mayEnd: idle) {

@@ -21,10 +21,30 @@ public struct SecretRedactor: Sendable, Hashable {
     var longestSecret: Int { secrets.first?.count ?? 0 }
 
     public func redact(_ text: String) -> String {
+        // Nearly every text holds no secret: look over the UTF-8 bytes first (no Foundation
+        // bridging), and only build a new string when one is there.
+        guard secrets.contains(where: { Self.occurs($0, in: text) }) else { return text }
         var result = text
         for secret in secrets where result.contains(secret) {
             result = result.replacingOccurrences(of: secret, with: "[redacted]")
         }
         return result
+    }
+
+    private static func occurs(_ secret: String, in text: String) -> Bool {
+        var text = text
+        var secret = secret
+        return text.withUTF8 { haystack in
+            secret.withUTF8 { needle in
+                guard let first = needle.first, needle.count <= haystack.count else { return false }
+                var index = 0
+                let last = haystack.count - needle.count
+                while index <= last {
+                    if haystack[index] == first, needle.indices.allSatisfy({ haystack[index + $0] == needle[$0] }) { return true }
+                    index += 1
+                }
+                return false
+            }
+        }
     }
 }

@@ -107,14 +107,16 @@ final class CurlMultiLoop: @unchecked Sendable {
     /// Fails overdue transfers; returns how long the loop may sleep before the next deadline.
     private func enforceDeadlines(now: ContinuousClock.Instant) -> Int {
         var wait = maxPoll
-        for transfer in Array(active.values) {
+        var overdue: [(CurlTransfer, HTTPClientError.Kind)] = []
+        for transfer in active.values {
             guard let (deadline, kind) = transfer.deadline() else { continue }
             if deadline <= now {
-                remove(transfer, error: transfer.timeoutError(kind))
+                overdue.append((transfer, kind))
             } else {
                 wait = min(wait, CurlTransfer.milliseconds(deadline - now))
             }
         }
+        for (transfer, kind) in overdue { remove(transfer, error: transfer.timeoutError(kind)) }
         var curlTimeout = -1
         _ = curl_multi_timeout(multi, &curlTimeout)
         if curlTimeout >= 0 { wait = min(wait, curlTimeout) }

@@ -120,16 +120,20 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     /// The first moment this transfer is overdue, or nil when it has no pending deadline.
+    /// The nearest deadline and its kind (no allocation: the loop asks on every wake-up).
     func deadline() -> (ContinuousClock.Instant, HTTPClientError.Kind)? {
         guard let started else { return nil }
-        var candidates: [(ContinuousClock.Instant, HTTPClientError.Kind)] = []
-        if let total = request.timeouts.total { candidates.append((started + total, .totalTimeout)) }
-        if let lastActivity {
-            if let idle = request.timeouts.idle { candidates.append((lastActivity + idle, .idleTimeout)) }
-        } else if let firstByte = request.timeouts.firstByte {
-            candidates.append((started + firstByte, .firstByteTimeout))
+        var nearest: (ContinuousClock.Instant, HTTPClientError.Kind)?
+        func consider(_ instant: ContinuousClock.Instant, _ kind: HTTPClientError.Kind) {
+            if nearest.map({ instant < $0.0 }) ?? true { nearest = (instant, kind) }
         }
-        return candidates.min { $0.0 < $1.0 }
+        if let total = request.timeouts.total { consider(started + total, .totalTimeout) }
+        if let lastActivity {
+            if let idle = request.timeouts.idle { consider(lastActivity + idle, .idleTimeout) }
+        } else if let firstByte = request.timeouts.firstByte {
+            consider(started + firstByte, .firstByteTimeout)
+        }
+        return nearest
     }
 
     func timeoutError(_ kind: HTTPClientError.Kind) -> HTTPClientError {
