@@ -9,8 +9,33 @@ extension LinearRegex {
         var subsets: [ScalarSet] = []
         var negated = false
         var caseInsensitive = false
+        /// Membership of the 128 ASCII scalars, filled in by ``withASCIITable()`` when the set
+        /// is compiled: most text is ASCII, and a bit test beats walking ranges and subsets.
+        private var ascii: (low: UInt64, high: UInt64)?
+
+        init(ranges: [ClosedRange<UInt32>] = [], property: UnicodeProperty? = nil, negated: Bool = false, caseInsensitive: Bool = false) {
+            self.ranges = ranges
+            self.property = property
+            self.negated = negated
+            self.caseInsensitive = caseInsensitive
+        }
+
+        /// The same set with its ASCII table computed.
+        func withASCIITable() -> ScalarSet {
+            var low: UInt64 = 0, high: UInt64 = 0
+            for value in UInt8(0)..<128 where contains(Unicode.Scalar(value)) {
+                if value < 64 { low |= 1 << value } else { high |= 1 << (value - 64) }
+            }
+            var copy = self
+            copy.ascii = (low, high)
+            return copy
+        }
 
         func contains(_ scalar: Unicode.Scalar) -> Bool {
+            if let ascii, scalar.value < 128 {
+                let value = scalar.value
+                return (value < 64 ? ascii.low >> value : ascii.high >> (value - 64)) & 1 == 1
+            }
             var found = holds(scalar)
             if !found && caseInsensitive {
                 found = holds(Self.lower(scalar)) || holds(Self.upper(scalar))

@@ -131,7 +131,7 @@ package struct LinearRegex: Sendable {
         switch node {
         case .empty: break
         case .scalar(let s, let ci): _ = try append(.scalar(s, caseInsensitive: ci))
-        case .set(let set): _ = try append(.set(set))
+        case .set(let set): _ = try append(.set(set.withASCIITable()))
         case .any: _ = try append(.any)
         case .assert(let assertion): _ = try append(.assert(assertion))
         case .concat(let parts):
