@@ -124,6 +124,22 @@ import Testing
         #expect(try RunInputs.prepare(["task": "t", "days": 2], schema: schema) == ["task": "t", "days": 2])
     }
 
+    /// A schema given as an input must compile: a lookaround `pattern` is an input error (a 400
+    /// over HTTP), named by the input and placed inside the schema.
+    @Test func schemaInputsMustCompile() throws {
+        let schema: JSONValue = ["type": "object", "properties": ["schema": ["type": "object"]]]
+        let refused: JSONValue = ["schema": ["properties": ["code": ["type": "string", "pattern": "^(?!x)"]]]]
+        #expect(throws: Never.self) { try RunInputs.prepare(refused, schema: schema) }
+        #expect {
+            try RunInputs.prepare(refused, schema: schema, schemaInputs: ["schema"])
+        } throws: { error in
+            (error as? InputErrors)?.errors == [InputError(
+                name: "schema",
+                message: "is not a usable JSON Schema: pattern '^(?!x)' uses a negative lookahead ((?!…)), which Sluice does not support: patterns run on a linear-time engine (at /properties/code/pattern)")]
+        }
+        #expect(throws: Never.self) { try RunInputs.prepare(["schema": ["pattern": "^[a-z]+$"]], schema: schema, schemaInputs: ["schema"]) }
+    }
+
     @Test func perItemBillingCountsTheItemsAndFailedRunsAreNotBilled() async throws {
         let plan = try Harness.plan(#"""
         {"name": "p", "billing": {"mode": "per_item", "items": "steps.found.output", "unit_price_usd": 0.5},

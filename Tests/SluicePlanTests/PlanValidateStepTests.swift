@@ -39,6 +39,22 @@ import Testing
         #expect(MermaidGraph(plan: plan).text.contains("literal (validate): steps.items.output"))
     }
 
+    /// Inputs a validate step takes as its schema are compiled with the input checks, so a
+    /// request whose schema has a refused `pattern` is a 400, not a failed run.
+    @Test func schemaInputsAreTheInputsAValidateStepUsesAsItsSchema() throws {
+        let json = Self.plan(steps: """
+            {"id": "items", "kind": "set", "value": [1, 2]},
+            {"id": "each", "kind": "map", "over": "steps.items.output", "as": "n", "steps": [
+              {"id": "inner", "kind": "validate", "items": "[n]", "schema": "${inputs.schema}"}]},
+            {"id": "literal", "kind": "validate", "items": "steps.items.output", "schema": {"type": "integer"}},
+            {"id": "again", "kind": "validate", "items": "steps.items.output", "schema": "${ inputs.schema }"}
+            """)
+        let plan = try PlanLoader(catalog: PlanCatalog(directories: [])).load(bytes: Array(json.utf8), path: "p.json")
+        #expect(plan.schemaInputs == ["schema"])
+        let extraction = try PlanLoader(catalog: PlanCatalog(directories: [Fixtures.plans.path])).load(path: Fixtures.plans.appendingPathComponent("extraction.json").path)
+        #expect(extraction.schemaInputs == ["schema"])
+    }
+
     @Test(arguments: [
         // A literal schema is compiled when the plan is validated.
         (#"{"id": "v", "kind": "validate", "items": "[1]", "schema": {"type": "nonsense"}}"#, "invalid item schema"),

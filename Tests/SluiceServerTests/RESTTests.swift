@@ -161,6 +161,14 @@ import Testing
             #expect(invalid.status == 400)
             let fields = Set(invalid.json?["details"]?.arrayValue?.compactMap { $0["field"]?.stringValue } ?? [])
             #expect(fields == ["text", "times", "other"])
+            // An item schema whose pattern needs backtracking is refused before the run starts.
+            let lookaround = try await HTTP.request(port, "POST", "/v1/plans/extraction/runs", json: [
+                "document_path": "x.txt", "schema": ["type": "object", "properties": ["id": ["type": "string", "pattern": "^(?!0)"]]],
+            ])
+            #expect(lookaround.status == 400)
+            #expect(lookaround.json?["details"]?[0]?["field"] == "schema")
+            #expect(lookaround.json?["details"]?[0]?["message"]?.stringValue?.hasSuffix(
+                "uses a negative lookahead ((?!…)), which Sluice does not support: patterns run on a linear-time engine (at /properties/id/pattern)") == true)
             let big = try await HTTP.request(port, "POST", "/v1/plans/echo/runs", json: ["text": .string(String(repeating: "x", count: 4096))])
             #expect(big.status == 413)
             #expect(try await HTTP.request(port, "POST", "/v1/plans/nope/runs", json: ["text": "x"]).status == 404)

@@ -38,9 +38,14 @@ public enum RunInputs {
     /// ``InputErrors`` listing every problem by input name: missing required inputs, wrong
     /// types, values out of range, unknown inputs (when the schema forbids them).
     ///
-    /// - Parameter validator: `schema` compiled already (the engine keeps its plans' schemas
-    ///   compiled); nil to compile it here.
-    public static func prepare(_ inputs: JSONValue, schema: JSONValue, validator compiled: JSONSchema? = nil) throws(InputErrors) -> JSONValue {
+    /// - Parameters:
+    ///   - validator: `schema` compiled already (the engine keeps its plans' schemas
+    ///     compiled); nil to compile it here.
+    ///   - schemaInputs: inputs that are themselves JSON Schemas (``Plan/schemaInputs``): each
+    ///     must compile, so a `pattern` the linear-time engine refuses is an input error.
+    public static func prepare(
+        _ inputs: JSONValue, schema: JSONValue, validator compiled: JSONSchema? = nil, schemaInputs: [String] = []
+    ) throws(InputErrors) -> JSONValue {
         guard case .object(var object) = inputs else {
             throw InputErrors(errors: [InputError(name: "", message: "expected an object of inputs, got \(inputs.typeName)")])
         }
@@ -72,7 +77,7 @@ public enum RunInputs {
             return InputError(name: "", message: error.message)
         }
         var seen = Set<InputError>()
-        let unique = problems.filter { seen.insert($0).inserted }
+        let unique = (problems + schemaProblems(object, schemaInputs, besides: problems)).filter { seen.insert($0).inserted }
         guard unique.isEmpty else { throw InputErrors(errors: unique) }
         return prepared
     }
@@ -82,6 +87,20 @@ public enum RunInputs {
     public static func unknownInput(_ name: String, schema: JSONValue) -> InputError {
         let declared = schema["properties"]?.objectValue?.members.map(\.key) ?? []
         return InputError(name: name, message: "is not an input of this plan" + NameSuggestion.didYouMean(name, among: declared))
+    }
+
+    /// Why each of `names` that is present, and has no other problem, is not a usable schema.
+    private static func schemaProblems(_ inputs: JSONObject, _ names: [String], besides problems: [InputError]) -> [InputError] {
+        names.compactMap { name -> InputError? in
+            guard let value = inputs[name], !problems.contains(where: { $0.name == name }) else { return nil }
+            do throws(SchemaError) {
+                _ = try JSONSchema(value)
+                return nil
+            } catch {
+                let place = error.schemaPath.tokens.isEmpty ? "/" : error.schemaPath.description
+                return InputError(name: name, message: "is not a usable JSON Schema: \(error.message) (at \(place))")
+            }
+        }
     }
 
     /// The first `'…'`-quoted name in a message.

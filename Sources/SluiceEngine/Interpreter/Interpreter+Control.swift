@@ -50,7 +50,8 @@ extension Interpreter {
         let given = try call.inputs.map { value throws(RunFailure) in try scope.evaluate(value, step: step.id) } ?? .object(JSONObject())
         let inputs: JSONValue
         do {
-            inputs = try RunInputs.prepare(given, schema: child.inputSchema, validator: try? context.schemas.compiled(child.inputSchema))
+            inputs = try RunInputs.prepare(
+                given, schema: child.inputSchema, validator: try? context.schemas.compiled(child.inputSchema), schemaInputs: child.schemaInputs)
         } catch {
             throw RunFailure(.callFailed, "inputs for plan '\(call.plan)': \(error.errors.map(\.description).joined(separator: "; "))", step: step.id)
         }

@@ -105,7 +105,8 @@ final class RunDriver: Sendable {
         context.emit(context.resume == nil ? .runStarted : .runResumed, data: .object(startData))
         let prepared: JSONValue
         do {
-            prepared = try RunInputs.prepare(inputs, schema: plan.inputSchema, validator: try? context.schemas.compiled(plan.inputSchema))
+            prepared = try RunInputs.prepare(
+                inputs, schema: plan.inputSchema, validator: try? context.schemas.compiled(plan.inputSchema), schemaInputs: plan.schemaInputs)
         } catch {
             let failure = RunFailure(.invalidInputs, error.description)
             var data = endData(started: started)

@@ -13,7 +13,8 @@
 ///
 /// #### Errors
 /// - ``SchemaError`` from `init` when the schema itself is invalid (a keyword with a value of
-///   the wrong type, an unresolvable `$ref`, a bad `pattern`), with a pointer into the schema.
+///   the wrong type, an unresolvable `$ref`, a bad `pattern` or one with a backreference or
+///   lookaround, which the linear-time pattern engine cannot run), with a pointer into the schema.
 /// - ``SchemaValidationError``s from ``validate(_:)``, each naming the instance path and the
 ///   failed keyword.
 ///

@@ -78,7 +78,7 @@ struct SchemaCompiler {
             patterns[source] = pattern
             return pattern
         } catch {
-            throw SchemaError(message: "'\(source)' is not a valid regular expression: \(error)", schemaPath: pointer)
+            throw SchemaError(message: SchemaPattern.message(for: error, source: source), schemaPath: pointer)
         }
     }
 }

@@ -1,5 +1,6 @@
 /// A schema that cannot be compiled: an unresolvable `$ref`, a keyword with a wrong-typed
-/// value, a `pattern` that is not a regular expression.
+/// value, a `pattern` that is not a regular expression or that needs backtracking
+/// (backreferences, lookaround), which the linear-time engine refuses.
 public struct SchemaError: Error, Sendable, CustomStringConvertible {
     /// What is wrong, in words.
     public var message: String

@@ -67,7 +67,7 @@ extension SluiceHTTPServer {
     /// Validates the inputs and starts the run: SSE when the client accepts it, else `202 {run_id}`.
     func startRun(plan: ServedPlan, inputs: JSONValue, request: Request, context: SluiceRequestContext, seed: SeedEvents, sse forceSSE: Bool = false) throws(ServerError) -> Response {
         let prepared: JSONValue
-        switch InputCheck.prepare(inputs, schema: plan.inputSchema) {
+        switch InputCheck.prepare(inputs, schema: plan.inputSchema, schemaInputs: plan.schemaInputs) {
         case .success(let value): prepared = value
         case .failure(let problems):
             throw ServerError(.badRequest, problems.description, details: problems.jsonValue)

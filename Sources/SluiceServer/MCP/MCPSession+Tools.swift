@@ -66,12 +66,12 @@ extension MCPSession {
             }
             var inputs = arguments["kwargs"]?.objectValue ?? JSONObject()
             inputs["task"] = .string(task)
-            return (plan, InputCheck.prepare(.object(inputs), schema: plan.inputSchema))
+            return (plan, InputCheck.prepare(.object(inputs), schema: plan.inputSchema, schemaInputs: plan.schemaInputs))
         }
         guard let plan = server.library.plan(named: name) else {
             throw JSONRPCError.invalidParams("Unknown tool: \(name)")
         }
-        return (plan, InputCheck.prepare(.object(arguments), schema: plan.inputSchema))
+        return (plan, InputCheck.prepare(.object(arguments), schema: plan.inputSchema, schemaInputs: plan.schemaInputs))
     }
 
     /// `tools/call`: runs the plan, streaming notifications on `outbound`; with `task`, returns a task at once.

@@ -3,10 +3,11 @@ public import SluiceEngine
 
 /// The engine's input check (``RunInputs``), with its problems as invalid call arguments.
 public enum InputCheck {
-    /// The inputs with defaults filled in, or every problem found.
-    public static func prepare(_ inputs: JSONValue, schema: JSONValue) -> Result<JSONValue, InputProblems> {
+    /// The inputs with defaults filled in, or every problem found; `schemaInputs` are inputs
+    /// that must compile as JSON Schemas (``Plan/schemaInputs``).
+    public static func prepare(_ inputs: JSONValue, schema: JSONValue, schemaInputs: [String] = []) -> Result<JSONValue, InputProblems> {
         do {
-            return .success(try RunInputs.prepare(inputs, schema: schema))
+            return .success(try RunInputs.prepare(inputs, schema: schema, schemaInputs: schemaInputs))
         } catch {
             return .failure(InputProblems(fields: error.errors))
         }

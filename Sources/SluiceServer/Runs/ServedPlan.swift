@@ -22,6 +22,9 @@ public struct ServedPlan: Sendable {
         self.plan = plan
     }
 
+    /// Inputs that must compile as JSON Schemas (``Plan/schemaInputs``), checked with the others.
+    public var schemaInputs: [String] { plan?.schemaInputs ?? [] }
+
     public init(_ plan: Plan) {
         self.init(
             name: plan.name, title: plan.title, description: plan.description,
