@@ -66,6 +66,6 @@ struct ConfirmationInputProvider: InputProvider {
     let channel: any ConfirmationChannel
 
     func confirm(_ request: ConfirmationRequest) async throws -> Bool {
-        try await channel.confirm(step: request.step, message: request.message, details: request.details)
+        try await channel.confirm(runID: request.runID, step: request.step, message: request.message, details: request.details)
     }
 }

@@ -52,6 +52,11 @@ public final class MCPSession: Sendable {
     public func handle(_ message: JSONRPCMessage, outbound: any MCPOutbound) async -> JSONRPCMessage? {
         switch message {
         case .request(let id, let method, let params):
+            // A request naming a version in `_meta` is served on its own (2026-07-28), whatever
+            // this session negotiated: one endpoint, one stdio process, both eras.
+            if Self.isModern(method: method, params: params) {
+                return await respondModern(id: id, method: method, params: params, outbound: outbound)
+            }
             do {
                 guard let result = try await respond(id: id, method: method, params: params?.objectValue ?? JSONObject(), outbound: outbound) else {
                     return nil

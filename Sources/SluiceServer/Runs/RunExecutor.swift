@@ -7,6 +7,14 @@ public import SluiceProviders
 public protocol ConfirmationChannel: Sendable {
     /// Whether the person approves. Ends with `CancellationError` when the run is cancelled.
     func confirm(step: String, message: String, details: JSONValue) async throws -> Bool
+    /// The same, knowing which run asks (a channel that parks runs by id needs it).
+    func confirm(runID: String, step: String, message: String, details: JSONValue) async throws -> Bool
+}
+
+extension ConfirmationChannel {
+    public func confirm(runID: String, step: String, message: String, details: JSONValue) async throws -> Bool {
+        try await confirm(step: step, message: message, details: details)
+    }
 }
 
 /// What a transport adds to a run beyond the plan and its inputs.

@@ -1,0 +1,67 @@
+import Foundation
+import SluiceJSON
+import Testing
+@testable import SluiceServer
+
+/// MCP 2026-07-28 over the stdio of a child `sluice serve --stdio`, in the same process as a
+/// session-based client would use.
+@Suite(.timeLimit(.minutes(3))) struct MCPModernStdioTests {
+    static let elicitation: JSONValue = ["elicitation": .object(JSONObject())]
+
+    @Test func discoverListCallAndUnknownVersions() async throws {
+        let transport = try StdioTransport()
+        let client = MCPTestClient(transport)
+        // The stdio probe of a dual-era client: discover before anything else.
+        let discover = try #require(try await client.modern("server/discover")["result"])
+        #expect(discover["resultType"] == "complete")
+        #expect(discover["supportedVersions"]?.arrayValue?.first == "2026-07-28")
+        let unknown = try await client.request("server/discover", MCPTestClient.modernParams(version: "1900-01-01"))
+        #expect(unknown["error"]?["code"] == -32022)
+        #expect(unknown["error"]?["data"]?["supported"]?.arrayValue?.contains("2025-11-25") == true)
+        #expect(try await client.request("server/discover")["error"]?["code"] == -32602, "no _meta: malformed")
+        #expect(try await client.modern("ping")["error"]?["code"] == -32601)
+        #expect(try await client.modern("logging/setLevel", ["level": "debug"])["error"]?["code"] == -32601)
+
+        let list = try #require(try await client.modern("tools/list")["result"])
+        let names = list["tools"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+        #expect(names == names.sorted() && names.contains("ask"))
+        #expect(list["ttlMs"] != nil && list["cacheScope"] == "public")
+
+        let call = try await client.modern("tools/call", [
+            "name": "ask", "arguments": ["auto_confirm": true], "_meta": ["progressToken": "s1"],
+        ], logLevel: "debug")
+        #expect(call["result"]?["resultType"] == "complete" && call["result"]?["isError"] == false)
+        let notifications = await client.notifications
+        #expect(notifications.contains { $0["params"]?["level"] == "debug" }, "debug asked: deltas come too")
+        #expect(notifications.contains { $0["method"] == "notifications/progress" && $0["params"]?["progressToken"] == "s1" })
+
+        // The same process still serves a session client, with its own rules.
+        let initialized = try await client.initialize()
+        #expect(initialized["protocolVersion"] == "2025-11-25")
+        #expect(try await client.request("ping")["result"] == .object(JSONObject()))
+        await client.clearNotifications()
+        #expect(try await client.modern("tools/call", ["name": "ask", "arguments": ["auto_confirm": true]])["result"]?["isError"] == false)
+        #expect(!(await client.notifications).contains { $0["method"] == "notifications/message" }, "a modern call without a level gets no logs, even in a session")
+        await client.close()
+        #expect(transport.strayLines.withLock { $0 } == [])
+    }
+
+    @Test func aConfirmIsAnInputRequestAndItsStateWorksOnce() async throws {
+        let transport = try StdioTransport()
+        let client = MCPTestClient(transport)
+        let call: JSONObject = ["name": "ask", "arguments": ["topic": "sluices"]]
+        let first = try #require(try await client.modern("tools/call", call, capabilities: Self.elicitation)["result"])
+        #expect(first["resultType"] == "input_required")
+        #expect(first["inputRequests"]?["approve"]?["method"] == "elicitation/create")
+        let state = try #require(first["requestState"]?.stringValue)
+        #expect(await client.serverRequests.isEmpty, "2026-07-28 servers send no requests of their own")
+
+        var retry = call
+        retry["requestState"] = .string(state)
+        retry["inputResponses"] = ["approve": ["action": "accept", "content": ["approve": true]]]
+        let done = try #require(try await client.modern("tools/call", retry, capabilities: Self.elicitation)["result"])
+        #expect(done["resultType"] == "complete" && done["isError"] == false)
+        #expect(try await client.modern("tools/call", retry, capabilities: Self.elicitation)["error"]?["code"] == -32602, "replayed")
+        await client.close()
+    }
+}
