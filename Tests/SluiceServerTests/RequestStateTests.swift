@@ -51,7 +51,7 @@ import Testing
     static let arguments: JSONValue = ["topic": "tides", "auto_confirm": false]
 
     static func state(expires: Int64 = Int64(Date().timeIntervalSince1970) + 60) -> RequestState {
-        RequestState(user: "alice", runID: "run_1", nonce: "n1", tool: "ask", argumentsDigest: RequestState.digest(of: arguments), expires: expires)
+        RequestState(user: "alice", runID: "run_1", step: "approve", seq: 3, nonce: "n1", tool: "ask", argumentsDigest: RequestState.digest(of: arguments), expires: expires)
     }
 
     @Test func aSignedStateVerifiesForItsUserAndCallOnly() throws {

@@ -34,6 +34,7 @@ extension MCPSession {
         var services = RunServices()
         if let elicitation = meta.capabilities["elicitation"]?.objectValue, elicitation.isEmpty || elicitation["form"] != nil {
             services.confirmation = InputRequestChannel(waiting: server.waiting, runs: server.runs)
+            services.answersByRetry = true
         }
         let record: RunRecord
         do {
@@ -56,23 +57,31 @@ extension MCPSession {
         } catch {
             throw JSONRPCError.invalidParams("Invalid params: requestState refused (\(Self.describe(error)))")
         }
-        guard let record = server.runs.run(id: state.runID, user: user),
-            let question = server.waiting.question(runID: state.runID), question.nonce == state.nonce
-        else {
-            throw JSONRPCError.invalidParams("Invalid params: requestState refused (already used, or its run no longer waits for it)")
-        }
         if let responses = params["inputResponses"], responses.objectValue == nil {
             throw JSONRPCError.invalidParams("Invalid params: 'inputResponses' must be an object")
         }
+        guard let record = server.runs.run(id: state.runID, user: user), record.status == .running,
+            let question = server.waiting.question(runID: state.runID)
+        else {
+            // Not waiting here: a restarted server (or another one on the same store) continues
+            // the stored run, which stopped at the question.
+            return try await continueStoredRun(id: id, name: name, arguments: arguments, state: state, text: text, params: params, meta: meta, outbound: outbound)
+        }
+        guard question.nonce == state.nonce else { throw Self.stateUsed }
         // The answer is missing: the spec asks for the same question again, not an error.
         guard let answer = params["inputResponses"]?[question.step]?.objectValue else {
             return inputRequired(question, requestState: text)
         }
-        let approve = answer["action"]?.stringValue == "accept" && (answer["content"]?["approve"]?.boolValue ?? true)
-        guard server.waiting.answer(runID: record.id, nonce: question.nonce, approve: approve) else {
-            throw JSONRPCError.invalidParams("Invalid params: requestState refused (already used, or its run no longer waits for it)")
-        }
+        let approve = Self.approves(answer)
+        guard server.waiting.answer(runID: record.id, nonce: question.nonce, approve: approve) else { throw Self.stateUsed }
         return try await follow(record, after: question.seq, id: id, name: name, arguments: arguments, params: params, meta: meta, outbound: outbound)
+    }
+
+    static let stateUsed = JSONRPCError.invalidParams("Invalid params: requestState refused (already used, or its run no longer waits for it)")
+
+    /// Whether an `ElicitResult` approves the step (accepted, and not unticked).
+    static func approves(_ answer: JSONObject) -> Bool {
+        answer["action"]?.stringValue == "accept" && (answer["content"]?["approve"]?.boolValue ?? true)
     }
 
     private static func describe(_ refusal: RequestState.Refusal) -> String {
@@ -88,7 +97,7 @@ extension MCPSession {
     /// Streams the run's events after `seq` as this request's notifications until the run ends
     /// (the tool result) or asks its caller something (an input-required result). Cancelling
     /// the request (its HTTP stream closed, or `notifications/cancelled` on stdio) cancels the run.
-    private func follow(
+    func follow(
         _ record: RunRecord, after seq: Int, id: JSONValue, name: String, arguments: JSONValue, params: JSONObject, meta: ModernMeta,
         outbound: any MCPOutbound
     ) async throws -> JSONValue? {
@@ -155,7 +164,7 @@ extension MCPSession {
             return try Self.toolResult(result).get()
         case .asked(let question):
             let requestState = RequestState(
-                user: user, runID: record.id, nonce: question.nonce, tool: name, argumentsDigest: RequestState.digest(of: arguments),
+                user: user, runID: record.id, step: question.step, seq: question.seq, nonce: question.nonce, tool: name, argumentsDigest: RequestState.digest(of: arguments),
                 expires: Int64(Date().timeIntervalSince1970) + Int64(server.configuration.inputWaitSeconds))
             return inputRequired(question, requestState: requestState.encoded(secret: server.configuration.requestStateSecret))
         case nil:

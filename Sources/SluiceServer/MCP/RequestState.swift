@@ -11,6 +11,10 @@ import SluiceJSON
 struct RequestState: Sendable, Equatable {
     var user: String
     var runID: String
+    /// The `confirm` step asked, and the `seq` of its `input.requested` event: a server that
+    /// does not hold the run finds the question in the stored log.
+    var step: String
+    var seq: Int
     /// One per question asked: the server accepts it once.
     var nonce: String
     var tool: String
@@ -26,7 +30,7 @@ struct RequestState: Sendable, Equatable {
 
     func encoded(secret: [UInt8]) -> String {
         let payload: JSONValue = [
-            "v": 1, "u": .string(user), "r": .string(runID), "n": .string(nonce),
+            "v": 1, "u": .string(user), "r": .string(runID), "s": .string(step), "q": .integer(Int64(seq)), "n": .string(nonce),
             "t": .string(tool), "a": .string(argumentsDigest), "e": .integer(expires),
         ]
         let body = Self.base64URL(payload.jsonBytes)
@@ -44,9 +48,11 @@ struct RequestState: Sendable, Equatable {
         guard let bytes = fromBase64URL(String(parts[0])), let payload = try? JSONParser.parse(bytes),
             payload["v"]?.integerValue == 1,
             let stateUser = payload["u"]?.stringValue, let run = payload["r"]?.stringValue, let nonce = payload["n"]?.stringValue,
+            let step = payload["s"]?.stringValue, let seq = payload["q"]?.integerValue,
             let stateTool = payload["t"]?.stringValue, let digest = payload["a"]?.stringValue, let expires = payload["e"]?.integerValue
         else { throw .malformed }
-        let state = RequestState(user: stateUser, runID: run, nonce: nonce, tool: stateTool, argumentsDigest: digest, expires: expires)
+        let state = RequestState(
+            user: stateUser, runID: run, step: step, seq: Int(seq), nonce: nonce, tool: stateTool, argumentsDigest: digest, expires: expires)
         guard state.user == user else { throw .otherUser }
         guard state.tool == tool, state.argumentsDigest == Self.digest(of: arguments) else { throw .otherCall }
         guard Int64(now.timeIntervalSince1970) <= state.expires else { throw .expired }

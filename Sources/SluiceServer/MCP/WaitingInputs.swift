@@ -1,4 +1,5 @@
 import Foundation
+import SluiceEngine
 import SluiceJSON
 import Synchronization
 
@@ -124,9 +125,29 @@ final class WaitingInputs: Sendable {
 
 /// Answers `confirm` steps of a 2026-07-28 call by parking the run in ``WaitingInputs``; the
 /// call then answers with an input-required result (``MCPSession/modernCallTool``).
+///
+/// A resumed run's first question may already be answered (`answered`): the retry that
+/// resumed it brought the answer.
 struct InputRequestChannel: ConfirmationChannel {
     let waiting: WaitingInputs
     let runs: RunManager
+    let progress: Progress
+
+    /// What this run's questions have reached: the `input.requested` seq of the last one, and
+    /// an answer waiting for the next one.
+    final class Progress: Sendable {
+        let state: Mutex<(floor: Int, answered: (step: String, approve: Bool)?)>
+
+        init(floor: Int = 0, answered: (step: String, approve: Bool)? = nil) {
+            state = Mutex((floor, answered))
+        }
+    }
+
+    init(waiting: WaitingInputs, runs: RunManager, progress: Progress = Progress()) {
+        self.waiting = waiting
+        self.runs = runs
+        self.progress = progress
+    }
 
     func confirm(step: String, message: String, details: JSONValue) async throws -> Bool {
         // Every engine run names itself; only a caller outside the engine lands here.
@@ -134,7 +155,23 @@ struct InputRequestChannel: ConfirmationChannel {
     }
 
     func confirm(runID: String, step: String, message: String, details: JSONValue) async throws -> Bool {
-        let seq = runs.registry.run(id: runID)?.eventCount ?? 0
+        let answered = progress.state.withLock { state -> Bool? in
+            defer { state.answered = nil }
+            guard let answered = state.answered, answered.step == step else { return nil }
+            return answered.approve
+        }
+        if let answered { return answered }
+        // The question's `input.requested` event: the engine publishes it just before asking,
+        // and the sinks get it a moment later; a retry streams what follows it.
+        var seq = progress.state.withLock { $0.floor }
+        if let record = runs.registry.run(id: runID) {
+            for await event in record.events(after: seq) where event.type == .inputRequested && event.step == step {
+                seq = event.seq
+                break
+            }
+        }
+        try Task.checkCancellation()
+        progress.state.withLock { $0.floor = seq }
         let question = WaitingInputs.Question(
             runID: runID, step: step, message: message, details: details,
             nonce: UUID().uuidString.lowercased(), seq: seq)
