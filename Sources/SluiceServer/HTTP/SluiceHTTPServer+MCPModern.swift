@@ -112,8 +112,15 @@ extension SluiceHTTPServer {
     static func headerMismatch(method: String, params: JSONValue?, request: Request) -> JSONRPCError? {
         guard let headerMethod = request.headers[mcpMethodHeader] else { return .headerMismatch("the Mcp-Method header is required") }
         guard headerMethod == method else { return .headerMismatch("Mcp-Method header value '\(headerMethod)' does not match body value '\(method)'") }
-        guard namedMethods.contains(method) else { return nil }
-        let bodyName = params?["name"]?.stringValue ?? params?["uri"]?.stringValue
+        let bodyName: String?
+        if MCPSession.taskMethods.contains(method) {
+            // The tasks extension routes by task: `Mcp-Name` carries `params.taskId`.
+            bodyName = params?["taskId"]?.stringValue
+        } else if namedMethods.contains(method) {
+            bodyName = params?["name"]?.stringValue ?? params?["uri"]?.stringValue
+        } else {
+            return nil
+        }
         guard let raw = request.headers[mcpNameHeader] else { return .headerMismatch("the Mcp-Name header is required for \(method)") }
         guard let headerName = decodedHeaderValue(raw) else { return .headerMismatch("the Mcp-Name header is not valid base64") }
         guard headerName == bodyName else { return .headerMismatch("Mcp-Name header value '\(raw)' does not match body value '\(bodyName ?? "")'") }

@@ -35,13 +35,18 @@ public final class MCPServer: Sendable {
         public var inputWaitSeconds: Int
         /// `ttlMs` on 2026-07-28 list and discover results (the plans do not change while serving).
         public var listTTLMilliseconds: Int
+        /// Plans with at most this many top-level steps answer a 2026-07-28 call inline even when
+        /// the client takes tasks; longer ones (every shipped report) answer with a task.
+        public var inlineStepLimit: Int
 
         public init(
             name: String = "sluice", version: String = "0.1.0", useClientSampling: Bool = false,
             defaultLogLevel: MCPLogLevel = .info, taskTTLMilliseconds: Int = 3_600_000,
             taskPollIntervalMilliseconds: Int = 1000, maxTasksPerSession: Int = 100,
-            requestStateSecret: [UInt8] = MCPServer.randomSecret(), inputWaitSeconds: Int = 900, listTTLMilliseconds: Int = 300_000
+            requestStateSecret: [UInt8] = MCPServer.randomSecret(), inputWaitSeconds: Int = 900, listTTLMilliseconds: Int = 300_000,
+            inlineStepLimit: Int = 3
         ) {
+            self.inlineStepLimit = inlineStepLimit
             self.requestStateSecret = requestStateSecret
             self.inputWaitSeconds = inputWaitSeconds
             self.listTTLMilliseconds = listTTLMilliseconds

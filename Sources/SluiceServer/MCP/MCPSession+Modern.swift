@@ -18,7 +18,7 @@ extension MCPSession {
 
     /// The methods a 2026-07-28 request may name (`ping`, `logging/setLevel` and the handshake
     /// are gone from that revision).
-    static let modernMethods: Set<String> = ["server/discover", "tools/list", "tools/call"]
+    static let modernMethods: Set<String> = Set(["server/discover", "tools/list", "tools/call"]).union(taskMethods)
 
     /// The version a message names in `params._meta`, which makes it a per-request (modern) one.
     static func metaVersion(of params: JSONValue?) -> String? {
@@ -70,6 +70,7 @@ extension MCPSession {
             case "server/discover": result = discoverResult()
             case "tools/list": result = modernToolsList()
             case "tools/call": result = try await modernCallTool(id: id, params: object, meta: meta, outbound: outbound)
+            case _ where Self.taskMethods.contains(method): result = try await respondTaskMethod(method, params: object, meta: meta)
             default: throw JSONRPCError.methodNotFound(method)
             }
             return result.map { .result(id: id, result: modernResult($0)) }
@@ -102,6 +103,7 @@ extension MCPSession {
                 "tools": ["listChanged": false],
                 // Deprecated in 2026-07-28, still honoured when a request names a level.
                 "logging": .object(JSONObject()),
+                "extensions": .object([Self.tasksExtension: .object(JSONObject())]),
             ],
             "instructions": .string("Each tool runs one Sluice plan (a report pipeline); set _meta.progressToken for progress and _meta.\(Self.logLevelKey) for its status messages. A plan that asks for approval answers with an input request."),
             "ttlMs": .integer(Int64(server.configuration.listTTLMilliseconds)),

@@ -31,6 +31,7 @@ extension MCPSession {
         case .failure(let problems): return Self.invalidArgumentsResult(problems)
         case .success(let value): inputs = value
         }
+        if runsAsTask(plan, meta: meta) { return try await createTask(plan: plan, inputs: inputs, meta: meta) }
         var services = RunServices()
         if let elicitation = meta.capabilities["elicitation"]?.objectValue, elicitation.isEmpty || elicitation["form"] != nil {
             services.confirmation = InputRequestChannel(waiting: server.waiting, runs: server.runs)

@@ -12,6 +12,11 @@ extension MCPSession {
         outbound: any MCPOutbound
     ) async throws -> JSONValue? {
         guard let durable = server.runs.executor as? DurableRunExecutor else { throw Self.stateUsed }
+        // Two retries with the same state at once: one continues the run, the other is refused
+        // (the store's claim would refuse it too, but only after a second record was made).
+        guard server.waiting.beginResume(runID: state.runID) else { throw Self.stateUsed }
+        defer { server.waiting.endResume(runID: state.runID) }
+        if let local = server.runs.run(id: state.runID, user: user), local.status == .running { throw Self.stateUsed }
         let store = durable.store
         let stored: StoredRun?
         let question: RunEvent?

@@ -31,6 +31,8 @@ final class WaitingInputs: Sendable {
         var entries: [String: Entry] = [:]
         var watchers: [String: [UInt64: AsyncStream<Question>.Continuation]] = [:]
         var nextWatcher: UInt64 = 0
+        /// Stored runs a retry is continuing in this process.
+        var resuming: Set<String> = []
     }
 
     private let state = Mutex(State())
@@ -83,6 +85,15 @@ final class WaitingInputs: Sendable {
             return state.entries.removeValue(forKey: runID)
         }
         entry?.answer.resume(throwing: CancellationError())
+    }
+
+    /// Claims the continuation of stored run `runID` for one retry; false while another does it.
+    func beginResume(runID: String) -> Bool {
+        state.withLock { $0.resuming.insert(runID).inserted }
+    }
+
+    func endResume(runID: String) {
+        _ = state.withLock { $0.resuming.remove(runID) }
     }
 
     /// The question run `runID` waits on now.

@@ -86,9 +86,13 @@ extension DurableRunExecutor {
             log("cannot look for interrupted runs: \(error.message)")
             return
         }
-        // Runs whose caller answers by retrying (MCP 2026-07-28) wait for that retry: resumed
-        // now, a confirm step would take its fallback without asking anyone.
-        let serverRuns = interrupted.filter { $0.options["origin"] == "server" && $0.options[Self.answersByRetryOption] != true }
+        // A run stopped at a question its caller answers by retry (MCP 2026-07-28) waits for
+        // that answer: resumed now, its confirm step would take its fallback without asking.
+        var serverRuns: [StoredRun] = []
+        for run in interrupted where run.options["origin"] == "server" {
+            if await waitsForAnswer(run) { continue }
+            serverRuns.append(run)
+        }
         await withDiscardingTaskGroup { group in
             for run in serverRuns {
                 group.addTask { await self.resume(run, library: library, log: log) }
@@ -142,5 +146,23 @@ extension DurableRunExecutor {
             FileHandle.standardError.write(Data("sluice serve: \(storeFirst.storage.unwritten.count) event(s) of run \(request.runID) could not be recorded: \(error.message)\n".utf8))
         }
         return result
+    }
+}
+
+extension DurableRunExecutor {
+    /// Whether a stopped run's log ends at a question its caller answers by retrying: its last
+    /// `input.requested` has nothing started after it.
+    public func waitsForAnswer(_ run: StoredRun) async -> Bool {
+        await waitingQuestion(of: run) != nil
+    }
+
+    /// The `input.requested` event a stopped run waits on (see ``waitsForAnswer(_:)``).
+    public func waitingQuestion(of run: StoredRun) async -> RunEvent? {
+        guard run.options[Self.answersByRetryOption] == true, run.status.isResumable,
+            let tail = try? await store.events(runID: run.id, after: max(0, run.lastSeq - 50), limit: nil),
+            let asked = tail.last(where: { $0.type == .inputRequested })
+        else { return nil }
+        let continued = tail.contains { $0.seq > asked.seq && [.stepStarted, .stepCompleted, .runCompleted].contains($0.type) }
+        return continued ? nil : asked
     }
 }

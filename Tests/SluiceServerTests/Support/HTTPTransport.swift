@@ -26,7 +26,8 @@ final class HTTPTransport: MCPTestTransport {
         var headers: [String: String] = [:]
         if let version = message["params"]?["_meta"]?["io.modelcontextprotocol/protocolVersion"]?.stringValue { headers["MCP-Protocol-Version"] = version }
         if let method = message["method"]?.stringValue { headers["Mcp-Method"] = method }
-        if let name = message["params"]?["name"]?.stringValue { headers["Mcp-Name"] = name }
+        // Tool calls name the tool; the tasks extension's methods name the task.
+        if let name = message["params"]?["name"]?.stringValue ?? message["params"]?["taskId"]?.stringValue { headers["Mcp-Name"] = name }
         return headers
     }
 
