@@ -32,18 +32,23 @@ extension MCPSession {
         case .success(let value): inputs = value
         }
         if runsAsTask(plan, meta: meta) { return try await createTask(plan: plan, inputs: inputs, meta: meta) }
+        let record = try startModernRun(plan: plan, inputs: inputs, meta: meta)
+        return try await follow(record, after: 0, id: id, name: name, arguments: arguments, params: params, meta: meta, outbound: outbound)
+    }
+
+    /// Starts a run for a 2026-07-28 call: its `confirm` steps become input requests when the
+    /// client declared elicitation (form mode), else their fallback applies.
+    func startModernRun(plan: ServedPlan, inputs: JSONValue, meta: ModernMeta) throws -> RunRecord {
         var services = RunServices()
         if let elicitation = meta.capabilities["elicitation"]?.objectValue, elicitation.isEmpty || elicitation["form"] != nil {
             services.confirmation = InputRequestChannel(waiting: server.waiting, runs: server.runs)
             services.answersByRetry = true
         }
-        let record: RunRecord
         do {
-            record = try server.runs.start(plan: plan, inputs: inputs, user: user, services: services)
+            return try server.runs.start(plan: plan, inputs: inputs, user: user, services: services)
         } catch {
             throw JSONRPCError.runFailed(type: "unavailable", message: error.description)
         }
-        return try await follow(record, after: 0, id: id, name: name, arguments: arguments, params: params, meta: meta, outbound: outbound)
     }
 
     /// A retry carrying `requestState` (and, normally, `inputResponses`): answers the question
@@ -102,12 +107,8 @@ extension MCPSession {
         _ record: RunRecord, after seq: Int, id: JSONValue, name: String, arguments: JSONValue, params: JSONObject, meta: ModernMeta,
         outbound: any MCPOutbound
     ) async throws -> JSONValue? {
-        let key = id.serialized(pretty: false)
-        state.withLock { $0.activeCalls[key] = record }
-        defer { state.withLock { state in
-            state.activeCalls.removeValue(forKey: key)
-            state.cancelledCalls.remove(key)
-        } }
+        let key = trackCall(id: id, record: record)
+        defer { untrackCall(key) }
         let progressToken = params["_meta"]?["progressToken"]
         let logLevel = meta.logLevel
         let waiting = server.waiting

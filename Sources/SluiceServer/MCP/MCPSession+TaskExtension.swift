@@ -29,17 +29,7 @@ extension MCPSession {
     /// Starts the run and answers with its `CreateTaskResult` once the run is recorded (in the
     /// store too, with a durable executor: its `run.started` is stored before anyone sees it).
     func createTask(plan: ServedPlan, inputs: JSONValue, meta: ModernMeta) async throws -> JSONValue {
-        var services = RunServices()
-        if let elicitation = meta.capabilities["elicitation"]?.objectValue, elicitation.isEmpty || elicitation["form"] != nil {
-            services.confirmation = InputRequestChannel(waiting: server.waiting, runs: server.runs)
-            services.answersByRetry = true
-        }
-        let record: RunRecord
-        do {
-            record = try server.runs.start(plan: plan, inputs: inputs, user: user, services: services)
-        } catch {
-            throw JSONRPCError.runFailed(type: "unavailable", message: error.description)
-        }
+        let record = try startModernRun(plan: plan, inputs: inputs, meta: meta)
         for await _ in record.events() { break }
         var task = taskObject(record)
         task["resultType"] = "task"

@@ -204,3 +204,20 @@ extension MCPSession {
         }
     }
 }
+
+extension MCPSession {
+    /// Registers a call in progress under its request id (for `notifications/cancelled`);
+    /// returns the key for ``untrackCall(_:)``.
+    func trackCall(id: JSONValue, record: RunRecord) -> String {
+        let key = id.serialized(pretty: false)
+        state.withLock { $0.activeCalls[key] = record }
+        return key
+    }
+
+    func untrackCall(_ key: String) {
+        state.withLock { state in
+            state.activeCalls.removeValue(forKey: key)
+            state.cancelledCalls.remove(key)
+        }
+    }
+}
