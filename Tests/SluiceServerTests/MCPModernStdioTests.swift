@@ -65,3 +65,33 @@ import Testing
         await client.close()
     }
 }
+
+/// `notifications/cancelled` stops a 2026-07-28 call on a stdio connection (in process, with a
+/// gated run, so the call is surely in flight).
+@Suite(.timeLimit(.minutes(1))) struct MCPModernCancelTests {
+    @Test func notificationsCancelledStopsAModernCall() async throws {
+        let gated = GatedExecutor()
+        let runs = RunManager(executor: gated)
+        let server = MCPServer(library: try ServerHarness.library(), runs: runs)
+        let session = server.makeSession(user: "local", unrelated: DiscardingOutbound())
+        try await withThrowingTaskGroup(of: JSONRPCMessage?.self) { group in
+            group.addTask {
+                await runs.run()
+                return nil
+            }
+            let call = JSONRPCMessage.request(id: 41, method: "tools/call", params: MCPTestClient.modernParams(["name": "echo", "arguments": ["text": "hi"]]))
+            group.addTask { await session.handle(call, outbound: DiscardingOutbound()) }
+            let runID = try #require(await gated.waiting.take())
+            // The run may reach its gate before the call has registered itself for cancellation.
+            while !session.hasRunningWork { try await Task.sleep(for: .milliseconds(5)) }
+            _ = await session.handle(.notification(method: "notifications/cancelled", params: ["requestId": 41]), outbound: DiscardingOutbound())
+            let record = try #require(runs.registry.run(id: runID))
+            #expect(await record.waitForResult().status == .cancelled)
+            // The cancelled call sends no response.
+            let answered = try await group.next()
+            #expect(answered.map { $0 == nil } == true)
+            await runs.drain(gracePeriod: .zero)
+            group.cancelAll()
+        }
+    }
+}
