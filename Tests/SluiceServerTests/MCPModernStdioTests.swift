@@ -82,8 +82,7 @@ import Testing
             let call = JSONRPCMessage.request(id: 41, method: "tools/call", params: MCPTestClient.modernParams(["name": "echo", "arguments": ["text": "hi"]]))
             group.addTask { await session.handle(call, outbound: DiscardingOutbound()) }
             let runID = try #require(await gated.waiting.take())
-            // The run may reach its gate before the call has registered itself for cancellation.
-            while !session.hasRunningWork { try await Task.sleep(for: .milliseconds(5)) }
+            // Sent at once: the call may not have registered its run yet, and must still stop.
             _ = await session.handle(.notification(method: "notifications/cancelled", params: ["requestId": 41]), outbound: DiscardingOutbound())
             let record = try #require(runs.registry.run(id: runID))
             #expect(await record.waitForResult().status == .cancelled)

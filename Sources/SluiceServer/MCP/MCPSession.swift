@@ -26,6 +26,9 @@ public final class MCPSession: Sendable {
         var activeCalls: [String: RunRecord] = [:]
         /// Calls the client cancelled: their responses are not sent.
         var cancelledCalls: Set<String> = []
+        /// Cancellations that came before their call registered its run (the request's task
+        /// had not got there yet), newest last; bounded, as ids the client invents stay here.
+        var earlyCancels: [String] = []
         var tasks: [String: MCPTask] = [:]
         var taskOrder: [String] = []
         var closed = false
@@ -153,7 +156,11 @@ public final class MCPSession: Sendable {
             let key = requestID.serialized(pretty: false)
             let reason = params["reason"]?.stringValue ?? "cancelled by the client"
             let record = state.withLock { state -> RunRecord? in
-                guard let record = state.activeCalls[key] else { return nil }
+                guard let record = state.activeCalls[key] else {
+                    state.earlyCancels.append(key)
+                    if state.earlyCancels.count > Self.maxEarlyCancels { state.earlyCancels.removeFirst() }
+                    return nil
+                }
                 state.cancelledCalls.insert(key)
                 return record
             }
@@ -210,9 +217,18 @@ extension MCPSession {
     /// returns the key for ``untrackCall(_:)``.
     func trackCall(id: JSONValue, record: RunRecord) -> String {
         let key = id.serialized(pretty: false)
-        state.withLock { $0.activeCalls[key] = record }
+        let cancelledEarly = state.withLock { state -> Bool in
+            state.activeCalls[key] = record
+            guard let index = state.earlyCancels.firstIndex(of: key) else { return false }
+            state.earlyCancels.remove(at: index)
+            state.cancelledCalls.insert(key)
+            return true
+        }
+        if cancelledEarly { record.cancel(reason: "cancelled by the client") }
         return key
     }
+
+    static let maxEarlyCancels = 64
 
     func untrackCall(_ key: String) {
         state.withLock { state in
