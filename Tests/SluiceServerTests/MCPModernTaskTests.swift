@@ -64,4 +64,16 @@ import Testing
             await bob.close()
         }
     }
+
+    @Test func aFinishedTaskIsGoneAfterItsTTL() async throws {
+        try await ServerHarness.withServer(mcp: MCPServer.Configuration(taskTTLMilliseconds: 0)) { port, server in
+            let client = MCPTestClient(HTTPTransport(port: port, modern: true))
+            let created = try await client.modern("tools/call", ["name": "news_report", "arguments": ["task": "AI agents"]], capabilities: Self.tasks)
+            let taskID = try #require(created["result"]?["taskId"]?.stringValue)
+            #expect(created["result"]?["ttlMs"] == 0)
+            _ = await server.mcp.runs.registry.run(id: taskID)?.waitForResult()
+            #expect(try await client.modern("tasks/get", ["taskId": .string(taskID)], capabilities: Self.tasks)["error"]?["code"] == -32602)
+            await client.close()
+        }
+    }
 }

@@ -44,6 +44,10 @@ extension MCPSession {
         }
         guard let taskID = params["taskId"]?.stringValue else { throw JSONRPCError.invalidParams("Invalid params: 'taskId' is required") }
         let local = server.runs.run(id: taskID, user: user)
+        // A finished task is kept for its TTL, then it is gone (here as in the store).
+        if let finished = local?.finishedAt, Date().timeIntervalSince(finished) * 1000 > Double(server.configuration.taskTTLMilliseconds) {
+            throw Self.unknownTask
+        }
         switch method {
         case "tasks/get":
             if let local { return .object(taskObject(local)) }
