@@ -115,7 +115,19 @@ struct Serve: AsyncParsableCommand {
         let limits = ServingLimits(runsPerUser: runsPerUser, sessionsPerUser: sessionsPerUser, concurrentRuns: maxRuns, queuedRuns: maxQueuedRuns)
         let runs = RunManager(
             executor: noStore ? engineExecutor : try durable(engineExecutor, environment: environment), observer: metrics, limits: limits)
-        let mcp = MCPServer(library: library, runs: runs, configuration: MCPServer.Configuration(useClientSampling: sampling))
+        var mcpConfiguration = MCPServer.Configuration(useClientSampling: sampling)
+        if !noStore {
+            // Kept with the runs: a 2026-07-28 confirm answered after a restart still verifies.
+            do {
+                mcpConfiguration.requestStateSecret = try MCPServer.requestStateSecret(home: SluiceHome.resolve(environment: environment), environment: environment)
+            } catch {
+                Terminal.error("cannot start: the MCP request-state key: \(error.localizedDescription) (or serve with --no-store)")
+                throw ExitCode(ExitStatus.invalid)
+            }
+        } else if let shared = environment["SLUICE_MCP_STATE_SECRET"], !shared.isEmpty {
+            mcpConfiguration.requestStateSecret = Array(shared.utf8)
+        }
+        let mcp = MCPServer(library: library, runs: runs, configuration: mcpConfiguration)
 
         if stdio {
             await withDiscardingTaskGroup { group in

@@ -18,6 +18,14 @@ public struct EngineRunExecutor: RunExecutor {
     }
 
     public func execute(_ request: RunRequest, sink: any EventSink) async -> RunResult {
+        guard !request.resumesStoredRun else {
+            return RunResult(status: .failed, errorType: "store_unavailable", errorMessage: "this server keeps no runs to resume (--no-store)", billing: ["billable": false])
+        }
+        return await execute(request, sink: sink, resume: nil)
+    }
+
+    /// Runs the plan, or continues it from `resume` (the store's checkpoints of a stopped run).
+    func execute(_ request: RunRequest, sink: any EventSink, resume: ResumeState?) async -> RunResult {
         guard let plan = request.plan.plan else {
             return RunResult(status: .failed, errorType: "plan_unavailable", errorMessage: "the plan '\(request.plan.name)' is not loaded", billing: ["billable": false])
         }
@@ -32,7 +40,7 @@ public struct EngineRunExecutor: RunExecutor {
         }
         let runID = request.runID
         configuration.makeRunID = { runID }
-        let outcome = await RunEngine(providers: providers, configuration: configuration).run(plan: plan, inputs: request.inputs, sinks: [sink])
+        let outcome = await RunEngine(providers: providers, configuration: configuration).run(plan: plan, inputs: request.inputs, sinks: [sink], resume: resume)
         return Self.result(of: outcome)
     }
 
@@ -66,6 +74,6 @@ struct ConfirmationInputProvider: InputProvider {
     let channel: any ConfirmationChannel
 
     func confirm(_ request: ConfirmationRequest) async throws -> Bool {
-        try await channel.confirm(step: request.step, message: request.message, details: request.details)
+        try await channel.confirm(runID: request.runID, step: request.step, message: request.message, details: request.details)
     }
 }

@@ -9,35 +9,62 @@ enum SSEBody {
     static func make<Element: Sendable>(
         _ events: AsyncStream<Element>, heartbeat: Duration, format: @escaping @Sendable (Element) -> [UInt8]?
     ) -> ResponseBody {
-        ResponseBody { writer in
-            let (chunks, output) = AsyncStream.makeStream(of: [UInt8].self)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    for await event in events {
-                        if let text = format(event) { output.yield(text) }
-                    }
-                    output.finish()
+        ResponseBody { writer in try await write(events, heartbeat: heartbeat, format: format, to: &writer) }
+    }
+
+    private static func write<Element: Sendable>(
+        _ events: AsyncStream<Element>, heartbeat: Duration, format: @escaping @Sendable (Element) -> [UInt8]?,
+        to writer: inout any ResponseBodyWriter
+    ) async throws {
+        let (chunks, output) = AsyncStream.makeStream(of: [UInt8].self)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await event in events {
+                    if let bytes = format(event) { output.yield(bytes) }
                 }
-                group.addTask {
-                    while !Task.isCancelled {
-                        do {
-                            try await Task.sleep(for: heartbeat)
-                        } catch {
-                            return
-                        }
-                        output.yield(Array(SSEEvent.comment("heartbeat").utf8))
+                output.finish()
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    do {
+                        try await Task.sleep(for: heartbeat)
+                    } catch {
+                        return
                     }
-                }
-                defer { group.cancelAll() }
-                for await chunk in chunks {
-                    try await writer.write(ByteBuffer(bytes: chunk))
+                    output.yield(Array(SSEEvent.comment("heartbeat").utf8))
                 }
             }
-            try await writer.finish(nil)
+            defer { group.cancelAll() }
+            for await chunk in chunks {
+                try await writer.write(ByteBuffer(bytes: chunk))
+            }
         }
+        try await writer.finish(nil)
     }
 
     static var headers: HTTPFields {
         [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+    }
+}
+
+extension SSEBody {
+    /// A body whose events `produce` yields while it runs, inside the response: when the client
+    /// goes away the write fails and `produce` is cancelled with it (a 2026-07-28 request's
+    /// stream closing is its cancellation). The stream ends when `produce` returns.
+    static func producing(
+        heartbeat: Duration, _ produce: @escaping @Sendable (AsyncStream<SSEEvent>.Continuation) async -> Void
+    ) -> ResponseBody {
+        let (events, continuation) = AsyncStream.makeStream(of: SSEEvent.self)
+        return ResponseBody { writer in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    await produce(continuation)
+                    continuation.finish()
+                }
+                defer { group.cancelAll() }
+                try await write(events, heartbeat: heartbeat, format: { $0.bytes }, to: &writer)
+                try await group.waitForAll()
+            }
+        }
     }
 }

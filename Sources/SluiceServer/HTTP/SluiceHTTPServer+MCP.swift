@@ -3,7 +3,8 @@ import Hummingbird
 import SluiceJSON
 import SluiceStore
 
-/// MCP streamable HTTP at `/mcp` (spec 2025-11-25, basic/transports).
+/// MCP streamable HTTP at `/mcp` (spec 2025-11-25, basic/transports); 2026-07-28 requests
+/// branch off to ``mcpModernPost(_:request:context:)``.
 extension SluiceHTTPServer {
     static let sessionHeader = HTTPField.Name("MCP-Session-Id")!
     static let protocolVersionHeader = HTTPField.Name("MCP-Protocol-Version")!
@@ -26,8 +27,9 @@ extension SluiceHTTPServer {
     /// The protocol-version check shared by every method (Origin and Host are checked for
     /// every route by ``BoundaryMiddleware``).
     private func precheck(_ request: Request) throws(ServerError) {
-        if let version = request.headers[Self.protocolVersionHeader], !MCPServer.supportedVersions.contains(version) {
-            throw rpcError(.badRequest, JSONRPCError.invalidRequest, "Bad Request: unsupported MCP-Protocol-Version '\(version)'")
+        if let version = request.headers[Self.protocolVersionHeader], !MCPServer.allVersions.contains(version) {
+            let error = JSONRPCError.unsupportedVersion(version, supported: MCPServer.allVersions)
+            throw ServerError(.badRequest, error.message, details: error.data, rpcCode: error.code)
         }
     }
 
@@ -53,12 +55,17 @@ extension SluiceHTTPServer {
     }
 
     func mcpPost(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        try precheck(request)
+        // The version header is checked by ``mcpEra(of:request:)``, which answers with the request's id.
         let bytes = try await HTTPResponses.readBytes(request, limit: configuration.maxBodyBytes)
         let message: JSONRPCMessage
         switch Result(catching: { () throws(JSONRPCError) in try JSONRPCMessage.parse(bytes) }) {
         case .success(let parsed): message = parsed
         case .failure(let error): return HTTPResponses.json(JSONRPCMessage.error(id: .null, error: error).jsonValue, status: .badRequest)
+        }
+        switch mcpEra(of: message, request: request) {
+        case .legacy: break
+        case .modern: return try await mcpModernPost(message, request: request, context: context)
+        case .refused(let response): return response
         }
 
         if case .request(_, "initialize", _) = message {

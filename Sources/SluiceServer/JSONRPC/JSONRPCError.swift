@@ -41,3 +41,23 @@ public struct JSONRPCError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "JSON-RPC error \(code): \(message)" }
 }
+
+extension JSONRPCError {
+    /// MCP 2026-07-28: the HTTP headers do not match the body, or a required one is missing.
+    public static let headerMismatch = -32020
+    /// MCP 2026-07-28: serving the request needs a capability the client did not declare.
+    public static let missingRequiredClientCapability = -32021
+    /// MCP 2026-07-28: the request's protocol version is not one this server speaks.
+    public static let unsupportedProtocolVersion = -32022
+
+    /// `UnsupportedProtocolVersion` with the versions this server speaks, so the client can retry.
+    public static func unsupportedVersion(_ requested: String, supported: [String]) -> JSONRPCError {
+        JSONRPCError(
+            code: unsupportedProtocolVersion, message: "Unsupported protocol version",
+            data: ["supported": .array(supported.map { .string($0) }), "requested": .string(requested)])
+    }
+
+    public static func headerMismatch(_ message: String) -> JSONRPCError {
+        JSONRPCError(code: headerMismatch, message: "Header mismatch: " + message)
+    }
+}

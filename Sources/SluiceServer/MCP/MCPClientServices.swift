@@ -28,13 +28,25 @@ struct ElicitationChannel: ConfirmationChannel {
     static let maxDetailCharacters = 4000
 
     func confirm(step: String, message: String, details: JSONValue) async throws -> Bool {
+        var params = Self.formParams(step: step, message: message, details: details, mode: session.protocolVersion >= "2025-11-25")
+        if let meta = MCPSession.relatedTaskMeta(relatedTask) { params["_meta"] = meta }
+        if let task = relatedTask?.id { session.taskInput(task, waiting: true) }
+        defer { if let task = relatedTask?.id { session.taskInput(task, waiting: false) } }
+        let answer = try await session.request(method: "elicitation/create", params: .object(params), outbound: outbound)
+        guard answer["action"]?.stringValue == "accept" else { return false }
+        return answer["content"]?["approve"]?.boolValue ?? true
+    }
+
+    /// The `elicitation/create` params asking to approve `step` (also the input request of a
+    /// 2026-07-28 call); `mode: "form"` from 2025-11-25 on.
+    static func formParams(step: String, message: String, details: JSONValue, mode: Bool) -> JSONObject {
         var text = message
         if !details.isNull {
             let rendered = details.serialized(pretty: true)
-            text += "\n\n" + (rendered.count > Self.maxDetailCharacters ? String(rendered.prefix(Self.maxDetailCharacters)) + "\n…" : rendered)
+            text += "\n\n" + (rendered.count > maxDetailCharacters ? String(rendered.prefix(maxDetailCharacters)) + "\n…" : rendered)
         }
         var params: JSONObject = [:]
-        if session.protocolVersion >= "2025-11-25" { params["mode"] = "form" }
+        if mode { params["mode"] = "form" }
         params["message"] = .string(text)
         params["requestedSchema"] = [
             "type": "object",
@@ -43,12 +55,7 @@ struct ElicitationChannel: ConfirmationChannel {
             ],
             "required": ["approve"],
         ]
-        if let meta = MCPSession.relatedTaskMeta(relatedTask) { params["_meta"] = meta }
-        if let task = relatedTask?.id { session.taskInput(task, waiting: true) }
-        defer { if let task = relatedTask?.id { session.taskInput(task, waiting: false) } }
-        let answer = try await session.request(method: "elicitation/create", params: .object(params), outbound: outbound)
-        guard answer["action"]?.stringValue == "accept" else { return false }
-        return answer["content"]?["approve"]?.boolValue ?? true
+        return params
     }
 }
 

@@ -1,11 +1,17 @@
+import Foundation
 import SluiceJSON
 
 /// What every MCP session of a server shares: the plans offered as tools, the run manager,
 /// and the server's identity and choices.
 public final class MCPServer: Sendable {
-    /// The protocol versions spoken, newest first; an unknown requested version gets the newest.
+    /// The handshake-era (legacy) versions spoken, newest first; an unknown version requested
+    /// in `initialize` gets the newest.
     public static let supportedVersions = ["2025-11-25", "2025-06-18", "2025-03-26"]
     public static let latestVersion = "2025-11-25"
+    /// The versions served per request (stateless, version and capabilities in `_meta`).
+    public static let modernVersions = ["2026-07-28"]
+    /// Every version, newest first: `server/discover` and `UnsupportedProtocolVersion` list these.
+    public static let allVersions = modernVersions + supportedVersions
 
     public struct Configuration: Sendable {
         public var name: String
@@ -21,12 +27,29 @@ public final class MCPServer: Sendable {
         public var taskPollIntervalMilliseconds: Int
         /// The most tasks a session keeps; the oldest finished ones go first.
         public var maxTasksPerSession: Int
+        /// Signs the `requestState` of 2026-07-28 input requests (HMAC-SHA256). Random per
+        /// process unless set: replicas that share runs must share it.
+        public var requestStateSecret: [UInt8]
+        /// How long a 2026-07-28 run waits for the answer to an input request before it is
+        /// cancelled; also the lifetime of the `requestState` handed out.
+        public var inputWaitSeconds: Int
+        /// `ttlMs` on 2026-07-28 list and discover results (the plans do not change while serving).
+        public var listTTLMilliseconds: Int
+        /// Plans with at most this many top-level steps answer a 2026-07-28 call inline even when
+        /// the client takes tasks; longer ones (every shipped report) answer with a task.
+        public var inlineStepLimit: Int
 
         public init(
             name: String = "sluice", version: String = "0.1.0", useClientSampling: Bool = false,
             defaultLogLevel: MCPLogLevel = .info, taskTTLMilliseconds: Int = 3_600_000,
-            taskPollIntervalMilliseconds: Int = 1000, maxTasksPerSession: Int = 100
+            taskPollIntervalMilliseconds: Int = 1000, maxTasksPerSession: Int = 100,
+            requestStateSecret: [UInt8] = MCPServer.randomSecret(), inputWaitSeconds: Int = 900, listTTLMilliseconds: Int = 300_000,
+            inlineStepLimit: Int = 3
         ) {
+            self.inlineStepLimit = inlineStepLimit
+            self.requestStateSecret = requestStateSecret
+            self.inputWaitSeconds = inputWaitSeconds
+            self.listTTLMilliseconds = listTTLMilliseconds
             self.name = name
             self.version = version
             self.useClientSampling = useClientSampling
@@ -40,11 +63,20 @@ public final class MCPServer: Sendable {
     public let library: PlanLibrary
     public let runs: RunManager
     public let configuration: Configuration
+    /// Runs of 2026-07-28 calls parked on a question to their caller.
+    let waiting: WaitingInputs
 
     public init(library: PlanLibrary, runs: RunManager, configuration: Configuration = Configuration()) {
         self.library = library
         self.runs = runs
         self.configuration = configuration
+        self.waiting = WaitingInputs(timeout: .seconds(configuration.inputWaitSeconds))
+    }
+
+    /// 32 random bytes (a new `requestState` key for each process by default).
+    public static func randomSecret() -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
     }
 
     /// A new session for one client connection (stdio) or one `MCP-Session-Id` (HTTP).

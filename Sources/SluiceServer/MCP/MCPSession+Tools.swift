@@ -102,12 +102,8 @@ extension MCPSession {
         } catch {
             throw JSONRPCError.runFailed(type: "unavailable", message: error.description)
         }
-        let key = id.serialized(pretty: false)
-        state.withLock { $0.activeCalls[key] = record }
-        defer { state.withLock { state in
-            state.activeCalls.removeValue(forKey: key)
-            state.cancelledCalls.remove(key)
-        } }
+        let key = trackCall(id: id, record: record)
+        defer { untrackCall(key) }
 
         let progressToken = params["_meta"]?["progressToken"]
         var renderer = MCPEventRenderer(progressToken: progressToken)

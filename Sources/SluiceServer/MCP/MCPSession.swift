@@ -26,6 +26,9 @@ public final class MCPSession: Sendable {
         var activeCalls: [String: RunRecord] = [:]
         /// Calls the client cancelled: their responses are not sent.
         var cancelledCalls: Set<String> = []
+        /// Cancellations that came before their call registered its run (the request's task
+        /// had not got there yet), newest last; bounded, as ids the client invents stay here.
+        var earlyCancels: [String] = []
         var tasks: [String: MCPTask] = [:]
         var taskOrder: [String] = []
         var closed = false
@@ -52,6 +55,11 @@ public final class MCPSession: Sendable {
     public func handle(_ message: JSONRPCMessage, outbound: any MCPOutbound) async -> JSONRPCMessage? {
         switch message {
         case .request(let id, let method, let params):
+            // A request naming a version in `_meta` is served on its own (2026-07-28), whatever
+            // this session negotiated: one endpoint, one stdio process, both eras.
+            if Self.isModern(method: method, params: params) {
+                return await respondModern(id: id, method: method, params: params, outbound: outbound)
+            }
             do {
                 guard let result = try await respond(id: id, method: method, params: params?.objectValue ?? JSONObject(), outbound: outbound) else {
                     return nil
@@ -148,7 +156,11 @@ public final class MCPSession: Sendable {
             let key = requestID.serialized(pretty: false)
             let reason = params["reason"]?.stringValue ?? "cancelled by the client"
             let record = state.withLock { state -> RunRecord? in
-                guard let record = state.activeCalls[key] else { return nil }
+                guard let record = state.activeCalls[key] else {
+                    state.earlyCancels.append(key)
+                    if state.earlyCancels.count > Self.maxEarlyCancels { state.earlyCancels.removeFirst() }
+                    return nil
+                }
                 state.cancelledCalls.insert(key)
                 return record
             }
@@ -196,6 +208,32 @@ extension MCPSession {
     public var hasRunningWork: Bool {
         state.withLock { state in
             !state.activeCalls.isEmpty || state.tasks.values.contains { !$0.isTerminal }
+        }
+    }
+}
+
+extension MCPSession {
+    /// Registers a call in progress under its request id (for `notifications/cancelled`);
+    /// returns the key for ``untrackCall(_:)``.
+    func trackCall(id: JSONValue, record: RunRecord) -> String {
+        let key = id.serialized(pretty: false)
+        let cancelledEarly = state.withLock { state -> Bool in
+            state.activeCalls[key] = record
+            guard let index = state.earlyCancels.firstIndex(of: key) else { return false }
+            state.earlyCancels.remove(at: index)
+            state.cancelledCalls.insert(key)
+            return true
+        }
+        if cancelledEarly { record.cancel(reason: "cancelled by the client") }
+        return key
+    }
+
+    static let maxEarlyCancels = 64
+
+    func untrackCall(_ key: String) {
+        state.withLock { state in
+            state.activeCalls.removeValue(forKey: key)
+            state.cancelledCalls.remove(key)
         }
     }
 }

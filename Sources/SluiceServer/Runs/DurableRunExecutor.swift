@@ -48,11 +48,14 @@ public struct DurableRunExecutor: RunExecutor {
 
     public func execute(_ request: RunRequest, sink: any EventSink) async -> RunResult {
         guard let plan = request.plan.plan else { return await engine.execute(request, sink: sink) }
+        if request.resumesStoredRun { return await resumeStored(request, plan: plan, sink: sink) }
         let identity = PlanIdentity(
             name: plan.name, path: URL(fileURLWithPath: plan.source.path).standardizedFileURL.path,
             contentHash: ContentHash.hex(of: plan.source.bytes))
         do {
-            try await store.createRun(NewRun(id: request.runID, plan: identity, inputs: request.inputs, options: ["origin": "server"], user: request.user))
+            var options: JSONObject = ["origin": "server"]
+            if request.services.answersByRetry { options[Self.answersByRetryOption] = true }
+            try await store.createRun(NewRun(id: request.runID, plan: identity, inputs: request.inputs, options: .object(options), user: request.user))
         } catch {
             // Never run what cannot be recorded: the client is told why.
             return RunResult(status: .failed, errorType: "store_unavailable", errorMessage: error.message, billing: ["billable": false, "units": 0])
@@ -83,7 +86,13 @@ extension DurableRunExecutor {
             log("cannot look for interrupted runs: \(error.message)")
             return
         }
-        let serverRuns = interrupted.filter { $0.options["origin"] == "server" }
+        // A run stopped at a question its caller answers by retry (MCP 2026-07-28) waits for
+        // that answer: resumed now, its confirm step would take its fallback without asking.
+        var serverRuns: [StoredRun] = []
+        for run in interrupted where run.options["origin"] == "server" {
+            if await waitsForAnswer(run) { continue }
+            serverRuns.append(run)
+        }
         await withDiscardingTaskGroup { group in
             for run in serverRuns {
                 group.addTask { await self.resume(run, library: library, log: log) }
@@ -112,5 +121,48 @@ extension DurableRunExecutor {
             log("\(sink.unwritten.count) event(s) of run \(run.id) could not be recorded: \(error.message)")
         }
         log("resumed run \(run.id) \(outcome.status.rawValue)")
+    }
+}
+
+extension DurableRunExecutor {
+    /// The run option marking runs whose `confirm` answers come with the caller's retry.
+    public static let answersByRetryOption = "answers_by_retry"
+
+    /// Continues a stored run (a 2026-07-28 retry reached a server that does not hold it: a
+    /// restarted one): claims it, closes its dangling steps, and runs on from its checkpoints
+    /// with the request's services, its events going to the store and to `sink`.
+    func resumeStored(_ request: RunRequest, plan: Plan, sink: any EventSink) async -> RunResult {
+        let prepared: PreparedResume
+        do {
+            prepared = try await store.prepareResume(id: request.runID)
+        } catch {
+            return RunResult(status: .failed, errorType: "resume_failed", errorMessage: error.message, billing: ["billable": false])
+        }
+        var engine = self.engine
+        engine.providers = providers(for: plan, ledger: prepared.ledger)
+        let storeFirst = StoreFirstSink(store: store, downstream: [sink])
+        let result = await engine.execute(request, sink: storeFirst, resume: prepared.state)
+        if let error = await storeFirst.storage.flush() {
+            FileHandle.standardError.write(Data("sluice serve: \(storeFirst.storage.unwritten.count) event(s) of run \(request.runID) could not be recorded: \(error.message)\n".utf8))
+        }
+        return result
+    }
+}
+
+extension DurableRunExecutor {
+    /// Whether a stopped run's log ends at a question its caller answers by retrying: its last
+    /// `input.requested` has nothing started after it.
+    public func waitsForAnswer(_ run: StoredRun) async -> Bool {
+        await waitingQuestion(of: run) != nil
+    }
+
+    /// The `input.requested` event a stopped run waits on (see ``waitsForAnswer(_:)``).
+    public func waitingQuestion(of run: StoredRun) async -> RunEvent? {
+        guard run.options[Self.answersByRetryOption] == true, run.status.isResumable,
+            let tail = try? await store.events(runID: run.id, after: max(0, run.lastSeq - 50), limit: nil),
+            let asked = tail.last(where: { $0.type == .inputRequested })
+        else { return nil }
+        let continued = tail.contains { $0.seq > asked.seq && [.stepStarted, .stepCompleted, .runCompleted].contains($0.type) }
+        return continued ? nil : asked
     }
 }

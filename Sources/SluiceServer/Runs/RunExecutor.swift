@@ -7,6 +7,14 @@ public import SluiceProviders
 public protocol ConfirmationChannel: Sendable {
     /// Whether the person approves. Ends with `CancellationError` when the run is cancelled.
     func confirm(step: String, message: String, details: JSONValue) async throws -> Bool
+    /// The same, knowing which run asks (a channel that parks runs by id needs it).
+    func confirm(runID: String, step: String, message: String, details: JSONValue) async throws -> Bool
+}
+
+extension ConfirmationChannel {
+    public func confirm(runID: String, step: String, message: String, details: JSONValue) async throws -> Bool {
+        try await confirm(step: step, message: message, details: details)
+    }
 }
 
 /// What a transport adds to a run beyond the plan and its inputs.
@@ -15,10 +23,15 @@ public struct RunServices: Sendable {
     public var confirmation: (any ConfirmationChannel)?
     /// Replaces the server's model provider for this run (MCP sampling through the calling client).
     public var model: (any ModelProvider)?
+    /// The caller answers `confirm` steps by retrying its request (MCP 2026-07-28 input
+    /// requests): a durable store marks the run so a restarted server leaves it for the retry
+    /// instead of resuming it with the step's fallback.
+    public var answersByRetry: Bool
 
-    public init(confirmation: (any ConfirmationChannel)? = nil, model: (any ModelProvider)? = nil) {
+    public init(confirmation: (any ConfirmationChannel)? = nil, model: (any ModelProvider)? = nil, answersByRetry: Bool = false) {
         self.confirmation = confirmation
         self.model = model
+        self.answersByRetry = answersByRetry
     }
 }
 
@@ -30,13 +43,17 @@ public struct RunRequest: Sendable {
     public var inputs: JSONValue
     public var user: String
     public var services: RunServices
+    /// Continue the stored run `runID` from its checkpoints instead of starting it (only an
+    /// executor with a durable store can; others fail the run).
+    public var resumesStoredRun: Bool
 
-    public init(runID: String, plan: ServedPlan, inputs: JSONValue, user: String, services: RunServices = RunServices()) {
+    public init(runID: String, plan: ServedPlan, inputs: JSONValue, user: String, services: RunServices = RunServices(), resumesStoredRun: Bool = false) {
         self.runID = runID
         self.plan = plan
         self.inputs = inputs
         self.user = user
         self.services = services
+        self.resumesStoredRun = resumesStoredRun
     }
 }
 

@@ -76,6 +76,20 @@ public final class RunManager: Sendable {
         return record
     }
 
+    /// Continues the stored run `id` (stopped, e.g. by a restart) from its checkpoints under the
+    /// same id, through the executor's durable store; a new record follows it in this process.
+    ///
+    /// - Throws: ``RunRefusal``: as ``start(plan:inputs:user:services:)``.
+    public func resume(id: String, plan: ServedPlan, inputs: JSONValue, user: String, services: RunServices = RunServices()) throws(RunRefusal) -> RunRecord {
+        try admit(user)
+        let record = RunRecord(id: id, planName: plan.name, user: user, inputs: inputs)
+        registry.insert(record)
+        observer?.runStarted(plan: plan.name)
+        let request = RunRequest(runID: id, plan: plan, inputs: inputs, user: user, services: services, resumesStoredRun: true)
+        jobsContinuation.yield(Job(record: record, request: request))
+        return record
+    }
+
     /// The run `id` when it belongs to `user` (nil for someone else's run: they get a 404).
     public func run(id: String, user: String) -> RunRecord? {
         guard let record = registry.run(id: id), record.user == user else { return nil }

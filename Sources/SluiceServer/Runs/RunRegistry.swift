@@ -33,7 +33,8 @@ public final class InMemoryRunRegistry: RunRegistry {
     }
 
     public func run(id: String) -> RunRecord? {
-        state.withLock { runs in runs.first { $0.id == id } }
+        // The newest: a run resumed in this process has a new record under the same id.
+        state.withLock { runs in runs.last { $0.id == id } }
     }
 
     public func runs(user: String) -> [RunRecord] {

@@ -11,9 +11,24 @@ final class HTTPTransport: MCPTestTransport {
     private let state = Mutex<(sessionID: String?, version: String?, statuses: [Int], lastEventIDs: [String], streams: [RawHTTPConnection])>((nil, nil, [], [], []))
     private let pumps = Mutex<[Task<Void, Never>]>([])
 
-    init(port: Int, headers: [String: String] = [:]) {
+    /// Set for a 2026-07-28 client: no session, and each POST's `MCP-Protocol-Version`,
+    /// `Mcp-Method` and `Mcp-Name` headers mirror its body.
+    let modern: Bool
+
+    init(port: Int, headers: [String: String] = [:], modern: Bool = false) {
         self.port = port
         self.extraHeaders = headers
+        self.modern = modern
+    }
+
+    /// The headers a 2026-07-28 client sends with `message`.
+    static func modernHeaders(for message: JSONValue) -> [String: String] {
+        var headers: [String: String] = [:]
+        if let version = message["params"]?["_meta"]?["io.modelcontextprotocol/protocolVersion"]?.stringValue { headers["MCP-Protocol-Version"] = version }
+        if let method = message["method"]?.stringValue { headers["Mcp-Method"] = method }
+        // Tool calls name the tool; the tasks extension's methods name the task.
+        if let name = message["params"]?["name"]?.stringValue ?? message["params"]?["taskId"]?.stringValue { headers["Mcp-Name"] = name }
+        return headers
     }
 
     var sessionID: String? { state.withLock { $0.sessionID } }
@@ -33,7 +48,8 @@ final class HTTPTransport: MCPTestTransport {
     }
 
     func send(_ message: JSONValue) async throws {
-        let connection = try RawHTTPConnection(port: port, method: "POST", path: "/mcp", headers: headers(), body: message.jsonBytes)
+        let headers = modern ? headers().merging(Self.modernHeaders(for: message)) { $1 } : headers()
+        let connection = try RawHTTPConnection(port: port, method: "POST", path: "/mcp", headers: headers, body: message.jsonBytes)
         let head = try await connection.head()
         state.withLock { state in
             state.statuses.append(head.status)

@@ -48,6 +48,27 @@ actor MCPTestClient {
         return result
     }
 
+    /// `params` with the `_meta` of a 2026-07-28 request (version, capabilities, optional log level).
+    static func modernParams(
+        _ params: JSONObject = JSONObject(), version: String = "2026-07-28", capabilities: JSONValue = .object(JSONObject()), logLevel: String? = nil
+    ) -> JSONValue {
+        var params = params
+        var meta = params["_meta"]?.objectValue ?? JSONObject()
+        meta["io.modelcontextprotocol/protocolVersion"] = .string(version)
+        meta["io.modelcontextprotocol/clientCapabilities"] = capabilities
+        meta["io.modelcontextprotocol/clientInfo"] = ["name": "sluice-tests", "version": "1.0"]
+        if let logLevel { meta["io.modelcontextprotocol/logLevel"] = .string(logLevel) }
+        params["_meta"] = .object(meta)
+        return .object(params)
+    }
+
+    /// A 2026-07-28 request: no handshake, its `_meta` says everything.
+    func modern(
+        _ method: String, _ params: JSONObject = JSONObject(), capabilities: JSONValue = .object(JSONObject()), logLevel: String? = nil
+    ) async throws -> JSONValue {
+        try await request(method, Self.modernParams(params, capabilities: capabilities, logLevel: logLevel))
+    }
+
     /// Sends a request and waits for its response message (result or error).
     func request(_ method: String, _ params: JSONValue? = nil) async throws -> JSONValue {
         let id = try await start(method, params)

@@ -1,0 +1,110 @@
+import Foundation
+import SluiceJSON
+import Testing
+
+/// A 2026-07-28 call whose `confirm` step asked its caller, answered after the server was
+/// killed (or stopped) and started again on the same `SLUICE_HOME`: the run waited in the store,
+/// the retry continues it, and its `requestState` works once.
+@Suite(.serialized, .timeLimit(.minutes(5))) struct MCPModernRestartTests {
+    static let call: JSONObject = ["name": "news_report", "arguments": ["task": "AI agents", "auto_confirm": false]]
+
+    static let elicitation: JSONValue = ["elicitation": .object(JSONObject())]
+    static let tasks: JSONValue = ["elicitation": .object(JSONObject()), "extensions": ["io.modelcontextprotocol/tasks": .object(JSONObject())]]
+
+    /// One 2026-07-28 `tools/call` answered as JSON.
+    static func callTool(_ port: Int, _ params: JSONObject, id: Int) async throws -> JSONValue {
+        try await request(port, "tools/call", params, id: id, capabilities: elicitation)
+    }
+
+    /// One 2026-07-28 request answered as JSON.
+    static func request(_ port: Int, _ method: String, _ params: JSONObject, id: Int, capabilities: JSONValue) async throws -> JSONValue {
+        let body: JSONValue = [
+            "jsonrpc": "2.0", "id": .integer(Int64(id)), "method": .string(method),
+            "params": MCPTestClient.modernParams(params, capabilities: capabilities),
+        ]
+        var headers = HTTPTransport.modernHeaders(for: body)
+        headers["Accept"] = "application/json"
+        let answer = try await HTTP.request(port, "POST", "/mcp", headers: headers, json: body)
+        return try #require(answer.json, "status \(answer.status): \(answer.text)")
+    }
+
+    /// Asks until the run waits on its confirm step; returns the retry's params.
+    static func askedRetry(_ port: Int) async throws -> JSONObject {
+        let first = try await callTool(port, call, id: 1)
+        #expect(first["result"]?["resultType"] == "input_required", "\(first.serialized(pretty: false).prefix(400))")
+        let state = try #require(first["result"]?["requestState"]?.stringValue)
+        #expect(first["result"]?["inputRequests"]?["approve_outline"]?["method"] == "elicitation/create")
+        var retry = call
+        retry["requestState"] = .string(state)
+        retry["inputResponses"] = ["approve_outline": ["action": "accept", "content": ["approve": true]]]
+        return retry
+    }
+
+    @Test func aQuestionOutlivesTheServer() async throws {
+        let home = ServerRestartProcessTests.scratchHome()
+        defer { ServerRestartProcessTests.remove(home) }
+
+        let first = try await ServeProcess(home: home, delayMilliseconds: 0)
+        let killedRetry = try await Self.askedRetry(first.port)
+        first.kill()
+
+        // Restarted: it must not have resumed the waiting run on its own (with the fallback).
+        let second = try await ServeProcess(home: home, delayMilliseconds: 0)
+        var forgotten = killedRetry
+        forgotten["inputResponses"] = .object(JSONObject())
+        let again = try await Self.callTool(second.port, forgotten, id: 2)
+        #expect(again["result"]?["resultType"] == "input_required", "without an answer the restarted server asks again: \(again.serialized(pretty: false).prefix(300))")
+        let done = try await Self.callTool(second.port, killedRetry, id: 3)
+        #expect(done["result"]?["resultType"] == "complete", "\(done.serialized(pretty: false).prefix(400))\n\(second.stderr)")
+        #expect(done["result"]?["isError"] == false)
+        #expect(done["result"]?["structuredContent"] != nil)
+        #expect(try await Self.callTool(second.port, killedRetry, id: 4)["error"]?["code"] == -32602, "replayed after the restart")
+
+        // A graceful stop cancels the waiting run; the retry continues it all the same.
+        let stoppedRetry = try await Self.askedRetry(second.port)
+        second.stop()
+        let third = try await ServeProcess(home: home, delayMilliseconds: 0)
+        defer { third.stop() }
+        let resumed = try await Self.callTool(third.port, stoppedRetry, id: 5)
+        #expect(resumed["result"]?["resultType"] == "complete" && resumed["result"]?["isError"] == false, "\(resumed.serialized(pretty: false).prefix(400))\n\(third.stderr)")
+    }
+
+    /// Polls `tasks/get` on `port` until `done` holds (bounded polls, no timing asserted).
+    static func poll(_ port: Int, _ taskID: String, until done: (JSONValue) -> Bool) async throws -> JSONValue {
+        for attempt in 0..<3000 {
+            let task = try await request(port, "tasks/get", ["taskId": .string(taskID)], id: 100 + attempt, capabilities: tasks)
+            if let result = task["result"], done(result) { return result }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw MCPTestClient.Failure(description: "task \(taskID) never got there")
+    }
+
+    @Test func aTaskOutlivesTheServer() async throws {
+        let home = ServerRestartProcessTests.scratchHome()
+        defer { ServerRestartProcessTests.remove(home) }
+        let first = try await ServeProcess(home: home, delayMilliseconds: 0)
+        let quick = try await Self.request(first.port, "tools/call", ["name": "news_report", "arguments": ["task": "AI agents"]], id: 1, capabilities: Self.tasks)
+        #expect(quick["result"]?["resultType"] == "task")
+        let finishedID = try #require(quick["result"]?["taskId"]?.stringValue)
+        _ = try await Self.poll(first.port, finishedID) { $0["status"] == "completed" }
+        let asking = try await Self.request(first.port, "tools/call", Self.call, id: 2, capabilities: Self.tasks)
+        let waitingID = try #require(asking["result"]?["taskId"]?.stringValue)
+        _ = try await Self.poll(first.port, waitingID) { $0["status"] == "input_required" }
+        first.kill()
+
+        let second = try await ServeProcess(home: home, delayMilliseconds: 0)
+        defer { second.stop() }
+        let finished = try await Self.request(second.port, "tasks/get", ["taskId": .string(finishedID)], id: 3, capabilities: Self.tasks)
+        #expect(finished["result"]?["status"] == "completed", "\(finished.serialized(pretty: false).prefix(300))")
+        #expect(finished["result"]?["result"]?["structuredContent"] != nil)
+        let waiting = try await Self.request(second.port, "tasks/get", ["taskId": .string(waitingID)], id: 4, capabilities: Self.tasks)
+        #expect(waiting["result"]?["status"] == "input_required", "\(waiting.serialized(pretty: false).prefix(300))")
+        #expect(waiting["result"]?["inputRequests"]?["approve_outline"] != nil)
+        let ack = try await Self.request(
+            second.port, "tasks/update", ["taskId": .string(waitingID), "inputResponses": ["approve_outline": ["action": "accept", "content": ["approve": true]]]],
+            id: 5, capabilities: Self.tasks)
+        #expect(ack["result"] != nil)
+        let done = try await Self.poll(second.port, waitingID) { ["completed", "failed", "cancelled"].contains($0["status"]?.stringValue ?? "") }
+        #expect(done["status"] == "completed", "\(done.serialized(pretty: false).prefix(300))\n\(second.stderr)")
+    }
+}
