@@ -18,12 +18,18 @@ public final class SimulatedServices: Sendable {
     public let models: FakeHTTPServer
     public let search: FakeHTTPServer
     public let web: FakeHTTPServer
+    /// How the model services misbehave on request, and what they served (calls and tokens).
+    public let modelBehaviour: ModelBehaviour
 
-    public init() throws {
+    /// - Parameter streaming: false to answer model calls with whole JSON responses, as a
+    ///   service (or gateway) that ignores `stream: true` does.
+    public init(streaming: Bool = true) throws {
         let web = try FakeHTTPServer { request in SimulatedServices.article(request) }
         let webBase = web.baseURL
         self.web = web
-        models = try FakeHTTPServer { request in SimulatedServices.model(request) }
+        let behaviour = ModelBehaviour(streaming: streaming)
+        modelBehaviour = behaviour
+        models = try FakeHTTPServer { request in behaviour.count(SimulatedServices.model(request, behaviour: behaviour)) }
         search = try FakeHTTPServer { request in SimulatedServices.search(request, webBase: webBase) }
     }
 
@@ -49,29 +55,48 @@ public final class SimulatedServices: Sendable {
 
     // MARK: Models
 
-    static func model(_ request: FakeRequest) -> FakeResponse {
+    static func model(_ request: FakeRequest, behaviour: ModelBehaviour) -> (FakeResponse, served: (input: Int, output: Int)?) {
         guard request.method == "POST", let body = request.json else {
-            return FakeOpenAI.error(status: 404, message: "no route \(request.method) \(request.path)")
+            return (FakeOpenAI.error(status: 404, message: "no route \(request.method) \(request.path)"), nil)
         }
+        let anthropic: Bool
+        let system: String?
+        let schema: JSONValue?
+        let messages = body["messages"]?.arrayValue ?? []
         switch request.path {
         case "/v1/chat/completions":
-            let messages = body["messages"]?.arrayValue ?? []
-            let system = messages.first { $0["role"] == "system" }?["content"]?.stringValue
-            let prompt = messages.last { $0["role"] == "user" }?["content"]?.stringValue ?? ""
-            let schema = body["response_format"]?["json_schema"]?["schema"]
-            let (text, usage) = answer(model: body["model"]?.stringValue ?? "fake", system: system, prompt: prompt, schema: schema)
-            return FakeOpenAI.stream(pieces(of: text), inputTokens: usage.inputTokens, outputTokens: usage.outputTokens)
+            anthropic = false
+            system = messages.first { $0["role"] == "system" }?["content"]?.stringValue
+            schema = body["response_format"]?["json_schema"]?["schema"]
         case "/v1/messages":
-            let messages = body["messages"]?.arrayValue ?? []
-            let prompt = messages.last { $0["role"] == "user" }?["content"]?.stringValue ?? ""
-            let schema = body["tools"]?[0]?["input_schema"]
-            let (text, usage) = answer(model: body["model"]?.stringValue ?? "fake", system: body["system"]?.stringValue, prompt: prompt, schema: schema)
-            return schema == nil
-                ? FakeAnthropic.textStream(pieces(of: text), inputTokens: usage.inputTokens, outputTokens: usage.outputTokens)
-                : FakeAnthropic.toolStream(pieces(of: text), inputTokens: usage.inputTokens, outputTokens: usage.outputTokens)
+            anthropic = true
+            system = body["system"]?.stringValue
+            schema = body["tools"]?[0]?["input_schema"]
         default:
-            return FakeOpenAI.error(status: 404, message: "no route \(request.path)")
+            return (FakeOpenAI.error(status: 404, message: "no route \(request.path)"), nil)
         }
+        let prompt = messages.last { $0["role"] == "user" }?["content"]?.stringValue ?? ""
+        let (text, usage) = answer(model: body["model"]?.stringValue ?? "fake", system: system, prompt: prompt, schema: schema)
+        let misbehaviour = behaviour.take(prompt: messages.compactMap { $0["content"]?.stringValue }.joined(separator: "\n"))
+        let shaped = misbehaviour.map { $0.apply(to: text, schema: schema) } ?? (text: text, cutOff: false)
+        let input = usage.inputTokens
+        let output = misbehaviour == nil ? usage.outputTokens : max(1, (shaped.text.count + 3) / 4)
+        let response =
+            switch (anthropic, behaviour.streaming) {
+            case (false, true):
+                FakeOpenAI.stream(pieces(of: shaped.text), inputTokens: input, outputTokens: output, finish: shaped.cutOff ? "length" : "stop")
+            case (false, false):
+                FakeOpenAI.completion(shaped.text, inputTokens: input, outputTokens: output, finish: shaped.cutOff ? "length" : "stop")
+            case (true, true):
+                schema == nil
+                    ? FakeAnthropic.textStream(pieces(of: shaped.text), inputTokens: input, outputTokens: output, stopReason: shaped.cutOff ? "max_tokens" : "end_turn")
+                    : FakeAnthropic.toolStream(pieces(of: shaped.text), inputTokens: input, outputTokens: output, stopReason: shaped.cutOff ? "max_tokens" : "tool_use")
+            case (true, false):
+                FakeAnthropic.message(
+                    shaped.text, tool: schema != nil, inputTokens: input, outputTokens: output,
+                    stopReason: shaped.cutOff ? "max_tokens" : schema == nil ? "end_turn" : "tool_use")
+            }
+        return (response, (input, output))
     }
 
     /// The simulated model's answer, computed on this server thread (never a pool thread).
