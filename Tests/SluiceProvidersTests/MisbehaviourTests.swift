@@ -65,7 +65,7 @@ struct MisbehaviourTests {
         let factory = ProviderFactory(configuration: ProviderConfiguration(values: services.environment))
         let calls = Calls()
         var request = ModelRequest(
-            model: try factory.requireModel(model), prompt: "Task: AI agents this week", schema: scenario.structured ? Schemas.article : nil,
+            model: try factory.requireModel(model), prompt: "Task: AI agents this week", schema: scenario.structured ? Schemas.article : JSONValue?.none,
             temperature: 0.8, maxTokens: 400, metadata: .init(purpose: scenario.structured ? .structured : .text, stepID: "step"))
         request.onTruncation = scenario.onTruncation
         request.onCall = { calls.add($0) }
