@@ -91,4 +91,17 @@ import Testing
         #expect("\(request.onTruncation)" == expected)
         #expect(request.maxRepairs == 4)
     }
+
+    @Test func thePlansModelSetsTheDefaultAndAStepsOwnSettingWins() async throws {
+        let plan = try Harness.plan(#"""
+            {"name": "one", "models": {"default": {"model": "x:m", "on_truncation": "fail", "max_repairs": 0}},
+             "steps": [{"id": "inherits", "kind": "llm", "prompt": "Say"},
+                       {"id": "own", "kind": "llm", "prompt": "Say", "on_truncation": "accept", "max_repairs": 3}]}
+            """#)
+        let model = ScriptedModel(answer: "fine")
+        _ = await Harness.run(plan, providers: Harness.providers(model: model))
+        let requests = model.requests
+        #expect(requests.map { "\($0.onTruncation)" } == ["fail", "accept"])
+        #expect(requests.map(\.maxRepairs) == [0, 3])
+    }
 }

@@ -24,8 +24,9 @@ extension Interpreter {
             stream: llm.stream,
             metadata: .init(purpose: llm.schema == nil ? .text : .structured, stepID: step.id, item: scope.item, iteration: scope.iteration)
         )
-        request.onTruncation = Self.truncationHandling(llm.onTruncation)
-        if let repairs = llm.maxRepairs { request.maxRepairs = repairs }
+        // The step's own setting, else its model's (the plan's), else the default.
+        request.onTruncation = Self.truncationHandling(llm.onTruncation ?? spec?.onTruncation)
+        if let repairs = llm.maxRepairs ?? spec?.maxRepairs { request.maxRepairs = repairs }
         return reporting(request, step: step, scope: scope)
     }
 
@@ -47,7 +48,7 @@ extension Interpreter {
     @inline(never)
     private func judgeRequest(_ gate: GateStep, step: Step, scope: Scope) throws(RunFailure) -> ModelRequest {
         let (model, spec) = try resolveModel(gate.model, step: step.id)
-        let request = ModelRequest(
+        var request = ModelRequest(
             model: model,
             system: "You are a strict, fair reviewer. Score only what you are shown, and say precisely what is missing.",
             prompt: scope.render(gate.prompt) + "\n\n" + Self.judgeInstructions(gate),
@@ -57,6 +58,7 @@ extension Interpreter {
             stream: false,
             metadata: .init(purpose: .judge, stepID: step.id, item: scope.item, iteration: scope.iteration)
         )
+        if let repairs = spec?.maxRepairs { request.maxRepairs = repairs }
         return reporting(request, step: step, scope: scope)
     }
 
