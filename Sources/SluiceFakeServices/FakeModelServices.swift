@@ -34,11 +34,12 @@ public enum FakeOpenAI {
     /// `finish` is the last chunk's `finish_reason` (`length` for an answer cut at its limit).
     public static func stream(
         _ pieces: [String], inputTokens: Int = 11, outputTokens: Int = 7, pause: Duration = .zero, cutOffAfter: Int? = nil,
-        finish: String = "stop"
+        finish: String = "stop", refusal: String? = nil
     ) -> FakeResponse {
         var events: [String] = []
         events.append("data: " + chunk(delta: ["role": "assistant", "content": ""]).serialized())
         for piece in pieces { events.append("data: " + chunk(delta: ["content": .string(piece)]).serialized()) }
+        if let refusal { events.append("data: " + chunk(delta: ["refusal": .string(refusal)]).serialized()) }
         events.append("data: " + chunk(delta: [:], finish: finish).serialized())
         let usage: JSONValue = [
             "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": "fake",
@@ -58,10 +59,13 @@ public enum FakeOpenAI {
     }
 
     /// A whole `chat.completion` (a service that ignores `stream: true`).
-    public static func completion(_ text: String, inputTokens: Int = 11, outputTokens: Int = 7, finish: String = "stop") -> FakeResponse {
+    public static func completion(_ text: String, inputTokens: Int = 11, outputTokens: Int = 7, finish: String = "stop", refusal: String? = nil) -> FakeResponse {
         .json([
             "id": "chatcmpl-fake", "object": "chat.completion", "created": 1_700_000_000, "model": "fake",
-            "choices": [["index": 0, "message": ["role": "assistant", "content": .string(text)], "finish_reason": .string(finish)]],
+            "choices": [[
+                "index": 0, "finish_reason": .string(finish),
+                "message": ["role": "assistant", "content": refusal == nil ? .string(text) : .null, "refusal": refusal.map(JSONValue.string) ?? .null],
+            ]],
             "usage": ["prompt_tokens": .integer(Int64(inputTokens)), "completion_tokens": .integer(Int64(outputTokens)), "total_tokens": .integer(Int64(inputTokens + outputTokens))],
         ])
     }

@@ -21,6 +21,11 @@ public enum Misbehaviour: String, Sendable, Hashable, CaseIterable {
     case mistypedField
     /// No text at all.
     case empty
+    /// The model declines: OpenAI's `refusal` delta, Anthropic's `stop_reason: "refusal"`.
+    case refusal
+
+    /// What a refusing model says.
+    public static let refusalText = "I'm sorry, but I can't help with that request."
 
     /// The span a looping answer repeats.
     public static let loopSpan = "agents, tools, models, benchmarks, "
@@ -42,7 +47,7 @@ public enum Misbehaviour: String, Sendable, Hashable, CaseIterable {
             return (text + "\n\nI hope this helps! Let me know if you need anything else.", false)
         case .missingField, .mistypedField:
             return (changeField(text, schema: schema), false)
-        case .empty:
+        case .empty, .refusal:
             return ("", false)
         }
     }

@@ -80,21 +80,21 @@ public final class SimulatedServices: Sendable {
         let misbehaviour = behaviour.take(prompt: messages.compactMap { $0["content"]?.stringValue }.joined(separator: "\n"))
         let shaped = misbehaviour.map { $0.apply(to: text, schema: schema) } ?? (text: text, cutOff: false)
         let input = usage.inputTokens
-        let output = misbehaviour == nil ? usage.outputTokens : max(1, (shaped.text.count + 3) / 4)
+        let refusal = misbehaviour == .refusal ? Misbehaviour.refusalText : nil
+        let output = misbehaviour == nil ? usage.outputTokens : max(1, ((refusal ?? shaped.text).count + 3) / 4)
+        let stop = refusal != nil ? "refusal" : shaped.cutOff ? "max_tokens" : schema == nil ? "end_turn" : "tool_use"
         let response =
             switch (anthropic, behaviour.streaming) {
             case (false, true):
-                FakeOpenAI.stream(pieces(of: shaped.text), inputTokens: input, outputTokens: output, finish: shaped.cutOff ? "length" : "stop")
+                FakeOpenAI.stream(pieces(of: shaped.text), inputTokens: input, outputTokens: output, finish: shaped.cutOff ? "length" : "stop", refusal: refusal)
             case (false, false):
-                FakeOpenAI.completion(shaped.text, inputTokens: input, outputTokens: output, finish: shaped.cutOff ? "length" : "stop")
+                FakeOpenAI.completion(shaped.text, inputTokens: input, outputTokens: output, finish: shaped.cutOff ? "length" : "stop", refusal: refusal)
             case (true, true):
                 schema == nil
-                    ? FakeAnthropic.textStream(pieces(of: shaped.text), inputTokens: input, outputTokens: output, stopReason: shaped.cutOff ? "max_tokens" : "end_turn")
-                    : FakeAnthropic.toolStream(pieces(of: shaped.text), inputTokens: input, outputTokens: output, stopReason: shaped.cutOff ? "max_tokens" : "tool_use")
+                    ? FakeAnthropic.textStream(pieces(of: shaped.text), inputTokens: input, outputTokens: output, stopReason: stop)
+                    : FakeAnthropic.toolStream(pieces(of: shaped.text), inputTokens: input, outputTokens: output, stopReason: stop)
             case (true, false):
-                FakeAnthropic.message(
-                    shaped.text, tool: schema != nil, inputTokens: input, outputTokens: output,
-                    stopReason: shaped.cutOff ? "max_tokens" : schema == nil ? "end_turn" : "tool_use")
+                FakeAnthropic.message(shaped.text, tool: schema != nil, inputTokens: input, outputTokens: output, stopReason: stop)
             }
         return (response, (input, output))
     }

@@ -42,6 +42,8 @@ struct MisbehaviourTests {
         Case(name: "text, truncated, accept", misbehaviours: [.truncated], structured: false, onTruncation: .accept, outcomes: [.accepted], succeeds: true, truncated: true),
         Case(name: "text, truncated, fail", misbehaviours: [.truncated], structured: false, onTruncation: .fail, outcomes: [.truncated], succeeds: false),
         Case(name: "text, looping: cut off, fails", misbehaviours: [.repetition], structured: false, outcomes: [.invalid], succeeds: false),
+        Case(name: "structured, refusal: counted, fails", misbehaviours: [.refusal], structured: true, outcomes: [.invalid], succeeds: false),
+        Case(name: "text, refusal: counted, fails", misbehaviours: [.refusal], structured: false, outcomes: [.invalid], succeeds: false),
     ]
 
     final class Calls: Sendable {

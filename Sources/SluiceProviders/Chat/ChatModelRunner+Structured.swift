@@ -21,6 +21,7 @@ extension ChatModelRunner {
             let attempt = try await callWithFallback(plan.request, turns: plan.turns, attempt: number, onDelta: onDelta)
             usage.inputTokens += attempt.usage.inputTokens
             usage.outputTokens += attempt.usage.outputTokens
+            try refuse(request, attempt, number: number)
             switch check(attempt, schema: schema, validator: validator) {
             case .success(let instance):
                 report(request, attempt, number: number, outcome: number == 1 ? .accepted : .repaired)

@@ -44,6 +44,7 @@ struct ChatModelRunner<Service: ChatService>: Sendable {
             usage.inputTokens += attempt.usage.inputTokens
             usage.outputTokens += attempt.usage.outputTokens
             text += attempt.text
+            try refuse(request, attempt, number: number)
             if attempt.looped {
                 report(request, attempt, number: number, outcome: .invalid, problem: "the answer kept repeating itself")
                 throw ProviderError(.invalidResponse, "\(where_(request))the answer kept repeating itself and was cut off", provider: provider)
@@ -66,6 +67,14 @@ struct ChatModelRunner<Service: ChatService>: Sendable {
                 return ModelResponse(text: text, usage: usage, truncated: true, finishReason: attempt.finishReason)
             }
         }
+    }
+
+    /// Counts a refused call and fails the request: asking again would be refused again.
+    func refuse(_ request: ModelRequest, _ attempt: ChatAttempt, number: Int) throws(ProviderError) {
+        guard let refusal = attempt.refusal else { return }
+        let said = refusal.isEmpty ? "" : ": " + service.redactor.redact(String(refusal.prefix(300)))
+        report(request, attempt, number: number, outcome: .invalid, problem: "the model refused" + said)
+        throw ProviderError(.invalidResponse, "\(where_(request))the model refused" + said, provider: provider)
     }
 
     func where_(_ request: ModelRequest) -> String {
@@ -159,6 +168,8 @@ struct ChatModelRunner<Service: ChatService>: Sendable {
                             if let output { state.outputTokens = output }
                         case .finish(let reason):
                             state.finishReason = reason
+                        case .refusal(let text):
+                            state.refusal = (state.refusal ?? "") + text
                         case .done:
                             state.done = true
                         }
@@ -221,6 +232,8 @@ extension ChatModelRunner {
                 if let output { state.outputTokens = output }
             case .finish(let reason):
                 state.finishReason = reason
+            case .refusal(let text):
+                state.refusal = (state.refusal ?? "") + text
             case .done:
                 state.done = true
             }

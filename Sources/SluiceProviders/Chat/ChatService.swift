@@ -26,6 +26,8 @@ enum ChatStreamPiece: Sendable, Hashable {
     case usage(input: Int?, output: Int?)
     /// Why the service stopped (`finish_reason`, `stop_reason`).
     case finish(String)
+    /// The model declined to answer (OpenAI's `refusal`); the call is still paid for.
+    case refusal(String)
     case done
 }
 

@@ -10,6 +10,9 @@ struct ChatAttempt {
     var finishReason: String?
     /// Whether Sluice stopped reading because the answer looped (``RepetitionDetector``).
     var looped = false
+    /// What the model said instead of answering, when it refused (OpenAI `refusal`, Anthropic
+    /// `stop_reason: "refusal"`).
+    var refusal: String?
 
     /// Stopped at the token limit, or cut off because it looped.
     var truncated: Bool { looped || isTruncation(finishReason) }
@@ -23,6 +26,7 @@ struct StreamState {
     var inputTokens: Int?
     var outputTokens: Int?
     var finishReason: String?
+    var refusal: String?
     var done = false
     var delivered = false
     var looped = false
@@ -41,7 +45,7 @@ struct StreamState {
     }
 
     /// Whether the answer got any text or usage (then the call is paid for, whatever follows).
-    var answered: Bool { !text.isEmpty || inputTokens != nil || outputTokens != nil }
+    var answered: Bool { !text.isEmpty || refusal != nil || inputTokens != nil || outputTokens != nil }
 
     /// Adds `piece`; false when reading on is waste: the structured output can no longer be
     /// JSON, or the answer loops.
@@ -91,6 +95,7 @@ struct StreamState {
             outputTokens: outputTokens ?? (text.count + 3) / 4
         )
         var attempt = ChatAttempt(text: text, usage: usage, json: nil, finishReason: finishReason, looped: looped)
+        if refusal != nil || finishReason == "refusal" { attempt.refusal = refusal ?? "" }
         guard structured, !text.allSatisfy(\.isWhitespace) else { return attempt }
         if let parseFailure {
             attempt.json = .failure(parseFailure)

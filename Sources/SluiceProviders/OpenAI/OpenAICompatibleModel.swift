@@ -141,6 +141,7 @@ struct OpenAIChatService: ChatService {
         }
         var pieces: [ChatStreamPiece] = []
         if let content = answer["choices"]?[0]?["message"]?["content"]?.stringValue { pieces.append(.text(content)) }
+        if let refusal = answer["choices"]?[0]?["message"]?["refusal"]?.stringValue, !refusal.isEmpty { pieces.append(.refusal(refusal)) }
         if let reason = answer["choices"]?[0]?["finish_reason"]?.stringValue { pieces.append(.finish(reason)) }
         if let usage = answer["usage"] {
             pieces.append(.usage(input: usage["prompt_tokens"]?.integerValue.map(Int.init), output: usage["completion_tokens"]?.integerValue.map(Int.init)))
@@ -192,9 +193,7 @@ struct OpenAIStreamDecoder: ChatStreamDecoder {
         if let choice = chunk["choices"]?[0] {
             if let content = choice["delta"]?["content"]?.stringValue, !content.isEmpty { pieces.append(.text(content)) }
             if let reason = choice["finish_reason"]?.stringValue { pieces.append(.finish(reason)) }
-            if let refusal = choice["delta"]?["refusal"]?.stringValue, !refusal.isEmpty {
-                throw ProviderError(.invalidResponse, redactor.redact("the model refused: \(refusal)"), provider: provider)
-            }
+            if let refusal = choice["delta"]?["refusal"]?.stringValue, !refusal.isEmpty { pieces.append(.refusal(refusal)) }
         }
         if let usage = chunk["usage"], usage.objectValue != nil {
             pieces.append(.usage(input: usage["prompt_tokens"]?.integerValue.map(Int.init), output: usage["completion_tokens"]?.integerValue.map(Int.init)))
