@@ -23,7 +23,9 @@ public struct ModelResolution: Sendable {
         let key = name ?? "default"
         var spec = plan.models[key]
         if let override = overrides[key] {
-            spec = ModelSpec(model: override, temperature: spec?.temperature, maxTokens: spec?.maxTokens)
+            spec = ModelSpec(
+                model: override, temperature: spec?.temperature, maxTokens: spec?.maxTokens, onTruncation: spec?.onTruncation,
+                maxRepairs: spec?.maxRepairs)
         }
         let literal = name.flatMap { $0.contains(":") ? $0 : nil }
         guard let text = spec?.model ?? literal ?? (name == nil ? defaultModel : nil) else {

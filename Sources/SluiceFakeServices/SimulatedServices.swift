@@ -18,21 +18,9 @@ public final class SimulatedServices: Sendable {
     public let models: FakeHTTPServer
     public let search: FakeHTTPServer
     public let web: FakeHTTPServer
-    private let counters: ServedCounter
-
-    private final class ServedCounter: Sendable {
-        let state = Mutex(Served())
-        func withLock<T>(_ body: (inout Served) -> T) -> T { state.withLock { body(&$0) } }
-    }
-
-    /// What the fakes have served: the ground truth a benchmark or a test compares Sluice's own
-    /// usage figures with.
-    public struct Served: Sendable, Equatable {
-        public var modelCalls = 0
-        public var inputTokens = 0
-        public var outputTokens = 0
-        public var searchCalls = 0
-    }
+    /// How the model services misbehave on request, and what they served (calls and tokens).
+    public let modelBehaviour: ModelBehaviour
+    private let searches = SearchCounter()
 
     /// How fast the fake models answer: `firstToken` before the response starts, then
     /// `perToken` for each streamed token (pieces are about six tokens).
@@ -46,37 +34,42 @@ public final class SimulatedServices: Sendable {
         }
     }
 
-    public init(timing: Timing = Timing()) throws {
+    /// - Parameters:
+    ///   - streaming: false to answer model calls with whole JSON responses, as a service (or
+    ///     gateway) that ignores `stream: true` does.
+    ///   - timing: the model services' latency (none by default; the wire benchmark sets it).
+    public init(streaming: Bool = true, timing: Timing = Timing()) throws {
         let web = try FakeHTTPServer { request in SimulatedServices.article(request) }
         let webBase = web.baseURL
         self.web = web
-        let counters = ServedCounter()
-        self.counters = counters
+        let behaviour = ModelBehaviour(streaming: streaming)
+        modelBehaviour = behaviour
         models = try FakeHTTPServer { request in
-            var response = SimulatedServices.model(request) { usage in
-                counters.withLock {
-                    $0.modelCalls += 1
-                    $0.inputTokens += usage.inputTokens
-                    $0.outputTokens += usage.outputTokens
-                }
-            }
+            var response = behaviour.count(SimulatedServices.model(request, behaviour: behaviour))
             response.delayBeforeHead = timing.firstToken
             if timing.perToken > .zero {
-                // Each content piece is about six tokens: pause before every part after the first.
+                // Each content piece is about six tokens: a pause before every part after the first.
                 response.parts = response.parts.enumerated().flatMap { index, part -> [FakeResponse.Part] in
                     index == 0 ? [part] : [.pause(timing.perToken * 6), part]
                 }
             }
             return response
         }
+        let searches = self.searches
         search = try FakeHTTPServer { request in
-            counters.withLock { $0.searchCalls += 1 }
+            searches.add()
             return SimulatedServices.search(request, webBase: webBase)
         }
     }
 
-    /// Everything served so far.
-    public var served: Served { counters.withLock { $0 } }
+    /// Search requests served so far.
+    public var searchCalls: Int { searches.count }
+
+    private final class SearchCounter: Sendable {
+        private let state = Mutex(0)
+        func add() { state.withLock { $0 += 1 } }
+        var count: Int { state.withLock { $0 } }
+    }
 
     public func stop() {
         models.stop()
@@ -100,31 +93,48 @@ public final class SimulatedServices: Sendable {
 
     // MARK: Models
 
-    static func model(_ request: FakeRequest, served: (ModelUsage) -> Void = { _ in }) -> FakeResponse {
+    static func model(_ request: FakeRequest, behaviour: ModelBehaviour) -> (FakeResponse, served: (input: Int, output: Int)?) {
         guard request.method == "POST", let body = request.json else {
-            return FakeOpenAI.error(status: 404, message: "no route \(request.method) \(request.path)")
+            return (FakeOpenAI.error(status: 404, message: "no route \(request.method) \(request.path)"), nil)
         }
+        let anthropic: Bool
+        let system: String?
+        let schema: JSONValue?
+        let messages = body["messages"]?.arrayValue ?? []
         switch request.path {
         case "/v1/chat/completions":
-            let messages = body["messages"]?.arrayValue ?? []
-            let system = messages.first { $0["role"] == "system" }?["content"]?.stringValue
-            let prompt = messages.last { $0["role"] == "user" }?["content"]?.stringValue ?? ""
-            let schema = body["response_format"]?["json_schema"]?["schema"]
-            let (text, usage) = answer(model: body["model"]?.stringValue ?? "fake", system: system, prompt: prompt, schema: schema)
-            served(usage)
-            return FakeOpenAI.stream(pieces(of: text), inputTokens: usage.inputTokens, outputTokens: usage.outputTokens)
+            anthropic = false
+            system = messages.first { $0["role"] == "system" }?["content"]?.stringValue
+            schema = body["response_format"]?["json_schema"]?["schema"]
         case "/v1/messages":
-            let messages = body["messages"]?.arrayValue ?? []
-            let prompt = messages.last { $0["role"] == "user" }?["content"]?.stringValue ?? ""
-            let schema = body["tools"]?[0]?["input_schema"]
-            let (text, usage) = answer(model: body["model"]?.stringValue ?? "fake", system: body["system"]?.stringValue, prompt: prompt, schema: schema)
-            served(usage)
-            return schema == nil
-                ? FakeAnthropic.textStream(pieces(of: text), inputTokens: usage.inputTokens, outputTokens: usage.outputTokens)
-                : FakeAnthropic.toolStream(pieces(of: text), inputTokens: usage.inputTokens, outputTokens: usage.outputTokens)
+            anthropic = true
+            system = body["system"]?.stringValue
+            schema = body["tools"]?[0]?["input_schema"]
         default:
-            return FakeOpenAI.error(status: 404, message: "no route \(request.path)")
+            return (FakeOpenAI.error(status: 404, message: "no route \(request.path)"), nil)
         }
+        let prompt = messages.last { $0["role"] == "user" }?["content"]?.stringValue ?? ""
+        let (text, usage) = answer(model: body["model"]?.stringValue ?? "fake", system: system, prompt: prompt, schema: schema)
+        let misbehaviour = behaviour.take(prompt: messages.compactMap { $0["content"]?.stringValue }.joined(separator: "\n"))
+        let shaped = misbehaviour.map { $0.apply(to: text, schema: schema) } ?? (text: text, cutOff: false)
+        let input = usage.inputTokens
+        let refusal = misbehaviour == .refusal ? Misbehaviour.refusalText : nil
+        let output = misbehaviour == nil ? usage.outputTokens : max(1, ((refusal ?? shaped.text).count + 3) / 4)
+        let stop = refusal != nil ? "refusal" : shaped.cutOff ? "max_tokens" : schema == nil ? "end_turn" : "tool_use"
+        let response =
+            switch (anthropic, behaviour.streaming) {
+            case (false, true):
+                FakeOpenAI.stream(pieces(of: shaped.text), inputTokens: input, outputTokens: output, finish: shaped.cutOff ? "length" : "stop", refusal: refusal)
+            case (false, false):
+                FakeOpenAI.completion(shaped.text, inputTokens: input, outputTokens: output, finish: shaped.cutOff ? "length" : "stop", refusal: refusal)
+            case (true, true):
+                schema == nil
+                    ? FakeAnthropic.textStream(pieces(of: shaped.text), inputTokens: input, outputTokens: output, stopReason: stop)
+                    : FakeAnthropic.toolStream(pieces(of: shaped.text), inputTokens: input, outputTokens: output, stopReason: stop)
+            case (true, false):
+                FakeAnthropic.message(shaped.text, tool: schema != nil, inputTokens: input, outputTokens: output, stopReason: stop)
+            }
+        return (response, (input, output))
     }
 
     /// The simulated model's answer, computed on this server thread (never a pool thread).

@@ -69,7 +69,7 @@ struct WireBenchmark: Benchmark {
         let next = Atomic<Int>(0)
         let results = Mutex<[CallResult]>([])
         let failures = Mutex<[String]>([])
-        let servedBefore = services.served
+        let servedBefore = (model: services.modelBehaviour.served, searches: services.searchCalls)
         let cpuBefore = server.cpuSeconds
         let started = ContinuousClock.now
         let group = DispatchGroup()
@@ -94,7 +94,7 @@ struct WireBenchmark: Benchmark {
         group.wait()
         let seconds = (ContinuousClock.now - started).seconds
         let cpu = server.cpuSeconds - cpuBefore
-        let served = services.served
+        let served = (model: services.modelBehaviour.served, searches: services.searchCalls)
         let done = results.withLock { $0 }
         if let failure = failures.withLock({ $0.first }) { throw BenchmarkFailure("\(failures.withLock { $0.count }) clients failed; first: \(failure)") }
         guard !done.isEmpty else { throw BenchmarkFailure("no call completed") }
@@ -112,10 +112,10 @@ struct WireBenchmark: Benchmark {
             "server_peak_rss_mb": .double((server.peakRSSMegabytes * 10).rounded() / 10),
             "messages_per_call": perReport(done.map(\.messages).reduce(0, +)),
             "notifications_per_call": perReport(done.map(\.notifications).reduce(0, +)),
-            "model_calls_per_report": perReport(served.modelCalls - servedBefore.modelCalls),
-            "search_calls_per_report": perReport(served.searchCalls - servedBefore.searchCalls),
-            "prompt_tokens_per_report": perReport(served.inputTokens - servedBefore.inputTokens),
-            "completion_tokens_per_report": perReport(served.outputTokens - servedBefore.outputTokens),
+            "model_calls_per_report": perReport(served.model.calls - servedBefore.model.calls),
+            "search_calls_per_report": perReport(served.searches - servedBefore.searches),
+            "prompt_tokens_per_report": perReport(served.model.inputTokens - servedBefore.model.inputTokens),
+            "completion_tokens_per_report": perReport(served.model.outputTokens - servedBefore.model.outputTokens),
         ]
     }
 

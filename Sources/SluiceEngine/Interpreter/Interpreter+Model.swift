@@ -5,16 +5,16 @@ import SluiceProviders
 
 /// `llm` and `gate`: model calls, streaming, structured output, usage and budgets.
 extension Interpreter {
-    func runLLM(_ llm: LLMStep, step: Step, scope: Scope) async throws -> JSONValue {
+    func runLLM(_ llm: LLMStep, step: Step, scope: Scope) async throws -> StepResult {
         let response = try await callModel(llmRequest(llm, step: step, scope: scope), step: step, scope: scope)
-        guard let schema = llm.schema else { return .string(response.text) }
-        return try structuredOutput(response.text, schema: schema, step: step.id)
+        guard let schema = llm.schema else { return StepResult(output: .string(response.text), truncated: response.truncated) }
+        return StepResult(output: try structuredOutput(response.text, schema: schema, step: step.id))
     }
 
     @inline(never)
     private func llmRequest(_ llm: LLMStep, step: Step, scope: Scope) throws(RunFailure) -> ModelRequest {
         let (model, spec) = try resolveModel(llm.model, step: step.id)
-        let request = ModelRequest(
+        var request = ModelRequest(
             model: model,
             system: llm.system.map(scope.render),
             prompt: scope.render(llm.prompt),
@@ -24,7 +24,18 @@ extension Interpreter {
             stream: llm.stream,
             metadata: .init(purpose: llm.schema == nil ? .text : .structured, stepID: step.id, item: scope.item, iteration: scope.iteration)
         )
+        // The step's own setting, else its model's (the plan's), else the default.
+        request.onTruncation = Self.truncationHandling(llm.onTruncation ?? spec?.onTruncation)
+        if let repairs = llm.maxRepairs ?? spec?.maxRepairs { request.maxRepairs = repairs }
         return reporting(request, step: step, scope: scope)
+    }
+
+    static func truncationHandling(_ setting: TruncationSetting?) -> TruncationHandling {
+        switch setting ?? .continue {
+        case .continue: .continue(maxContinuations: TruncationHandling.defaultContinuations)
+        case .fail: .fail
+        case .accept: .accept
+        }
     }
 
     func runGate(_ gate: GateStep, step: Step, scope: Scope) async throws -> JSONValue {
@@ -37,7 +48,7 @@ extension Interpreter {
     @inline(never)
     private func judgeRequest(_ gate: GateStep, step: Step, scope: Scope) throws(RunFailure) -> ModelRequest {
         let (model, spec) = try resolveModel(gate.model, step: step.id)
-        let request = ModelRequest(
+        var request = ModelRequest(
             model: model,
             system: "You are a strict, fair reviewer. Score only what you are shown, and say precisely what is missing.",
             prompt: scope.render(gate.prompt) + "\n\n" + Self.judgeInstructions(gate),
@@ -47,6 +58,7 @@ extension Interpreter {
             stream: false,
             metadata: .init(purpose: .judge, stepID: step.id, item: scope.item, iteration: scope.iteration)
         )
+        if let repairs = spec?.maxRepairs { request.maxRepairs = repairs }
         return reporting(request, step: step, scope: scope)
     }
 
@@ -110,22 +122,61 @@ extension Interpreter {
         value == value.rounded() ? String(Int(value)) : String(value)
     }
 
-    /// Calls the model, streaming deltas as `step.delta`, then reports `model.usage` and checks
-    /// budgets. `request` comes from ``reporting(_:step:scope:)``, so that no frame waiting on
-    /// the call holds a second copy of it.
+    /// Calls the model, streaming deltas as `step.delta`, then checks budgets. Each call the
+    /// provider answered has its `model.usage` already (``usageReporter(step:scope:)``), even
+    /// when the request then fails; a provider that tells of none (the simulated model, a
+    /// cache hit) gets one for its response. `request` comes from
+    /// ``reporting(_:step:scope:)``, so that no frame waiting on the call holds a second copy of it.
     @inline(__always)
     func callModel(_ request: ModelRequest, step: Step, scope: Scope) async throws -> ModelResponse {
-        let response = try await engine.providers.model.generate(request, onDelta: deltaReporter(request, step: step, scope: scope))
-        try reportUsage(response, step: step, scope: scope)
+        let response: ModelResponse
+        do {
+            response = try await engine.providers.model.generate(request, onDelta: deltaReporter(request, step: step, scope: scope))
+        } catch {
+            // What the failed request spent may itself be over budget; that is the failure to report.
+            try context.checkBudget(step: step.id)
+            throw error
+        }
+        if response.callsReported == 0 { reportUsage(response, step: step, scope: scope) }
+        try context.checkBudget(step: step.id)
         return response
     }
 
-    /// The request with its provider retries reported as `step.retrying`.
+    /// The request with its provider retries reported as `step.retrying` and each answered
+    /// call as `model.usage`.
     @inline(never)
     private func reporting(_ request: ModelRequest, step: Step, scope: Scope) -> ModelRequest {
         var reported = request
         reported.onRetry = providerRetryReporter(step: step.id, scope: scope)
+        reported.onCall = usageReporter(step: step.id, scope: scope)
         return reported
+    }
+
+    /// Counts one answered call in the run's totals and emits its `model.usage`.
+    @inline(never)
+    private func usageReporter(step: String, scope: Scope) -> @Sendable (ModelCall) -> Void {
+        let context = self.context
+        return { call in
+            let cost = context.record(call.usage)
+            var usage = Self.usageData(call.usage, cost: cost)
+            usage["attempt"] = .integer(Int64(call.attempt))
+            usage["outcome"] = .string(call.outcome.rawValue)
+            if call.truncated { usage["truncated"] = true }
+            if let reason = call.finishReason { usage["finish_reason"] = .string(reason) }
+            if let problem = call.problem { usage["problem"] = .string(String(problem.prefix(300))) }
+            if let cache = call.cache { usage["cache"] = .string(cache) }
+            context.emit(.modelUsage, step: step, scope: scope, data: .object(usage))
+        }
+    }
+
+    static func usageData(_ usage: ModelUsage, cost: Double?) -> JSONObject {
+        [
+            "provider": .string(usage.provider),
+            "model": .string(usage.model),
+            "input_tokens": .integer(Int64(usage.inputTokens)),
+            "output_tokens": .integer(Int64(usage.outputTokens)),
+            "cost_usd": cost.map { .double($0) } ?? .null,
+        ]
     }
 
     /// Emits each streamed piece of text as `step.delta` (nothing for a request that does not stream).
@@ -140,27 +191,25 @@ extension Interpreter {
         }
     }
 
-    /// `model.usage` with the call's cost, then the budget check.
+    /// `model.usage` with the call's cost, for a response whose provider told of no calls.
     @inline(never)
-    private func reportUsage(_ response: ModelResponse, step: Step, scope: Scope) throws(RunFailure) {
+    private func reportUsage(_ response: ModelResponse, step: Step, scope: Scope) {
         let cost = context.record(response.usage)
-        var usage: JSONObject = [
-            "provider": .string(response.usage.provider),
-            "model": .string(response.usage.model),
-            "input_tokens": .integer(Int64(response.usage.inputTokens)),
-            "output_tokens": .integer(Int64(response.usage.outputTokens)),
-            "cost_usd": cost.map { .double($0) } ?? .null,
-        ]
+        var usage = Self.usageData(response.usage, cost: cost)
+        usage["attempt"] = 1
+        usage["outcome"] = "accepted"
+        if response.truncated { usage["truncated"] = true }
+        if let reason = response.finishReason { usage["finish_reason"] = .string(reason) }
         if let cache = response.cache { usage["cache"] = .string(cache) }
         context.emit(.modelUsage, step: step.id, scope: scope, data: .object(usage))
-        try context.checkBudget(step: step.id)
     }
 
-    /// Parses a model's JSON answer (tolerating a Markdown code fence) and checks it against the schema.
+    /// Parses a model's JSON answer (tolerating a Markdown code fence, and prose around the
+    /// JSON) and checks it against the schema.
     func structuredOutput(_ text: String, schema: JSONValue, step: String) throws(RunFailure) -> JSONValue {
         let value: JSONValue
         do {
-            value = try JSONParser.parse(Self.unfenced(text))
+            value = try Self.parseAnswer(text)
         } catch {
             throw RunFailure(.invalidModelOutput, "the model's answer is not JSON: \(error.message)", step: step, isRetryable: true)
         }
@@ -172,12 +221,15 @@ extension Interpreter {
         return value
     }
 
-    static func unfenced(_ text: String) -> String {
-        var trimmed = Substring(text).drop { $0.isWhitespace }
-        guard trimmed.hasPrefix("```") else { return text }
-        trimmed = trimmed.drop { $0 != "\n" }
-        if let end = trimmed.range(of: "```", options: .backwards) { trimmed = trimmed[..<end.lowerBound] }
-        return String(trimmed)
+    /// The answer as JSON: the whole text, or else the JSON it holds (``AnswerText/jsonCandidate(in:)``).
+    static func parseAnswer(_ text: String) throws(JSONParseError) -> JSONValue {
+        do {
+            return try JSONParser.parse(text)
+        } catch {
+            let candidate = AnswerText.jsonCandidate(in: text)
+            guard candidate.utf8.count != text.utf8.count else { throw error }
+            return try JSONParser.parse(String(candidate))
+        }
     }
 
     /// The model a step names (see ``ModelResolution``).

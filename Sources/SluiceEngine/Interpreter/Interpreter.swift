@@ -37,6 +37,8 @@ final class Interpreter: Sendable {
         var failedItems: JSONValue?
         /// A search step's response-cache `{hits, misses}`, shown in `step.completed`.
         var cache: JSONValue?
+        /// A text answer that stopped at its token limit and was used (`on_truncation`).
+        var truncated = false
     }
 
     /// Runs `steps` in order, each seeing the outputs of those before it.
@@ -125,6 +127,7 @@ final class Interpreter: Sendable {
         var data: JSONObject = ["output": result.output, "duration_ms": .integer(Int64(Self.milliseconds(since: started)))]
         if let failed = result.failedItems { data["failed_items"] = failed }
         if let cache = result.cache { data["cache"] = cache }
+        if result.truncated { data["truncated"] = true }
         let checkpoint = StepCheckpoint(
             key: scope.checkpointKey(step.id), output: result.output,
             lifted: JSONObject(result.lifted.map { ($0.key, $0.value.json) }), failedItems: result.failedItems)
@@ -238,7 +241,7 @@ final class Interpreter: Sendable {
     @inline(never)
     private func work(_ step: Step, scope: Scope, mapItems: [JSONValue]?) -> @Sendable () async throws -> StepResult {
         switch step.kind {
-        case .llm(let llm): { StepResult(output: try await self.runLLM(llm, step: step, scope: scope)) }
+        case .llm(let llm): { try await self.runLLM(llm, step: step, scope: scope) }
         case .gate(let gate): { StepResult(output: try await self.runGate(gate, step: step, scope: scope)) }
         case .search(let search):
             {

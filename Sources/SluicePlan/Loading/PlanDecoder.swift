@@ -46,7 +46,9 @@ final class PlanDecoder {
                 models[name] = ModelSpec(
                     model: model,
                     temperature: object["temperature"]?.doubleValue,
-                    maxTokens: object["max_tokens"]?.integerValue.map { Int($0) }
+                    maxTokens: object["max_tokens"]?.integerValue.map { Int($0) },
+                    onTruncation: object["on_truncation"]?.stringValue.flatMap(TruncationSetting.init(rawValue:)),
+                    maxRepairs: object["max_repairs"]?.integerValue.map { Int($0) }
                 )
             }
         }
@@ -135,7 +137,9 @@ final class PlanDecoder {
                     schema: object["schema"],
                     temperature: object["temperature"]?.doubleValue,
                     maxTokens: object["max_tokens"]?.integerValue.map { Int($0) },
-                    stream: object["stream"]?.boolValue ?? true
+                    stream: object["stream"]?.boolValue ?? true,
+                    onTruncation: object["on_truncation"]?.stringValue.flatMap(TruncationSetting.init(rawValue:)),
+                    maxRepairs: object["max_repairs"]?.integerValue.map { Int($0) }
                 ))
         case "search":
             let isList = object["queries"] != nil

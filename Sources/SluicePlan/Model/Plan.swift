@@ -28,11 +28,17 @@ public struct ModelSpec: Sendable, Hashable {
     public var model: String
     public var temperature: Double?
     public var maxTokens: Int?
+    /// The default `on_truncation` of steps using this model.
+    public var onTruncation: TruncationSetting?
+    /// The default `max_repairs` of steps (and gates) using this model.
+    public var maxRepairs: Int?
 
-    public init(model: String, temperature: Double? = nil, maxTokens: Int? = nil) {
+    public init(model: String, temperature: Double? = nil, maxTokens: Int? = nil, onTruncation: TruncationSetting? = nil, maxRepairs: Int? = nil) {
         self.model = model
         self.temperature = temperature
         self.maxTokens = maxTokens
+        self.onTruncation = onTruncation
+        self.maxRepairs = maxRepairs
     }
 }
 

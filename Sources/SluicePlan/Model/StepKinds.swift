@@ -11,6 +11,20 @@ public struct LLMStep: Sendable {
     public var temperature: Double?
     public var maxTokens: Int?
     public var stream: Bool
+    /// What a free-text answer cut off at its token limit gets; nil for the default (`continue`).
+    public var onTruncation: TruncationSetting?
+    /// How many further attempts an invalid or truncated structured answer gets; nil for the default.
+    public var maxRepairs: Int?
+}
+
+/// An `llm` step's `on_truncation`.
+public enum TruncationSetting: String, Sendable, Hashable {
+    /// Ask the model to continue where it stopped (at most twice), appending.
+    case `continue`
+    /// Fail the step.
+    case fail
+    /// Use the answer as it is, marked `truncated` in `step.completed`.
+    case accept
 }
 
 /// Web or corpus search for one query or a list of queries.

@@ -111,15 +111,29 @@ extension PlanSchema {
       "type": "integer",
       "minimum": 1
     },
+    "onTruncation": {
+      "description": "What a free-text answer that stopped at its token limit gets: continue (the model is asked to go on where it stopped, at most twice, and the parts are joined), fail (the step fails), or accept (used as it is). Either way step.completed and model.usage say truncated. Structured answers that stop at the limit are repaired instead (max_repairs).",
+      "enum": ["continue", "fail", "accept"],
+      "default": "continue"
+    },
+    "maxRepairs": {
+      "description": "With schema: how many further attempts an answer that is not valid JSON for the schema, stopped at its token limit, or kept repeating itself gets. Each attempt differs from the last: the validation errors are fed back, a truncated answer gets a larger max_tokens (doubling, up to 4x) and a request to be brief, and the temperature halves.",
+      "type": "integer",
+      "minimum": 0,
+      "maximum": 5,
+      "default": 2
+    },
     "modelSpec": {
-      "description": "A model: \"provider:model\", or an object with the model and its sampling settings.",
+      "description": "A model: \"provider:model\", or an object with the model, its sampling settings and how its answers that do not fit are handled (the steps using it inherit these unless they set their own).",
       "type": ["string", "object"],
       "pattern": "^[A-Za-z0-9_.-]+:\\S+$",
       "required": ["model"],
       "properties": {
         "model": { "$ref": "#/$defs/providerModel" },
         "temperature": { "$ref": "#/$defs/temperature" },
-        "max_tokens": { "$ref": "#/$defs/maxTokens" }
+        "max_tokens": { "$ref": "#/$defs/maxTokens" },
+        "on_truncation": { "$ref": "#/$defs/onTruncation" },
+        "max_repairs": { "$ref": "#/$defs/maxRepairs" }
       },
       "additionalProperties": false
     },
@@ -357,7 +371,9 @@ extension PlanSchema {
           "description": "Stream the answer as it is generated (step.delta events).",
           "type": "boolean",
           "default": true
-        }
+        },
+        "on_truncation": { "$ref": "#/$defs/onTruncation" },
+        "max_repairs": { "$ref": "#/$defs/maxRepairs" }
       },
       "unevaluatedProperties": false
     },

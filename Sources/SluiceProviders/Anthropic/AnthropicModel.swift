@@ -6,7 +6,8 @@ import SluiceJSON
 /// `https://api.anthropic.com`) with `x-api-key`, `anthropic-version: 2023-06-01` and
 /// `stream: true`. Structured output is a forced tool whose `input_schema` is the step's schema:
 /// the tool input streams as `input_json_delta` pieces, is parsed as it arrives, validated at
-/// the end and repaired once. A schema whose root is not an object is wrapped as
+/// the end and repaired as ``ModelRequest/maxRepairs`` allows; `stop_reason: "max_tokens"`
+/// marks a truncated answer. A schema whose root is not an object is wrapped as
 /// `{"value": …}` (tool inputs must be objects) and unwrapped again.
 ///
 /// #### Errors
@@ -56,6 +57,7 @@ struct AnthropicMessagesService: ChatService {
     var providerName: String { configuration.providerName }
     var redactor: SecretRedactor { SecretRedactor(secrets: [configuration.apiKey]) }
     var preferredStructuredMode: StructuredMode { .forcedTool }
+    var defaultMaxTokens: Int? { configuration.defaultMaxTokens }
 
     func httpRequest(for request: ModelRequest, turns: [ChatTurn], mode: StructuredMode) -> HTTPRequest {
         var body: JSONObject = [
@@ -110,6 +112,7 @@ struct AnthropicMessagesService: ChatService {
             if block["type"] == "text", let text = block["text"]?.stringValue { pieces.append(.text(text)) }
             if block["type"] == "tool_use", let input = block["input"] { pieces.append(.text(input.serialized())) }
         }
+        if let reason = answer["stop_reason"]?.stringValue { pieces.append(.finish(reason)) }
         let usage = answer["usage"]
         pieces.append(.usage(input: usage?["input_tokens"]?.integerValue.map(Int.init), output: usage?["output_tokens"]?.integerValue.map(Int.init)))
         return pieces + [.done]
@@ -148,7 +151,9 @@ struct AnthropicStreamDecoder: ChatStreamDecoder {
             let input = usage?["input_tokens"]?.integerValue.map { base in
                 Int(base + (usage?["cache_creation_input_tokens"]?.integerValue ?? 0) + (usage?["cache_read_input_tokens"]?.integerValue ?? 0))
             }
-            return [.usage(input: input, output: usage?["output_tokens"]?.integerValue.map(Int.init))]
+            var pieces: [ChatStreamPiece] = [.usage(input: input, output: usage?["output_tokens"]?.integerValue.map(Int.init))]
+            if let reason = payload["delta"]?["stop_reason"]?.stringValue { pieces.append(.finish(reason)) }
+            return pieces
         case "message_stop":
             return [.done]
         case "error":

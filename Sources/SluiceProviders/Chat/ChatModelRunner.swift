@@ -1,8 +1,10 @@
 import SluiceJSON
 import Synchronization
 
-/// Runs model calls over one ``ChatService``: streaming, retries, and structured output
-/// (parsed as it streams, validated at the end, repaired once).
+/// Runs model calls over one ``ChatService``: streaming, retries, truncated text (continued
+/// per ``ModelRequest/onTruncation``), looping answers (cut off), and structured output
+/// (parsed as it streams, validated at the end, repaired per ``RepairPlan``). Every call the
+/// service answers is told to ``ModelRequest/onCall``.
 struct ChatModelRunner<Service: ChatService>: Sendable {
     let service: Service
     let http: HTTPClient
@@ -14,78 +16,101 @@ struct ChatModelRunner<Service: ChatService>: Sendable {
     private var provider: String { service.providerName }
 
     func generate(_ request: ModelRequest, onDelta: @Sendable (String) async throws -> Void) async throws -> ModelResponse {
-        let turns = [ChatTurn(role: .user, text: request.prompt)]
-        guard let schema = request.schema else {
-            let attempt = try await call(request, turns: turns, mode: .none, onDelta: onDelta)
-            return ModelResponse(text: attempt.text, usage: attempt.usage)
+        let told = CallCount()
+        var counted = request
+        counted.onCall = { [report = request.onCall] call in
+            told.add()
+            report?(call)
         }
-        return try await generateStructured(request, schema: schema, turns: turns, onDelta: onDelta)
+        var response =
+            if let schema = request.schema {
+                try await generateStructured(counted, schema: schema, onDelta: onDelta)
+            } else {
+                try await generateText(counted, onDelta: onDelta)
+            }
+        response.callsReported = told.value
+        return response
     }
 
-    private func generateStructured(
-        _ request: ModelRequest, schema: JSONValue, turns firstTurns: [ChatTurn],
-        onDelta: @Sendable (String) async throws -> Void
-    ) async throws -> ModelResponse {
-        let validator: JSONSchema
-        do {
-            validator = try JSONSchema(schema)
-        } catch {
-            throw ProviderError(.invalidRequest, "\(where_(request))the output schema is not a valid JSON Schema: \(error)", provider: provider)
-        }
-        var turns = firstTurns
+    /// Free text, continued or failed per ``ModelRequest/onTruncation`` when it stops at its
+    /// token limit. A looping answer is cut off and fails the call (it is paid for up to there).
+    private func generateText(_ request: ModelRequest, onDelta: @Sendable (String) async throws -> Void) async throws -> ModelResponse {
+        var turns = [ChatTurn(role: .user, text: request.prompt)]
+        var text = ""
         var usage = ModelUsage(provider: provider, model: request.model.name, inputTokens: 0, outputTokens: 0)
-        for round in 1...2 {
-            let attempt = try await callWithFallback(request, turns: turns, onDelta: onDelta)
+        var number = 1
+        while true {
+            let attempt = try await call(request, turns: turns, mode: .none, attempt: number, onDelta: onDelta)
             usage.inputTokens += attempt.usage.inputTokens
             usage.outputTokens += attempt.usage.outputTokens
-            let problems: [String]
-            switch attempt.json {
-            case .success(let value):
-                let instance = service.unwrap(value, schema: schema)
-                let errors = validator.validate(instance)
-                if errors.isEmpty { return ModelResponse(text: instance.serialized(), usage: usage) }
-                problems = errors.prefix(20).map { "\($0.instancePath.description.isEmpty ? "/" : $0.instancePath.description): \($0.message)" }
-            case .failure(let parseError):
-                problems = ["the reply is not JSON: \(parseError)"]
-            case nil:
-                problems = ["the reply is not JSON: it is empty"]
+            text += attempt.text
+            try refuse(request, attempt, number: number)
+            if attempt.looped {
+                report(request, attempt, number: number, outcome: .invalid, problem: "the answer kept repeating itself")
+                throw ProviderError(.invalidResponse, "\(where_(request))the answer kept repeating itself and was cut off", provider: provider)
             }
-            if round == 2 {
+            guard attempt.truncated else {
+                report(request, attempt, number: number, outcome: .accepted)
+                return ModelResponse(text: text, usage: usage, finishReason: attempt.finishReason)
+            }
+            switch request.onTruncation {
+            case .continue(let most) where number <= most:
+                report(request, attempt, number: number, outcome: .truncated)
+                turns += [ChatTurn(role: .assistant, text: attempt.text), ChatTurn(role: .user, text: StructuredPrompt.continuation)]
+                number += 1
+            case .fail:
+                report(request, attempt, number: number, outcome: .truncated)
                 throw ProviderError(
-                    .invalidResponse,
-                    "\(where_(request))the structured output does not match the schema, even after one repair: " + problems.joined(separator: "; "),
-                    provider: provider
-                )
+                    .invalidResponse, "\(where_(request))the answer stopped at its token limit (on_truncation: fail)", provider: provider)
+            case .accept, .continue:
+                report(request, attempt, number: number, outcome: .accepted)
+                return ModelResponse(text: text, usage: usage, truncated: true, finishReason: attempt.finishReason)
             }
-            turns += [ChatTurn(role: .assistant, text: attempt.text), ChatTurn(role: .user, text: StructuredPrompt.repair(errors: problems))]
         }
-        throw ProviderError(.invalidResponse, "\(where_(request))no structured output", provider: provider)
     }
 
-    private func where_(_ request: ModelRequest) -> String {
+    /// Counts a refused call and fails the request: asking again would be refused again.
+    func refuse(_ request: ModelRequest, _ attempt: ChatAttempt, number: Int) throws(ProviderError) {
+        guard let refusal = attempt.refusal else { return }
+        let said = refusal.isEmpty ? "" : ": " + service.redactor.redact(String(refusal.prefix(300)))
+        report(request, attempt, number: number, outcome: .invalid, problem: "the model refused" + said)
+        throw ProviderError(.invalidResponse, "\(where_(request))the model refused" + said, provider: provider)
+    }
+
+    func where_(_ request: ModelRequest) -> String {
         request.metadata.stepID.map { "step '\($0)': " } ?? ""
     }
 
+    /// Tells the request's ``ModelRequest/onCall`` about one answered call.
+    func report(_ request: ModelRequest, _ attempt: ChatAttempt, number: Int, outcome: ModelCall.Outcome, problem: String? = nil) {
+        request.onCall?(
+            ModelCall(
+                usage: attempt.usage, attempt: number, outcome: outcome, truncated: attempt.truncated,
+                finishReason: attempt.reportedReason, problem: problem))
+    }
+
     /// One structured call, switching to the service's fallback mode if it rejects the first.
-    private func callWithFallback(_ request: ModelRequest, turns: [ChatTurn], onDelta: @Sendable (String) async throws -> Void) async throws -> ChatAttempt {
+    func callWithFallback(_ request: ModelRequest, turns: [ChatTurn], attempt: Int, onDelta: @Sendable (String) async throws -> Void) async throws -> ChatAttempt {
         let mode = learnedMode.value ?? service.preferredStructuredMode
         do {
-            return try await call(request, turns: turns, mode: mode, onDelta: onDelta)
+            return try await call(request, turns: turns, mode: mode, attempt: attempt, onDelta: onDelta)
         } catch let error as ProviderError where error.code == .invalidRequest {
             guard let fallback = service.fallback(from: mode, rejection: error.message) else { throw error }
             learnedMode.value = fallback
-            return try await call(request, turns: turns, mode: fallback, onDelta: onDelta)
+            return try await call(request, turns: turns, mode: fallback, attempt: attempt, onDelta: onDelta)
         }
     }
 
     /// One call with retries. A failure after text has been handed to `onDelta` is not retried:
     /// the caller has already shown that text, and a second stream would repeat it.
-    private func call(_ request: ModelRequest, turns: [ChatTurn], mode: StructuredMode, onDelta: @Sendable (String) async throws -> Void) async throws -> ChatAttempt {
+    private func call(
+        _ request: ModelRequest, turns: [ChatTurn], mode: StructuredMode, attempt: Int, onDelta: @Sendable (String) async throws -> Void
+    ) async throws -> ChatAttempt {
         var adaptations = 0
         while true {
             do {
                 return try await retry.run(provider: provider, metadata: request.metadata, observer: request.onRetry) {
-                    try await streamOnce(request, turns: turns, mode: mode, onDelta: onDelta)
+                    try await streamOnce(request, turns: turns, mode: mode, attempt: attempt, onDelta: onDelta)
                 }
             } catch let interrupted as InterruptedStream {
                 throw interrupted.error
@@ -101,7 +126,9 @@ struct ChatModelRunner<Service: ChatService>: Sendable {
         var error: ProviderError
     }
 
-    private func streamOnce(_ request: ModelRequest, turns: [ChatTurn], mode: StructuredMode, onDelta: @Sendable (String) async throws -> Void) async throws -> ChatAttempt {
+    private func streamOnce(
+        _ request: ModelRequest, turns: [ChatTurn], mode: StructuredMode, attempt: Int, onDelta: @Sendable (String) async throws -> Void
+    ) async throws -> ChatAttempt {
         let httpRequest = service.httpRequest(for: request, turns: turns, mode: mode)
         let response: HTTPStreamingResponse
         do {
@@ -139,24 +166,42 @@ struct ChatModelRunner<Service: ChatService>: Sendable {
                         case .usage(let input, let output):
                             if let input { state.inputTokens = input }
                             if let output { state.outputTokens = output }
+                        case .finish(let reason):
+                            state.finishReason = reason
+                        case .refusal(let text):
+                            state.refusal = (state.refusal ?? "") + text
                         case .done:
                             state.done = true
                         }
                     }
                 }
             }
-        } catch let error as HTTPClientError {
-            let failure = ProviderError.from(error, provider: provider, redactor: service.redactor)
-            throw state.delivered ? InterruptedStream(error: failure) as any Error : failure
-        } catch let error as ProviderError {
-            throw state.delivered ? InterruptedStream(error: error) as any Error : error
+            try Task.checkCancellation()
+        } catch {
+            // The call was answered, at least in part, and that part is paid for.
+            reportBroken(request, state: state, turns: turns, attempt: attempt, error: error)
+            let failure: any Error =
+                switch error {
+                case let error as HTTPClientError: ProviderError.from(error, provider: provider, redactor: service.redactor)
+                default: error
+                }
+            if let failure = failure as? ProviderError, state.delivered { throw InterruptedStream(error: failure) }
+            throw failure
         }
-        try Task.checkCancellation()
-        if !state.done && state.parseFailure == nil {
+        if !state.done && state.parseFailure == nil && !state.looped {
+            reportBroken(request, state: state, turns: turns, attempt: attempt, error: nil)
             let failure = ProviderError(.transient, "the stream ended before the service finished its answer", provider: provider)
             throw state.delivered ? InterruptedStream(error: failure) as any Error : failure
         }
         return state.attempt(provider: provider, model: request.model.name, prompt: turns.map(\.text).joined())
+    }
+
+    /// Reports a call whose stream broke off or was cancelled, when anything was answered.
+    private func reportBroken(_ request: ModelRequest, state: StreamState, turns: [ChatTurn], attempt: Int, error: (any Error)?) {
+        guard state.answered else { return }
+        let cancelled = error is CancellationError || Task.isCancelled
+        let partial = state.attempt(provider: provider, model: request.model.name, prompt: turns.map(\.text).joined())
+        report(request, partial, number: attempt, outcome: cancelled ? .cancelled : .interrupted)
     }
 }
 
@@ -185,6 +230,10 @@ extension ChatModelRunner {
             case .usage(let input, let output):
                 if let input { state.inputTokens = input }
                 if let output { state.outputTokens = output }
+            case .finish(let reason):
+                state.finishReason = reason
+            case .refusal(let text):
+                state.refusal = (state.refusal ?? "") + text
             case .done:
                 state.done = true
             }
@@ -193,58 +242,12 @@ extension ChatModelRunner {
     }
 }
 
-/// The result of one streamed call.
-struct ChatAttempt {
-    var text: String
-    var usage: ModelUsage
-    /// For structured calls: the parsed value, or why it is not JSON; nil for free text or an empty reply.
-    var json: Result<JSONValue, JSONParseError>?
-}
+/// How many calls one request told of.
+final class CallCount: Sendable {
+    private let storage = Mutex(0)
 
-/// What a stream produced so far.
-private struct StreamState {
-    var text = ""
-    var inputTokens: Int?
-    var outputTokens: Int?
-    var done = false
-    var delivered = false
-    let parser: JSONIncrementalParser?
-    var parseFailure: JSONParseError?
-
-    init(structured: Bool) {
-        parser = structured ? JSONIncrementalParser() : nil
-    }
-
-    /// Adds `piece`; false when the structured output can no longer be JSON (stop reading).
-    mutating func append(_ piece: String) -> Bool {
-        text += piece
-        guard let parser, parseFailure == nil else { return true }
-        do {
-            try parser.feed(Array(piece.utf8))
-            return true
-        } catch {
-            parseFailure = error
-            return false
-        }
-    }
-
-    func attempt(provider: String, model: String, prompt: String) -> ChatAttempt {
-        // Usage is what the service reported; a service that reports none gets an estimate
-        // (four characters a token) rather than a free call.
-        let usage = ModelUsage(
-            provider: provider, model: model,
-            inputTokens: inputTokens ?? (prompt.count + 3) / 4,
-            outputTokens: outputTokens ?? (text.count + 3) / 4
-        )
-        guard let parser else { return ChatAttempt(text: text, usage: usage, json: nil) }
-        if let parseFailure { return ChatAttempt(text: text, usage: usage, json: .failure(parseFailure)) }
-        if text.allSatisfy(\.isWhitespace) { return ChatAttempt(text: text, usage: usage, json: nil) }
-        do {
-            return ChatAttempt(text: text, usage: usage, json: .success(try parser.finish()))
-        } catch {
-            return ChatAttempt(text: text, usage: usage, json: .failure(error))
-        }
-    }
+    func add() { storage.withLock { $0 += 1 } }
+    var value: Int { storage.withLock { $0 } }
 }
 
 /// The structured mode learned for one provider instance.

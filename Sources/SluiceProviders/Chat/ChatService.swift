@@ -24,6 +24,10 @@ enum ChatStreamPiece: Sendable, Hashable {
     case text(String)
     /// Token counts as reported so far; nil for a count the event did not carry.
     case usage(input: Int?, output: Int?)
+    /// Why the service stopped (`finish_reason`, `stop_reason`).
+    case finish(String)
+    /// The model declined to answer (OpenAI's `refusal`); the call is still paid for.
+    case refusal(String)
     case done
 }
 
@@ -46,6 +50,8 @@ protocol ChatService: Sendable {
     func adapt(toRejection message: String) -> Bool
     /// The pieces of a whole (non-streamed) JSON answer, for services that ignore `stream`.
     func decodeWhole(_ answer: JSONValue) throws(ProviderError) -> [ChatStreamPiece]
+    /// The answer limit used when a request sets none (nil: the service's own, unknown).
+    var defaultMaxTokens: Int? { get }
 }
 
 protocol ChatStreamDecoder: Sendable {
@@ -56,6 +62,12 @@ extension ChatService {
     func fallback(from mode: StructuredMode, rejection: String) -> StructuredMode? { nil }
     func unwrap(_ value: JSONValue, schema: JSONValue) -> JSONValue { value }
     func adapt(toRejection message: String) -> Bool { false }
+    var defaultMaxTokens: Int? { nil }
+}
+
+/// The finish reasons that mean "stopped at the token limit": OpenAI's `length`, Anthropic's `max_tokens`.
+func isTruncation(_ reason: String?) -> Bool {
+    reason == "length" || reason == "max_tokens"
 }
 
 /// The instruction that carries the schema when the service cannot enforce it.
@@ -70,4 +82,17 @@ enum StructuredPrompt {
             + errors.map { "- " + $0 }.joined(separator: "\n")
             + "\nReply again with only the corrected JSON."
     }
+
+    /// Added to the prompt after an answer that was cut off or looped (that answer itself is
+    /// not sent back: it is long and of no use to the model).
+    static func shorter(looped: Bool) -> String {
+        (looped
+            ? "Your previous answer kept repeating itself and was cut off."
+            : "Your previous answer was cut off at its length limit before the JSON was complete.")
+            + " Answer again with complete, valid JSON only, and keep it brief: short strings, short lists, no repetition."
+    }
+
+    /// Asks for the rest of an answer that stopped at its token limit.
+    static let continuation =
+        "Your answer was cut off at its length limit. Continue it exactly where it stopped, without repeating anything and without any preamble."
 }

@@ -66,6 +66,18 @@ public struct ModelRequest: Sendable {
     /// engine can report it as `step.retrying`. Carried by the request rather than a task-local
     /// value: pushing a task-local around every step crashed release builds (Swift 6.3).
     public var onRetry: (@Sendable (ProviderRetryInfo) -> Void)?
+    /// Told of every call the service answered (repairs, continuations and calls cut short
+    /// included), so each one is counted and billed; see ``ModelCall``. A provider that makes
+    /// one call per request may leave it untold: the caller then counts the response.
+    public var onCall: (@Sendable (ModelCall) -> Void)?
+    /// What a free-text answer cut off at its token limit gets (ignored for structured output).
+    public var onTruncation: TruncationHandling = .continue(maxContinuations: TruncationHandling.defaultContinuations)
+    /// How many further attempts an invalid, truncated or looping structured answer gets (see
+    /// ``ModelCall/Outcome``); each one changes the request (``RepairPlan``).
+    public var maxRepairs: Int = ModelRequest.defaultMaxRepairs
+
+    /// Two repairs: a small model often fixes a missing field on the first and a truncation on the second.
+    public static let defaultMaxRepairs = 2
 
     public init(
         model: ModelID, system: String? = nil, prompt: String, schema: JSONValue? = nil,
@@ -108,11 +120,21 @@ public struct ModelResponse: Sendable {
     /// response cache), `miss` (asked the model, then cached), `checkpoint` (a resumed run's
     /// saved call). Nil for a plain call. Shown as `cache` in `model.usage`.
     public var cache: String?
+    /// Whether the (free-text) answer stopped at its token limit and was used as it was.
+    public var truncated: Bool
+    /// Why the service stopped the last call, as it said it (`stop`, `length`, `end_turn`,
+    /// `max_tokens`, …); nil when unknown.
+    public var finishReason: String?
+    /// How many calls the provider already told ``ModelRequest/onCall`` of (their usage is
+    /// counted); 0 when it told of none, and the caller counts ``usage`` as one call.
+    public var callsReported = 0
 
-    public init(text: String, usage: ModelUsage, cache: String? = nil) {
+    public init(text: String, usage: ModelUsage, cache: String? = nil, truncated: Bool = false, finishReason: String? = nil) {
         self.text = text
         self.usage = usage
         self.cache = cache
+        self.truncated = truncated
+        self.finishReason = finishReason
     }
 }
 

@@ -8,7 +8,8 @@ import Synchronization
 /// clients) with `stream: true` and `stream_options.include_usage`, so usage is what the
 /// service counted. Structured output asks for `response_format: json_schema`; a service that
 /// answers 400 because it lacks json_schema is asked again with `json_object` and the schema in
-/// the prompt (and remembered). Either way the output is validated here and repaired once.
+/// the prompt (and remembered). Either way the output is validated here and repaired as
+/// ``ModelRequest/maxRepairs`` allows; `finish_reason: "length"` marks a truncated answer.
 ///
 /// ```swift
 /// let model = OpenAICompatibleModel(configuration: .init(providerName: "openai", baseURL: "https://api.openai.com/v1", apiKey: key))
@@ -140,6 +141,8 @@ struct OpenAIChatService: ChatService {
         }
         var pieces: [ChatStreamPiece] = []
         if let content = answer["choices"]?[0]?["message"]?["content"]?.stringValue { pieces.append(.text(content)) }
+        if let refusal = answer["choices"]?[0]?["message"]?["refusal"]?.stringValue, !refusal.isEmpty { pieces.append(.refusal(refusal)) }
+        if let reason = answer["choices"]?[0]?["finish_reason"]?.stringValue { pieces.append(.finish(reason)) }
         if let usage = answer["usage"] {
             pieces.append(.usage(input: usage["prompt_tokens"]?.integerValue.map(Int.init), output: usage["completion_tokens"]?.integerValue.map(Int.init)))
         }
@@ -189,9 +192,8 @@ struct OpenAIStreamDecoder: ChatStreamDecoder {
         var pieces: [ChatStreamPiece] = []
         if let choice = chunk["choices"]?[0] {
             if let content = choice["delta"]?["content"]?.stringValue, !content.isEmpty { pieces.append(.text(content)) }
-            if let refusal = choice["delta"]?["refusal"]?.stringValue, !refusal.isEmpty {
-                throw ProviderError(.invalidResponse, redactor.redact("the model refused: \(refusal)"), provider: provider)
-            }
+            if let reason = choice["finish_reason"]?.stringValue { pieces.append(.finish(reason)) }
+            if let refusal = choice["delta"]?["refusal"]?.stringValue, !refusal.isEmpty { pieces.append(.refusal(refusal)) }
         }
         if let usage = chunk["usage"], usage.objectValue != nil {
             pieces.append(.usage(input: usage["prompt_tokens"]?.integerValue.map(Int.init), output: usage["completion_tokens"]?.integerValue.map(Int.init)))

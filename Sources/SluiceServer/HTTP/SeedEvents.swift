@@ -29,6 +29,8 @@ struct SeedEvents {
             payload["status"] = event.type == .runFailed ? "failed" : "cancelled"
             payload["billing"] = data["billing"] ?? ["billable": false, "reason": .string(event.type == .runFailed ? "AGENT_EXECUTION_FAILURE" : "CANCELLED")]
             payload["error_message"] = .string(data["error"]?["message"]?.stringValue ?? data["reason"]?.stringValue ?? "the run did not complete")
+            // What the run spent before it stopped: every answered model call is paid for.
+            if let usage = data["usage"] { payload["usage"] = usage }
             if let type = data["error"]?["type"] { payload["error_type"] = type }
         default:
             name = "status_update"

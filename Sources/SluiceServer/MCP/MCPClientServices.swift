@@ -62,13 +62,16 @@ struct ElicitationChannel: ConfirmationChannel {
 /// Runs model calls through `sampling/createMessage` on the calling client (`SLUICE_MODEL=sampling`).
 ///
 /// Structured output goes through prompt + validation + repair: the schema is put in the prompt,
-/// the answer is validated, and one repair round sends the errors back.
+/// the answer is validated (JSON inside a code fence or prose is extracted first), and up to
+/// ``ModelRequest/maxRepairs`` rounds send the errors back. Each sample is told to
+/// ``ModelRequest/onCall`` with its estimated tokens (clients report none). A sample that
+/// stopped at `maxTokens` counts as invalid for structured output; free text is used, marked
+/// truncated (a client's sample cannot be continued), unless `on_truncation` is `fail`.
 struct SamplingModelProvider: ModelProvider {
     let session: MCPSession
     let outbound: any MCPOutbound
     let relatedTask: TaskIDBox?
     static let defaultMaxTokens = 4096
-    static let repairRounds = 1
 
     func generate(_ request: ModelRequest, onDelta: @Sendable (String) async throws -> Void) async throws -> ModelResponse {
         var prompt = request.prompt
@@ -77,30 +80,51 @@ struct SamplingModelProvider: ModelProvider {
             prompt += "\n\nAnswer with only one JSON value (no prose, no code fence) that matches this JSON Schema:\n" + schema.serialized(pretty: false)
             validator = try JSONSchema(schema)
         }
-        var (text, model) = try await sample(prompt: prompt, request: request)
-        var inputTokens = Self.estimateTokens(prompt + (request.system ?? ""))
-        var outputTokens = Self.estimateTokens(text)
-        if let validator {
-            var round = 0
-            while true {
-                let problems = Self.problems(in: text, validator: validator)
-                guard let problems else { break }
-                guard round < Self.repairRounds else {
-                    throw ProviderError(.invalidResponse, "the client's model did not return valid JSON: \(problems)", provider: "sampling")
-                }
-                round += 1
-                let repair = prompt + "\n\nYour previous answer was:\n" + text + "\n\nIt is invalid: " + problems + "\nAnswer again with only the corrected JSON value."
-                (text, model) = try await sample(prompt: repair, request: request)
-                inputTokens += Self.estimateTokens(repair)
-                outputTokens += Self.estimateTokens(text)
+        var total = ModelUsage(provider: "sampling", model: request.model.name, inputTokens: 0, outputTokens: 0)
+        var asked = prompt
+        var attempt = 0
+        while true {
+            attempt += 1
+            let (text, model, stop) = try await sample(prompt: asked, request: request)
+            let usage = ModelUsage(
+                provider: "sampling", model: model, inputTokens: Self.estimateTokens(asked + (request.system ?? "")), outputTokens: Self.estimateTokens(text))
+            total.model = model
+            total.inputTokens += usage.inputTokens
+            total.outputTokens += usage.outputTokens
+            let truncated = stop == "maxTokens"
+            func tell(_ outcome: ModelCall.Outcome, problem: String? = nil) {
+                request.onCall?(ModelCall(usage: usage, attempt: attempt, outcome: outcome, truncated: truncated, finishReason: stop, problem: problem))
             }
-            text = Self.stripFence(text)
+            guard let validator else {
+                if truncated, request.onTruncation == .fail {
+                    tell(.truncated)
+                    throw ProviderError(.invalidResponse, "the client's model stopped at its token limit (on_truncation: fail)", provider: "sampling")
+                }
+                tell(.accepted)
+                try await onDelta(text)
+                var response = ModelResponse(text: text, usage: total, truncated: truncated, finishReason: stop)
+                response.callsReported = attempt
+                return response
+            }
+            let problems = truncated ? "it stopped at its token limit before the JSON was complete" : Self.problems(in: text, validator: validator)
+            guard let problems else {
+                tell(attempt == 1 ? .accepted : .repaired)
+                let json = String(AnswerText.jsonCandidate(in: text))
+                try await onDelta(json)
+                var response = ModelResponse(text: json, usage: total, finishReason: stop)
+                response.callsReported = attempt
+                return response
+            }
+            tell(truncated ? .truncated : .invalid, problem: problems)
+            guard attempt <= request.maxRepairs else {
+                throw ProviderError(.invalidResponse, "the client's model did not return valid JSON: \(problems)", provider: "sampling")
+            }
+            asked = prompt + "\n\nYour previous answer was:\n" + text.prefix(4000) + "\n\nIt is invalid: " + problems + "\nAnswer again with only the corrected JSON value."
         }
-        try await onDelta(text)
-        return ModelResponse(text: text, usage: ModelUsage(provider: "sampling", model: model, inputTokens: inputTokens, outputTokens: outputTokens))
     }
 
-    private func sample(prompt: String, request: ModelRequest) async throws -> (String, String) {
+    /// The sample's text, the model the client used, and why it stopped (`endTurn`, `maxTokens`, …).
+    private func sample(prompt: String, request: ModelRequest) async throws -> (String, String, String?) {
         var params: JSONObject = [
             "messages": [["role": "user", "content": ["type": "text", "text": .string(prompt)]]],
             "maxTokens": .integer(Int64(request.maxTokens ?? Self.defaultMaxTokens)),
@@ -113,28 +137,19 @@ struct SamplingModelProvider: ModelProvider {
         // 2025-11-25 allows an array of content blocks; earlier versions one block.
         let blocks = answer["content"]?.arrayValue ?? [answer["content"] ?? .null]
         let text = blocks.compactMap { $0["type"]?.stringValue == "text" ? $0["text"]?.stringValue : nil }.joined()
-        return (text, answer["model"]?.stringValue ?? "client")
+        return (text, answer["model"]?.stringValue ?? "client", answer["stopReason"]?.stringValue)
     }
 
-    /// Nil when `text` is JSON matching the schema, else what is wrong.
+    /// Nil when `text` holds JSON matching the schema, else what is wrong.
     private static func problems(in text: String, validator: JSONSchema) -> String? {
         let value: JSONValue
         do {
-            value = try JSONParser.parse(stripFence(text))
+            value = try JSONParser.parse(String(AnswerText.jsonCandidate(in: text)))
         } catch {
             return "not JSON (\(error))"
         }
         let errors = validator.validate(value)
         return errors.isEmpty ? nil : errors.prefix(10).map(\.description).joined(separator: "; ")
-    }
-
-    /// The JSON inside a Markdown code fence, when the model wrapped it in one anyway.
-    static func stripFence(_ text: String) -> String {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard trimmed.hasPrefix("```"), trimmed.hasSuffix("```"), trimmed.count >= 6 else { return trimmed }
-        var body = trimmed.dropFirst(3).dropLast(3)
-        if let newline = body.firstIndex(of: "\n") { body = body[body.index(after: newline)...] }
-        return body.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// About four characters per token: clients do not report usage.

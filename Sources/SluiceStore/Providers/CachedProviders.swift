@@ -49,7 +49,14 @@ private struct CachedModel: ModelProvider {
             if request.stream, !response.text.isEmpty { try await onDelta(response.text) }
             return ProviderCodec.free(response, cache: "hit")
         }
-        var response = try await base.generate(request, onDelta: onDelta)
+        // Calls the provider tells of are marked as misses as they happen.
+        var asked = request
+        asked.onCall = { [report = request.onCall] call in
+            var call = call
+            call.cache = "miss"
+            report?(call)
+        }
+        var response = try await base.generate(asked, onDelta: onDelta)
         try await caching.store(.model, key, ProviderCodec.encode(response))
         response.cache = "miss"
         return response

@@ -36,7 +36,7 @@ public enum ProviderCodec {
     }
 
     public static func encode(_ response: ModelResponse) -> JSONValue {
-        [
+        var object: JSONObject = [
             "text": .string(response.text),
             "usage": [
                 "provider": .string(response.usage.provider), "model": .string(response.usage.model),
@@ -44,6 +44,9 @@ public enum ProviderCodec {
                 "output_tokens": .integer(Int64(response.usage.outputTokens)),
             ],
         ]
+        // A text used although cut off stays marked when it is answered from the store.
+        if response.truncated { object["truncated"] = true }
+        return .object(object)
     }
 
     /// The saved response, or nil when the stored JSON is not one (then the call is made again).
@@ -52,7 +55,9 @@ public enum ProviderCodec {
             let provider = usage["provider"]?.stringValue, let model = usage["model"]?.stringValue,
             let input = usage["input_tokens"]?.integerValue, let output = usage["output_tokens"]?.integerValue
         else { return nil }
-        return ModelResponse(text: text, usage: ModelUsage(provider: provider, model: model, inputTokens: Int(input), outputTokens: Int(output)))
+        return ModelResponse(
+            text: text, usage: ModelUsage(provider: provider, model: model, inputTokens: Int(input), outputTokens: Int(output)),
+            truncated: value["truncated"]?.boolValue ?? false)
     }
 
     public static func encode(_ results: [SearchResult]) -> JSONValue {
@@ -81,6 +86,6 @@ public enum ProviderCodec {
         var usage = response.usage
         usage.inputTokens = 0
         usage.outputTokens = 0
-        return ModelResponse(text: response.text, usage: usage, cache: cache)
+        return ModelResponse(text: response.text, usage: usage, cache: cache, truncated: response.truncated)
     }
 }
