@@ -18,6 +18,9 @@ public struct ServerError: Error, Sendable, CustomStringConvertible {
     public var retryAfter: Int?
     /// The JSON-RPC code when rendered for `/mcp`; by default derived from the status.
     public var rpcCode: Int?
+    /// The whole JSON-RPC error and the id of the request it answers, when the refusal has
+    /// them (a 2026-07-28 request is answered with its own id and the revision's codes).
+    public var rpc: (id: JSONValue, error: JSONRPCError)?
 
     public init(_ status: HTTPResponse.Status, _ message: String, details: JSONValue? = nil, retryAfter: Int? = nil, rpcCode: Int? = nil) {
         self.status = status
@@ -32,6 +35,13 @@ public struct ServerError: Error, Sendable, CustomStringConvertible {
     /// Whether the connection is closed after the answer.
     var closesConnection: Bool { [400, 408, 413, 415, 431].contains(status.code) }
 
+    /// A JSON-RPC error answering request `id`, with an HTTP status.
+    static func rpc(_ error: JSONRPCError, id: JSONValue, status: HTTPResponse.Status) -> ServerError {
+        var failure = ServerError(status, error.message, details: error.data, rpcCode: error.code)
+        failure.rpc = (id, error)
+        return failure
+    }
+
     /// The answer; `jsonRPC` for the MCP endpoint.
     func response(jsonRPC: Bool) -> Response {
         var headers: HTTPFields = [:]
@@ -39,8 +49,8 @@ public struct ServerError: Error, Sendable, CustomStringConvertible {
         if closesConnection { headers[.connection] = "close" }
         guard jsonRPC else { return HTTPResponses.json(.object(restBody), status: status, headers: headers) }
         let code = rpcCode ?? (status.code >= 500 ? JSONRPCError.internalError : JSONRPCError.invalidRequest)
-        let error = JSONRPCError(code: code, message: message, data: details)
-        return HTTPResponses.json(JSONRPCMessage.error(id: .null, error: error).jsonValue, status: status, headers: headers)
+        let error = rpc?.error ?? JSONRPCError(code: code, message: message, data: details)
+        return HTTPResponses.json(JSONRPCMessage.error(id: rpc?.id ?? .null, error: error).jsonValue, status: status, headers: headers)
     }
 
     private var restBody: JSONObject {

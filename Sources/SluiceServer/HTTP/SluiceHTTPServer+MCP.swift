@@ -60,7 +60,7 @@ extension SluiceHTTPServer {
         let message: JSONRPCMessage
         switch Result(catching: { () throws(JSONRPCError) in try JSONRPCMessage.parse(bytes) }) {
         case .success(let parsed): message = parsed
-        case .failure(let error): return HTTPResponses.json(JSONRPCMessage.error(id: .null, error: error).jsonValue, status: .badRequest)
+        case .failure(let error): throw ServerError.rpc(error, id: .null, status: .badRequest)
         }
         switch mcpEra(of: message, request: request) {
         case .legacy: break

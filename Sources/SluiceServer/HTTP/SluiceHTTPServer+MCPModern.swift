@@ -136,8 +136,9 @@ extension SluiceHTTPServer {
     }
 
     /// A JSON-RPC error carrying the request's id (the client matches it), with an HTTP status.
+    /// A refusal answering request `id`, rendered by ``ServerError`` as every refusal is.
     static func rpcAnswer(id: JSONValue, _ error: JSONRPCError, status: HTTPResponse.Status) -> Response {
-        HTTPResponses.json(JSONRPCMessage.error(id: id, error: error).jsonValue, status: status)
+        ServerError.rpc(error, id: id, status: status).response(jsonRPC: true)
     }
 }
 
