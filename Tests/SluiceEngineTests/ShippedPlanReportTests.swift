@@ -174,6 +174,27 @@ import Testing
         #expect(!report.contains("Invented size") && !report.contains("[77]"))
         #expect(outcome.result?["players"]?[0]?["sources"] == [1])
     }
+
+    /// news_report hands each section its own 4 most relevant sources (list.relevant), not all
+    /// the sources found: the prompt tokens a report costs grow with the sections, not with the
+    /// research rounds.
+    @Test func eachNewsSectionGetsItsOwnSources() async throws {
+        let search = ShippedPlanFakes.Search()
+        let model = ShippedPlanFakes.model(judgeScores: [6, 6, 8])
+        let (outcome, _) = await ShippedPlanFakes.run(
+            try ShippedPlanFakes.load("news_report"), inputs: ["task": "AI agents this week", "max_iterations": 3],
+            model: model, search: search
+        )
+        try #require(outcome.status == .completed, "\(outcome.failure?.description ?? "")")
+        let sectionPrompts = model.requests.filter { $0.metadata.stepID?.hasSuffix("section_text") == true }.map(\.prompt)
+        try #require(!sectionPrompts.isEmpty)
+        let found = search.urls.count
+        try #require(found > 4, "the research found \(found) sources")
+        for prompt in sectionPrompts {
+            let listed = prompt.split(separator: "\n").filter { $0.first == "[" && $0.contains("] ") }
+            #expect(listed.count == 4, "a section prompt lists \(listed.count) of \(found) sources")
+        }
+    }
 }
 
 /// Fetch that reads urls ending in `readable` and fails the others as a server would.
@@ -184,4 +205,5 @@ struct PrefixFetch: FetchProvider {
         guard url.hasSuffix(readable) else { throw ProviderError(.notFound, "HTTP 404 for \(url)", provider: "fake") }
         return FetchedPage(url: url, title: "Page \(url)", text: "The full text of \(url): methods, numbers and caveats.")
     }
+
 }

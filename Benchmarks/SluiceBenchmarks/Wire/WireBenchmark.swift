@@ -255,6 +255,13 @@ struct RESTWireClient: WireClient {
             _ = try JSONParser.parse(Array(event.data.utf8))
             messages += 1
             if event.event == "status_update" { updates += 1 }
+            // SLUICE_BENCH_WIRE_BREAKDOWN=1: the first report's prompt tokens per model call, on stderr.
+            if index == 0, ProcessInfo.processInfo.environment["SLUICE_BENCH_WIRE_BREAKDOWN"] != nil,
+                let payload = try? JSONParser.parse(Array(event.data.utf8)), payload["type"] == "model.usage"
+            {
+                let place = [payload["step"], payload["item"], payload["iteration"]].compactMap { $0?.serialized() }.joined(separator: " ")
+                FileHandle.standardError.write(Data("prompt tokens \(payload["input_tokens"]?.serialized() ?? "?") \(place)\n".utf8))
+            }
             if event.event == "final_result" { succeeded = true }
         }
         return CallResult(seconds: seconds, succeeded: succeeded, messages: messages, notifications: updates)
