@@ -21,7 +21,7 @@ struct PlanDirectoryOptions: ParsableArguments {
             return try PlanLoader(catalog: catalog).load(path: path)
         } catch {
             Terminal.error(error.description)
-            Terminal.error("\(path): \(error.diagnostics.count) problem\(error.diagnostics.count == 1 ? "" : "s")")
+            Terminal.error("\(PlanDiagnostic.displayable(path)): \(error.diagnostics.count) problem\(error.diagnostics.count == 1 ? "" : "s")")
             throw ExitCode(ExitStatus.invalid)
         }
     }
