@@ -13,6 +13,7 @@ struct ReferenceChecker {
     /// The enclosing map or loop of each nested step.
     private var parents: [String: Step] = [:]
     private let inputNames: Set<String>?
+    private let inputType: CELType
     /// Ids of steps the document has but the model lacks (their own errors were reported):
     /// references to them are not reported again.
     private let undecodedIDs: Set<String>
@@ -24,11 +25,18 @@ struct ReferenceChecker {
         self.undecodedIDs = Self.stepIDs(in: plan.source.document.value["steps"]).subtracting(decoded)
         let properties = plan.inputSchema["properties"]?.objectValue
         self.inputNames = properties.map { Set($0.keys) }
+        self.inputType = CELType(jsonSchema: plan.inputSchema)
     }
 
     /// What is visible at one point of the plan.
+    ///
+    /// Extended in place as steps become visible, never rebuilt: a plan of N chained steps is
+    /// checked in O(N), not O(N²). (Keep it uniquely referenced while it grows: a live copy
+    /// makes every insert copy the whole set.)
     private struct Scope {
         var steps: Set<String> = []
+        /// The static type of `steps`' member for each visible step, kept with `steps`.
+        var stepTypes: [String: CELType] = [:]
         var itemNames: Set<String> = []
         /// The static types of the map variables in scope (`item` or its `as` name, `index`).
         var itemTypes: [String: CELType] = [:]
@@ -61,16 +69,22 @@ struct ReferenceChecker {
 
     /// Checks `steps` in order; on return `scope.steps` also holds what they make visible after them.
     private func checkSteps(_ steps: [Step], scope: inout Scope) {
+        let outer = scope.current
         for step in steps {
-            var own = scope
-            own.current = step.id
-            checkStep(step, in: own)
-            scope.steps.insert(step.id)
+            scope.current = step.id
+            checkStep(step, in: scope)
+            scope.current = outer
+            makeVisible(step, in: &scope)
             if case .loop = step.kind {
                 // After a loop, its body's steps refer to the best round.
-                scope.steps.formUnion(step.descendants.filter { parents[$0.id]?.id == step.id }.map(\.id))
+                for inner in step.descendants where parents[inner.id]?.id == step.id { makeVisible(inner, in: &scope) }
             }
         }
+    }
+
+    private func makeVisible(_ step: Step, in scope: inout Scope) {
+        guard scope.steps.insert(step.id).inserted, let first = allSteps[step.id] else { return }
+        scope.stepTypes[step.id] = .object(["output": Self.outputType(of: first)], closed: true)
     }
 
     private func checkStep(_ step: Step, in scope: Scope) {
@@ -156,13 +170,9 @@ struct ReferenceChecker {
 
     /// The variables an expression sees at this point, typed as far as the plan tells.
     private func environment(for scope: Scope) -> CELTypeEnvironment {
-        var visible: [String: CELType] = [:]
-        for id in scope.steps {
-            if let step = allSteps[id] { visible[id] = .object(["output": Self.outputType(of: step)], closed: true) }
-        }
         var variables: [String: CELType] = [
-            "inputs": CELType(jsonSchema: plan.inputSchema),
-            "steps": .object(visible, closed: false),
+            "inputs": inputType,
+            "steps": .object(scope.stepTypes, closed: false),
         ]
         for name in scope.itemNames { variables[name] = scope.itemTypes[name] ?? .dyn }
         if scope.inLoop {
