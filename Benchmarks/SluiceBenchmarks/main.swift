@@ -7,6 +7,7 @@ enum BenchmarkRegistry {
         JSONParseThroughputBenchmark(),
         IncrementalParseBenchmark(),
         PlanLoadBenchmark(),
+        LargePlanValidateBenchmark(),
         HTTPStreamingBenchmark(),
         ConcurrentStreamsBenchmark(),
         StoreAppendBenchmark(),

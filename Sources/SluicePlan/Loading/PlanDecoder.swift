@@ -261,8 +261,21 @@ final class PlanDecoder {
     private func number(_ value: JSONValue?, at pointer: JSONPointer) -> NumberSetting? {
         guard let value else { return nil }
         if let number = value.doubleValue { return .literal(number) }
-        guard let text = value.stringValue, case .expression(let inner) = ValueString(text) else { return nil }
-        return compileExpression(inner, at: pointer, offset: 2).map(NumberSetting.expression)
+        guard let text = value.stringValue else { return nil }
+        switch ValueString(text) {
+        case .expression(let inner):
+            return compileExpression(inner, at: pointer, offset: 2).map(NumberSetting.expression)
+        case .mixed(let offset):
+            // `"${a}${b}"` passes the schema's pattern; without this the setting (or, for a
+            // required one, the whole step) would silently vanish.
+            report(
+                .valueSyntax,
+                "'${' must wrap the whole string to make an expression; a number setting takes one \"${…}\"",
+                at: pointer, offset: offset)
+            return nil
+        case .literal, .template:
+            return nil  // the schema's pattern already refused it
+        }
     }
 
     /// A value field: strings are literals, templates or expressions by their shape.

@@ -259,7 +259,9 @@ struct TemplateScanner {
             }
         }
         references.append(
-            TemplateReference(path: path, offset: tagStart, sectionDepth: openSections.count, isSection: isSection))
+            TemplateReference(
+                path: path, offset: tagStart, sectionDepth: openSections.count, isSection: isSection,
+                enclosingSections: openSections.map(\.name)))
     }
 
     // MARK: - Characters
