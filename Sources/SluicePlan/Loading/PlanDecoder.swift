@@ -9,6 +9,8 @@ import SluiceJSON
 final class PlanDecoder {
     private let source: PlanSource
     private(set) var diagnostics: [PlanDiagnostic] = []
+    /// Steps decoded so far, bodies included, against ``Plan/Limits/maxSteps``.
+    private var stepCount = 0
 
     init(source: PlanSource) {
         self.source = source
@@ -89,9 +91,24 @@ final class PlanDecoder {
 
     private func decodeSteps(_ value: JSONValue?, at pointer: JSONPointer) -> [Step] {
         guard let items = value?.arrayValue else { return [] }
-        return items.enumerated().compactMap { index, item in
-            decodeStep(item, at: pointer.appending(index: index))
+        // Bodies nest through `steps`: /steps/0/steps is the second level.
+        let level = (pointer.tokens.count + 1) / 2
+        guard level <= Plan.Limits.maxStepNesting else {
+            report(
+                .limit, "steps nest deeper than \(Plan.Limits.maxStepNesting) levels of map and loop bodies",
+                at: pointer, offset: nil)
+            return []
         }
+        var steps: [Step] = []
+        for (index, item) in items.enumerated() {
+            stepCount += 1
+            if stepCount == Plan.Limits.maxSteps + 1 {
+                report(.limit, "a plan may have at most \(Plan.Limits.maxSteps) steps, bodies included", at: pointer.appending(index: index), offset: nil)
+            }
+            guard stepCount <= Plan.Limits.maxSteps else { break }
+            if let step = decodeStep(item, at: pointer.appending(index: index)) { steps.append(step) }
+        }
+        return steps
     }
 
     private func decodeStep(_ value: JSONValue, at pointer: JSONPointer) -> Step? {

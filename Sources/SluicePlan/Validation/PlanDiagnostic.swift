@@ -43,7 +43,7 @@ extension PlanDiagnostic {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
             case io, syntax, schema, duplicateID, expression, template, reference, inputSchema,
-                outputSchema, valueSyntax, call
+                outputSchema, valueSyntax, call, limit
         }
         private let base: Base
 
@@ -69,6 +69,8 @@ extension PlanDiagnostic {
         public static let valueSyntax = Code(base: .valueSyntax)
         /// A `call` names a plan that does not exist, or plans call each other in a cycle.
         public static let call = Code(base: .call)
+        /// The plan is larger than a limit allows (see ``Plan/Limits``).
+        public static let limit = Code(base: .limit)
 
         public var description: String { base.rawValue }
     }
