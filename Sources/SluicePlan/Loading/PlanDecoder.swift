@@ -9,6 +9,8 @@ import SluiceJSON
 final class PlanDecoder {
     private let source: PlanSource
     private(set) var diagnostics: [PlanDiagnostic] = []
+    /// Where the last position inside a string was found (see `PlanSource.StringCursor`).
+    private var cursor: PlanSource.StringCursor?
     /// Steps decoded so far, bodies included, against ``Plan/Limits/maxSteps``.
     private var stepCount = 0
 
@@ -356,7 +358,8 @@ final class PlanDecoder {
 
     func report(_ code: PlanDiagnostic.Code, _ message: String, at pointer: JSONPointer, offset: Int?) {
         let location =
-            offset.flatMap { source.location(of: pointer, characterOffset: $0) } ?? source.location(of: pointer)
+            offset.flatMap { source.location(of: pointer, characterOffset: $0, cursor: &cursor) }
+            ?? source.location(of: pointer)
         diagnostics.append(
             PlanDiagnostic(code: code, message: message, pointer: pointer, location: location, file: source.path))
     }
