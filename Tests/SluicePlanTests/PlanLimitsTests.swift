@@ -1,3 +1,4 @@
+import SluiceJSON
 import SluicePlan
 import Testing
 
@@ -35,5 +36,23 @@ import Testing
         let json = #"{"name": "p", "steps": [\#(steps.joined(separator: ","))]}"#
         #expect(Self.diagnostics(json) == ["limit: a plan may have at most 10000 steps, bodies included (at /steps/10000)"])
         #expect(Self.diagnostics(#"{"name": "p", "steps": [\#(steps.dropLast().joined(separator: ","))]}"#) == [])
+    }
+}
+
+/// Many problems in one string are each placed at their own column (and found in one walk of
+/// the string; `make bench` times it). In-process: 20,000 lines of stderr would overflow the
+/// pipe CLIProcess reads after stdout.
+@Suite struct ManyProblemsTests {
+    @Test func twentyThousandBadTagsInOneTemplate() {
+        let bad = String(repeating: "{{steps.nope.output}}", count: 20_000)
+        let json = #"{"name": "bad", "steps": [{"id": "t", "kind": "template", "template": "\#(bad)"}]}"#
+        do {
+            _ = try PlanLoader().load(bytes: Array(json.utf8), path: "bad.json")
+            Issue.record("loaded")
+        } catch {
+            #expect(error.diagnostics.count == 20_000)
+            #expect(error.diagnostics.first?.description == "bad.json:1:72: error: unknown step 'nope' (at /steps/0/template)")
+            #expect(error.diagnostics.last?.location?.column == 72 + 21 * 19_999)
+        }
     }
 }
