@@ -8,6 +8,7 @@ enum BenchmarkRegistry {
         IncrementalParseBenchmark(),
         PlanLoadBenchmark(),
         SchemaPatternBenchmark(),
+        LargePlanValidateBenchmark(),
         HTTPStreamingBenchmark(),
         ConcurrentStreamsBenchmark(),
         StoreAppendBenchmark(),

@@ -106,7 +106,7 @@ import Testing
     @Test func inputsAndStructuredOutputsAreBoundByTheirSchemaTypes() async throws {
         let plan = try Harness.plan(#"""
         {"name": "p", "models": {"default": "x:m"},
-         "inputs": {"type": "object", "properties": {"threshold": {"type": "number"}}},
+         "inputs": {"type": "object", "properties": {"threshold": {"type": "number"}}, "required": ["threshold"]},
          "steps": [
            {"id": "judge", "kind": "llm", "prompt": "score", "schema": {"type": "object", "properties": {"score": {"type": "number"}}, "required": ["score"]}},
            {"id": "mix", "kind": "set", "value": "${inputs.threshold * 1.5 + steps.judge.output.score * 0.5}"}

@@ -6,7 +6,7 @@ import Testing
 /// The `validate` step kind, the steps' `details`, and the CEL list functions the extraction
 /// plan merges chunks with (`flatten`, `distinct`).
 @Suite struct PlanValidateStepTests {
-    static func plan(steps: String, inputs: String = #"{"type": "object", "properties": {"schema": {"type": "object"}}}"#) -> String {
+    static func plan(steps: String, inputs: String = #"{"type": "object", "properties": {"schema": {"type": "object"}}, "required": ["schema"]}"#) -> String {
         #"{"name": "p", "inputs": \#(inputs), "steps": [\#(steps)]}"#
     }
 

@@ -40,4 +40,30 @@ import Testing
             #expect(rendered + suffix == direct, "\(source.debugDescription)")
         }
     }
+
+    /// Compiling a template in pieces (how PlanTemplate keeps long templates linear) must
+    /// render exactly what compiling it whole renders: cut as often as allowed, here.
+    @Test(arguments: [5, 6, 7, 8])
+    func piecesRenderLikeTheWholeTemplate(seed: UInt64) throws {
+        var generator = SeededRandom(seed: seed)
+        let context: JSONValue = ["a": [["b": 1], ["b": "x"]], "b": true, "c": "{{c}}"]
+        let alphabet = Self.alphabet + ["x", "y z", "{{a.b}}", "{{c}}", "{{{c}}}", "{{& b}}", " ", "\n", "{{! c }}"]
+        var cut = 0
+        for _ in 0..<3_000 {
+            let length = Int.random(in: 0...24, using: &generator)
+            let source = (0..<length).map { _ in alphabet.randomElement(using: &generator) ?? "" }.joined()
+            guard let whole = try? PlanTemplate(source, chunkLength: .max) else { continue }
+            let pieces = try PlanTemplate(source, chunkLength: 1)
+            if pieces.pieceCount > 1 { cut += 1 }
+            #expect(pieces.render(context) == whole.render(context), "\(source.debugDescription)")
+        }
+        #expect(cut > 500)
+    }
+
+    @Test func aLongTemplateIsCompiledInPieces() throws {
+        let template = try PlanTemplate(String(repeating: "{{a.b}}, ", count: 2_000))
+        #expect(template.pieceCount > 10)
+        #expect(template.references.count == 2_000)
+        #expect(template.render(["a": ["b": 1]]) == String(repeating: "1, ", count: 2_000))
+    }
 }

@@ -7,8 +7,10 @@ import Testing
         try PlanTemplate(source).references
     }
 
-    private func ref(_ path: [String], _ offset: Int, depth: Int = 0, section: Bool = false) -> TemplateReference {
-        TemplateReference(path: path, offset: offset, sectionDepth: depth, isSection: section)
+    private func ref(
+        _ path: [String], _ offset: Int, depth: Int = 0, section: Bool = false, in sections: [String] = []
+    ) -> TemplateReference {
+        TemplateReference(path: path, offset: offset, sectionDepth: depth, isSection: section, enclosingSections: sections)
     }
 
     @Test func dottedPathsAndOffsets() throws {
@@ -33,15 +35,15 @@ import Testing
         #expect(
             try refs(source) == [
                 ref(["steps", "sections", "output"], 0, section: true),
-                ref(["title"], 26, depth: 1),
-                ref(["done"], 35, depth: 1, section: true),
-                ref(["item", "x"], 44, depth: 2),
+                ref(["title"], 26, depth: 1, in: ["steps.sections.output"]),
+                ref(["done"], 35, depth: 1, section: true, in: ["steps.sections.output"]),
+                ref(["item", "x"], 44, depth: 2, in: ["steps.sections.output", "done"]),
                 ref([], 89),
             ])
     }
 
     @Test func implicitIteratorHasAnEmptyPath() throws {
-        #expect(try refs("{{#.}}{{.}}{{/.}}") == [ref([], 0, section: true), ref([], 6, depth: 1)])
+        #expect(try refs("{{#.}}{{.}}{{/.}}") == [ref([], 0, section: true), ref([], 6, depth: 1, in: ["."])])
         #expect(try refs("{{.}}").first?.name == ".")
         #expect(try refs("{{a.b}}").first?.description == "a.b")
     }
@@ -52,7 +54,7 @@ import Testing
             try refs("{{=<% %>=}}<%a%>{{b}}<%={{ }}=%>{{c}}") == [
                 ref(["a"], 11), ref(["c"], 32),
             ])
-        #expect(try refs("{{= | | =}}|#s||&x||/s|") == [ref(["s"], 11, section: true), ref(["x"], 15, depth: 1)])
+        #expect(try refs("{{= | | =}}|#s||&x||/s|") == [ref(["s"], 11, section: true), ref(["x"], 15, depth: 1, in: ["s"])])
     }
 
     @Test("offsets count characters, not bytes or UTF-16 units")

@@ -23,7 +23,7 @@ struct PlanDirectoryOptions: ParsableArguments {
             return try PlanLoader(catalog: catalog).load(path: path)
         } catch {
             let count = error.diagnostics.count
-            throw CLIError(lines: [error.description, "\(path): \(count) problem\(count == 1 ? "" : "s")"], exitCode: ExitStatus.invalid)
+            throw CLIError(lines: [error.description, "\(PlanDiagnostic.displayable(path)): \(count) problem\(count == 1 ? "" : "s")"], exitCode: ExitStatus.invalid)
         }
     }
 

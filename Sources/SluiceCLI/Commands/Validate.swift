@@ -21,7 +21,7 @@ struct Validate: ParsableCommand {
         for reference in plans {
             do {
                 let plan = try directory.loadPlan(reference)
-                Terminal.print("\(plan.source.path): ok (\(plan.name), \(plan.allSteps.count) steps)")
+                Terminal.print("\(PlanDiagnostic.displayable(plan.source.path)): ok (\(plan.name), \(plan.allSteps.count) steps)")
             } catch {
                 error.report()
                 invalid += 1

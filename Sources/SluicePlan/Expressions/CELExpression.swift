@@ -91,10 +91,13 @@ public struct CELReference: Sendable, Hashable {
     public var path: [String]
     /// The source range of the whole chain, in characters.
     public var range: Range<Int>
+    /// Whether the chain is tested with `has(…)` (its last field may be absent) rather than read.
+    public var isPresenceTest: Bool
 
-    public init(path: [String], range: Range<Int>) {
+    public init(path: [String], range: Range<Int>, isPresenceTest: Bool = false) {
         self.path = path
         self.range = range
+        self.isPresenceTest = isPresenceTest
     }
 }
 
@@ -115,7 +118,7 @@ struct CELReferenceCollector {
         case .presence(let operand, let field):
             // has(a.b) refers to a.b: record the tested field as part of the path.
             if let path = chain(operand), !bound.contains(path[0]) {
-                references.append(CELReference(path: path + [field], range: node.range))
+                references.append(CELReference(path: path + [field], range: node.range, isPresenceTest: true))
             } else {
                 collect(operand, bound: bound)
             }

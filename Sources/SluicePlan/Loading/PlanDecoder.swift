@@ -9,6 +9,10 @@ import SluiceJSON
 final class PlanDecoder {
     private let source: PlanSource
     private(set) var diagnostics: [PlanDiagnostic] = []
+    /// Where the last position inside a string was found (see `PlanSource.StringCursor`).
+    private var cursor: PlanSource.StringCursor?
+    /// Steps decoded so far, bodies included, against ``Plan/Limits/maxSteps``.
+    private var stepCount = 0
 
     init(source: PlanSource) {
         self.source = source
@@ -91,9 +95,24 @@ final class PlanDecoder {
 
     private func decodeSteps(_ value: JSONValue?, at pointer: JSONPointer) -> [Step] {
         guard let items = value?.arrayValue else { return [] }
-        return items.enumerated().compactMap { index, item in
-            decodeStep(item, at: pointer.appending(index: index))
+        // Bodies nest through `steps`: /steps/0/steps is the second level.
+        let level = (pointer.tokens.count + 1) / 2
+        guard level <= Plan.Limits.maxStepNesting else {
+            report(
+                .limit, "steps nest deeper than \(Plan.Limits.maxStepNesting) levels of map and loop bodies",
+                at: pointer, offset: nil)
+            return []
         }
+        var steps: [Step] = []
+        for (index, item) in items.enumerated() {
+            stepCount += 1
+            if stepCount == Plan.Limits.maxSteps + 1 {
+                report(.limit, "a plan may have at most \(Plan.Limits.maxSteps) steps, bodies included", at: pointer.appending(index: index), offset: nil)
+            }
+            guard stepCount <= Plan.Limits.maxSteps else { break }
+            if let step = decodeStep(item, at: pointer.appending(index: index)) { steps.append(step) }
+        }
+        return steps
     }
 
     private func decodeStep(_ value: JSONValue, at pointer: JSONPointer) -> Step? {
@@ -265,8 +284,21 @@ final class PlanDecoder {
     private func number(_ value: JSONValue?, at pointer: JSONPointer) -> NumberSetting? {
         guard let value else { return nil }
         if let number = value.doubleValue { return .literal(number) }
-        guard let text = value.stringValue, case .expression(let inner) = ValueString(text) else { return nil }
-        return compileExpression(inner, at: pointer, offset: 2).map(NumberSetting.expression)
+        guard let text = value.stringValue else { return nil }
+        switch ValueString(text) {
+        case .expression(let inner):
+            return compileExpression(inner, at: pointer, offset: 2).map(NumberSetting.expression)
+        case .mixed(let offset):
+            // `"${a}${b}"` passes the schema's pattern; without this the setting (or, for a
+            // required one, the whole step) would silently vanish.
+            report(
+                .valueSyntax,
+                "'${' must wrap the whole string to make an expression; a number setting takes one \"${…}\"",
+                at: pointer, offset: offset)
+            return nil
+        case .literal, .template:
+            return nil  // the schema's pattern already refused it
+        }
     }
 
     /// A value field: strings are literals, templates or expressions by their shape.
@@ -330,7 +362,8 @@ final class PlanDecoder {
 
     func report(_ code: PlanDiagnostic.Code, _ message: String, at pointer: JSONPointer, offset: Int?) {
         let location =
-            offset.flatMap { source.location(of: pointer, characterOffset: $0) } ?? source.location(of: pointer)
+            offset.flatMap { source.location(of: pointer, characterOffset: $0, cursor: &cursor) }
+            ?? source.location(of: pointer)
         diagnostics.append(
             PlanDiagnostic(code: code, message: message, pointer: pointer, location: location, file: source.path))
     }

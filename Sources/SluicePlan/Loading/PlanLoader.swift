@@ -50,6 +50,9 @@ public struct PlanLoader: Sendable {
         }
         let source = PlanSource(path: path, document: document, bytes: bytes)
         var diagnostics = schemaDiagnostics(source)
+        var inputs = InputSchemaChecker(source: source)
+        inputs.check()
+        diagnostics += inputs.diagnostics
         let decoder = PlanDecoder(source: source)
         if let plan = decoder.decodePlan() {
             var checker = ReferenceChecker(plan: plan) { code, message, pointer, offset in

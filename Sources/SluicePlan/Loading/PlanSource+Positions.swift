@@ -10,6 +10,23 @@ extension PlanSource {
     ///   - pointer: the string node.
     ///   - characterOffset: an offset in Unicode scalars into the decoded string.
     public func location(of pointer: JSONPointer, characterOffset: Int) -> SourceLocation? {
+        var cursor: StringCursor?
+        return location(of: pointer, characterOffset: characterOffset, cursor: &cursor)
+    }
+
+    /// Where the last position was found inside a string token, to go on from there.
+    struct StringCursor {
+        var pointer: JSONPointer
+        var characterOffset: Int
+        var location: SourceLocation
+    }
+
+    /// ``location(of:characterOffset:)``, walking on from `cursor` when it is in the same
+    /// string and not past `characterOffset`, and leaving it at the position found.
+    ///
+    /// Problems inside one string come in source order, so a string with thousands of them
+    /// (a template with 20,000 bad tags) is walked once, not once per problem.
+    func location(of pointer: JSONPointer, characterOffset: Int, cursor: inout StringCursor?) -> SourceLocation? {
         guard let start = document.locations[pointer] else { return location(of: pointer) }
         guard bytes.indices.contains(start.offset), bytes[start.offset] == UInt8(ascii: "\"") else {
             return start
@@ -17,13 +34,21 @@ extension PlanSource {
         var index = start.offset + 1
         var column = start.column + 1
         var remaining = characterOffset
+        if let resumed = cursor, resumed.pointer == pointer, resumed.characterOffset <= characterOffset {
+            index = resumed.location.offset
+            column = resumed.location.column
+            remaining = characterOffset - resumed.characterOffset
+        }
         while remaining > 0, index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
             let width = Self.rawWidth(of: bytes, at: index)
             index += width.bytes
             column += width.columns
             remaining -= 1
         }
-        return SourceLocation(line: start.line, column: column, offset: index)
+        let found = SourceLocation(line: start.line, column: column, offset: index)
+        // Only a full walk says where `characterOffset` is; a string that ended early does not.
+        cursor = remaining == 0 ? StringCursor(pointer: pointer, characterOffset: characterOffset, location: found) : nil
+        return found
     }
 
     /// How many raw bytes and file columns the next decoded scalar of a JSON string takes.

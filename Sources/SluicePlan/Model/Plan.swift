@@ -122,3 +122,16 @@ extension Plan {
         allSteps.first { $0.id == id }
     }
 }
+
+extension Plan {
+    /// How large a plan may be. `sluice validate` reports a plan past a limit with code
+    /// `limit`, saying which; docs/plan-reference.md lists these with the parser's own limits.
+    public enum Limits {
+        /// Steps in the whole plan, bodies included. Validation is linear in the plan's size,
+        /// but a run keeps every step's state and events; real plans have tens of steps.
+        public static let maxSteps = 10_000
+        /// Levels of map and loop bodies, the top level being the first. The engine runs a body
+        /// inside its step's frame, so this bounds how deep a run's async work nests.
+        public static let maxStepNesting = 32
+    }
+}

@@ -24,9 +24,13 @@ public struct PlanTemplate: Sendable {
     /// build); real templates nest a handful of levels.
     public static let maxSectionDepth = 50
 
-    private let compiled: MustacheTemplate
-    /// Whether `compiled` has a line break after the plan's text that `render` must take off.
+    /// The template compiled in pieces (see `TemplateScanner.Chunk`), each with whether it has
+    /// a line break after the plan's text that `render` must take off.
+    private let pieces: [(template: MustacheTemplate, hasGuardLineBreak: Bool)]
+    /// Whether the whole template, compiled as one, would need the guard line break.
     let hasGuardLineBreak: Bool
+    /// How many pieces it was compiled in.
+    var pieceCount: Int { pieces.count }
 
     /// The pragma that switches swift-mustache from HTML escaping to plain text.
     ///
@@ -49,8 +53,13 @@ public struct PlanTemplate: Sendable {
     /// - a partial (`{{> name}}`), inheritance (`{{< name}}`, `{{$ name}}`), a pragma
     ///   (`{{% … }}`) or a transform (`{{count(list)}}`), which plans do not support
     public init(_ source: String) throws(TemplateError) {
+        try self.init(source, chunkLength: 512)
+    }
+
+    /// - Parameter chunkLength: the least length of the pieces compiled apart (tests vary it).
+    init(_ source: String, chunkLength: Int) throws(TemplateError) {
         let characters = Array(source)
-        var scanner = TemplateScanner(characters)
+        var scanner = TemplateScanner(characters, chunkLength: chunkLength)
         let scan = try scanner.scan()
         self.references = scan.references
         self.source = source
@@ -62,18 +71,24 @@ public struct PlanTemplate: Sendable {
         // and the text there is outside every section, rendered once, verbatim. So we add one
         // and take it off the output.
         self.hasGuardLineBreak = scan.needsGuardLineBreak
-        let guardLineBreak = scan.needsGuardLineBreak ? "\n" : ""
-        do {
-            self.compiled = try MustacheTemplate(string: Self.plainTextPrologue + source + guardLineBreak)
-        } catch let error as MustacheTemplate.ParserError {
-            // The scanner accepts only what the library compiles; this keeps any disagreement
-            // visible with a position instead of trapping.
-            throw TemplateError(
-                "template does not compile: \(error.error)",
-                line: error.context.lineNumber - 1, column: error.context.columnNumber, in: characters)
-        } catch {
-            throw TemplateError("template does not compile: \(error)", at: 0, in: characters)
+        var pieces: [(template: MustacheTemplate, hasGuardLineBreak: Bool)] = []
+        for chunk in scan.chunks {
+            let text = String(characters[chunk.range])
+            let guardLineBreak = chunk.needsGuardLineBreak ? "\n" : ""
+            do {
+                pieces.append((try MustacheTemplate(string: Self.plainTextPrologue + text + guardLineBreak), chunk.needsGuardLineBreak))
+            } catch let error as MustacheTemplate.ParserError {
+                // The scanner accepts only what the library compiles; this keeps any disagreement
+                // visible with a position instead of trapping.
+                let inPiece = TemplateError(
+                    "template does not compile: \(error.error)",
+                    line: error.context.lineNumber - 1, column: error.context.columnNumber, in: Array(text))
+                throw TemplateError("template does not compile: \(error.error)", at: chunk.range.lowerBound + inPiece.offset, in: characters)
+            } catch {
+                throw TemplateError("template does not compile: \(error)", at: chunk.range.lowerBound, in: characters)
+            }
         }
+        self.pieces = pieces
     }
 
     /// Renders the template as plain text.
@@ -81,10 +96,15 @@ public struct PlanTemplate: Sendable {
     ///   `{"inputs": …, "steps": {"outline": {"output": …}}, "item": …}`.
     /// - Returns: the text; a name that does not resolve renders as nothing.
     public func render(_ context: JSONValue) -> String {
-        var text = compiled.render(TemplateData.wrap(context))
-        // By scalar, not Character: a template ending in "\r" renders "\r\n", one Character.
-        if hasGuardLineBreak, text.unicodeScalars.last == "\n" {
-            text.unicodeScalars.removeLast()
+        let data = TemplateData.wrap(context)
+        var text = ""
+        for piece in pieces {
+            var rendered = piece.template.render(data)
+            // By scalar, not Character: a template ending in "\r" renders "\r\n", one Character.
+            if piece.hasGuardLineBreak, rendered.unicodeScalars.last == "\n" {
+                rendered.unicodeScalars.removeLast()
+            }
+            text += rendered
         }
         return Self.compacted(text)
     }

@@ -13,12 +13,15 @@ public struct TemplateReference: Sendable, Hashable, CustomStringConvertible {
     public var sectionDepth: Int
     /// Whether the tag opens a section or an inverted section rather than interpolating.
     public var isSection: Bool
+    /// The names of the sections that enclose the tag, outermost first.
+    public var enclosingSections: [String]
 
-    public init(path: [String], offset: Int, sectionDepth: Int, isSection: Bool) {
+    public init(path: [String], offset: Int, sectionDepth: Int, isSection: Bool, enclosingSections: [String] = []) {
         self.path = path
         self.offset = offset
         self.sectionDepth = sectionDepth
         self.isSection = isSection
+        self.enclosingSections = enclosingSections
     }
 
     /// The name as the template wrote it (`steps.outline.output`, or `.`).

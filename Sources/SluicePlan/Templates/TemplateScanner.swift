@@ -17,6 +17,18 @@ struct TemplateScanner {
     private var references: [TemplateReference] = []
     /// Where the text after the last tag starts.
     private var endOfLastTag = 0
+    /// How long a piece of the template must at least be before the next split (see `Chunk`).
+    private let chunkLength: Int
+    /// The pieces closed so far.
+    private var chunks: [Chunk] = []
+    /// Where the open piece starts.
+    private var chunkStart = 0
+    /// Whether the current line so far holds text other than whitespace, or an interpolation
+    /// tag: then no tag on it is standalone, whatever comes before or after.
+    private var lineHasContent = false
+    /// False after a set-delimiter tag: the new delimiters hold to the end, so the rest cannot
+    /// be compiled apart from it.
+    private var canSplit = true
 
     /// What a scan finds.
     struct Result {
@@ -26,10 +38,30 @@ struct TemplateScanner {
         /// line break after it (see `PlanTemplate.init`): either the last line holds no tag and
         /// is not empty, or the text after the last tag holds more than whitespace.
         var needsGuardLineBreak: Bool
+        /// The template cut into pieces that compile and render apart, in order; together
+        /// they render exactly what the whole template renders.
+        var chunks: [Chunk]
     }
 
-    init(_ characters: [Character]) {
+    /// A piece of the template that swift-mustache can compile on its own.
+    ///
+    /// swift-mustache 2.1.1 measures the rest of its input (`String.distance`, which walks
+    /// every character) at each tag and at each `{` in text, so one template with thousands
+    /// of tags takes quadratic time (20,000 tags: over a minute). Compiling pieces of bounded
+    /// length keeps that linear. A piece ends only where cutting changes nothing: outside
+    /// every section, with the original delimiters, and inside a line that has content
+    /// (text or an interpolation) both before and after the cut, so no tag on that line is
+    /// standalone in the whole template or in either piece.
+    struct Chunk: Equatable {
+        var range: Range<Int>
+        /// Whether the piece needs the guard line break (see `PlanTemplate.init`).
+        var needsGuardLineBreak: Bool
+    }
+
+    /// - Parameter chunkLength: the least length of a piece before the template is cut again.
+    init(_ characters: [Character], chunkLength: Int = 512) {
         self.characters = characters
+        self.chunkLength = max(1, chunkLength)
     }
 
     /// The characters swift-mustache accepts in a name (without the transform brackets).
@@ -40,19 +72,54 @@ struct TemplateScanner {
     /// - Throws: `TemplateError` at the first syntax error or unsupported tag.
     mutating func scan() throws(TemplateError) -> Result {
         while let tagStart = find(openDelimiter, from: position) {
+            scanText(position..<tagStart)
             position = tagStart + openDelimiter.count
+            let referenceCount = references.count
             try scanTag(startingAt: tagStart)
+            let isInterpolation = references.count > referenceCount && !(references.last?.isSection ?? true)
+            if isInterpolation, lineHasContent, openSections.isEmpty { split(at: tagStart) }
+            if isInterpolation { lineHasContent = true }
+            // A tag across lines: be safe and treat the line it ends on as empty so far.
+            if characters[tagStart..<position].contains(where: TemplateError.isLineBreak) { lineHasContent = false }
             endOfLastTag = position
         }
         if let unclosed = openSections.last {
             throw error("section '\(unclosed.name)' is never closed", at: unclosed.offset)
         }
-        let lastLineStart = (characters.lastIndex(where: TemplateError.isLineBreak) ?? -1) + 1
-        let needsGuard =
-            endOfLastTag <= lastLineStart
-            ? lastLineStart < characters.count
-            : characters[endOfLastTag...].contains { !$0.isWhitespace }
-        return Result(references: references, needsGuardLineBreak: needsGuard)
+        scanText(position..<characters.count)
+        chunks.append(Chunk(range: chunkStart..<characters.count, needsGuardLineBreak: needsGuard(chunkStart..<characters.count)))
+        return Result(
+            references: references, needsGuardLineBreak: needsGuard(0..<characters.count), chunks: chunks)
+    }
+
+    /// Whether the text of `range` ends with what swift-mustache mishandles (see `Result`).
+    private func needsGuard(_ range: Range<Int>) -> Bool {
+        let lastLineStart = (characters[range].lastIndex(where: TemplateError.isLineBreak) ?? range.lowerBound - 1) + 1
+        // Pieces are cut before a tag or inside text, so the last tag seen is the piece's last.
+        let lastTagEnd = max(endOfLastTag, range.lowerBound)
+        return lastTagEnd <= lastLineStart
+            ? lastLineStart < range.upperBound
+            : characters[lastTagEnd..<range.upperBound].contains { !$0.isWhitespace }
+    }
+
+    /// Follows the text between two tags, cutting a piece where that is safe.
+    private mutating func scanText(_ range: Range<Int>) {
+        for index in range {
+            let character = characters[index]
+            if TemplateError.isLineBreak(character) {
+                lineHasContent = false
+            } else if !character.isWhitespace {
+                if lineHasContent, openSections.isEmpty { split(at: index) }
+                lineHasContent = true
+            }
+        }
+    }
+
+    /// Ends the open piece before `index` when it is long enough.
+    private mutating func split(at index: Int) {
+        guard canSplit, index - chunkStart >= chunkLength else { return }
+        chunks.append(Chunk(range: chunkStart..<index, needsGuardLineBreak: needsGuard(chunkStart..<index)))
+        chunkStart = index
     }
 
     // MARK: - Tags
@@ -78,6 +145,7 @@ struct TemplateScanner {
             }
             position += 1
             try scanSetDelimiters(tagStart: tagStart)
+            canSplit = false
         case "#", "^":
             position += 1
             let name = try scanName(tagStart: tagStart)
@@ -191,7 +259,9 @@ struct TemplateScanner {
             }
         }
         references.append(
-            TemplateReference(path: path, offset: tagStart, sectionDepth: openSections.count, isSection: isSection))
+            TemplateReference(
+                path: path, offset: tagStart, sectionDepth: openSections.count, isSection: isSection,
+                enclosingSections: openSections.map(\.name)))
     }
 
     // MARK: - Characters

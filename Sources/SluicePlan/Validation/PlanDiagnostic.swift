@@ -23,11 +23,16 @@ public struct PlanDiagnostic: Error, Sendable, Hashable, CustomStringConvertible
         self.file = file
     }
 
+    /// The line printed for a person. Every part that can hold text from the plan (the
+    /// message, the pointer's keys, the file name) has its control characters escaped, so one
+    /// diagnostic is always exactly one line and cannot drive the terminal (see ``displayable(_:)``).
     public var description: String {
         let position = location.map { "\($0.line):\($0.column)" } ?? "1:1"
+        let file = Self.displayable(file)
+        let message = Self.displayable(message)
         // A file that is not even JSON has no node to point at.
         if code == .syntax || code == .io { return "\(file):\(position): error: \(message)" }
-        let at = pointer.tokens.isEmpty ? "/" : pointer.description
+        let at = pointer.tokens.isEmpty ? "/" : Self.displayable(pointer.description)
         return "\(file):\(position): error: \(message) (at \(at))"
     }
 }
@@ -38,7 +43,7 @@ extension PlanDiagnostic {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
             case io, syntax, schema, duplicateID, expression, template, reference, inputSchema,
-                outputSchema, valueSyntax, call
+                outputSchema, valueSyntax, call, limit
         }
         private let base: Base
 
@@ -64,6 +69,8 @@ extension PlanDiagnostic {
         public static let valueSyntax = Code(base: .valueSyntax)
         /// A `call` names a plan that does not exist, or plans call each other in a cycle.
         public static let call = Code(base: .call)
+        /// The plan is larger than a limit allows (see ``Plan/Limits``).
+        public static let limit = Code(base: .limit)
 
         public var description: String { base.rawValue }
     }

@@ -13,6 +13,10 @@ struct ReferenceChecker {
     /// The enclosing map or loop of each nested step.
     private var parents: [String: Step] = [:]
     private let inputNames: Set<String>?
+    /// Inputs that are neither required nor defaulted: a run may leave them out, and then
+    /// reading one fails (CEL: no such key) or renders nothing (a template).
+    private let optionalInputs: Set<String>
+    private let inputType: CELType
     /// Ids of steps the document has but the model lacks (their own errors were reported):
     /// references to them are not reported again.
     private let undecodedIDs: Set<String>
@@ -24,17 +28,29 @@ struct ReferenceChecker {
         self.undecodedIDs = Self.stepIDs(in: plan.source.document.value["steps"]).subtracting(decoded)
         let properties = plan.inputSchema["properties"]?.objectValue
         self.inputNames = properties.map { Set($0.keys) }
+        let required = Set((plan.inputSchema["required"]?.arrayValue ?? []).compactMap(\.stringValue))
+        self.optionalInputs = Set(
+            (properties ?? JSONObject()).filter { name, schema in !required.contains(name) && schema["default"] == nil }.map(\.key))
+        self.inputType = CELType(jsonSchema: plan.inputSchema)
     }
 
     /// What is visible at one point of the plan.
+    ///
+    /// Extended in place as steps become visible, never rebuilt: a plan of N chained steps is
+    /// checked in O(N), not O(N²). (Keep it uniquely referenced while it grows: a live copy
+    /// makes every insert copy the whole set.)
     private struct Scope {
         var steps: Set<String> = []
+        /// The static type of `steps`' member for each visible step, kept with `steps`.
+        var stepTypes: [String: CELType] = [:]
         var itemNames: Set<String> = []
         /// The static types of the map variables in scope (`item` or its `as` name, `index`).
         var itemTypes: [String: CELType] = [:]
         var inLoop = false
         /// The step whose fields are being checked, to name self-references.
         var current: String?
+        /// Optional inputs that a `when` of this step or an enclosing one tests with `has(…)`.
+        var testedInputs: Set<String> = []
     }
 
     mutating func check() {
@@ -61,16 +77,25 @@ struct ReferenceChecker {
 
     /// Checks `steps` in order; on return `scope.steps` also holds what they make visible after them.
     private func checkSteps(_ steps: [Step], scope: inout Scope) {
+        let outer = scope.current
         for step in steps {
-            var own = scope
-            own.current = step.id
-            checkStep(step, in: own)
-            scope.steps.insert(step.id)
+            scope.current = step.id
+            let tested = scope.testedInputs
+            if let when = step.when { scope.testedInputs.formUnion(Self.testedInputs(in: when)) }
+            checkStep(step, in: scope)
+            scope.current = outer
+            scope.testedInputs = tested
+            makeVisible(step, in: &scope)
             if case .loop = step.kind {
                 // After a loop, its body's steps refer to the best round.
-                scope.steps.formUnion(step.descendants.filter { parents[$0.id]?.id == step.id }.map(\.id))
+                for inner in step.descendants where parents[inner.id]?.id == step.id { makeVisible(inner, in: &scope) }
             }
         }
+    }
+
+    private func makeVisible(_ step: Step, in scope: inout Scope) {
+        guard scope.steps.insert(step.id).inserted, let first = allSteps[step.id] else { return }
+        scope.stepTypes[step.id] = .object(["output": Self.outputType(of: first)], closed: true)
     }
 
     private func checkStep(_ step: Step, in scope: Scope) {
@@ -141,8 +166,12 @@ struct ReferenceChecker {
 
     private func checkExpression(_ expression: PlanExpression, in scope: Scope) {
         var reported = Set<Int>()
-        for reference in expression.compiled.references where !Self.celTypeNames.contains(reference.path[0]) {
-            if let problem = problem(with: reference.path, in: scope, insideSection: false) {
+        let references = expression.compiled.references
+        let tested = scope.testedInputs.union(Self.testedInputs(in: references))
+        for reference in references where !Self.celTypeNames.contains(reference.path[0]) {
+            if let problem = problem(with: reference.path, in: scope, insideSection: false)
+                ?? optionalRead(reference, tested: tested)
+            {
                 reported.insert(reference.range.lowerBound)
                 report(.reference, problem, expression.pointer, expression.offsetInString + reference.range.lowerBound)
             }
@@ -156,13 +185,9 @@ struct ReferenceChecker {
 
     /// The variables an expression sees at this point, typed as far as the plan tells.
     private func environment(for scope: Scope) -> CELTypeEnvironment {
-        var visible: [String: CELType] = [:]
-        for id in scope.steps {
-            if let step = allSteps[id] { visible[id] = .object(["output": Self.outputType(of: step)], closed: true) }
-        }
         var variables: [String: CELType] = [
-            "inputs": CELType(jsonSchema: plan.inputSchema),
-            "steps": .object(visible, closed: false),
+            "inputs": inputType,
+            "steps": .object(scope.stepTypes, closed: false),
         ]
         for name in scope.itemNames { variables[name] = scope.itemTypes[name] ?? .dyn }
         if scope.inLoop {
@@ -197,10 +222,52 @@ struct ReferenceChecker {
 
     private func checkTemplate(_ template: TemplateText, in scope: Scope) {
         for reference in template.compiled.references where !reference.path.isEmpty {
-            if let problem = problem(with: reference.path, in: scope, insideSection: reference.sectionDepth > 0) {
+            if let problem = problem(with: reference.path, in: scope, insideSection: reference.sectionDepth > 0)
+                ?? optionalRead(reference, tested: scope.testedInputs)
+            {
                 report(.reference, problem, template.pointer, reference.offset)
             }
         }
+    }
+
+    // MARK: - Optional inputs
+
+    /// The optional inputs an expression tests with `has(inputs.x)`.
+    private static func testedInputs(in references: [CELReference]) -> Set<String> {
+        Set(references.filter { $0.isPresenceTest && $0.path.count == 2 && $0.path[0] == "inputs" }.map { $0.path[1] })
+    }
+
+    private static func testedInputs(in expression: PlanExpression) -> Set<String> {
+        testedInputs(in: expression.compiled.references)
+    }
+
+    /// Why an expression's read of an optional input without a default is unsafe, or nil.
+    ///
+    /// Guarded reads pass: any `has(inputs.x)` in the same expression or in the `when` of the
+    /// step or of an enclosing step (this does not follow the logic: the test shows the
+    /// author knows the input may be missing).
+    private func optionalRead(_ reference: CELReference, tested: Set<String>) -> String? {
+        guard reference.path.count >= 2, reference.path[0] == "inputs", optionalInputs.contains(reference.path[1]),
+            !tested.contains(reference.path[1]), !(reference.isPresenceTest && reference.path.count == 2)
+        else { return nil }
+        let name = reference.path[1]
+        return "input '\(name)' is optional and has no default, so reading it fails when a run leaves it out: "
+            + "give it a \"default\", list it in \"required\", or test has(inputs.\(name)) first"
+    }
+
+    /// Why a template's use of an optional input without a default is unsafe, or nil.
+    ///
+    /// A section on the input (`{{#inputs.x}}…{{/inputs.x}}`, or `{{^…}}`) tests it, and so
+    /// does a `has(inputs.x)` in the `when` of the step or of an enclosing step.
+    private func optionalRead(_ reference: TemplateReference, tested: Set<String>) -> String? {
+        let path = reference.path
+        guard !reference.isSection, path.count >= 2, path[0] == "inputs", optionalInputs.contains(path[1]),
+            !tested.contains(path[1])
+        else { return nil }
+        let name = "inputs.\(path[1])"
+        if reference.enclosingSections.contains(where: { $0 == name || $0.hasPrefix(name + ".") }) { return nil }
+        return "input '\(path[1])' is optional and has no default, so this renders nothing when a run leaves it out: "
+            + "give it a \"default\", list it in \"required\", or put it inside {{#\(name)}}…{{/\(name)}}"
     }
 
     /// Why `path` cannot be used here, or `nil` when it can.
