@@ -106,7 +106,7 @@ struct ProviderRetryEventsTests {
             fetch: fetch, documents: FakeDocumentLoader(documents: [:])
         )
         let plan = try PlanLoader().load(bytes: Array(#"""
-            {"name": "one_fetch", "inputs": {"type": "object", "properties": {"url": {"type": "string"}}},
+            {"name": "one_fetch", "inputs": {"type": "object", "properties": {"url": {"type": "string"}}, "required": ["url"]},
              "steps": [{"id": "page", "kind": "fetch", "url": "${inputs.url}"}],
              "output": {"value": "${steps.page.output.pages[0].title}"}}
             """#.utf8), path: "one_fetch.json")
