@@ -11,14 +11,19 @@ import Testing
 /// Seed 001's progress over MCP from a shipped plan: each section written is a
 /// `notifications/message` with `status: generating_sections` and `details: {id, name, content}`.
 @Suite struct ShippedPlanMCPProgressTests {
-    @Test func sectionsAreAnnouncedWithTheirDetails() async throws {
+    /// An offline run of the shipped news_report with `inputs`, and its events.
+    static func newsReport(_ inputs: JSONValue) async throws -> (RunOutcome, RecordingEventSink) {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
         let catalog = PlanCatalog(directories: [root + "/plans"])
         let plan = try PlanLoader(catalog: catalog).load(path: root + "/plans/news_report.json")
         let providers = try RunEngine.Providers.offline(corpusFolder: root + "/corpus", documentsRoot: root, model: .init(chunkDelay: .zero))
         let sink = RecordingEventSink()
-        let outcome = await RunEngine(providers: providers, configuration: RunEngine.Configuration(catalog: catalog))
-            .run(plan: plan, inputs: ["task": "生成AI Agent领域最近一周的行业重大事件报告", "max_iterations": 1], sinks: [sink])
+        let outcome = await RunEngine(providers: providers, configuration: RunEngine.Configuration(catalog: catalog)).run(plan: plan, inputs: inputs, sinks: [sink])
+        return (outcome, sink)
+    }
+
+    @Test func sectionsAreAnnouncedWithTheirDetails() async throws {
+        let (outcome, sink) = try await Self.newsReport(["task": "生成AI Agent领域最近一周的行业重大事件报告", "max_iterations": 1])
         try #require(outcome.status == .completed, "\(outcome.failure?.description ?? "")")
         let messages = sink.events.compactMap { MCPEventRenderer.logMessage(for: $0)?.1["msg"] }
         let sections = messages.filter { $0["status"] == "generating_sections" }
@@ -37,13 +42,7 @@ import Testing
     /// At `info` a person follows the report (stages, gate results, sections, usage, the end),
     /// on the order of seed 001's ~50 messages; outputs and unannounced steps only at `debug`.
     @Test func infoCarriesWhatAPersonFollowsAndDebugTheRest() async throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-        let catalog = PlanCatalog(directories: [root + "/plans"])
-        let plan = try PlanLoader(catalog: catalog).load(path: root + "/plans/news_report.json")
-        let providers = try RunEngine.Providers.offline(corpusFolder: root + "/corpus", documentsRoot: root, model: .init(chunkDelay: .zero))
-        let sink = RecordingEventSink()
-        let outcome = await RunEngine(providers: providers, configuration: RunEngine.Configuration(catalog: catalog))
-            .run(plan: plan, inputs: ["task": "AI agents this week", "auto_confirm": true], sinks: [sink])
+        let (outcome, sink) = try await Self.newsReport(["task": "AI agents this week", "auto_confirm": true])
         try #require(outcome.status == .completed)
         func render(_ level: MCPLogLevel) -> [JSONValue] {
             var renderer = MCPEventRenderer(progressToken: "t")
