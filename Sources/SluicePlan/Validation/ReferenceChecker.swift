@@ -99,10 +99,10 @@ struct ReferenceChecker {
     }
 
     private func checkStep(_ step: Step, in scope: Scope) {
-        if let when = step.when { checkExpression(when, in: scope) }
+        if let when = step.when { checkExpression(when, in: scope, expecting: .bool, field: "when") }
         if let message = step.message { checkTemplate(message, in: scope) }
         if let details = step.details { checkValue(details, in: scope) }
-        if let timeout = step.timeoutSeconds?.expression { checkExpression(timeout, in: scope) }
+        if let timeout = step.timeoutSeconds?.expression { checkExpression(timeout, in: scope, expecting: .number, field: "timeout_seconds") }
         switch step.kind {
         case .llm(let llm):
             checkTemplate(llm.prompt, in: scope)
@@ -110,14 +110,15 @@ struct ReferenceChecker {
             checkModel(llm.model, of: step)
         case .search(let search):
             checkValue(search.queries, in: scope)
-            [search.maxResults, search.days].compactMap { $0?.expression }.forEach { checkExpression($0, in: scope) }
+            if let maxResults = search.maxResults?.expression { checkExpression(maxResults, in: scope, expecting: .integer, field: "max_results") }
+            if let days = search.days?.expression { checkExpression(days, in: scope, expecting: .integer, field: "days") }
         case .fetch(let fetch):
             checkValue(fetch.urls, in: scope)
         case .load(let load):
             checkValue(load.path, in: scope)
         case .map(let map):
-            checkExpression(map.over, in: scope)
-            if let concurrency = map.concurrency.expression { checkExpression(concurrency, in: scope) }
+            checkExpression(map.over, in: scope, expecting: .list, field: "over")
+            if let concurrency = map.concurrency.expression { checkExpression(concurrency, in: scope, expecting: .integer, field: "concurrency") }
             var body = scope
             body.itemNames.formUnion([map.itemName, "index"])
             let overType = map.over.compiled.resultType(environment(for: scope))
@@ -126,17 +127,17 @@ struct ReferenceChecker {
             checkSteps(map.steps, scope: &body)
             if let result = map.result { checkValue(result, in: body) }
         case .loop(let loop):
-            if let max = loop.maxIterations.expression { checkExpression(max, in: scope) }
+            if let max = loop.maxIterations.expression { checkExpression(max, in: scope, expecting: .integer, field: "max_iterations") }
             var body = scope
             body.inLoop = true
             checkSteps(loop.steps, scope: &body)
-            if let until = loop.until { checkExpression(until, in: body) }
+            if let until = loop.until { checkExpression(until, in: body, expecting: .bool, field: "until") }
         case .gate(let gate):
             checkTemplate(gate.prompt, in: scope)
             checkModel(gate.model, of: step)
-            if let threshold = gate.threshold.expression { checkExpression(threshold, in: scope) }
+            if let threshold = gate.threshold.expression { checkExpression(threshold, in: scope, expecting: .number, field: "threshold") }
         case .confirm(let confirm):
-            if let auto = confirm.autoApprove { checkExpression(auto, in: scope) }
+            if let auto = confirm.autoApprove { checkExpression(auto, in: scope, expecting: .bool, field: "auto_approve") }
         case .template(let template):
             checkTemplate(template.template, in: scope)
         case .set(let set):
@@ -144,7 +145,7 @@ struct ReferenceChecker {
         case .call(let call):
             if let inputs = call.inputs { checkValue(inputs, in: scope) }
         case .validate(let validate):
-            checkExpression(validate.items, in: scope)
+            checkExpression(validate.items, in: scope, expecting: .list, field: "items")
             checkValue(validate.schema, in: scope)
         }
     }
@@ -181,6 +182,40 @@ struct ReferenceChecker {
         where !error.message.hasPrefix("undeclared reference") && !reported.contains(error.offset ?? -1) {
             report(.expression, error.message, expression.pointer, expression.offsetInString + (error.offset ?? 0))
         }
+    }
+
+    /// What a setting's expression must give: a run would fail on anything else, after
+    /// whatever it had already paid for.
+    enum ExpectedType {
+        case bool, list, integer, number
+
+        func accepts(_ type: CELType) -> Bool {
+            switch (self, type) {
+            case (_, .dyn), (.bool, .bool), (.list, .list), (.integer, .int), (.integer, .uint), (.number, .int), (.number, .uint), (.number, .double):
+                true
+            default:
+                false
+            }
+        }
+
+        var words: String {
+            switch self {
+            case .bool: "a bool (true or false)"
+            case .list: "a list"
+            case .integer: "an integer"
+            case .number: "a number"
+            }
+        }
+    }
+
+    /// Checks `expression`, then that its type fits the setting it is written in.
+    private func checkExpression(_ expression: PlanExpression, in scope: Scope, expecting expected: ExpectedType, field: String) {
+        checkExpression(expression, in: scope)
+        let type = expression.compiled.resultType(environment(for: scope))
+        guard !expected.accepts(type) else { return }
+        report(
+            .expression, "'\(field)' must be \(expected.words), but this expression is of type \(type)",
+            expression.pointer, expression.offsetInString)
     }
 
     /// The variables an expression sees at this point, typed as far as the plan tells.
