@@ -246,6 +246,21 @@ struct ReferenceChecker {
         case .map: .list(.dyn)
         case .loop: .object(["iteration": .int, "iterations": .int, "score": .dyn, "outputs": .dyn], closed: true)
         case .validate: .object(["valid": .list(.dyn), "rejected": .list(.dyn)], closed: true)
+        // The shapes the interpreter gives (Interpreter+IO): a read of a field they never have
+        // is a validate error, not a run failure after the search was paid for.
+        case .search:
+            .object(
+                [
+                    "results": .list(.object(
+                        ["title": .string, "url": .string, "snippet": .string, "published": .dyn, "provider": .string], closed: true))
+                ], closed: true)
+        case .fetch:
+            .object(
+                [
+                    "pages": .list(.object(["url": .string, "title": .string, "text": .string], closed: true)),
+                    "failed": .list(.object(["url": .string, "error": .string], closed: true)),
+                ], closed: true)
+        case .load: .object(["path": .string, "text": .string, "chunks": .list(.dyn)], closed: true)
         default: .dyn
         }
     }
