@@ -59,7 +59,10 @@ struct ReferenceChecker {
         checkSteps(plan.steps, scope: &scope)
         let finalScope = scope
         if case .perItem(let items, _) = plan.billing { checkExpression(items, in: finalScope) }
-        if let output = plan.output { checkValue(output.value, in: finalScope) }
+        if let output = plan.output {
+            checkValue(output.value, in: finalScope)
+            checkOutputTypes(output.value, schema: output.schema, in: finalScope)
+        }
     }
 
     private mutating func indexSteps(_ steps: [Step], parent: Step?) {
@@ -216,6 +219,48 @@ struct ReferenceChecker {
         report(
             .expression, "'\(field)' must be \(expected.words), but this expression is of type \(type)",
             expression.pointer, expression.offsetInString)
+    }
+
+    /// Each expression of the plan's output value against the type its place in the output
+    /// schema asks for (`"sections_count": "${inputs.company}"` against `"type": "integer"`),
+    /// as far as both are known: the run would otherwise fail only at its very end.
+    private func checkOutputTypes(_ value: PlanValue, schema: JSONValue?, in scope: Scope) {
+        guard let schema else { return }
+        switch value {
+        case .literal:
+            return
+        case .expression(let expression):
+            let type = expression.compiled.resultType(environment(for: scope))
+            guard let allowed = Self.jsonTypes(schema), !allowed.isEmpty, type != .dyn, !allowed.contains(where: { Self.fits(type, $0) }) else { return }
+            report(
+                .expression, "the output schema wants \(allowed.joined(separator: " or ")) here, but this expression is of type \(type)",
+                expression.pointer, expression.offsetInString)
+        case .template(let template):
+            guard let allowed = Self.jsonTypes(schema), !allowed.isEmpty, !allowed.contains("string") else { return }
+            report(
+                .expression, "the output schema wants \(allowed.joined(separator: " or ")) here, but a template always gives a string",
+                template.pointer, nil)
+        case .array(let items):
+            for item in items { checkOutputTypes(item, schema: schema["items"], in: scope) }
+        case .object(let members):
+            for (key, member) in members { checkOutputTypes(member, schema: schema["properties"]?[key], in: scope) }
+        }
+    }
+
+    /// The JSON types a schema's `type` names (nil without one).
+    private static func jsonTypes(_ schema: JSONValue) -> [String]? {
+        if let single = schema["type"]?.stringValue { return [single] }
+        return schema["type"]?.arrayValue?.compactMap(\.stringValue)
+    }
+
+    private static func fits(_ type: CELType, _ jsonType: String) -> Bool {
+        switch (jsonType, type) {
+        case ("integer", .int), ("integer", .uint), ("number", .int), ("number", .uint), ("number", .double), ("string", .string),
+            ("boolean", .bool), ("array", .list), ("object", .map), ("object", .object), ("null", .null):
+            true
+        default:
+            false
+        }
     }
 
     /// The variables an expression sees at this point, typed as far as the plan tells.
