@@ -80,7 +80,7 @@ import Testing
         #expect(!result.stderr.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" })
         #expect(!result.stderr.unicodeScalars.contains { (0x7F...0x9F).contains($0.value) || $0 == "\u{2028}" })
         #expect(result.stderr.contains(#"error: unknown step '\u{1B}[2J\u{2028}x' (at /steps/0/value)"#))
-        #expect(result.stderr.contains(#"unknown property 'x\nforged.json:1:1: error: forged\u{7}\u{9B}'"#))
+        #expect(result.stderr.contains(#"unknown field 'x\nforged.json:1:1: error: forged\u{7}\u{9B}'"#))
     }
 
     /// Sizes that used to take quadratic time validate (each in well under a second in release;

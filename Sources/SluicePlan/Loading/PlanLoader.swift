@@ -86,8 +86,26 @@ public struct PlanLoader: Sendable {
         }
     }
 
+    /// `unknown field 'temprature' in an llm step — did you mean 'temperature'?`: said in
+    /// the plan's terms, with the closest field the place allows.
+    private static func unknownField(_ name: String, at pointer: JSONPointer, in source: PlanSource) -> String {
+        let parent = JSONPointer(tokens: Array(pointer.tokens.dropLast()))
+        let kind = source.document.value.value(at: parent)?["kind"]?.stringValue
+        let isStep = parent.tokens.dropLast().last == "steps" && kind != nil
+        let fields = PlanSchema.fields
+        let candidates = isStep ? fields.candidates(forStepKind: kind) : fields.all
+        let article = kind.map { $0 == "llm" || "aeiou".contains($0.prefix(1)) ? "an" : "a" } ?? "a"
+        let place = isStep ? " in \(article) \(kind ?? "") step" : ""
+        return "unknown field '\(name)'\(place)" + NameSuggestion.didYouMean(name, among: candidates)
+    }
+
     /// Plan-language wording for schema errors whose generic text would puzzle an author.
     private static func message(for error: SchemaValidationError, in source: PlanSource) -> String {
+        if error.keyword == "unevaluatedProperties" || error.keyword == "additionalProperties",
+            let name = error.instancePath.tokens.last
+        {
+            return unknownField(name, at: error.instancePath, in: source)
+        }
         if error.keyword == "enum", error.instancePath.tokens.last == "kind",
             let kind = source.document.value.value(at: error.instancePath)?.stringValue
         {
