@@ -27,7 +27,7 @@ import Testing
         #expect(result.status == 2)
         #expect(result.stdout.isEmpty)
         #expect(result.stderr.contains("\(Self.broken)/unknown_step_in_template.json:18:"))
-        #expect(result.stderr.contains("18:58: error: unknown step 'outlines' (at /steps/1/template)"))
+        #expect(result.stderr.contains("18:58: error: unknown step 'outlines' — did you mean 'outline'? (at /steps/1/template)"))
     }
 
     @Test func everyProblemIsReportedNotOnlyTheFirst() throws {

@@ -373,6 +373,7 @@ struct ReferenceChecker {
             guard path.count >= 2, let inputNames, !inputNames.contains(path[1]) else { return nil }
             let known = inputNames.sorted().joined(separator: ", ")
             return "unknown input '\(path[1])' (the plan's inputs are: \(known.isEmpty ? "none" : known))"
+                + NameSuggestion.didYouMean(path[1], among: inputNames)
         case "steps":
             guard path.count >= 2 else { return nil }
             let id = path[1]
@@ -381,7 +382,8 @@ struct ReferenceChecker {
             }
             if scope.steps.contains(id) { return nil }
             guard allSteps[id] != nil else {
-                return undecodedIDs.contains(id) ? nil : "unknown step '\(id)'"
+                // The suggestion comes from the steps visible here, the ones this place may read.
+                return undecodedIDs.contains(id) ? nil : "unknown step '\(id)'" + NameSuggestion.didYouMean(id, among: scope.steps)
             }
             if id == scope.current { return "step '\(id)' cannot use its own output" }
             if let parent = parents[id], !isEnclosing(parent.id, scope), case .map = parent.kind {
