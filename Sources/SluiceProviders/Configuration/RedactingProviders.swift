@@ -15,6 +15,15 @@ extension SecretRedactor {
         failure.message = redact(failure.message)
         return failure
     }
+
+    /// `work`'s result, with the message of any provider error it throws redacted.
+    func redactingErrors<T>(_ work: () async throws -> T) async throws -> T {
+        do {
+            return try await work()
+        } catch {
+            throw redact(error)
+        }
+    }
 }
 
 /// A model whose answers never carry a secret, however the text is split into deltas.
@@ -29,14 +38,11 @@ public struct RedactingModel: ModelProvider {
 
     public func generate(_ request: ModelRequest, onDelta: @Sendable (String) async throws -> Void) async throws -> ModelResponse {
         let stream = StreamRedaction(redactor)
-        var response: ModelResponse
-        do {
-            response = try await base.generate(request) { delta in
+        var response = try await redactor.redactingErrors {
+            try await base.generate(request) { delta in
                 let safe = stream.push(delta)
                 if !safe.isEmpty { try await onDelta(safe) }
             }
-        } catch {
-            throw redactor.redact(error)
         }
         let tail = stream.finish()
         if !tail.isEmpty { try await onDelta(tail) }
@@ -87,16 +93,14 @@ public struct RedactingSearch: SearchProvider {
     }
 
     public func search(_ query: SearchQuery) async throws -> [SearchResult] {
-        do {
-            return try await base.search(query).map { hit in
+        try await redactor.redactingErrors {
+            try await base.search(query).map { hit in
                 var hit = hit
                 hit.title = redactor.redact(hit.title)
                 hit.snippet = redactor.redact(hit.snippet)
                 hit.url = redactor.redact(hit.url)
                 return hit
             }
-        } catch {
-            throw redactor.redact(error)
         }
     }
 }
@@ -116,14 +120,10 @@ public struct RedactingFetch: FetchProvider {
     }
 
     public func fetch(url: String, maxBytes: Int?, onRetry: (@Sendable (ProviderRetryInfo) -> Void)?) async throws -> FetchedPage {
-        do {
-            var page = try await base.fetch(url: url, maxBytes: maxBytes, onRetry: onRetry)
-            page.title = redactor.redact(page.title)
-            page.text = redactor.redact(page.text)
-            return page
-        } catch {
-            throw redactor.redact(error)
-        }
+        var page = try await redactor.redactingErrors { try await base.fetch(url: url, maxBytes: maxBytes, onRetry: onRetry) }
+        page.title = redactor.redact(page.title)
+        page.text = redactor.redact(page.text)
+        return page
     }
 }
 
@@ -138,12 +138,8 @@ public struct RedactingDocuments: DocumentLoader {
     }
 
     public func load(path: String) async throws -> LoadedDocument {
-        do {
-            var document = try await base.load(path: path)
-            document.text = redactor.redact(document.text)
-            return document
-        } catch {
-            throw redactor.redact(error)
-        }
+        var document = try await redactor.redactingErrors { try await base.load(path: path) }
+        document.text = redactor.redact(document.text)
+        return document
     }
 }
