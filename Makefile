@@ -1,13 +1,22 @@
 # The README's two commands: `make demo` (the main job) and `make test`.
 SWIFT ?= swift
 
-.PHONY: bootstrap build demo test test-release bench bench-wire clean
+.PHONY: bootstrap build release demo test test-release bench bench-wire clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
 
 build: bootstrap
 	$(SWIFT) build
+
+# The binary to ship: optimised, with the Swift runtime and Foundation linked in, so the target
+# machine needs no Swift toolchain and each start skips loading ~15 shared libraries (about 6 ms of
+# CPU per `sluice` process, measured with `perf stat -e task-clock`).
+RELEASE_FLAGS = -c release --static-swift-stdlib
+
+release: bootstrap
+	$(SWIFT) build $(RELEASE_FLAGS) --product sluice
+	@echo "built .build/release/sluice"
 
 # The main job: an offline run of the news report (simulated model, local corpus, no keys),
 # streaming its progress; the report lands in .sluice/demo/news_report.md.
@@ -27,13 +36,13 @@ test-release: bootstrap
 	$(SWIFT) test -c release -Xswiftc -enable-testing --scratch-path .build-release
 
 bench: bootstrap
-	$(SWIFT) run -c release SluiceBenchmarks
+	$(SWIFT) run $(RELEASE_FLAGS) SluiceBenchmarks
 
 # The served path measured from outside: the release sluice binary on a socket, loopback fake
 # services with model latency, clients that parse every message (MCP, REST + SSE, sluice run).
 bench-wire: bootstrap
-	$(SWIFT) build -c release --product sluice
-	$(SWIFT) run -c release SluiceBenchmarks --wire
+	$(SWIFT) build $(RELEASE_FLAGS) --product sluice
+	$(SWIFT) run $(RELEASE_FLAGS) SluiceBenchmarks --wire
 
 # Embed schemas/plan.schema.json in SluicePlan (run after editing the schema).
 .PHONY: schema
