@@ -20,7 +20,7 @@
     let read;
     if (Array.isArray(schema.enum)) {
       control = S.el('select', { id: idName, name: key },
-        required ? null : S.el('option', { value: '' }, '—'),
+        required || schema.default !== undefined ? null : S.el('option', { value: '' }, '—'),
         schema.enum.map((v, i) => S.el('option', { value: String(i), selected: JSON.stringify(v) === JSON.stringify(schema.default) }, String(v))));
       read = () => (control.value === '' ? undefined : schema.enum[Number(control.value)]);
     } else if (type === 'boolean') {
