@@ -96,6 +96,27 @@ import Testing
     }
 
     @Test(.enabled(if: enabled, "Chromium is not installed (CI installs Debian's chromium)"))
+    func aConfirmStepWaitsForApproveOrReject() async throws {
+        try await Self.withBrowser(plans: TestPaths.fixturePlans) { browser, server in
+            for approve in [true, false] {
+                let tab = try await browser.open("http://127.0.0.1:\(server.port)/plans/ask")
+                try await tab.waitFor("the form", "document.querySelector('#run-form #input-topic')")
+                try await tab.evaluate("document.querySelector('#input-topic').value = 'sluice gates'; document.querySelector('#start').click()")
+                try await tab.waitFor("the run's page", "location.pathname.startsWith('/runs/')")
+                let question = try await tab.waitFor("the question", "(document.querySelector('li.step[data-step=approve] .question button.approve') || false) && document.querySelector('li.step[data-step=approve] .question strong').textContent")
+                #expect(question == "Write about sluice gates?")
+                #expect(try await tab.evaluate("document.querySelector('#status .badge').textContent") == "running")
+                try await tab.evaluate("document.querySelector('.question button.\(approve ? "approve" : "reject")').click()")
+                try await tab.waitFor("the run's end", "document.querySelector('#status .badge').textContent === \(approve ? "'completed'" : "'failed'")")
+                #expect(try await tab.evaluate("document.querySelectorAll('.question button').length") == 0)
+                if !approve {
+                    #expect(try await tab.evaluate("document.querySelector('#run-error').textContent.includes('approval was refused')") == true)
+                }
+            }
+        }
+    }
+
+    @Test(.enabled(if: enabled, "Chromium is not installed (CI installs Debian's chromium)"))
     func theCancelButtonCancelsTheRun() async throws {
         try await Self.withBrowser(delayMilliseconds: 2000) { browser, server in
             let runID = try await Self.startRun(server, plan: "news_report", inputs: ["task": "AI chips"])

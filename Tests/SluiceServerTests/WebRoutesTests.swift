@@ -110,6 +110,36 @@ import Testing
         }
     }
 
+    @Test func aConfirmStepIsAnsweredOverRESTWhenTheRunAsksForIt() async throws {
+        try await ServerHarness.withServer(configuration: Self.keys) { port, _ in
+            let started = try await HTTP.request(port, "POST", "/v1/plans/ask/runs", headers: Self.alice, json: ["inputs": ["topic": "locks"], "confirm": "ask"])
+            #expect(started.status == 202, "\(started.text)")
+            let runID = try #require(started.json?["run_id"]?.stringValue)
+            let path = "/v1/runs/\(runID)/answer"
+            #expect(try await HTTP.request(port, "POST", path, headers: Self.alice, json: ["approve": "yes"]).status == 400)
+            #expect(try await HTTP.request(port, "POST", path, headers: Self.bob, json: ["approve": true]).status == 404)
+            // The question may not be asked yet: answer until it is taken.
+            var answer = try await HTTP.request(port, "POST", path, headers: Self.alice, json: ["approve": true])
+            while answer.status == 409 {
+                try await Task.sleep(for: .milliseconds(50))
+                answer = try await HTTP.request(port, "POST", path, headers: Self.alice, json: ["approve": true])
+            }
+            #expect(answer.status == 200, "\(answer.text)")
+            #expect(answer.json?["step"] == "approve")
+            let events = try await HTTP.request(port, "GET", "/v1/runs/\(runID)/events", headers: Self.alice)
+            #expect(events.text.contains("event: final_result"))
+            // Answered once: there is no question left.
+            #expect(try await HTTP.request(port, "POST", path, headers: Self.alice, json: ["approve": true]).status == 409)
+            let wrongMode = try await HTTP.request(port, "POST", "/v1/plans/ask/runs", headers: Self.alice, json: ["inputs": .object([:]), "confirm": "later"])
+            #expect(wrongMode.status == 400)
+            // Without "confirm": "ask", nobody is asked: the step's fallback applies as before.
+            let plain = try await HTTP.request(port, "POST", "/v1/plans/ask/runs", headers: Self.alice, json: ["inputs": .object([:])])
+            let plainID = try #require(plain.json?["run_id"]?.stringValue)
+            let plainEvents = try await HTTP.request(port, "GET", "/v1/runs/\(plainID)/events", headers: Self.alice)
+            #expect(!plainEvents.text.contains("input.requested"))
+        }
+    }
+
     /// A finished run is listed from the store after a restart, and its page's data is there.
     @Test func aRunIsListedFromTheStoreAfterARestart() async throws {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-web-restart-\(UUID().uuidString)").path

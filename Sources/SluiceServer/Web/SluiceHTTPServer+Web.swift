@@ -21,6 +21,7 @@ extension SluiceHTTPServer {
             guard let asset = WebAssets.files[file] else { throw ServerError(.notFound, "no asset named '\(file)'") }
             return WebPages.asset(asset)
         }
+        addAnswerRoute(to: router)
         router.get("/v1/runs") { request, context in
             let query = request.uri.queryParameters
             let status = query.get("status").map { String($0) }

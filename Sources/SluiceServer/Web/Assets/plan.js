@@ -1,5 +1,5 @@
 // `/plans/{name}`: title, description, the step graph, and a form built from the input schema
-// that starts a run and opens its page.
+// that starts a run and opens its page. Its confirm steps wait for approve / reject there.
 'use strict';
 (() => {
   const main = document.getElementById('main');
@@ -67,7 +67,7 @@
       } catch (error) { problem.hidden = false; problem.textContent = error.message; return; }
       submit.disabled = true;
       try {
-        const answer = await S.json('/v1/plans/' + encodeURIComponent(plan.name) + '/runs', { method: 'POST', body: { inputs } });
+        const answer = await S.json('/v1/plans/' + encodeURIComponent(plan.name) + '/runs', { method: 'POST', body: { inputs, confirm: 'ask' } });
         location.assign('/runs/' + encodeURIComponent(answer.run_id));
       } catch (error) {
         submit.disabled = false;

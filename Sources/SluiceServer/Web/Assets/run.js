@@ -64,16 +64,34 @@
       S.el('div', { class: 'line' }, node.badge, ' ', S.el('strong', {}, p.step), ' ', S.el('span', { class: 'kind' }, p.kind || ''),
         ' ', S.el('span', {}, p.title || p.message || ''), ' ', node.timing, ' ', node.extra),
       node.error, node.text, node.children);
-    if (p.message && p.kind === 'confirm') node.li.appendChild(S.el('div', { class: 'question' }, p.message));
     const list = p.parent || p.type !== 'step.skipped' ? container(p) : (state.scopes.get(scope(p)) || tree);
     list.appendChild(node.li);
     if (p.type === 'step.started') state.scopes.set(scope(p), list);
     state.nodes.set(key(p), node);
     state.latest.set(p.step, node);
   };
+  // A confirm step's question, with approve / reject while the step waits.
+  const ask = (node, p) => {
+    const answer = (approve) => async () => {
+      buttons.forEach((b) => { b.disabled = true; });
+      try {
+        await S.json(path + '/answer', { method: 'POST', body: { approve } });
+      } catch (error) {
+        buttons.forEach((b) => { b.disabled = false; });
+        S.showError(error.message);
+      }
+    };
+    const buttons = [S.el('button', { type: 'button', class: 'approve' }, 'Approve'), S.el('button', { type: 'button', class: 'reject' }, 'Reject')];
+    buttons[0].addEventListener('click', answer(true));
+    buttons[1].addEventListener('click', answer(false));
+    node.answer = S.el('div', { class: 'answer' }, buttons[0], ' ', buttons[1]);
+    node.li.appendChild(S.el('div', { class: 'question' }, S.el('strong', {}, p.message || ''),
+      S.el('pre', {}, JSON.stringify(p.details === undefined ? null : p.details, null, 2)), node.answer));
+  };
   const endStep = (p, value) => {
     const node = state.nodes.get(key(p));
     if (!node) return null;
+    if (node.answer) { node.answer.remove(); node.answer = null; }
     node.li.setAttribute('data-state', value);
     S.clear(node.badge).appendChild(S.badge(value));
     if (p.duration_ms !== undefined) node.timing.textContent = S.duration(p.duration_ms);
@@ -123,8 +141,7 @@
         break;
       }
       case 'input.requested':
-        if (node) node.li.appendChild(S.el('div', { class: 'question' }, 'Waiting for a person: ' + (p.message || ''),
-          S.el('pre', {}, JSON.stringify(p.details === undefined ? null : p.details, null, 2))));
+        if (node) ask(node, p);
         break;
       default: break;
     }
