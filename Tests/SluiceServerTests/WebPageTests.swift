@@ -116,6 +116,30 @@ import Testing
         }
     }
 
+    /// A run that failed at its confirm step (nobody to ask) is resumed from its page, which
+    /// then asks; approved, it completes, and the page shows the whole log.
+    @Test(.enabled(if: enabled, "Chromium is not installed (CI installs Debian's chromium)"))
+    func theResumeButtonContinuesAFailedRun() async throws {
+        try await Self.withBrowser(plans: TestPaths.fixturePlans) { browser, server in
+            let runID = try await Self.startRun(server, plan: "ask", inputs: ["topic": "weirs"])
+            _ = try await HTTP.request(server.port, "GET", "/v1/runs/\(runID)/events")
+            let tab = try await browser.open("http://127.0.0.1:\(server.port)/runs/\(runID)")
+            try await tab.waitFor("the failed run", "document.querySelector('#status .badge') && document.querySelector('#status .badge').textContent === 'failed'")
+            try await tab.waitFor("the resume button", "!document.querySelector('#resume').hidden")
+            try await tab.evaluate("document.querySelector('#resume').click()")
+            try await tab.waitFor("the question", "document.querySelector('.question button.approve')")
+            try await tab.evaluate("document.querySelector('.question button.approve').click()")
+            try await tab.waitFor("the run's end", "document.querySelector('#status .badge').textContent === 'completed'")
+            #expect(try await tab.evaluate("document.querySelector('#resume').hidden") == true)
+            #expect(try await HTTP.request(server.port, "GET", "/v1/runs/\(runID)").json?["status"] == "completed")
+            // Opened again: the whole log, the failed attempt and the continuation.
+            try await tab.navigate("http://127.0.0.1:\(server.port)/runs/\(runID)")
+            try await tab.waitFor("the run's end", "document.querySelector('#status .badge') && document.querySelector('#status .badge').textContent === 'completed'")
+            #expect(try await tab.evaluate("document.querySelectorAll('li.step[data-step=approve]').length") == 2)
+            #expect(try await tab.evaluate("document.querySelector('#log').textContent.includes('run.resumed')") == true)
+        }
+    }
+
     @Test(.enabled(if: enabled, "Chromium is not installed (CI installs Debian's chromium)"))
     func theCancelButtonCancelsTheRun() async throws {
         try await Self.withBrowser(delayMilliseconds: 2000) { browser, server in

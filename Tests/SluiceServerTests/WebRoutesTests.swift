@@ -159,6 +159,35 @@ import Testing
         #expect(events.text.contains("event: final_result"))
     }
 
+    @Test func onlyTheOwnerResumesAStoppedRunAndOnlyOnce() async throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-web-resume-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let server = try await ServeProcess(home: home, delayMilliseconds: 0, plans: TestPaths.fixturePlans, environment: ["SLUICE_API_KEYS": "alice-key:alice,bob-key:bob"])
+        defer { server.stop() }
+        // `ask` fails at its confirm step when nobody is asked.
+        let failed = try await HTTP.request(server.port, "POST", "/v1/plans/ask/runs", headers: Self.alice, json: ["inputs": ["topic": "weirs"]])
+        let runID = try #require(failed.json?["run_id"]?.stringValue)
+        _ = try await HTTP.request(server.port, "GET", "/v1/runs/\(runID)/events", headers: Self.alice)
+        let path = "/v1/runs/\(runID)/resume"
+        #expect(try await HTTP.request(server.port, "POST", path, headers: Self.bob, json: .object([:])).status == 404)
+        #expect(try await HTTP.request(server.port, "POST", path, headers: Self.alice, json: ["confirm": "later"]).status == 400)
+        let resumed = try await HTTP.request(server.port, "POST", path, headers: Self.alice, json: ["confirm": "ask"])
+        #expect(resumed.status == 202, "\(resumed.text)")
+        var answer = try await HTTP.request(server.port, "POST", "/v1/runs/\(runID)/answer", headers: Self.alice, json: ["approve": true])
+        while answer.status == 409 {
+            try await Task.sleep(for: .milliseconds(50))
+            answer = try await HTTP.request(server.port, "POST", "/v1/runs/\(runID)/answer", headers: Self.alice, json: ["approve": true])
+        }
+        #expect(answer.status == 200, "\(answer.text)")
+        // The events route gives the whole log: the first end, run.resumed, the new end.
+        let events = try await HTTP.request(server.port, "GET", "/v1/runs/\(runID)/events", headers: Self.alice).text
+        #expect(events.contains("\"type\":\"run.resumed\""))
+        #expect(events.contains("event: error") && events.contains("event: final_result"))
+        let completed = try await HTTP.request(server.port, "POST", path, headers: Self.alice, json: .object([:]))
+        #expect(completed.status == 409)
+        #expect(completed.text.contains("only failed, cancelled or interrupted runs"))
+    }
+
     /// `make web` was run after the last edit of an asset.
     @Test func theEmbeddedAssetsMatchTheirSourceFiles() throws {
         let folder = TestPaths.repository.appendingPathComponent("Sources/SluiceServer/Web/Assets")

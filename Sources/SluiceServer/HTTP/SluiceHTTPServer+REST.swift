@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import SluiceEngine
 import SluiceJSON
+import SluiceStore
 
 /// REST + SSE: `/v1/plans`, `/v1/runs`, and the seeds' routes.
 extension SluiceHTTPServer {
@@ -41,6 +42,11 @@ extension SluiceHTTPServer {
                     return try self.storedEventStream(stored, after: after, seed: SeedEvents(userID: context.user))
                 }
                 throw ServerError(.notFound, "no such run")
+            }
+            // A run resumed in this process: its record holds only the continuation; the store
+            // has the whole log (the record's events are stored before they are sent).
+            if let stored = try await self.storedRun(id: id, user: context.user), stored.resumes > 0 {
+                return try self.storedEventStream(stored, after: after, seed: SeedEvents(userID: context.user))
             }
             return self.eventStream(record, after: after, seed: SeedEvents(userID: context.user))
         }

@@ -22,6 +22,7 @@ extension SluiceHTTPServer {
             return WebPages.asset(asset)
         }
         addAnswerRoute(to: router)
+        addResumeRoute(to: router)
         router.get("/v1/runs") { request, context in
             let query = request.uri.queryParameters
             let status = query.get("status").map { String($0) }

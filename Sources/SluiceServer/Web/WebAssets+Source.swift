@@ -91,14 +91,14 @@ S.showError = (message) => {
 };
 
 // Reads an SSE route with fetch (EventSource cannot send the key), resuming with
-// Last-Event-ID when the connection drops, until `isDone()` or `signal` aborts; `onClose`
-// runs when a response ends (to learn whether the run still goes on).
-S.stream = async (path, onEvent, isDone, onClose, signal) => {
-  let last = 0;
+// Last-Event-ID when the connection drops (and from `after` when given), until `isDone()`;
+// `onClose` runs when a response ends (to learn whether the run still goes on).
+S.stream = async (path, onEvent, isDone, onClose, after) => {
+  let last = after || 0;
   let failures = 0;
-  while (!isDone() && !(signal && signal.aborted)) {
+  while (!isDone()) {
     try {
-      const response = await S.api(path, { headers: last ? { 'Last-Event-ID': String(last) } : {}, signal });
+      const response = await S.api(path, { headers: last ? { 'Last-Event-ID': String(last) } : {} });
       if (!response.ok) throw new S.Failure('the event stream answered ' + response.status, response.status);
       const reader = response.body.getReader();
       const decoder = new TextDecoder();
@@ -121,7 +121,6 @@ S.stream = async (path, onEvent, isDone, onClose, signal) => {
       if (onClose) await onClose();
     } catch (error) {
       if (error.status && error.status !== 503) throw error;
-      if (signal && signal.aborted) return;
       failures += 1;
     }
     if (!isDone()) await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 500 * (failures + 1))));
@@ -488,11 +487,12 @@ const Markdown = (() => {
   const main = document.getElementById('main');
   const id = decodeURIComponent(location.pathname.split('/')[2] || '');
   const path = '/v1/runs/' + encodeURIComponent(id);
-  const state = { done: false, status: 'running', nodes: new Map(), latest: new Map(), scopes: new Map(), gates: new Map(), tokens: 0, cost: 0, costKnown: false };
+  const state = { done: false, status: 'running', nodes: new Map(), latest: new Map(), scopes: new Map(), gates: new Map(), tokens: 0, cost: 0, costKnown: false, last: 0, following: false };
 
   const status = S.el('span', { id: 'status' }, S.badge('running'));
   const totals = S.el('span', { id: 'totals' });
   const cancel = S.el('button', { type: 'button', id: 'cancel', hidden: true }, 'Cancel run');
+  const resume = S.el('button', { type: 'button', id: 'resume', hidden: true }, 'Resume run');
   const tree = S.el('ul', { id: 'steps', class: 'tree' });
   const gates = S.el('div', { id: 'gates' });
   const calls = S.el('tbody', { id: 'calls' });
@@ -506,6 +506,9 @@ const Markdown = (() => {
     state.status = value;
     S.clear(status).appendChild(S.badge(value));
     cancel.hidden = value !== 'running';
+    cancel.disabled = false;
+    resume.hidden = !['failed', 'cancelled', 'interrupted'].includes(value);
+    resume.disabled = false;
   };
   const showTotals = (usage) => {
     if (usage) {
@@ -584,7 +587,13 @@ const Markdown = (() => {
   const onStatus = (p) => {
     const node = state.nodes.get(key(p));
     switch (p.type) {
-      case 'run.started': case 'run.resumed':
+      case 'run.resumed':
+        state.done = false;
+        setStatus('running');
+        showError('');
+        if (p.title) title.textContent = p.title;
+        break;
+      case 'run.started':
         if (p.title) title.textContent = p.title;
         break;
       case 'step.started': startStep(p); break;
@@ -650,6 +659,7 @@ const Markdown = (() => {
 
   const onEvent = (event) => {
     const p = event.payload;
+    state.last = Number(event.id) || state.last;
     log.appendChild(document.createTextNode(event.event + ' ' + event.data + '\n'));
     if (event.event === 'final_result') {
       state.done = true;
@@ -680,6 +690,17 @@ const Markdown = (() => {
       cancel.disabled = true;
       try { await S.json(path, { method: 'DELETE' }); } catch (error) { S.showError(error.message); }
     });
+    // Resumed, the run's log goes on after its end event: follow it from there.
+    resume.addEventListener('click', async () => {
+      resume.disabled = true;
+      try {
+        await S.json(path + '/resume', { method: 'POST', body: { confirm: 'ask' } });
+      } catch (error) { resume.disabled = false; S.showError(error.message); return; }
+      state.done = false;
+      setStatus('running');
+      showError('');
+      follow();
+    });
     let summary;
     try {
       summary = await S.json(path);
@@ -692,7 +713,7 @@ const Markdown = (() => {
     S.clear(main);
     S.append(main, [
       title,
-      S.el('p', { class: 'meta' }, status, ' ', planLink, ' · started ', S.time(summary.created_at), ' · ', totals, ' ', cancel),
+      S.el('p', { class: 'meta' }, status, ' ', planLink, ' · started ', S.time(summary.created_at), ' · ', totals, ' ', cancel, resume),
       failure,
       S.el('h2', {}, 'Steps'), tree, gates,
       S.el('details', { class: 'calls' }, S.el('summary', {}, 'Model calls'), S.el('div', { class: 'scroll' }, S.el('table', {},
@@ -702,9 +723,15 @@ const Markdown = (() => {
     ]);
     setStatus(summary.status);
     showTotals();  // counted from the events; the end event's usage is the final word
+    follow();
+  };
+  const follow = async () => {
+    if (state.following) return;
+    state.following = true;
     try {
-      await S.stream(path + '/events', onEvent, () => state.done, onClose);
+      await S.stream(path + '/events', onEvent, () => state.done, onClose, state.last);
     } catch (error) { S.showError(error.message); }
+    state.following = false;
   };
   document.addEventListener('DOMContentLoaded', start);
 })();

@@ -85,14 +85,14 @@ S.showError = (message) => {
 };
 
 // Reads an SSE route with fetch (EventSource cannot send the key), resuming with
-// Last-Event-ID when the connection drops, until `isDone()` or `signal` aborts; `onClose`
-// runs when a response ends (to learn whether the run still goes on).
-S.stream = async (path, onEvent, isDone, onClose, signal) => {
-  let last = 0;
+// Last-Event-ID when the connection drops (and from `after` when given), until `isDone()`;
+// `onClose` runs when a response ends (to learn whether the run still goes on).
+S.stream = async (path, onEvent, isDone, onClose, after) => {
+  let last = after || 0;
   let failures = 0;
-  while (!isDone() && !(signal && signal.aborted)) {
+  while (!isDone()) {
     try {
-      const response = await S.api(path, { headers: last ? { 'Last-Event-ID': String(last) } : {}, signal });
+      const response = await S.api(path, { headers: last ? { 'Last-Event-ID': String(last) } : {} });
       if (!response.ok) throw new S.Failure('the event stream answered ' + response.status, response.status);
       const reader = response.body.getReader();
       const decoder = new TextDecoder();
@@ -115,7 +115,6 @@ S.stream = async (path, onEvent, isDone, onClose, signal) => {
       if (onClose) await onClose();
     } catch (error) {
       if (error.status && error.status !== 503) throw error;
-      if (signal && signal.aborted) return;
       failures += 1;
     }
     if (!isDone()) await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 500 * (failures + 1))));

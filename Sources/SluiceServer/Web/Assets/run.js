@@ -5,11 +5,12 @@
   const main = document.getElementById('main');
   const id = decodeURIComponent(location.pathname.split('/')[2] || '');
   const path = '/v1/runs/' + encodeURIComponent(id);
-  const state = { done: false, status: 'running', nodes: new Map(), latest: new Map(), scopes: new Map(), gates: new Map(), tokens: 0, cost: 0, costKnown: false };
+  const state = { done: false, status: 'running', nodes: new Map(), latest: new Map(), scopes: new Map(), gates: new Map(), tokens: 0, cost: 0, costKnown: false, last: 0, following: false };
 
   const status = S.el('span', { id: 'status' }, S.badge('running'));
   const totals = S.el('span', { id: 'totals' });
   const cancel = S.el('button', { type: 'button', id: 'cancel', hidden: true }, 'Cancel run');
+  const resume = S.el('button', { type: 'button', id: 'resume', hidden: true }, 'Resume run');
   const tree = S.el('ul', { id: 'steps', class: 'tree' });
   const gates = S.el('div', { id: 'gates' });
   const calls = S.el('tbody', { id: 'calls' });
@@ -23,6 +24,9 @@
     state.status = value;
     S.clear(status).appendChild(S.badge(value));
     cancel.hidden = value !== 'running';
+    cancel.disabled = false;
+    resume.hidden = !['failed', 'cancelled', 'interrupted'].includes(value);
+    resume.disabled = false;
   };
   const showTotals = (usage) => {
     if (usage) {
@@ -101,7 +105,13 @@
   const onStatus = (p) => {
     const node = state.nodes.get(key(p));
     switch (p.type) {
-      case 'run.started': case 'run.resumed':
+      case 'run.resumed':
+        state.done = false;
+        setStatus('running');
+        showError('');
+        if (p.title) title.textContent = p.title;
+        break;
+      case 'run.started':
         if (p.title) title.textContent = p.title;
         break;
       case 'step.started': startStep(p); break;
@@ -167,6 +177,7 @@
 
   const onEvent = (event) => {
     const p = event.payload;
+    state.last = Number(event.id) || state.last;
     log.appendChild(document.createTextNode(event.event + ' ' + event.data + '\n'));
     if (event.event === 'final_result') {
       state.done = true;
@@ -197,6 +208,17 @@
       cancel.disabled = true;
       try { await S.json(path, { method: 'DELETE' }); } catch (error) { S.showError(error.message); }
     });
+    // Resumed, the run's log goes on after its end event: follow it from there.
+    resume.addEventListener('click', async () => {
+      resume.disabled = true;
+      try {
+        await S.json(path + '/resume', { method: 'POST', body: { confirm: 'ask' } });
+      } catch (error) { resume.disabled = false; S.showError(error.message); return; }
+      state.done = false;
+      setStatus('running');
+      showError('');
+      follow();
+    });
     let summary;
     try {
       summary = await S.json(path);
@@ -209,7 +231,7 @@
     S.clear(main);
     S.append(main, [
       title,
-      S.el('p', { class: 'meta' }, status, ' ', planLink, ' · started ', S.time(summary.created_at), ' · ', totals, ' ', cancel),
+      S.el('p', { class: 'meta' }, status, ' ', planLink, ' · started ', S.time(summary.created_at), ' · ', totals, ' ', cancel, resume),
       failure,
       S.el('h2', {}, 'Steps'), tree, gates,
       S.el('details', { class: 'calls' }, S.el('summary', {}, 'Model calls'), S.el('div', { class: 'scroll' }, S.el('table', {},
@@ -219,9 +241,15 @@
     ]);
     setStatus(summary.status);
     showTotals();  // counted from the events; the end event's usage is the final word
+    follow();
+  };
+  const follow = async () => {
+    if (state.following) return;
+    state.following = true;
     try {
-      await S.stream(path + '/events', onEvent, () => state.done, onClose);
+      await S.stream(path + '/events', onEvent, () => state.done, onClose, state.last);
     } catch (error) { S.showError(error.message); }
+    state.following = false;
   };
   document.addEventListener('DOMContentLoaded', start);
 })();
