@@ -78,7 +78,12 @@ import Testing
             try await tab.waitFor("the step graph", "document.querySelector('svg.graph g.node[data-step=\"quality\"]') && document.querySelector('svg.graph rect.group.loop')")
             #expect(try await tab.evaluate("document.querySelector('#input-days').value") == "7")
             #expect(try await tab.evaluate("[...document.querySelector('#input-locale').options].map(o => o.textContent).join(',')") == "—,en,zh", "an enum without a default can be left out")
-            try await tab.evaluate("document.querySelector('#input-task').value = 'AI chips'; document.querySelector('#start').click()")
+            // What the server refuses is said next to its field (the browser's own checks off).
+            try await tab.evaluate("const f = document.querySelector('#run-form'); f.noValidate = true; document.querySelector('#input-days').value = '0'; document.querySelector('#input-task').value = 'AI chips'; document.querySelector('#start').click()")
+            let refusal = try await tab.waitFor("the field's message", "!document.querySelector('#error-days').hidden && document.querySelector('#error-days').textContent")
+            #expect(refusal == "must be >= 1, got 0")
+            #expect(try await tab.evaluate("location.pathname") == "/plans/news_report")
+            try await tab.evaluate("document.querySelector('#input-days').value = '7'; document.querySelector('#start').click()")
             let path = try await tab.waitFor("the run's page", "location.pathname.startsWith('/runs/') && location.pathname")
             // Steps arrive while the run goes on: some completed, the run still running.
             try await tab.waitFor("steps streamed while the run runs", """

@@ -547,7 +547,7 @@ const Markdown = (() => {
     node.text = S.el('pre', { class: 'delta', hidden: true });
     node.children = S.el('ul', { class: 'tree' });
     node.li = S.el('li', { class: 'step', 'data-step': p.step, 'data-kind': p.kind || '', 'data-state': 'running' },
-      S.el('div', { class: 'line' }, node.badge, ' ', S.el('strong', {}, p.step), ' ', S.el('span', { class: 'kind' }, p.kind || ''),
+      S.el('div', { class: 'line' }, node.badge, ' ', S.el('strong', {}, p.step), ' ', p.kind ? S.el('span', { class: 'kind' }, p.kind) : null,
         ' ', S.el('span', {}, p.title || p.message || ''), ' ', node.timing, ' ', node.extra),
       node.error, node.text, node.children);
     const list = p.parent || p.type !== 'step.skipped' ? container(p) : (state.scopes.get(scope(p)) || tree);

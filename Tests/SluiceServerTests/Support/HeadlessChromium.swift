@@ -106,6 +106,7 @@ struct BrowserTab: Sendable {
     }
 
     /// The value of `expression` (JSON-serializable), evaluated in the page.
+    @discardableResult
     func evaluate(_ expression: String) async throws -> JSONValue {
         let answer = try await socket.send("Runtime.evaluate", ["expression": .string(expression), "returnByValue": true], session: session)
         if let exception = answer["exceptionDetails"] {
