@@ -193,6 +193,55 @@ import Testing
     }
 
     @Test(.enabled(if: enabled, "Chromium is not installed (CI installs Debian's chromium)"))
+    func aReportRendersItsMarkdown() async throws {
+        let report = """
+            # Weekly brief
+
+            Intro with *emphasis*, **strong**, `code` and a [link](https://example.com/x) [2].
+
+            ## Details
+
+            1. first
+            2. second, continued
+               on the next line
+            - not ordered
+
+            | Name | Value |
+            | :--- | ---: |
+            | a | 1 |
+            | b | 2 |
+
+            > quoted **text**
+
+            ```
+            let x = "<b>";
+            ```
+
+            ---
+
+            ## Sources
+
+            - [1] [One](https://example.com/1)
+            - [2] [Two](https://example.com/2)
+            """
+        try await Self.withBrowser(plans: TestPaths.fixturePlans) { browser, server in
+            let runID = try await Self.startRun(server, plan: "echo_report", inputs: ["markdown": .string(report)])
+            let tab = try await browser.open("http://127.0.0.1:\(server.port)/runs/\(runID)")
+            try await tab.waitFor("the report", "document.querySelector('#report .markdown')")
+            let shape = try await tab.evaluate("""
+                (() => { const m = document.querySelector('#report .markdown'); const n = (s) => m.querySelectorAll(s).length;
+                  return [n('h2'), n('h3'), n('ol > li'), n('ul > li'), n('th'), n('td'), n('blockquote strong'), n('pre code'),
+                          n('p code'), n('em'), n('hr'), n('a.cite')].join(','); })()
+                """)
+            #expect(shape == "1,2,2,3,2,4,1,1,1,1,1,1")
+            #expect(try await tab.evaluate("document.querySelector('#report ol li:nth-child(2)').textContent") == "second, continued on the next line")
+            #expect(try await tab.evaluate("document.querySelector('#report pre code').textContent") == "let x = \"<b>\";")
+            #expect(try await tab.evaluate("document.querySelector('#report a.cite').getAttribute('href')") == "#source-2")
+            #expect(try await tab.evaluate("document.querySelector('#source-2 a').href") == "https://example.com/2")
+        }
+    }
+
+    @Test(.enabled(if: enabled, "Chromium is not installed (CI installs Debian's chromium)"))
     func withKeysThePageAsksForOneAndShowsOnlyThatUsersRuns() async throws {
         try await Self.withBrowser(plans: TestPaths.fixturePlans, environment: ["SLUICE_API_KEYS": "alice-key:alice,bob-key:bob"]) { browser, server in
             let alices = try await Self.startRun(server, plan: "echo_report", inputs: ["markdown": "alice's"], key: "alice-key")

@@ -59,7 +59,8 @@ const Markdown = (() => {
       } else if (listItem.test(line)) {
         const ordered = /^\s*\d/.test(line);
         const list = document.createElement(ordered ? 'ol' : 'ul');
-        while (i < lines.length && listItem.test(lines[i])) {
+        // A marker of the other kind (`-` after `1.`) starts another list.
+        while (i < lines.length && listItem.test(lines[i]) && /^\s*\d/.test(lines[i]) === ordered) {
           let content = listItem.exec(lines[i])[3];
           i += 1;
           while (i < lines.length && /^\s{2,}\S/.test(lines[i]) && !listItem.test(lines[i])) { content += ' ' + lines[i].trim(); i += 1; }
