@@ -192,6 +192,29 @@ import Testing
         }
     }
 
+    /// After a restart the run is no longer in memory: its page comes from the store, the same.
+    @Test(.enabled(if: enabled, "Chromium is not installed (CI installs Debian's chromium)"))
+    func aFinishedRunLooksTheSameAfterARestart() async throws {
+        try #require(HeadlessChromium.available, "CI=true but there is no Chromium: .ci/run must install Debian's chromium")
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-web-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let first = try await ServeProcess(home: home, delayMilliseconds: 0, plans: TestPaths.fixturePlans)
+        let runID = try await Self.startRun(first, plan: "echo_report", inputs: ["markdown": "# Kept\n\nSee [1].\n\n- [1] [One](https://example.com/1)"])
+        _ = try await HTTP.request(first.port, "GET", "/v1/runs/\(runID)/events")
+        first.stop()
+        let second = try await ServeProcess(home: home, delayMilliseconds: 0, plans: TestPaths.fixturePlans)
+        defer { second.stop() }
+        let browser = try await HeadlessChromium()
+        defer { browser.close() }
+        let tab = try await browser.open("http://127.0.0.1:\(second.port)/")
+        try await tab.waitFor("the run in the list", "[...document.querySelectorAll('#runs a.run-link')].some(a => a.textContent === \(Self.literal(runID)))")
+        try await tab.navigate("http://127.0.0.1:\(second.port)/runs/\(runID)")
+        try await tab.waitFor("the report", "document.querySelector('#report .markdown h2') && document.querySelector('#report .markdown h2').textContent === 'Kept'")
+        #expect(try await tab.evaluate("document.querySelector('#status .badge').textContent") == "completed")
+        #expect(try await tab.evaluate("document.querySelector('li.step[data-step=report]').getAttribute('data-state')") == "completed")
+        #expect(try await tab.evaluate("document.querySelector('#report a.cite').getAttribute('href')") == "#source-1")
+    }
+
     @Test(.enabled(if: enabled, "Chromium is not installed (CI installs Debian's chromium)"))
     func aReportRendersItsMarkdown() async throws {
         let report = """
