@@ -212,6 +212,10 @@ import Testing
         try await tab.waitFor("the report", "document.querySelector('#report .markdown h2') && document.querySelector('#report .markdown h2').textContent === 'Kept'")
         #expect(try await tab.evaluate("document.querySelector('#status .badge').textContent") == "completed")
         #expect(try await tab.evaluate("document.querySelector('li.step[data-step=report]').getAttribute('data-state')") == "completed")
+        // The run's inputs and each step's output, as JSON text.
+        let inputs = try await tab.evaluate("JSON.parse(document.querySelector('#main > details.output pre').textContent).markdown")
+        #expect(inputs.stringValue?.hasPrefix("# Kept") == true)
+        #expect(try await tab.evaluate("JSON.parse(document.querySelector('li.step[data-step=report] > details.output pre').textContent).startsWith('# Kept')") == true)
         #expect(try await tab.evaluate("document.querySelector('#report a.cite').getAttribute('href')") == "#source-1")
     }
 

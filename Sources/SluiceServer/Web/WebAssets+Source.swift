@@ -601,7 +601,11 @@ const Markdown = (() => {
       case 'step.delta':
         if (node) { node.text.hidden = false; node.text.textContent += p.text || ''; }
         break;
-      case 'step.completed': endStep(p, 'completed'); break;
+      case 'step.completed': {
+        const done = endStep(p, 'completed');
+        if (done && p.output !== undefined) done.li.insertBefore(output('output', p.output), done.children);
+        break;
+      }
       case 'step.skipped': {
         if (!node) startStep(p);
         const skipped = endStep(p, 'skipped');
@@ -638,6 +642,13 @@ const Markdown = (() => {
         break;
       default: break;
     }
+  };
+
+  // A value folded away, cut at 20,000 characters (the whole is in the raw events).
+  const output = (label, value) => {
+    const text = JSON.stringify(value, null, 2) || '';
+    return S.el('details', { class: 'output' }, S.el('summary', {}, label),
+      S.el('pre', {}, text.length > 20000 ? text.slice(0, 20000) + '\n…' : text));
   };
 
   const drawGates = () => {
@@ -716,6 +727,7 @@ const Markdown = (() => {
       title,
       S.el('p', { class: 'meta' }, status, ' ', planLink, ' · started ', S.time(summary.created_at), ' · ', totals, ' ', cancel, resume),
       failure,
+      output('inputs', summary.inputs === undefined ? {} : summary.inputs),
       S.el('h2', {}, 'Steps'), tree, gates,
       S.el('details', { class: 'calls' }, S.el('summary', {}, 'Model calls'), S.el('div', { class: 'scroll' }, S.el('table', {},
         S.el('thead', {}, S.el('tr', {}, ['Step', 'Model', 'In', 'Out', 'Cost', 'Outcome'].map((h) => S.el('th', {}, h)))), calls))),
@@ -876,6 +888,7 @@ svg polyline.c0,svg polyline.c1,svg polyline.c2,svg polyline.c3,svg polyline.c4,
 svg text.legend{stroke:none}
 .gate-chart{max-width:30rem;display:block}
 @media (max-width:40rem){main{padding:.6rem}th,td{padding:.25rem}}
+details.output summary{cursor:pointer;color:var(--muted);font-size:.85em}
 
 """##),
     ]

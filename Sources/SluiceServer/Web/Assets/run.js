@@ -118,7 +118,11 @@
       case 'step.delta':
         if (node) { node.text.hidden = false; node.text.textContent += p.text || ''; }
         break;
-      case 'step.completed': endStep(p, 'completed'); break;
+      case 'step.completed': {
+        const done = endStep(p, 'completed');
+        if (done && p.output !== undefined) done.li.insertBefore(output('output', p.output), done.children);
+        break;
+      }
       case 'step.skipped': {
         if (!node) startStep(p);
         const skipped = endStep(p, 'skipped');
@@ -155,6 +159,13 @@
         break;
       default: break;
     }
+  };
+
+  // A value folded away, cut at 20,000 characters (the whole is in the raw events).
+  const output = (label, value) => {
+    const text = JSON.stringify(value, null, 2) || '';
+    return S.el('details', { class: 'output' }, S.el('summary', {}, label),
+      S.el('pre', {}, text.length > 20000 ? text.slice(0, 20000) + '\n…' : text));
   };
 
   const drawGates = () => {
@@ -233,6 +244,7 @@
       title,
       S.el('p', { class: 'meta' }, status, ' ', planLink, ' · started ', S.time(summary.created_at), ' · ', totals, ' ', cancel, resume),
       failure,
+      output('inputs', summary.inputs === undefined ? {} : summary.inputs),
       S.el('h2', {}, 'Steps'), tree, gates,
       S.el('details', { class: 'calls' }, S.el('summary', {}, 'Model calls'), S.el('div', { class: 'scroll' }, S.el('table', {},
         S.el('thead', {}, S.el('tr', {}, ['Step', 'Model', 'In', 'Out', 'Cost', 'Outcome'].map((h) => S.el('th', {}, h)))), calls))),
