@@ -14,10 +14,11 @@ final class HeadlessChromium: @unchecked Sendable {
         var description: String
     }
 
-    /// `SLUICE_CHROMIUM`, else Debian's `chromium` (what `.ci/run` installs), else a Chrome.
+    /// `SLUICE_CHROMIUM` when set (nil when it names no executable), else Debian's `chromium`
+    /// (what `.ci/run` installs), else a Chrome.
     static let executable: String? = {
-        if let named = ProcessInfo.processInfo.environment["SLUICE_CHROMIUM"], !named.isEmpty { return named }
-        return ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].first {
+        let named = ProcessInfo.processInfo.environment["SLUICE_CHROMIUM"].map { [$0] }
+        return (named ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]).first {
             FileManager.default.isExecutableFile(atPath: $0)
         }
     }()
