@@ -21,11 +21,11 @@ struct PlanGraphLayout {
     private var y = margin
 
     init(plan: Plan) {
-        var previous = placeNode(id: "start", label: plan.name, kind: "start", depth: 0)
-        previous = placeSteps(plan.steps, depth: 0, after: previous)
+        let start = placeNode(id: "start", label: plan.name, kind: "start", depth: 0)
+        let last = placeSteps(plan.steps, depth: 0, after: start)?.last ?? start
         y += Self.gap
         let finish = placeNode(id: "finish", label: "result", kind: "end", depth: 0)
-        addEdge(from: previous, to: finish.top, label: nil)
+        addEdge(from: last, to: finish.top, label: nil)
     }
 
     /// `{width, height, nodes, groups, edges}`; coordinates in SVG user units.
@@ -44,16 +44,20 @@ struct PlanGraphLayout {
         var middle: Double { (top + bottom) / 2 }
     }
 
-    /// Places `steps` one under the other; returns the bottom of the last (or `after`).
-    private mutating func placeSteps(_ steps: [Step], depth: Int, after: Placed?) -> Placed {
+    /// Places `steps` one under the other, each joined to the one before (the first to
+    /// `after` when given); the first and last placed, nil for no steps.
+    private mutating func placeSteps(_ steps: [Step], depth: Int, after: Placed?) -> (first: Placed, last: Placed)? {
         var previous = after
+        var first: Placed?
         for step in steps {
             if previous != nil { y += Self.gap }
             let placed = place(step, depth: depth)
             if let previous { addEdge(from: previous, to: placed.top, label: step.when.map { "when \($0.source)" }) }
+            first = first ?? placed
             previous = placed
         }
-        return previous ?? Placed(top: y, bottom: y)
+        guard let first, let previous else { return nil }
+        return (first, previous)
     }
 
     private mutating func place(_ step: Step, depth: Int) -> Placed {
@@ -64,28 +68,18 @@ struct PlanGraphLayout {
             label = "\(step.id): map over \(map.over.source)"
             body = map.steps
         case .loop(let loop):
-            label = "\(step.id): loop, at most \(Self.describe(loop.maxIterations)) rounds"
+            label = "\(step.id): loop, at most \(MermaidGraph.describe(loop.maxIterations)) rounds"
             body = loop.steps
         default:
-            return placeNode(id: step.id, label: "\(step.id) (\(step.kindName))\(Self.detail(step))", kind: step.kindName, depth: depth)
+            return placeNode(id: step.id, label: "\(step.id) (\(step.kindName))\(MermaidGraph.detail(step))", kind: step.kindName, depth: depth)
         }
         let top = y
         y += Self.header
-        var firstBody: Placed?
-        var lastBody: Placed?
-        var previous: Placed?
-        for inner in body {
-            if previous != nil { y += Self.gap }
-            let placed = place(inner, depth: depth + 1)
-            if let previous { addEdge(from: previous, to: placed.top, label: inner.when.map { "when \($0.source)" }) }
-            firstBody = firstBody ?? placed
-            lastBody = placed
-            previous = placed
-        }
+        let placedBody = placeSteps(body, depth: depth + 1, after: nil)
         y += Self.inset
         let (x, width) = Self.span(depth: depth)
         groups.append(["id": .string(step.id), "label": .string(label), "kind": .string(step.kindName), "x": .double(x), "y": .double(top), "w": .double(width), "h": .double(y - top)])
-        if case .loop(let loop) = step.kind, let first = firstBody, let last = lastBody {
+        if case .loop(let loop) = step.kind, let (first, last) = placedBody {
             let right = Self.span(depth: depth + 1).x + Self.span(depth: depth + 1).width
             let bend = right + Self.inset / 2
             edges.append([
@@ -114,21 +108,5 @@ struct PlanGraphLayout {
     private static func span(depth: Int) -> (x: Double, width: Double) {
         let indent = Double(depth) * inset
         return (margin + indent, width - 2 * indent)
-    }
-
-    private static func detail(_ step: Step) -> String {
-        switch step.kind {
-        case .gate(let gate): ": " + gate.dimensions.map(\.name).joined(separator: ", ")
-        case .call(let call): ": " + call.plan
-        case .validate(let validate): ": " + validate.items.source
-        default: ""
-        }
-    }
-
-    private static func describe(_ setting: NumberSetting) -> String {
-        switch setting {
-        case .literal(let value): value == value.rounded() ? String(Int(value)) : String(value)
-        case .expression(let expression): expression.source
-        }
     }
 }
