@@ -889,6 +889,8 @@ svg text.legend{stroke:none}
 .gate-chart{max-width:30rem;display:block}
 @media (max-width:40rem){main{padding:.6rem}th,td{padding:.25rem}}
 details.output summary{cursor:pointer;color:var(--muted);font-size:.85em}
+a.run-link{word-break:break-all}
+.filters select{width:auto;max-width:50%}
 
 """##),
     ]
