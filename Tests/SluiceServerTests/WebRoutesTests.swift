@@ -188,6 +188,25 @@ import Testing
         #expect(completed.text.contains("only failed, cancelled or interrupted runs"))
     }
 
+    /// A running run's row says what its model calls have spent so far.
+    @Test func aRunningRunIsListedWithWhatItHasSpentSoFar() async throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-web-usage-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let server = try await ServeProcess(home: home, delayMilliseconds: 1000)
+        defer { server.stop() }
+        let started = try await HTTP.request(server.port, "POST", "/v1/plans/news_report/runs", json: ["task": "AI chips"])
+        let runID = try #require(started.json?["run_id"]?.stringValue)
+        var row: JSONValue?
+        while row == nil {
+            let list = try await HTTP.request(server.port, "GET", "/v1/runs")
+            let found = list.json?["runs"]?.arrayValue?.first { $0["run_id"]?.stringValue == runID }
+            if let found, (found["usage"]?["model_calls"]?.integerValue ?? 0) > 0 { row = found } else { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(row?["status"] == "running")
+        #expect((row?["usage"]?["total_tokens"]?.integerValue ?? 0) > 0)
+        #expect(try await HTTP.request(server.port, "DELETE", "/v1/runs/\(runID)").status == 202)
+    }
+
     /// `make web` was run after the last edit of an asset.
     @Test func theEmbeddedAssetsMatchTheirSourceFiles() throws {
         let folder = TestPaths.repository.appendingPathComponent("Sources/SluiceServer/Web/Assets")

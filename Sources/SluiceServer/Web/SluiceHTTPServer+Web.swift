@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import SluiceEngine
 import SluiceJSON
 import SluiceStore
 
@@ -67,7 +68,15 @@ extension SluiceHTTPServer {
             object["inputs"] = nil
             rows.append((object["created_at"]?.stringValue ?? "", .object(object)))
         }
-        for record in runs.registry.runs(user: user) { add(record.summary, id: record.id) }
+        for record in runs.registry.runs(user: user) {
+            var summary = record.summary
+            // Running, the summary has no usage yet: what its model calls have spent so far.
+            if case .object(var object) = summary, object["usage"] == nil {
+                object["usage"] = Self.usageSoFar(record.recordedEvents)
+                summary = .object(object)
+            }
+            add(summary, id: record.id)
+        }
         if let store = durableStore {
             let filter = RunFilter(user: user, status: status.flatMap(StoredRunStatus.init(rawValue:)), plan: plan, limit: limit)
             let stored: [StoredRun]
@@ -80,6 +89,25 @@ extension SluiceHTTPServer {
         }
         // ISO 8601 in UTC with milliseconds: the text order is the time order.
         return rows.sorted { $0.created > $1.created }.prefix(limit).map(\.row)
+    }
+}
+
+extension SluiceHTTPServer {
+    /// The totals of a run's `model.usage` events, in the shape of the end event's `usage`
+    /// (`cost_usd` null when a call had no price).
+    static func usageSoFar(_ events: [RunEvent]) -> JSONValue {
+        var input: Int64 = 0, output: Int64 = 0, calls: Int64 = 0
+        var cost: Double? = 0
+        for event in events where event.type == .modelUsage {
+            input += event.data["input_tokens"]?.integerValue ?? 0
+            output += event.data["output_tokens"]?.integerValue ?? 0
+            calls += 1
+            if let spent = event.data["cost_usd"]?.doubleValue { cost = cost.map { $0 + spent } } else { cost = nil }
+        }
+        return [
+            "input_tokens": .integer(input), "output_tokens": .integer(output), "total_tokens": .integer(input + output),
+            "cost_usd": cost.map(JSONValue.double) ?? .null, "model_calls": .integer(calls),
+        ]
     }
 }
 
