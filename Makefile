@@ -49,5 +49,10 @@ bench-wire: bootstrap
 schema:
 	@bash scripts/embed-schema.sh
 
+# Embed the web pages' scripts and styles in SluiceServer (run after editing one).
+.PHONY: web
+web:
+	@bash scripts/embed-web.sh
+
 clean:
 	rm -rf .build .build-release

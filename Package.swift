@@ -81,6 +81,8 @@ let package = Package(
                 "SluiceStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
+            // The web pages' scripts and styles: embedded by scripts/embed-web.sh (`make web`).
+            exclude: ["Web/Assets"],
             swiftSettings: swiftSettings
         ),
         // The durable run store, event log, checkpoints and response cache (SQLite through GRDB).

@@ -52,7 +52,9 @@ public struct MermaidGraph {
         }
     }
 
-    private static func detail(_ step: Step) -> String {
+    /// What a box says after `id (kind)`: a gate's dimensions, a call's plan… (also the web
+    /// page's SVG graph, which draws the same boxes).
+    public static func detail(_ step: Step) -> String {
         switch step.kind {
         case .gate(let gate): ": " + gate.dimensions.map(\.name).joined(separator: ", ")
         case .call(let call): ": " + call.plan
@@ -61,7 +63,8 @@ public struct MermaidGraph {
         }
     }
 
-    private static func describe(_ setting: NumberSetting) -> String {
+    /// A number setting as a plan author wrote it: `3`, or the expression's source.
+    public static func describe(_ setting: NumberSetting) -> String {
         switch setting {
         case .literal(let value): value == value.rounded() ? String(Int(value)) : String(value)
         case .expression(let expression): expression.source

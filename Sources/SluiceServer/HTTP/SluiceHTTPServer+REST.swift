@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import SluiceEngine
 import SluiceJSON
+import SluiceStore
 
 /// REST + SSE: `/v1/plans`, `/v1/runs`, and the seeds' routes.
 extension SluiceHTTPServer {
@@ -21,7 +22,8 @@ extension SluiceHTTPServer {
             let body = try await HTTPResponses.readJSON(request, limit: self.configuration.maxBodyBytes)
             // `{"inputs": {...}}` or the inputs themselves.
             let inputs = body["inputs"] ?? body
-            return try self.startRun(plan: plan, inputs: inputs, request: request, context: context, seed: SeedEvents(userID: context.user))
+            let services = try Self.restServices(body, waiting: self.mcp.waiting, runs: self.runs)
+            return try self.startRun(plan: plan, inputs: inputs, request: request, context: context, seed: SeedEvents(userID: context.user), services: services)
         }
         router.get("/v1/runs/:id") { _, context in
             let id = try context.parameters.require("id")
@@ -40,6 +42,11 @@ extension SluiceHTTPServer {
                     return try self.storedEventStream(stored, after: after, seed: SeedEvents(userID: context.user))
                 }
                 throw ServerError(.notFound, "no such run")
+            }
+            // A run resumed in this process: its record holds only the continuation; the store
+            // has the whole log (the record's events are stored before they are sent).
+            if let stored = try await self.storedRun(id: id, user: context.user), stored.resumes > 0 {
+                return try self.storedEventStream(stored, after: after, seed: SeedEvents(userID: context.user))
             }
             return self.eventStream(record, after: after, seed: SeedEvents(userID: context.user))
         }
@@ -65,7 +72,10 @@ extension SluiceHTTPServer {
     }
 
     /// Validates the inputs and starts the run: SSE when the client accepts it, else `202 {run_id}`.
-    func startRun(plan: ServedPlan, inputs: JSONValue, request: Request, context: SluiceRequestContext, seed: SeedEvents, sse forceSSE: Bool = false) throws(ServerError) -> Response {
+    func startRun(
+        plan: ServedPlan, inputs: JSONValue, request: Request, context: SluiceRequestContext, seed: SeedEvents, sse forceSSE: Bool = false,
+        services: RunServices = RunServices()
+    ) throws(ServerError) -> Response {
         let prepared: JSONValue
         switch InputCheck.prepare(inputs, schema: plan.inputSchema, schemaInputs: plan.schemaInputs) {
         case .success(let value): prepared = value
@@ -74,7 +84,7 @@ extension SluiceHTTPServer {
         }
         let record: RunRecord
         do throws(RunRefusal) {
-            record = try runs.start(plan: plan, inputs: prepared, user: context.user)
+            record = try runs.start(plan: plan, inputs: prepared, user: context.user, services: services)
         } catch {
             throw ServerError.refused(error, retryAfter: runs.limits.retryAfterSeconds)
         }

@@ -8,7 +8,8 @@ import Synchronization
 import UnixSignals
 
 /// Sluice's HTTP server on one port: MCP streamable HTTP at `/mcp`, REST + SSE under `/v1`,
-/// the seeds' routes, `/healthz` and `/metrics`.
+/// the seeds' routes, `/healthz` and `/metrics`, and the operator's web pages (`/`, `/runs/{id}`,
+/// `/plans/{name}`).
 ///
 /// ```swift
 /// let server = SluiceHTTPServer(mcp: mcpServer, configuration: .init(port: 8000))
@@ -96,6 +97,7 @@ public final class SluiceHTTPServer: Sendable {
         ))
         addMCPRoutes(to: router)
         addRESTRoutes(to: router)
+        addWebRoutes(to: router)
         return router
     }
 

@@ -22,7 +22,9 @@ public struct SluiceRequestContext: RequestContext {
 /// 2. a browser's `Origin` must be loopback or allowed (403);
 /// 3. a request with a body must say `Content-Type: application/json` (415), which ends the
 ///    browser "simple requests" a web page can send without a CORS preflight;
-/// 4. the API key, when keys are configured (401), except on `/healthz`.
+/// 4. the API key, when keys are configured (401), except on `/healthz` and the web pages and
+///    their assets (``WebPages/isPage(_:)``): those are the same static shell for everyone and
+///    hold no data; their scripts read everything from the API, sending the key.
 /// Whatever a route throws is rendered here (``ServerError``), and every answer is counted.
 struct BoundaryMiddleware: RouterMiddleware {
     typealias Context = SluiceRequestContext
@@ -68,7 +70,7 @@ struct BoundaryMiddleware: RouterMiddleware {
         if Self.hasBody(request), !Self.isJSON(request.headers[.contentType]) {
             throw ServerError(.unsupportedMediaType, "Unsupported Media Type: send the body as Content-Type: application/json")
         }
-        guard !health, !keys.isEmpty else { return }
+        guard !health, !keys.isEmpty, !(request.method == .get && WebPages.isPage(path)) else { return }
         guard let user = Self.presentedKey(request).flatMap(keys.user(for:)) else {
             throw ServerError(.unauthorized, "missing or unknown API key: send Authorization: Bearer KEY or X-API-Key: KEY")
         }
