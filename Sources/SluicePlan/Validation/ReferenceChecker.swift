@@ -20,10 +20,22 @@ struct ReferenceChecker {
     /// Ids of steps the document has but the model lacks (their own errors were reported):
     /// references to them are not reported again.
     private let undecodedIDs: Set<String>
+    /// The output type of the plan a `call` names.
+    private let calledPlanOutput: (String) -> CELType
+    /// Each checked step's output type, by id (the first definition's), as the walk finds them.
+    private let outputTypes = OutputTypes()
 
-    init(plan: Plan, report: @escaping (PlanDiagnostic.Code, String, JSONPointer, Int?) -> Void) {
+    private final class OutputTypes {
+        var byID: [String: CELType] = [:]
+    }
+
+    init(
+        plan: Plan, calledPlanOutput: @escaping (String) -> CELType = { _ in .dyn },
+        report: @escaping (PlanDiagnostic.Code, String, JSONPointer, Int?) -> Void
+    ) {
         self.plan = plan
         self.report = report
+        self.calledPlanOutput = calledPlanOutput
         let decoded = Set(plan.allSteps.map(\.id))
         self.undecodedIDs = Self.stepIDs(in: plan.source.document.value["steps"]).subtracting(decoded)
         let properties = plan.inputSchema["properties"]?.objectValue
@@ -47,6 +59,8 @@ struct ReferenceChecker {
         /// The static types of the map variables in scope (`item` or its `as` name, `index`).
         var itemTypes: [String: CELType] = [:]
         var inLoop = false
+        /// The type of `loop` inside a loop body: `best` and `feedback` typed by the body.
+        var loopType: CELType = .dyn
         /// The step whose fields are being checked, to name self-references.
         var current: String?
         /// Optional inputs that a `when` of this step or an enclosing one tests with `has(…)`.
@@ -97,65 +111,120 @@ struct ReferenceChecker {
     }
 
     private func makeVisible(_ step: Step, in scope: inout Scope) {
-        guard scope.steps.insert(step.id).inserted, let first = allSteps[step.id] else { return }
-        scope.stepTypes[step.id] = .object(["output": Self.outputType(of: first)], closed: true)
+        guard scope.steps.insert(step.id).inserted else { return }
+        scope.stepTypes[step.id] = .object(["output": outputTypes.byID[step.id] ?? .dyn], closed: true)
     }
 
+    /// Checks each setting the step has per its declaration, the body in its own scope, and
+    /// records the step's output type.
     private func checkStep(_ step: Step, in scope: Scope) {
-        if let when = step.when { checkExpression(when, in: scope, expecting: .bool, field: "when") }
-        if let message = step.message { checkTemplate(message, in: scope) }
-        if let details = step.details { checkValue(details, in: scope) }
-        if let timeout = step.timeoutSeconds?.expression { checkExpression(timeout, in: scope, expecting: .number, field: "timeout_seconds") }
-        switch step.kind {
-        case .llm(let llm):
-            checkTemplate(llm.prompt, in: scope)
-            if let system = llm.system { checkTemplate(system, in: scope) }
-            checkModel(llm.model, of: step)
-        case .search(let search):
-            checkValue(search.queries, in: scope)
-            if let maxResults = search.maxResults?.expression { checkExpression(maxResults, in: scope, expecting: .integer, field: "max_results") }
-            if let days = search.days?.expression { checkExpression(days, in: scope, expecting: .integer, field: "days") }
-        case .fetch(let fetch):
-            checkValue(fetch.urls, in: scope)
-        case .load(let load):
-            checkValue(load.path, in: scope)
-        case .map(let map):
-            checkExpression(map.over, in: scope, expecting: .list, field: "over")
-            if let concurrency = map.concurrency.expression { checkExpression(concurrency, in: scope, expecting: .integer, field: "concurrency") }
-            var body = scope
-            body.itemNames.formUnion([map.itemName, "index"])
-            let overType = map.over.compiled.resultType(environment(for: scope))
-            if case .list(let element) = overType { body.itemTypes[map.itemName] = element }
-            body.itemTypes["index"] = .int
-            checkSteps(map.steps, scope: &body)
-            if let result = map.result { checkValue(result, in: body) }
-        case .loop(let loop):
-            if let max = loop.maxIterations.expression { checkExpression(max, in: scope, expecting: .integer, field: "max_iterations") }
-            var body = scope
-            body.inLoop = true
-            checkSteps(loop.steps, scope: &body)
-            if let until = loop.until { checkExpression(until, in: body, expecting: .bool, field: "until") }
-        case .gate(let gate):
-            checkTemplate(gate.prompt, in: scope)
-            checkModel(gate.model, of: step)
-            if let threshold = gate.threshold.expression { checkExpression(threshold, in: scope, expecting: .number, field: "threshold") }
-        case .confirm(let confirm):
-            if let auto = confirm.autoApprove { checkExpression(auto, in: scope, expecting: .bool, field: "auto_approve") }
-        case .template(let template):
-            checkTemplate(template.template, in: scope)
-        case .set(let set):
-            checkValue(set.value, in: scope)
-        case .call(let call):
-            if let inputs = call.inputs { checkValue(inputs, in: scope) }
-        case .validate(let validate):
-            checkExpression(validate.items, in: scope, expecting: .list, field: "items")
-            checkValue(validate.schema, in: scope)
+        let declaration = step.declaration
+        let kind = type(of: declaration)
+        var checked = Set<String>()
+        for setting in Step.commonSettings + kind.settings where !setting.seesBody && checked.insert(setting.name).inserted {
+            checkSetting(setting, of: step, in: scope)
+        }
+        if let model = step.settings.string("model") { checkModel(model, of: step) }
+        var body = scope
+        if kind.hasBody {
+            switch step.kind {
+            case .map(let map):
+                body.itemNames.formUnion([map.itemName, "index"])
+                let overType = map.over.compiled.resultType(environment(for: scope))
+                if case .list(let element) = overType { body.itemTypes[map.itemName] = element }
+                body.itemTypes["index"] = .int
+            default:
+                body.inLoop = true
+                body.loopType = loopType(of: step)
+            }
+            checkSteps(step.body, scope: &body)
+            for setting in kind.settings where setting.seesBody { checkSetting(setting, of: step, in: body) }
+        }
+        let bodyScope = body
+        let typing = OutputTyping(
+            body: step.body.map { ($0.id, outputTypes.byID[$0.id] ?? .dyn) },
+            valueInBody: { valueType($0, in: bodyScope) },
+            calledPlanOutput: calledPlanOutput)
+        if outputTypes.byID[step.id] == nil || allSteps[step.id] === step {
+            outputTypes.byID[step.id] = declaration.outputType(typing)
         }
     }
 
+    /// One setting's template, expression or value, checked against the setting's type.
+    private func checkSetting(_ setting: StepSetting, of step: Step, in scope: Scope) {
+        switch step.settings[setting.name] {
+        case .template(let template)?:
+            checkTemplate(template, in: scope)
+        case .expression(let expression)?, .number(.expression(let expression))?:
+            checkExpression(expression, in: scope, expecting: setting.type, field: setting.name)
+        case .value(let value)?:
+            checkValue(value, in: scope)
+        case .literal?, .number(.literal)?, nil:
+            break
+        }
+    }
+
+    /// `loop` inside a loop body: `best` is the best round so far, `feedback` the output of the
+    /// body's last gate in the previous round (both null in the first round).
+    private func loopType(of loop: Step) -> CELType {
+        let typing = presumedTyping(of: loop)
+        let gates = loop.body.filter { if case .gate = $0.kind { true } else { false } }
+        return .object(
+            [
+                "iteration": .int, "best": LoopStep.bestType(typing),
+                "feedback": gates.last.map { presumedOutputType(of: $0) } ?? .dyn,
+            ], closed: true)
+    }
+
+    /// A step's output type before its body is checked (what `loop.best` is typed by): like the
+    /// checked one, except that values computed in a body (a map's `result`) are only typed
+    /// when literal.
+    private func presumedOutputType(of step: Step) -> CELType {
+        step.declaration.outputType(presumedTyping(of: step))
+    }
+
+    private func presumedTyping(of step: Step) -> OutputTyping {
+        OutputTyping(
+            body: step.body.map { ($0.id, presumedOutputType(of: $0)) },
+            valueInBody: { if case .literal(let json) = $0 { Self.literalType(json) } else { .dyn } },
+            calledPlanOutput: calledPlanOutput)
+    }
+
+    /// The static type of a value evaluated in `scope`.
+    private func valueType(_ value: PlanValue, in scope: Scope) -> CELType {
+        switch value {
+        case .literal(let json): Self.literalType(json)
+        case .expression(let expression): expression.compiled.resultType(environment(for: scope))
+        case .template: .string
+        case .array(let items):
+            .list(Self.common(items.map { valueType($0, in: scope) }))
+        case .object(let members):
+            .object(Dictionary(members.map { ($0.key, valueType($0.value, in: scope)) }, uniquingKeysWith: { $1 }), closed: true)
+        }
+    }
+
+    private static func literalType(_ json: JSONValue) -> CELType {
+        switch json {
+        case .string: .string
+        case .integer: .int
+        case .double: .double
+        case .bool: .bool
+        case .null: .null
+        case .array(let items): .list(common(items.map(literalType)))
+        case .object(let object):
+            .object(Dictionary(object.members.map { ($0.key, literalType($0.value)) }, uniquingKeysWith: { $1 }), closed: true)
+        }
+    }
+
+    /// The one type all of `types` have, or `dyn`.
+    private static func common(_ types: [CELType]) -> CELType {
+        guard let first = types.first, types.allSatisfy({ $0 == first }) else { return .dyn }
+        return first
+    }
+
     /// A step's `model` is a name from the plan's `models` or a literal `provider:model`.
-    private func checkModel(_ model: String?, of step: Step) {
-        guard let model, !model.contains(":"), plan.models[model] == nil else { return }
+    private func checkModel(_ model: String, of step: Step) {
+        guard !model.contains(":"), plan.models[model] == nil else { return }
         let known = plan.models.keys.sorted().joined(separator: ", ")
         report(
             .reference,
@@ -187,32 +256,10 @@ struct ReferenceChecker {
         }
     }
 
+    /// Checks `expression`, then that its type fits the setting it is written in.
     /// What a setting's expression must give: a run would fail on anything else, after
     /// whatever it had already paid for.
-    enum ExpectedType {
-        case bool, list, integer, number
-
-        func accepts(_ type: CELType) -> Bool {
-            switch (self, type) {
-            case (_, .dyn), (.bool, .bool), (.list, .list), (.integer, .int), (.integer, .uint), (.number, .int), (.number, .uint), (.number, .double):
-                true
-            default:
-                false
-            }
-        }
-
-        var words: String {
-            switch self {
-            case .bool: "a bool (true or false)"
-            case .list: "a list"
-            case .integer: "an integer"
-            case .number: "a number"
-            }
-        }
-    }
-
-    /// Checks `expression`, then that its type fits the setting it is written in.
-    private func checkExpression(_ expression: PlanExpression, in scope: Scope, expecting expected: ExpectedType, field: String) {
+    private func checkExpression(_ expression: PlanExpression, in scope: Scope, expecting expected: SettingType, field: String) {
         checkExpression(expression, in: scope)
         let type = expression.compiled.resultType(environment(for: scope))
         guard !expected.accepts(type) else { return }
@@ -270,44 +317,8 @@ struct ReferenceChecker {
             "steps": .object(scope.stepTypes, closed: false),
         ]
         for name in scope.itemNames { variables[name] = scope.itemTypes[name] ?? .dyn }
-        if scope.inLoop {
-            variables["loop"] = .object(["iteration": .int, "best": .dyn, "feedback": .dyn], closed: true)
-        }
+        if scope.inLoop { variables["loop"] = scope.loopType }
         return CELTypeEnvironment(variables: variables)
-    }
-
-    /// What a step's output is known to look like before the plan runs.
-    private static func outputType(of step: Step) -> CELType {
-        switch step.kind {
-        case .llm(let llm): llm.schema.map(CELType.init(jsonSchema:)) ?? .string
-        case .template: .string
-        case .gate:
-            .object(
-                [
-                    "scores": .map(key: .string, value: .double), "score": .double, "threshold": .double,
-                    "passed": .bool, "feedback": .string, "iteration": .int,
-                ], closed: true)
-        case .confirm: .object(["approved": .bool], closed: true)
-        case .map: .list(.dyn)
-        case .loop: .object(["iteration": .int, "iterations": .int, "score": .dyn, "outputs": .dyn], closed: true)
-        case .validate: .object(["valid": .list(.dyn), "rejected": .list(.dyn)], closed: true)
-        // The shapes the interpreter gives (Interpreter+IO): a read of a field they never have
-        // is a validate error, not a run failure after the search was paid for.
-        case .search:
-            .object(
-                [
-                    "results": .list(.object(
-                        ["title": .string, "url": .string, "snippet": .string, "published": .dyn, "provider": .string], closed: true))
-                ], closed: true)
-        case .fetch:
-            .object(
-                [
-                    "pages": .list(.object(["url": .string, "title": .string, "text": .string], closed: true)),
-                    "failed": .list(.object(["url": .string, "error": .string], closed: true)),
-                ], closed: true)
-        case .load: .object(["path": .string, "text": .string, "chunks": .list(.dyn)], closed: true)
-        default: .dyn
-        }
     }
 
     /// CEL's type identifiers (`type(x) == string`): names the language defines, not variables.
