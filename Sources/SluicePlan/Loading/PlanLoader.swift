@@ -142,9 +142,11 @@ public struct PlanLoader: Sendable {
     /// File order, then message, with exact repeats removed.
     ///
     /// Where a JSON Schema inside the plan does not compile, that precise error replaces the
-    /// metaschema's generic complaint about the same node.
+    /// metaschema's generic complaint about the same node; so does a setting's range error
+    /// (from the kind's declaration) the schema's `minimum` complaint.
     static func ordered(_ diagnostics: [PlanDiagnostic]) -> [PlanDiagnostic] {
-        let compiled = Set(diagnostics.filter { $0.code == .inputSchema || $0.code == .outputSchema }.map(\.pointer))
+        let compiled = Set(
+            diagnostics.filter { $0.code == .inputSchema || $0.code == .outputSchema || $0.code == .range }.map(\.pointer))
         var seen = Set<PlanDiagnostic>()
         return diagnostics.filter {
             !($0.code == .schema && compiled.contains($0.pointer)) && seen.insert($0).inserted

@@ -150,8 +150,18 @@ struct ReferenceChecker {
         }
     }
 
-    /// One setting's template, expression or value, checked against the setting's type.
+    /// One setting's template, expression or value, checked against the setting's type; a
+    /// literal number against the bounds the kind declares for it.
     private func checkSetting(_ setting: StepSetting, of step: Step, in scope: Scope) {
+        let literal: Double? =
+            switch step.settings[setting.name] {
+            case .literal(let json)?: json.doubleValue
+            case .number(.literal(let number))?: number
+            default: nil
+            }
+        if let literal, let bounds = step.declaration.bounds(of: setting), let problem = bounds.violation(by: literal) {
+            report(.range, "'\(setting.name)' \(problem)", step.pointer.appending(setting.name), nil)
+        }
         switch step.settings[setting.name] {
         case .template(let template)?:
             checkTemplate(template, in: scope)
