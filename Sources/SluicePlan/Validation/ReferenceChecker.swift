@@ -169,6 +169,8 @@ struct ReferenceChecker {
             checkExpression(expression, in: scope, expecting: setting.type, field: setting.name)
         case .value(let value)?:
             checkValue(value, in: scope)
+            // A whole-value "${…}" gives the setting its value as it is: it must be of the setting's type.
+            if case .expression(let expression) = value { checkType(of: expression, in: scope, expecting: setting.type, field: setting.name) }
         case .literal?, .number(.literal)?, nil:
             break
         }
@@ -271,6 +273,10 @@ struct ReferenceChecker {
     /// whatever it had already paid for.
     private func checkExpression(_ expression: PlanExpression, in scope: Scope, expecting expected: SettingType, field: String) {
         checkExpression(expression, in: scope)
+        checkType(of: expression, in: scope, expecting: expected, field: field)
+    }
+
+    private func checkType(of expression: PlanExpression, in scope: Scope, expecting expected: SettingType, field: String) {
         let type = expression.compiled.resultType(environment(for: scope))
         guard !expected.accepts(type) else { return }
         report(
