@@ -57,6 +57,8 @@ extension Step {
         StepSetting("timeout_seconds", .numberOrExpression, .number, bounds: .above(0)),
     ]
 
+    static let commonSettingNames = Set(commonSettings.map(\.name))
+
     /// The declared kind, without copying the settings (cheap enough for the engine's hot path).
     public var declaredKind: any StepKindDeclaration.Type {
         switch kind {

@@ -121,6 +121,7 @@ final class PlanDecoder {
         else { return nil }
         // A kind may redeclare a common setting (confirm's `details`): it is read once.
         var settings = StepSettings()
+        settings.values.reserveCapacity(object.count)
         decodeSettings(Step.commonSettings, of: object, at: pointer, into: &settings)
         decodeSettings(declaration.settings, of: object, at: pointer, into: &settings)
         let body = declaration.hasBody ? decodeSteps(object["steps"], at: pointer.appending("steps")) : []

@@ -120,8 +120,9 @@ struct ReferenceChecker {
     private func checkStep(_ step: Step, in scope: Scope) {
         let declaration = step.declaration
         let kind = type(of: declaration)
-        var checked = Set<String>()
-        for setting in Step.commonSettings + kind.settings where !setting.seesBody && checked.insert(setting.name).inserted {
+        for setting in Step.commonSettings { checkSetting(setting, of: step, in: scope) }
+        // A kind may redeclare a common setting (confirm's `details`): it is checked once.
+        for setting in kind.settings where !setting.seesBody && !Step.commonSettingNames.contains(setting.name) {
             checkSetting(setting, of: step, in: scope)
         }
         if let model = step.settings.string("model") { checkModel(model, of: step) }
@@ -153,25 +154,28 @@ struct ReferenceChecker {
     /// One setting's template, expression or value, checked against the setting's type; a
     /// literal number against the bounds the kind declares for it.
     private func checkSetting(_ setting: StepSetting, of step: Step, in scope: Scope) {
+        guard let decoded = step.settings[setting.name] else { return }
         let literal: Double? =
-            switch step.settings[setting.name] {
-            case .literal(let json)?: json.doubleValue
-            case .number(.literal(let number))?: number
+            switch decoded {
+            case .literal(let json): json.doubleValue
+            case .number(.literal(let number)): number
             default: nil
             }
         if let literal, let bounds = step.declaration.bounds(of: setting), let problem = bounds.violation(by: literal) {
             report(.range, "'\(setting.name)' \(problem)", step.pointer.appending(setting.name), nil)
         }
-        switch step.settings[setting.name] {
-        case .template(let template)?:
+        switch decoded {
+        case .template(let template):
             checkTemplate(template, in: scope)
-        case .expression(let expression)?, .number(.expression(let expression))?:
+        case .expression(let expression), .number(.expression(let expression)):
             checkExpression(expression, in: scope, expecting: setting.type, field: setting.name)
-        case .value(let value)?:
+        case .value(let value):
             checkValue(value, in: scope)
             // A whole-value "${…}" gives the setting its value as it is: it must be of the setting's type.
-            if case .expression(let expression) = value { checkType(of: expression, in: scope, expecting: setting.type, field: setting.name) }
-        case .literal?, .number(.literal)?, nil:
+            if case .expression(let expression) = value, setting.type != .any {
+                checkType(of: expression, in: scope, expecting: setting.type, field: setting.name)
+            }
+        case .literal, .number(.literal):
             break
         }
     }
