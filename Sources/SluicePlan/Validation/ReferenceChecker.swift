@@ -7,7 +7,7 @@ import SluiceJSON
 /// map, and the loop state inside a loop. Step ids must be unique in the whole plan.
 struct ReferenceChecker {
     private let plan: Plan
-    private let report: (PlanDiagnostic.Code, String, JSONPointer, Int?) -> Void
+    let report: (PlanDiagnostic.Code, String, JSONPointer, Int?) -> Void
     /// Every step by id (first definition), to tell "unknown" from "not visible here".
     private var allSteps: [String: Step] = [:]
     /// The enclosing map or loop of each nested step.
@@ -21,11 +21,11 @@ struct ReferenceChecker {
     /// references to them are not reported again.
     private let undecodedIDs: Set<String>
     /// The output type of the plan a `call` names.
-    private let calledPlanOutput: (String) -> CELType
+    let calledPlanOutput: (String) -> CELType
     /// Each checked step's output type, by id (the first definition's), as the walk finds them.
-    private let outputTypes = OutputTypes()
+    let outputTypes = OutputTypes()
 
-    private final class OutputTypes {
+    final class OutputTypes {
         var byID: [String: CELType] = [:]
     }
 
@@ -51,7 +51,7 @@ struct ReferenceChecker {
     /// Extended in place as steps become visible, never rebuilt: a plan of N chained steps is
     /// checked in O(N), not O(N²). (Keep it uniquely referenced while it grows: a live copy
     /// makes every insert copy the whole set.)
-    private struct Scope {
+    struct Scope {
         var steps: Set<String> = []
         /// The static type of `steps`' member for each visible step, kept with `steps`.
         var stepTypes: [String: CELType] = [:]
@@ -180,64 +180,6 @@ struct ReferenceChecker {
         }
     }
 
-    /// `loop` inside a loop body: `best` is the best round so far, `feedback` the output of the
-    /// body's last gate in the previous round (both null in the first round).
-    private func loopType(of loop: Step) -> CELType {
-        let typing = presumedTyping(of: loop)
-        let gates = loop.body.filter { if case .gate = $0.kind { true } else { false } }
-        return .object(
-            [
-                "iteration": .int, "best": LoopStep.bestType(typing),
-                "feedback": gates.last.map { presumedOutputType(of: $0) } ?? .dyn,
-            ], closed: true)
-    }
-
-    /// A step's output type before its body is checked (what `loop.best` is typed by): like the
-    /// checked one, except that values computed in a body (a map's `result`) are only typed
-    /// when literal.
-    private func presumedOutputType(of step: Step) -> CELType {
-        step.declaration.outputType(presumedTyping(of: step))
-    }
-
-    private func presumedTyping(of step: Step) -> OutputTyping {
-        OutputTyping(
-            body: step.body.map { ($0.id, presumedOutputType(of: $0)) },
-            valueInBody: { if case .literal(let json) = $0 { Self.literalType(json) } else { .dyn } },
-            calledPlanOutput: calledPlanOutput)
-    }
-
-    /// The static type of a value evaluated in `scope`.
-    private func valueType(_ value: PlanValue, in scope: Scope) -> CELType {
-        switch value {
-        case .literal(let json): Self.literalType(json)
-        case .expression(let expression): expression.compiled.resultType(environment(for: scope))
-        case .template: .string
-        case .array(let items):
-            .list(Self.common(items.map { valueType($0, in: scope) }))
-        case .object(let members):
-            .object(Dictionary(members.map { ($0.key, valueType($0.value, in: scope)) }, uniquingKeysWith: { $1 }), closed: true)
-        }
-    }
-
-    private static func literalType(_ json: JSONValue) -> CELType {
-        switch json {
-        case .string: .string
-        case .integer: .int
-        case .double: .double
-        case .bool: .bool
-        case .null: .null
-        case .array(let items): .list(common(items.map(literalType)))
-        case .object(let object):
-            .object(Dictionary(object.members.map { ($0.key, literalType($0.value)) }, uniquingKeysWith: { $1 }), closed: true)
-        }
-    }
-
-    /// The one type all of `types` have, or `dyn`.
-    private static func common(_ types: [CELType]) -> CELType {
-        guard let first = types.first, types.allSatisfy({ $0 == first }) else { return .dyn }
-        return first
-    }
-
     /// A step's `model` is a name from the plan's `models` or a literal `provider:model`.
     private func checkModel(_ model: String, of step: Step) {
         guard !model.contains(":"), plan.models[model] == nil else { return }
@@ -288,50 +230,8 @@ struct ReferenceChecker {
             expression.pointer, expression.offsetInString)
     }
 
-    /// Each expression of the plan's output value against the type its place in the output
-    /// schema asks for (`"sections_count": "${inputs.company}"` against `"type": "integer"`),
-    /// as far as both are known: the run would otherwise fail only at its very end.
-    private func checkOutputTypes(_ value: PlanValue, schema: JSONValue?, in scope: Scope) {
-        guard let schema else { return }
-        switch value {
-        case .literal:
-            return
-        case .expression(let expression):
-            let type = expression.compiled.resultType(environment(for: scope))
-            guard let allowed = Self.jsonTypes(schema), !allowed.isEmpty, type != .dyn, !allowed.contains(where: { Self.fits(type, $0) }) else { return }
-            report(
-                .expression, "the output schema wants \(allowed.joined(separator: " or ")) here, but this expression is of type \(type)",
-                expression.pointer, expression.offsetInString)
-        case .template(let template):
-            guard let allowed = Self.jsonTypes(schema), !allowed.isEmpty, !allowed.contains("string") else { return }
-            report(
-                .expression, "the output schema wants \(allowed.joined(separator: " or ")) here, but a template always gives a string",
-                template.pointer, nil)
-        case .array(let items):
-            for item in items { checkOutputTypes(item, schema: schema["items"], in: scope) }
-        case .object(let members):
-            for (key, member) in members { checkOutputTypes(member, schema: schema["properties"]?[key], in: scope) }
-        }
-    }
-
-    /// The JSON types a schema's `type` names (nil without one).
-    private static func jsonTypes(_ schema: JSONValue) -> [String]? {
-        if let single = schema["type"]?.stringValue { return [single] }
-        return schema["type"]?.arrayValue?.compactMap(\.stringValue)
-    }
-
-    private static func fits(_ type: CELType, _ jsonType: String) -> Bool {
-        switch (jsonType, type) {
-        case ("integer", .int), ("integer", .uint), ("number", .int), ("number", .uint), ("number", .double), ("string", .string),
-            ("boolean", .bool), ("array", .list), ("object", .map), ("object", .object), ("null", .null):
-            true
-        default:
-            false
-        }
-    }
-
     /// The variables an expression sees at this point, typed as far as the plan tells.
-    private func environment(for scope: Scope) -> CELTypeEnvironment {
+    func environment(for scope: Scope) -> CELTypeEnvironment {
         var variables: [String: CELType] = [
             "inputs": inputType,
             "steps": .object(scope.stepTypes, closed: false),
