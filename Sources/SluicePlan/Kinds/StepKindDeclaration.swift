@@ -34,7 +34,7 @@ public protocol StepKindDeclaration: Sendable {
 extension StepKindDeclaration {
     public func drawing(of step: Step) -> StepDrawing { .node(detail: nil) }
     public func bounds(of setting: StepSetting) -> SettingBounds? { setting.bounds }
-    /// The steps of the body (map and loop), if the kind has one.
+    /// Whether the kind has a body of steps (map and loop).
     public static var hasBody: Bool { settings.contains { $0.form == .body } }
 }
 
