@@ -25,7 +25,8 @@ import Testing
     /// The diagnostics of one fixture, as "LINE:COL: error: MESSAGE (at POINTER)" without the file name.
     static func diagnostics(of name: String) -> [String]? {
         let path = Fixtures.broken.appendingPathComponent(name).path
-        let loader = PlanLoader(catalog: PlanCatalog(directories: [Fixtures.broken.path]))
+        // The valid fixtures hold plans the broken ones call (typed_callee).
+        let loader = PlanLoader(catalog: PlanCatalog(directories: [Fixtures.broken.path, Fixtures.valid.path]))
         do {
             _ = try loader.load(path: path)
             return nil
@@ -34,6 +35,7 @@ import Testing
             return error.diagnostics.map {
                 String($0.description.dropFirst(path.count + 1))
                     .replacingOccurrences(of: Fixtures.broken.path, with: "<broken>")
+                    .replacingOccurrences(of: Fixtures.valid.path, with: "<valid>")
             }
         }
     }

@@ -63,9 +63,9 @@ struct CELCheckerTests {
     @Test("type errors knowable statically", arguments: [
         ("inputs.task + 1", "no matching overload for '+' applied to (string, int)", 0),
         ("nope > 1", "undeclared reference to 'nope'", 0),
-        ("size(steps.outlin.output) > 0", "no such field 'outlin' (known fields: gate, outline, report, search)", 5),
-        ("inputs.tasks", "no such field 'tasks' (known fields: auto_confirm, days, extra, quality_threshold, tags, task)", 0),
-        ("inputs.days.value", "type 'int' does not support field selection (field 'value')", 0),
+        ("size(steps.outlin.output) > 0", "no such field 'outlin' (known fields: gate, outline, report, search) — did you mean 'outline'?", 11),
+        ("inputs.tasks", "no such field 'tasks' (known fields: auto_confirm, days, extra, quality_threshold, tags, task) — did you mean 'task'?", 7),
+        ("inputs.days.value", "type 'int' does not support field selection (field 'value')", 12),
         ("size(inputs.days)", "no matching overload for 'size' applied to (int)", 0),
         ("inputs.auto_confirm && inputs.days", "no matching overload for '&&': operand is int, not bool", 23),
         ("steps.outline.output.sections.all(s, s.title)", "the predicate of all() must be a bool, not string", 37),

@@ -72,6 +72,42 @@ import Testing
         #expect(Self.properties(schema["$defs"]?["stepCommon"]) == Self.properties(schema["$defs"]?["stepCommonNames"]))
     }
 
+    /// The "written as" column of each step table says what the kind's declaration says:
+    /// a literal, a template, a bare expression, a value, or a literal or "${…}".
+    @Test func eachStepFieldSaysHowItIsWritten() throws {
+        let text = try String(contentsOf: Self.reference, encoding: .utf8)
+        var written: [String: [String: String]] = [:]
+        var heading = ""
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("#") {
+                heading = line.drop { $0 == "#" }.trimmingCharacters(in: .whitespaces)
+            } else if line.hasPrefix("| `") {
+                let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard cells.count > 3 else { continue }
+                written[heading, default: [:]][cells[1].trimmingCharacters(in: ["`"])] = cells[3]
+            }
+        }
+        let tables = [("Steps", Step.commonSettings)] + StepKinds.all.map { ("`\($0.name)`", $0.settings) }
+        for (heading, settings) in tables {
+            for setting in settings {
+                #expect(
+                    written[heading]?[setting.name] == Self.words(setting.form),
+                    "docs/plan-reference.md '\(heading)' \(setting.name): the 'written as' column")
+            }
+        }
+    }
+
+    static func words(_ form: StepSetting.Form) -> String {
+        switch form {
+        case .literal: "literal"
+        case .template: "template"
+        case .expression: "expression (bare)"
+        case .numberOrExpression: "literal or `\"${…}\"`"
+        case .value: "value"
+        case .body: "steps"
+        }
+    }
+
     @Test func everyCELFunctionAndMacroIsDocumented() throws {
         let text = try String(contentsOf: Self.reference, encoding: .utf8)
         for name in CELFunctions.globalNames.union(CELFunctions.methodNames).sorted() {

@@ -289,18 +289,12 @@ extension Step {
 
     /// Steps that only compute from the context: nothing to wait for, no provider to call.
     var onlyComputes: Bool {
-        switch kind {
-        case .set, .template, .validate: true
-        default: false
-        }
+        declaredKind.execution == .computes
     }
 
     /// Steps that do one thing (retries apply to them); map, loop and call retry inside.
     var isLeaf: Bool {
-        switch kind {
-        case .map, .loop, .call: false
-        default: true
-        }
+        declaredKind.execution != .runsSteps
     }
 }
 

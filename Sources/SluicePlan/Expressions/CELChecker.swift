@@ -1,4 +1,5 @@
 /// Static checks of a parsed expression against declared variable types: undeclared variables,
+import SluiceJSON
 /// unknown functions, fields that cannot exist, and operator or function arguments whose types
 /// can never match. Anything typed `dyn` passes and is checked at run time.
 struct CELChecker {
@@ -10,8 +11,13 @@ struct CELChecker {
         self.environment = environment
     }
 
-    private mutating func report(_ message: String, _ node: CELNode) {
-        errors.append(CELError(message, offset: node.range.lowerBound))
+    private mutating func report(_ message: String, _ node: CELNode, at offset: Int? = nil) {
+        errors.append(CELError(message, offset: offset ?? node.range.lowerBound))
+    }
+
+    /// Where the field name of a select node starts: the error is the name, not the chain.
+    private static func fieldOffset(_ node: CELNode, _ field: String) -> Int {
+        max(node.range.lowerBound, node.range.upperBound - field.unicodeScalars.count)
     }
 
     private mutating func noOverload(_ function: String, _ types: [CELType], _ node: CELNode) -> CELType {
@@ -32,7 +38,7 @@ struct CELChecker {
             return .dyn
         case .select(let operand, let field):
             if let qualified = qualifiedType(node) { return qualified }
-            return select(field, from: check(operand), node)
+            return select(field, from: check(operand), node, at: Self.fieldOffset(node, field))
         case .presence(let operand, let field):
             let type = check(operand)
             switch type {
@@ -102,39 +108,44 @@ struct CELChecker {
     /// prefixes it (`a.b.c` declared as one name).
     private mutating func qualifiedType(_ node: CELNode) -> CELType? {
         var fields: [String] = []
+        var offsets: [Int] = []
         var current = node
         while case .select(let operand, let field) = current.kind {
             fields.append(field)
+            offsets.append(Self.fieldOffset(current, field))
             current = operand
         }
+        offsets.reverse()
         guard case .identifier(let root) = current.kind, !locals.contains(where: { $0.name == root }) else { return nil }
         fields.reverse()
         for count in stride(from: fields.count, through: 1, by: -1) {
             let name = ([root] + fields[..<count]).joined(separator: ".")
             if var type = environment.variables[name] {
-                for field in fields[count...] { type = select(field, from: type, node) }
+                for index in count..<fields.count { type = select(fields[index], from: type, node, at: offsets[index]) }
                 return type
             }
         }
         return nil
     }
 
-    private mutating func select(_ field: String, from type: CELType, _ node: CELNode) -> CELType {
+    private mutating func select(_ field: String, from type: CELType, _ node: CELNode, at offset: Int? = nil) -> CELType {
         switch type {
         case .dyn: return .dyn
         case .map(let key, let value):
-            if key != .string && key != .dyn { report("cannot select field '\(field)' from \(type): its keys are not strings", node) }
+            if key != .string && key != .dyn { report("cannot select field '\(field)' from \(type): its keys are not strings", node, at: offset) }
             return value
         case .object(let fields, let closed):
             if let fieldType = fields[field] { return fieldType }
             if closed {
                 let known = fields.keys.sorted()
                 let list = known.prefix(12).joined(separator: ", ") + (known.count > 12 ? ", …" : "")
-                report("no such field '\(field)'" + (known.isEmpty ? "" : " (known fields: \(list))"), node)
+                report(
+                    "no such field '\(field)'" + (known.isEmpty ? "" : " (known fields: \(list))")
+                        + NameSuggestion.didYouMean(field, among: known), node, at: offset)
             }
             return .dyn
         default:
-            report("type '\(type)' does not support field selection (field '\(field)')", node)
+            report("type '\(type)' does not support field selection (field '\(field)')", node, at: offset)
             return .dyn
         }
     }

@@ -1,7 +1,8 @@
 /// Draws a plan's steps as a Mermaid flowchart: the run order, conditions, maps and loops.
 ///
-/// Maps and loops become subgraphs holding their bodies; a loop gets a dashed edge back to
-/// its first step labelled with its exit condition.
+/// Each kind's declaration says how it is drawn (``StepDrawing``): maps and loops become
+/// subgraphs holding their bodies; a loop gets a dashed edge back to its first step labelled
+/// with its exit condition.
 public struct MermaidGraph {
     private var lines: [String] = ["flowchart TD"]
 
@@ -19,21 +20,16 @@ public struct MermaidGraph {
     public var text: String { lines.joined(separator: "\n") + "\n" }
 
     private mutating func add(_ step: Step, after previous: String?, indent: String) {
-        switch step.kind {
-        case .map(let map):
-            lines.append("\(indent)subgraph \(step.id)[\(Self.label("\(step.id): map over \(map.over.source)"))]")
-            addBody(map.steps, indent: indent + "  ")
+        switch step.declaration.drawing(of: step) {
+        case .group(let label, let body, let backEdge):
+            lines.append("\(indent)subgraph \(step.id)[\(Self.label(label))]")
+            addBody(body, indent: indent + "  ")
             lines.append("\(indent)end")
-        case .loop(let loop):
-            lines.append("\(indent)subgraph \(step.id)[\(Self.label("\(step.id): loop, at most \(Self.describe(loop.maxIterations)) rounds"))]")
-            addBody(loop.steps, indent: indent + "  ")
-            lines.append("\(indent)end")
-            if let first = loop.steps.first, let last = loop.steps.last {
-                let exit = loop.until.map { "until \($0.source)" } ?? "next round"
-                lines.append("\(indent)\(last.id) -.->|\(Self.label(exit))| \(first.id)")
+            if let backEdge, let first = body.first, let last = body.last {
+                lines.append("\(indent)\(last.id) -.->|\(Self.label(backEdge))| \(first.id)")
             }
-        default:
-            lines.append("\(indent)\(step.id)[\(Self.label("\(step.id) (\(step.kindName))\(Self.detail(step))"))]")
+        case .node(let detail):
+            lines.append("\(indent)\(step.id)[\(Self.label("\(step.id) (\(step.kindName))\(detail.map { ": " + $0 } ?? "")"))]")
         }
         if let previous {
             if let when = step.when {
@@ -49,25 +45,6 @@ public struct MermaidGraph {
         for step in steps {
             add(step, after: previous, indent: indent)
             previous = step.id
-        }
-    }
-
-    /// What a box says after `id (kind)`: a gate's dimensions, a call's plan… (also the web
-    /// page's SVG graph, which draws the same boxes).
-    public static func detail(_ step: Step) -> String {
-        switch step.kind {
-        case .gate(let gate): ": " + gate.dimensions.map(\.name).joined(separator: ", ")
-        case .call(let call): ": " + call.plan
-        case .validate(let validate): ": " + validate.items.source
-        default: ""
-        }
-    }
-
-    /// A number setting as a plan author wrote it: `3`, or the expression's source.
-    public static func describe(_ setting: NumberSetting) -> String {
-        switch setting {
-        case .literal(let value): value == value.rounded() ? String(Int(value)) : String(value)
-        case .expression(let expression): expression.source
         }
     }
 

@@ -117,145 +117,67 @@ final class PlanDecoder {
 
     private func decodeStep(_ value: JSONValue, at pointer: JSONPointer) -> Step? {
         guard let object = value.objectValue, let id = object["id"]?.stringValue,
-            let kindName = object["kind"]?.stringValue
+            let kindName = object["kind"]?.stringValue, let declaration = StepKinds.named(kindName)
         else { return nil }
-        let field = { (name: String) in pointer.appending(name) }
-        guard let kind = decodeKind(kindName, object, at: pointer) else { return nil }
+        // A kind may redeclare a common setting (confirm's `details`): it is read once.
+        var settings = StepSettings()
+        settings.values.reserveCapacity(object.count)
+        decodeSettings(Step.commonSettings, of: object, at: pointer, into: &settings)
+        decodeSettings(declaration.settings, of: object, at: pointer, into: &settings)
+        let body = declaration.hasBody ? decodeSteps(object["steps"], at: pointer.appending("steps")) : []
+        // A missing required setting means the schema already complained.
+        guard let kind = declaration.init(settings: settings, body: body)?.kind else { return nil }
         return Step(
             id: id,
             kind: kind,
-            title: object["title"]?.stringValue,
-            when: expression(object["when"], at: field("when")),
-            status: object["status"]?.stringValue,
-            message: template(object["message"], at: field("message")),
-            details: object["details"].map { planValue($0, at: field("details")) },
-            retry: object["retry"].map { retry in
+            title: settings.string("title"),
+            when: settings.expression("when"),
+            status: settings.string("status"),
+            message: settings.template("message"),
+            details: settings.value("details"),
+            retry: settings.literal("retry").map { retry in
                 RetryPolicy(
                     maxAttempts: retry["max_attempts"]?.integerValue.map { Int($0) } ?? 3,
                     initialDelayMilliseconds: retry["initial_delay_ms"]?.integerValue.map { Int($0) } ?? 500,
                     maxDelayMilliseconds: retry["max_delay_ms"]?.integerValue.map { Int($0) } ?? 8000
                 )
             },
-            timeoutSeconds: number(object["timeout_seconds"], at: field("timeout_seconds")),
-            pointer: pointer
+            timeoutSeconds: settings.number("timeout_seconds"),
+            pointer: pointer,
+            settings: settings
         )
     }
 
-    // One decoder per kind; a missing required field means the schema already complained.
-    private func decodeKind(_ name: String, _ object: JSONObject, at pointer: JSONPointer) -> Step.Kind? {
-        let field = { (name: String) in pointer.appending(name) }
-        switch name {
-        case "llm":
-            guard let prompt = template(object["prompt"], at: field("prompt")) else { return nil }
-            checkSchema(object["schema"], at: field("schema"), code: .outputSchema, what: "output schema")
-            return .llm(
-                LLMStep(
-                    prompt: prompt,
-                    system: template(object["system"], at: field("system")),
-                    model: object["model"]?.stringValue,
-                    schema: object["schema"],
-                    temperature: object["temperature"]?.doubleValue,
-                    maxTokens: object["max_tokens"]?.integerValue.map { Int($0) },
-                    stream: object["stream"]?.boolValue ?? true,
-                    onTruncation: object["on_truncation"]?.stringValue.flatMap(TruncationSetting.init(rawValue:)),
-                    maxRepairs: object["max_repairs"]?.integerValue.map { Int($0) }
-                ))
-        case "search":
-            let isList = object["queries"] != nil
-            let key = isList ? "queries" : "query"
-            guard let queries = object[key] else { return nil }
-            return .search(
-                SearchStep(
-                    queries: planValue(queries, at: field(key)),
-                    isList: isList,
-                    provider: object["provider"]?.stringValue,
-                    maxResults: number(object["max_results"], at: field("max_results")),
-                    days: number(object["days"], at: field("days"))
-                ))
-        case "fetch":
-            let isList = object["urls"] != nil
-            let key = isList ? "urls" : "url"
-            guard let urls = object[key] else { return nil }
-            return .fetch(
-                FetchStep(
-                    urls: planValue(urls, at: field(key)),
-                    isList: isList,
-                    maxBytes: object["max_bytes"]?.integerValue.map { Int($0) }
-                ))
-        case "load":
-            guard let path = object["path"] else { return nil }
-            return .load(
-                LoadStep(
-                    path: planValue(path, at: field("path")),
-                    chunkSize: object["chunk_size"]?.integerValue.map { Int($0) } ?? 8000,
-                    chunkOverlap: object["chunk_overlap"]?.integerValue.map { Int($0) } ?? 200
-                ))
-        case "map":
-            guard let over = expression(object["over"], at: field("over")) else { return nil }
-            return .map(
-                MapStep(
-                    over: over,
-                    itemName: object["as"]?.stringValue ?? "item",
-                    concurrency: number(object["concurrency"], at: field("concurrency")) ?? .literal(4),
-                    tolerateFailures: object["tolerate_failures"]?.boolValue ?? false,
-                    steps: decodeSteps(object["steps"], at: field("steps")),
-                    result: object["result"].map { planValue($0, at: field("result")) }
-                ))
-        case "loop":
-            guard let maxIterations = number(object["max_iterations"], at: field("max_iterations")) else {
-                return nil
+    /// Reads each declared setting the step has by its form: templates and expressions are
+    /// compiled, literal JSON Schemas checked; what does not compile is reported and left out.
+    private func decodeSettings(
+        _ declared: [StepSetting], of object: JSONObject, at pointer: JSONPointer, into settings: inout StepSettings
+    ) {
+        for setting in declared where settings.values[setting.name] == nil {
+            guard let raw = object[setting.name] else { continue }
+            let field = pointer.appending(setting.name)
+            let decoded: StepSettings.Value?
+            switch setting.form {
+            case .literal:
+                if case .jsonSchema(let what) = setting.type { checkSchema(raw, at: field, code: .outputSchema, what: what) }
+                decoded = .literal(raw)
+            case .template:
+                decoded = template(raw, at: field).map(StepSettings.Value.template)
+            case .expression:
+                decoded = expression(raw, at: field).map(StepSettings.Value.expression)
+            case .numberOrExpression:
+                decoded = number(raw, at: field).map(StepSettings.Value.number)
+            case .value:
+                let value = planValue(raw, at: field)
+                // A literal schema is compiled now; one computed by an expression when the step runs.
+                if case .jsonSchema(let what) = setting.type, case .literal = value {
+                    checkSchema(raw, at: field, code: .outputSchema, what: what)
+                }
+                decoded = .value(value)
+            case .body:
+                decoded = nil
             }
-            return .loop(
-                LoopStep(
-                    steps: decodeSteps(object["steps"], at: field("steps")),
-                    until: expression(object["until"], at: field("until")),
-                    maxIterations: maxIterations
-                ))
-        case "gate":
-            guard let prompt = template(object["prompt"], at: field("prompt")),
-                let threshold = number(object["threshold"], at: field("threshold"))
-            else { return nil }
-            let dimensions = (object["dimensions"]?.arrayValue ?? []).compactMap { dimension -> GateStep.Dimension? in
-                guard let name = dimension["name"]?.stringValue else { return nil }
-                return GateStep.Dimension(
-                    name: name,
-                    weight: dimension["weight"]?.doubleValue ?? 1,
-                    description: dimension["description"]?.stringValue
-                )
-            }
-            return .gate(
-                GateStep(
-                    prompt: prompt,
-                    model: object["model"]?.stringValue,
-                    dimensions: dimensions,
-                    threshold: threshold,
-                    scaleMin: object["scale"]?["min"]?.doubleValue ?? 0,
-                    scaleMax: object["scale"]?["max"]?.doubleValue ?? 10
-                ))
-        case "confirm":
-            return .confirm(
-                ConfirmStep(
-                    details: object["details"].map { planValue($0, at: field("details")) },
-                    autoApprove: expression(object["auto_approve"], at: field("auto_approve")),
-                    fallback: object["fallback"]?.stringValue.flatMap(ConfirmStep.Fallback.init(rawValue:)) ?? .fail
-                ))
-        case "template":
-            guard let text = template(object["template"], at: field("template")) else { return nil }
-            return .template(TemplateStep(template: text))
-        case "set":
-            guard let value = object["value"] else { return nil }
-            return .set(SetStep(value: planValue(value, at: field("value"))))
-        case "call":
-            guard let plan = object["plan"]?.stringValue else { return nil }
-            return .call(CallStep(plan: plan, inputs: object["inputs"].map { planValue($0, at: field("inputs")) }))
-        case "validate":
-            guard let items = expression(object["items"], at: field("items")), let schema = object["schema"] else { return nil }
-            let value = planValue(schema, at: field("schema"))
-            // A literal schema is compiled now; one computed by an expression when the step runs.
-            if case .literal = value { checkSchema(schema, at: field("schema"), code: .outputSchema, what: "item schema") }
-            return .validate(ValidateStep(items: items, schema: value))
-        default:
-            return nil
+            if let decoded { settings.values[setting.name] = decoded }
         }
     }
 

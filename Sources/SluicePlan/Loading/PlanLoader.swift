@@ -55,7 +55,7 @@ public struct PlanLoader: Sendable {
         diagnostics += inputs.diagnostics
         let decoder = PlanDecoder(source: source)
         if let plan = decoder.decodePlan() {
-            var checker = ReferenceChecker(plan: plan) { code, message, pointer, offset in
+            var checker = ReferenceChecker(plan: plan, calledPlanOutput: calledPlanOutput(besides: path)) { code, message, pointer, offset in
                 decoder.report(code, message, at: pointer, offset: offset)
             }
             checker.check()
@@ -68,6 +68,21 @@ public struct PlanLoader: Sendable {
             diagnostics += decoder.diagnostics
         }
         throw PlanValidationError(diagnostics: Self.ordered(diagnostics))
+    }
+
+    /// The output type of a plan a `call` names, from its `output.schema` (read shallowly, like
+    /// CallChecker: a broken callee is reported when it is validated itself); `dyn` when the
+    /// plan is missing, has no output schema, or gives all its steps' outputs.
+    private func calledPlanOutput(besides path: String) -> (String) -> CELType {
+        let catalog = self.catalog
+        return { name in
+            guard let file = catalog.resolve(name, besides: path),
+                let bytes = try? PlanCatalog.readFile(file, limit: Self.maxPlanBytes),
+                let document = try? JSONParser.parse(bytes),
+                let schema = document["output"]?["schema"]
+            else { return .dyn }
+            return CELType(jsonSchema: schema).closingDeclaredObjects
+        }
     }
 
     /// Validates the document against `plan.schema.json`.
@@ -127,9 +142,11 @@ public struct PlanLoader: Sendable {
     /// File order, then message, with exact repeats removed.
     ///
     /// Where a JSON Schema inside the plan does not compile, that precise error replaces the
-    /// metaschema's generic complaint about the same node.
+    /// metaschema's generic complaint about the same node; so does a setting's range error
+    /// (from the kind's declaration) the schema's `minimum` complaint.
     static func ordered(_ diagnostics: [PlanDiagnostic]) -> [PlanDiagnostic] {
-        let compiled = Set(diagnostics.filter { $0.code == .inputSchema || $0.code == .outputSchema }.map(\.pointer))
+        let compiled = Set(
+            diagnostics.filter { $0.code == .inputSchema || $0.code == .outputSchema || $0.code == .range }.map(\.pointer))
         var seen = Set<PlanDiagnostic>()
         return diagnostics.filter {
             !($0.code == .schema && compiled.contains($0.pointer)) && seen.insert($0).inserted

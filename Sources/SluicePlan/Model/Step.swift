@@ -23,11 +23,16 @@ public final class Step: Sendable {
     public let timeoutSeconds: NumberSetting?
     /// Where the step is in the plan document.
     public let pointer: JSONPointer
+    /// Every setting as decoded per its declared form, common and the kind's own: what the
+    /// validator walks (``kind`` holds the same, typed, for the engine).
+    public let settings: StepSettings
 
     init(
         id: String, kind: Kind, title: String?, when: PlanExpression?, status: String?, message: TemplateText?,
-        details: PlanValue?, retry: RetryPolicy?, timeoutSeconds: NumberSetting?, pointer: JSONPointer
+        details: PlanValue?, retry: RetryPolicy?, timeoutSeconds: NumberSetting?, pointer: JSONPointer,
+        settings: StepSettings
     ) {
+        self.settings = settings
         self.id = id
         self.kind = kind
         self.title = title
@@ -42,7 +47,8 @@ public final class Step: Sendable {
 }
 
 extension Step {
-    /// What a step does, with that kind's own settings.
+    /// What a step does, with that kind's own settings: one case per declared kind (see
+    /// ``StepKindDeclaration``), the table the engine dispatches on.
     public enum Kind: Sendable {
         case llm(LLMStep)
         case search(SearchStep)
@@ -59,26 +65,9 @@ extension Step {
     }
 
     /// The names of the kinds, as plans spell them.
-    public static let kindNames = [
-        "llm", "search", "fetch", "load", "map", "loop", "gate", "confirm", "template", "set", "call", "validate",
-    ]
+    public static var kindNames: [String] { StepKinds.all.map { $0.name } }
 
-    public var kindName: String {
-        switch kind {
-        case .llm: "llm"
-        case .search: "search"
-        case .fetch: "fetch"
-        case .load: "load"
-        case .map: "map"
-        case .loop: "loop"
-        case .gate: "gate"
-        case .confirm: "confirm"
-        case .template: "template"
-        case .set: "set"
-        case .call: "call"
-        case .validate: "validate"
-        }
-    }
+    public var kindName: String { declaredKind.name }
 
     /// The steps of a `map` or `loop` body; empty for other kinds.
     public var body: [Step] {

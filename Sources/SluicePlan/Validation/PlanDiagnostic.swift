@@ -43,7 +43,7 @@ extension PlanDiagnostic {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
             case io, syntax, schema, duplicateID, expression, template, reference, inputSchema,
-                outputSchema, valueSyntax, call, limit
+                outputSchema, valueSyntax, call, limit, range
         }
         private let base: Base
 
@@ -71,6 +71,9 @@ extension PlanDiagnostic {
         public static let call = Code(base: .call)
         /// The plan is larger than a limit allows (see ``Plan/Limits``).
         public static let limit = Code(base: .limit)
+        /// A literal setting is outside the range its kind declares (`concurrency` ≥ 1, a gate's
+        /// `threshold` within its scale).
+        public static let range = Code(base: .range)
 
         public var description: String { base.rawValue }
     }

@@ -14,19 +14,16 @@ extension PlanSchema {
         }
     }
 
-    /// Read once from the embedded schema: `$defs/<kind>Step` and `$defs/stepCommon`.
+    /// Per kind from the step kind registry (which PlanSchemaSyncTests holds equal to the
+    /// schema's `$defs/<kind>Step`); in all, every property name the embedded schema declares.
     static let fields: Fields = {
-        let schema = (try? JSONParser.parse(text)) ?? .null
-        let definitions = schema["$defs"]?.objectValue
-        func properties(_ value: JSONValue?) -> Set<String> {
-            Set(value?["properties"]?.objectValue?.keys ?? [])
-        }
-        let common = properties(definitions?["stepCommon"])
+        let common = Set(Step.commonSettings.map(\.name))
         var perKind: [String: Set<String>] = [:]
-        for kind in Step.kindNames {
-            perKind[kind] = properties(definitions?[kind + "Step"]).union(common).union(["id", "kind"])
+        for kind in StepKinds.all {
+            perKind[kind.name] = Set(kind.settings.map(\.name)).union(common)
         }
-        var all = properties(schema)
+        let schema = (try? JSONParser.parse(text)) ?? .null
+        var all = Set(schema["properties"]?.objectValue?.keys ?? [])
         func collect(_ value: JSONValue) {
             switch value {
             case .object(let object):

@@ -7,7 +7,7 @@ import SluiceJSON
 /// map, and the loop state inside a loop. Step ids must be unique in the whole plan.
 struct ReferenceChecker {
     private let plan: Plan
-    private let report: (PlanDiagnostic.Code, String, JSONPointer, Int?) -> Void
+    let report: (PlanDiagnostic.Code, String, JSONPointer, Int?) -> Void
     /// Every step by id (first definition), to tell "unknown" from "not visible here".
     private var allSteps: [String: Step] = [:]
     /// The enclosing map or loop of each nested step.
@@ -20,10 +20,22 @@ struct ReferenceChecker {
     /// Ids of steps the document has but the model lacks (their own errors were reported):
     /// references to them are not reported again.
     private let undecodedIDs: Set<String>
+    /// The output type of the plan a `call` names.
+    let calledPlanOutput: (String) -> CELType
+    /// Each checked step's output type, by id (the first definition's), as the walk finds them.
+    let outputTypes = OutputTypes()
 
-    init(plan: Plan, report: @escaping (PlanDiagnostic.Code, String, JSONPointer, Int?) -> Void) {
+    final class OutputTypes {
+        var byID: [String: CELType] = [:]
+    }
+
+    init(
+        plan: Plan, calledPlanOutput: @escaping (String) -> CELType = { _ in .dyn },
+        report: @escaping (PlanDiagnostic.Code, String, JSONPointer, Int?) -> Void
+    ) {
         self.plan = plan
         self.report = report
+        self.calledPlanOutput = calledPlanOutput
         let decoded = Set(plan.allSteps.map(\.id))
         self.undecodedIDs = Self.stepIDs(in: plan.source.document.value["steps"]).subtracting(decoded)
         let properties = plan.inputSchema["properties"]?.objectValue
@@ -39,7 +51,7 @@ struct ReferenceChecker {
     /// Extended in place as steps become visible, never rebuilt: a plan of N chained steps is
     /// checked in O(N), not O(N²). (Keep it uniquely referenced while it grows: a live copy
     /// makes every insert copy the whole set.)
-    private struct Scope {
+    struct Scope {
         var steps: Set<String> = []
         /// The static type of `steps`' member for each visible step, kept with `steps`.
         var stepTypes: [String: CELType] = [:]
@@ -47,6 +59,8 @@ struct ReferenceChecker {
         /// The static types of the map variables in scope (`item` or its `as` name, `index`).
         var itemTypes: [String: CELType] = [:]
         var inLoop = false
+        /// The type of `loop` inside a loop body: `best` and `feedback` typed by the body.
+        var loopType: CELType = .dyn
         /// The step whose fields are being checked, to name self-references.
         var current: String?
         /// Optional inputs that a `when` of this step or an enclosing one tests with `has(…)`.
@@ -97,65 +111,78 @@ struct ReferenceChecker {
     }
 
     private func makeVisible(_ step: Step, in scope: inout Scope) {
-        guard scope.steps.insert(step.id).inserted, let first = allSteps[step.id] else { return }
-        scope.stepTypes[step.id] = .object(["output": Self.outputType(of: first)], closed: true)
+        guard scope.steps.insert(step.id).inserted else { return }
+        scope.stepTypes[step.id] = .object(["output": outputTypes.byID[step.id] ?? .dyn], closed: true)
     }
 
+    /// Checks each setting the step has per its declaration, the body in its own scope, and
+    /// records the step's output type.
     private func checkStep(_ step: Step, in scope: Scope) {
-        if let when = step.when { checkExpression(when, in: scope, expecting: .bool, field: "when") }
-        if let message = step.message { checkTemplate(message, in: scope) }
-        if let details = step.details { checkValue(details, in: scope) }
-        if let timeout = step.timeoutSeconds?.expression { checkExpression(timeout, in: scope, expecting: .number, field: "timeout_seconds") }
-        switch step.kind {
-        case .llm(let llm):
-            checkTemplate(llm.prompt, in: scope)
-            if let system = llm.system { checkTemplate(system, in: scope) }
-            checkModel(llm.model, of: step)
-        case .search(let search):
-            checkValue(search.queries, in: scope)
-            if let maxResults = search.maxResults?.expression { checkExpression(maxResults, in: scope, expecting: .integer, field: "max_results") }
-            if let days = search.days?.expression { checkExpression(days, in: scope, expecting: .integer, field: "days") }
-        case .fetch(let fetch):
-            checkValue(fetch.urls, in: scope)
-        case .load(let load):
-            checkValue(load.path, in: scope)
-        case .map(let map):
-            checkExpression(map.over, in: scope, expecting: .list, field: "over")
-            if let concurrency = map.concurrency.expression { checkExpression(concurrency, in: scope, expecting: .integer, field: "concurrency") }
-            var body = scope
-            body.itemNames.formUnion([map.itemName, "index"])
-            let overType = map.over.compiled.resultType(environment(for: scope))
-            if case .list(let element) = overType { body.itemTypes[map.itemName] = element }
-            body.itemTypes["index"] = .int
-            checkSteps(map.steps, scope: &body)
-            if let result = map.result { checkValue(result, in: body) }
-        case .loop(let loop):
-            if let max = loop.maxIterations.expression { checkExpression(max, in: scope, expecting: .integer, field: "max_iterations") }
-            var body = scope
-            body.inLoop = true
-            checkSteps(loop.steps, scope: &body)
-            if let until = loop.until { checkExpression(until, in: body, expecting: .bool, field: "until") }
-        case .gate(let gate):
-            checkTemplate(gate.prompt, in: scope)
-            checkModel(gate.model, of: step)
-            if let threshold = gate.threshold.expression { checkExpression(threshold, in: scope, expecting: .number, field: "threshold") }
-        case .confirm(let confirm):
-            if let auto = confirm.autoApprove { checkExpression(auto, in: scope, expecting: .bool, field: "auto_approve") }
+        let declaration = step.declaration
+        let kind = type(of: declaration)
+        for setting in Step.commonSettings { checkSetting(setting, of: step, in: scope) }
+        // A kind may redeclare a common setting (confirm's `details`): it is checked once.
+        for setting in kind.settings where !setting.seesBody && !Step.commonSettingNames.contains(setting.name) {
+            checkSetting(setting, of: step, in: scope)
+        }
+        if let model = step.settings.string("model") { checkModel(model, of: step) }
+        var body = scope
+        if kind.hasBody {
+            switch step.kind {
+            case .map(let map):
+                body.itemNames.formUnion([map.itemName, "index"])
+                let overType = map.over.compiled.resultType(environment(for: scope))
+                if case .list(let element) = overType { body.itemTypes[map.itemName] = element }
+                body.itemTypes["index"] = .int
+            default:
+                body.inLoop = true
+                body.loopType = loopType(of: step)
+            }
+            checkSteps(step.body, scope: &body)
+            for setting in kind.settings where setting.seesBody { checkSetting(setting, of: step, in: body) }
+        }
+        let bodyScope = body
+        let typing = OutputTyping(
+            body: step.body.map { ($0.id, outputTypes.byID[$0.id] ?? .dyn) },
+            valueInBody: { valueType($0, in: bodyScope) },
+            calledPlanOutput: calledPlanOutput)
+        if outputTypes.byID[step.id] == nil || allSteps[step.id] === step {
+            outputTypes.byID[step.id] = declaration.outputType(typing)
+        }
+    }
+
+    /// One setting's template, expression or value, checked against the setting's type; a
+    /// literal number against the bounds the kind declares for it.
+    private func checkSetting(_ setting: StepSetting, of step: Step, in scope: Scope) {
+        guard let decoded = step.settings[setting.name] else { return }
+        let literal: Double? =
+            switch decoded {
+            case .literal(let json): json.doubleValue
+            case .number(.literal(let number)): number
+            default: nil
+            }
+        if let literal, let bounds = step.declaration.bounds(of: setting), let problem = bounds.violation(by: literal) {
+            report(.range, "'\(setting.name)' \(problem)", step.pointer.appending(setting.name), nil)
+        }
+        switch decoded {
         case .template(let template):
-            checkTemplate(template.template, in: scope)
-        case .set(let set):
-            checkValue(set.value, in: scope)
-        case .call(let call):
-            if let inputs = call.inputs { checkValue(inputs, in: scope) }
-        case .validate(let validate):
-            checkExpression(validate.items, in: scope, expecting: .list, field: "items")
-            checkValue(validate.schema, in: scope)
+            checkTemplate(template, in: scope)
+        case .expression(let expression), .number(.expression(let expression)):
+            checkExpression(expression, in: scope, expecting: setting.type, field: setting.name)
+        case .value(let value):
+            checkValue(value, in: scope)
+            // A whole-value "${…}" gives the setting its value as it is: it must be of the setting's type.
+            if case .expression(let expression) = value, setting.type != .any {
+                checkType(of: expression, in: scope, expecting: setting.type, field: setting.name)
+            }
+        case .literal, .number(.literal):
+            break
         }
     }
 
     /// A step's `model` is a name from the plan's `models` or a literal `provider:model`.
-    private func checkModel(_ model: String?, of step: Step) {
-        guard let model, !model.contains(":"), plan.models[model] == nil else { return }
+    private func checkModel(_ model: String, of step: Step) {
+        guard !model.contains(":"), plan.models[model] == nil else { return }
         let known = plan.models.keys.sorted().joined(separator: ", ")
         report(
             .reference,
@@ -187,33 +214,15 @@ struct ReferenceChecker {
         }
     }
 
+    /// Checks `expression`, then that its type fits the setting it is written in.
     /// What a setting's expression must give: a run would fail on anything else, after
     /// whatever it had already paid for.
-    enum ExpectedType {
-        case bool, list, integer, number
-
-        func accepts(_ type: CELType) -> Bool {
-            switch (self, type) {
-            case (_, .dyn), (.bool, .bool), (.list, .list), (.integer, .int), (.integer, .uint), (.number, .int), (.number, .uint), (.number, .double):
-                true
-            default:
-                false
-            }
-        }
-
-        var words: String {
-            switch self {
-            case .bool: "a bool (true or false)"
-            case .list: "a list"
-            case .integer: "an integer"
-            case .number: "a number"
-            }
-        }
+    private func checkExpression(_ expression: PlanExpression, in scope: Scope, expecting expected: SettingType, field: String) {
+        checkExpression(expression, in: scope)
+        checkType(of: expression, in: scope, expecting: expected, field: field)
     }
 
-    /// Checks `expression`, then that its type fits the setting it is written in.
-    private func checkExpression(_ expression: PlanExpression, in scope: Scope, expecting expected: ExpectedType, field: String) {
-        checkExpression(expression, in: scope)
+    private func checkType(of expression: PlanExpression, in scope: Scope, expecting expected: SettingType, field: String) {
         let type = expression.compiled.resultType(environment(for: scope))
         guard !expected.accepts(type) else { return }
         report(
@@ -221,93 +230,15 @@ struct ReferenceChecker {
             expression.pointer, expression.offsetInString)
     }
 
-    /// Each expression of the plan's output value against the type its place in the output
-    /// schema asks for (`"sections_count": "${inputs.company}"` against `"type": "integer"`),
-    /// as far as both are known: the run would otherwise fail only at its very end.
-    private func checkOutputTypes(_ value: PlanValue, schema: JSONValue?, in scope: Scope) {
-        guard let schema else { return }
-        switch value {
-        case .literal:
-            return
-        case .expression(let expression):
-            let type = expression.compiled.resultType(environment(for: scope))
-            guard let allowed = Self.jsonTypes(schema), !allowed.isEmpty, type != .dyn, !allowed.contains(where: { Self.fits(type, $0) }) else { return }
-            report(
-                .expression, "the output schema wants \(allowed.joined(separator: " or ")) here, but this expression is of type \(type)",
-                expression.pointer, expression.offsetInString)
-        case .template(let template):
-            guard let allowed = Self.jsonTypes(schema), !allowed.isEmpty, !allowed.contains("string") else { return }
-            report(
-                .expression, "the output schema wants \(allowed.joined(separator: " or ")) here, but a template always gives a string",
-                template.pointer, nil)
-        case .array(let items):
-            for item in items { checkOutputTypes(item, schema: schema["items"], in: scope) }
-        case .object(let members):
-            for (key, member) in members { checkOutputTypes(member, schema: schema["properties"]?[key], in: scope) }
-        }
-    }
-
-    /// The JSON types a schema's `type` names (nil without one).
-    private static func jsonTypes(_ schema: JSONValue) -> [String]? {
-        if let single = schema["type"]?.stringValue { return [single] }
-        return schema["type"]?.arrayValue?.compactMap(\.stringValue)
-    }
-
-    private static func fits(_ type: CELType, _ jsonType: String) -> Bool {
-        switch (jsonType, type) {
-        case ("integer", .int), ("integer", .uint), ("number", .int), ("number", .uint), ("number", .double), ("string", .string),
-            ("boolean", .bool), ("array", .list), ("object", .map), ("object", .object), ("null", .null):
-            true
-        default:
-            false
-        }
-    }
-
     /// The variables an expression sees at this point, typed as far as the plan tells.
-    private func environment(for scope: Scope) -> CELTypeEnvironment {
+    func environment(for scope: Scope) -> CELTypeEnvironment {
         var variables: [String: CELType] = [
             "inputs": inputType,
             "steps": .object(scope.stepTypes, closed: false),
         ]
         for name in scope.itemNames { variables[name] = scope.itemTypes[name] ?? .dyn }
-        if scope.inLoop {
-            variables["loop"] = .object(["iteration": .int, "best": .dyn, "feedback": .dyn], closed: true)
-        }
+        if scope.inLoop { variables["loop"] = scope.loopType }
         return CELTypeEnvironment(variables: variables)
-    }
-
-    /// What a step's output is known to look like before the plan runs.
-    private static func outputType(of step: Step) -> CELType {
-        switch step.kind {
-        case .llm(let llm): llm.schema.map(CELType.init(jsonSchema:)) ?? .string
-        case .template: .string
-        case .gate:
-            .object(
-                [
-                    "scores": .map(key: .string, value: .double), "score": .double, "threshold": .double,
-                    "passed": .bool, "feedback": .string, "iteration": .int,
-                ], closed: true)
-        case .confirm: .object(["approved": .bool], closed: true)
-        case .map: .list(.dyn)
-        case .loop: .object(["iteration": .int, "iterations": .int, "score": .dyn, "outputs": .dyn], closed: true)
-        case .validate: .object(["valid": .list(.dyn), "rejected": .list(.dyn)], closed: true)
-        // The shapes the interpreter gives (Interpreter+IO): a read of a field they never have
-        // is a validate error, not a run failure after the search was paid for.
-        case .search:
-            .object(
-                [
-                    "results": .list(.object(
-                        ["title": .string, "url": .string, "snippet": .string, "published": .dyn, "provider": .string], closed: true))
-                ], closed: true)
-        case .fetch:
-            .object(
-                [
-                    "pages": .list(.object(["url": .string, "title": .string, "text": .string], closed: true)),
-                    "failed": .list(.object(["url": .string, "error": .string], closed: true)),
-                ], closed: true)
-        case .load: .object(["path": .string, "text": .string, "chunks": .list(.dyn)], closed: true)
-        default: .dyn
-        }
     }
 
     /// CEL's type identifiers (`type(x) == string`): names the language defines, not variables.

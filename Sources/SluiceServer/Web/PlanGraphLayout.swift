@@ -60,34 +60,28 @@ struct PlanGraphLayout {
         return (first, previous)
     }
 
+    /// Draws a step as its kind's declaration says (``StepDrawing``), as `sluice graph` does.
     private mutating func place(_ step: Step, depth: Int) -> Placed {
-        let label: String
-        let body: [Step]
-        switch step.kind {
-        case .map(let map):
-            label = "\(step.id): map over \(map.over.source)"
-            body = map.steps
-        case .loop(let loop):
-            label = "\(step.id): loop, at most \(MermaidGraph.describe(loop.maxIterations)) rounds"
-            body = loop.steps
-        default:
-            return placeNode(id: step.id, label: "\(step.id) (\(step.kindName))\(MermaidGraph.detail(step))", kind: step.kindName, depth: depth)
+        switch step.declaration.drawing(of: step) {
+        case .node(let detail):
+            return placeNode(id: step.id, label: "\(step.id) (\(step.kindName))\(detail.map { ": " + $0 } ?? "")", kind: step.kindName, depth: depth)
+        case .group(let label, let body, let backEdge):
+            let top = y
+            y += Self.header
+            let placedBody = placeSteps(body, depth: depth + 1, after: nil)
+            y += Self.inset
+            let (x, width) = Self.span(depth: depth)
+            groups.append(["id": .string(step.id), "label": .string(label), "kind": .string(step.kindName), "x": .double(x), "y": .double(top), "w": .double(width), "h": .double(y - top)])
+            if let backEdge, let (first, last) = placedBody {
+                let right = Self.span(depth: depth + 1).x + Self.span(depth: depth + 1).width
+                let bend = right + Self.inset / 2
+                edges.append([
+                    "points": [[.double(right), .double(last.middle)], [.double(bend), .double(last.middle)], [.double(bend), .double(first.middle)], [.double(right), .double(first.middle)]],
+                    "dashed": true, "label": .string(backEdge),
+                ])
+            }
+            return Placed(top: top, bottom: y)
         }
-        let top = y
-        y += Self.header
-        let placedBody = placeSteps(body, depth: depth + 1, after: nil)
-        y += Self.inset
-        let (x, width) = Self.span(depth: depth)
-        groups.append(["id": .string(step.id), "label": .string(label), "kind": .string(step.kindName), "x": .double(x), "y": .double(top), "w": .double(width), "h": .double(y - top)])
-        if case .loop(let loop) = step.kind, let (first, last) = placedBody {
-            let right = Self.span(depth: depth + 1).x + Self.span(depth: depth + 1).width
-            let bend = right + Self.inset / 2
-            edges.append([
-                "points": [[.double(right), .double(last.middle)], [.double(bend), .double(last.middle)], [.double(bend), .double(first.middle)], [.double(right), .double(first.middle)]],
-                "dashed": true, "label": .string(loop.until.map { "until \($0.source)" } ?? "next round"),
-            ])
-        }
-        return Placed(top: top, bottom: y)
     }
 
     private mutating func placeNode(id: String, label: String, kind: String, depth: Int) -> Placed {
