@@ -6,9 +6,12 @@ struct CELChecker {
     private let environment: CELTypeEnvironment
     private var locals: [(name: String, type: CELType)] = []
     private(set) var errors: [CELError] = []
+    /// The expression's text as scalars, to place an operator's error at the operator.
+    private let scalars: [Unicode.Scalar]
 
-    init(environment: CELTypeEnvironment) {
+    init(environment: CELTypeEnvironment, source: String = "") {
         self.environment = environment
+        self.scalars = Array(source.unicodeScalars)
     }
 
     private mutating func report(_ message: String, _ node: CELNode, at offset: Int? = nil) {
@@ -21,8 +24,19 @@ struct CELChecker {
     }
 
     private mutating func noOverload(_ function: String, _ types: [CELType], _ node: CELNode) -> CELType {
-        report("no matching overload for '\(function)' applied to (\(types.map(\.description).joined(separator: ", ")))", node)
+        report("no matching overload for '\(function)' applied to (\(types.map(\.description).joined(separator: ", ")))", node, at: operatorOffset(node))
         return .dyn
+    }
+
+    /// Where a binary node's operator starts: the first scalar after its left operand that is
+    /// neither space nor a closing parenthesis (nil for other nodes, or without the source).
+    private func operatorOffset(_ node: CELNode) -> Int? {
+        guard case .binary(_, let left, _) = node.kind else { return nil }
+        var offset = left.range.upperBound
+        while offset < min(node.range.upperBound, scalars.count), scalars[offset] == ")" || scalars[offset].properties.isWhitespace {
+            offset += 1
+        }
+        return offset < min(node.range.upperBound, scalars.count) ? offset : nil
     }
 
     @discardableResult
@@ -390,7 +404,7 @@ extension CELExpression {
     /// `"no matching overload for '+' applied to (string, int)"`). Values typed `dyn` pass.
     /// - Returns: every problem found, in source order; empty when the expression checks.
     public func check(_ environment: CELTypeEnvironment) -> [CELError] {
-        var checker = CELChecker(environment: environment)
+        var checker = CELChecker(environment: environment, source: source)
         checker.check(root)
         let positions = CELSourcePositions(source)
         return checker.errors.map(positions.characterPositions).sorted { ($0.offset ?? 0) < ($1.offset ?? 0) }
