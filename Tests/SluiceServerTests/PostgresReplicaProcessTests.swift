@@ -1,0 +1,100 @@
+import Foundation
+import SluiceJSON
+import SluiceTesting
+import Testing
+
+/// Two real `sluice serve` processes with separate `SLUICE_HOME`s on one PostgreSQL store
+/// (`SLUICE_STORE`): a run started on one is followed from the other with `Last-Event-ID`, and
+/// a run whose replica was SIGKILLed is resumed by a replica started after it — every event
+/// once, in one gapless log kept in PostgreSQL (the homes get no SQLite store).
+@Suite(.serialized, .timeLimit(.minutes(5)), .enabled(if: PostgresCluster.available, "PostgreSQL is not installed (CI installs it)"))
+struct PostgresReplicaProcessTests {
+    @Test func aRunOnOneReplicaIsFollowedFromAnotherFromLastEventID() async throws {
+        let (url, database) = try Self.newDatabase()
+        let homes = [Self.scratchHome(), Self.scratchHome()]
+        defer { homes.forEach(Self.remove) }
+        let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, environment: ["SLUICE_STORE": url])
+        defer { first.stop() }
+        let second = try await ServeProcess(home: homes[1], delayMilliseconds: 100, environment: ["SLUICE_STORE": url])
+        defer { second.stop() }
+
+        let started = try await HTTP.request(first.port, "POST", "/v1/plans/news_report/runs", json: ["inputs": ["task": "AI agents"]])
+        #expect(started.status == 202, "\(started.text)")
+        let runID = try #require(started.json?["run_id"]?.stringValue)
+        let (head, reader, _) = try await HTTP.sse(first.port, "GET", "/v1/runs/\(runID)/events")
+        #expect(head.status == 200)
+        var before: [ReceivedSSE] = []
+        while let event = await reader.next() {
+            before.append(event)
+            if before.filter({ $0.data.contains(#""type":"step.completed""#) }).count >= 2 { break }
+        }
+        let lastSeen = try #require(before.last?.id)
+        let (otherHead, otherReader, _) = try await HTTP.sse(second.port, "GET", "/v1/runs/\(runID)/events", headers: ["Last-Event-ID": lastSeen])
+        #expect(otherHead.status == 200, "\(second.stderr)")
+        let after = await HTTP.drain(otherReader)
+        #expect(after.last?.event == "final_result", "\(after.last?.data.prefix(300) ?? "nothing from the other replica")")
+
+        let ids = (before + after).compactMap { $0.id.flatMap { Int($0) } }
+        #expect(ids == Array(1...ids.count))
+        let stored = try Self.psql("SELECT count(*) FROM events WHERE run_id = '\(runID)'", database: database)
+        #expect(stored == "\(ids.count)")
+        let summary = try await HTTP.request(second.port, "GET", "/v1/runs/\(runID)")
+        #expect(summary.json?["status"] == "completed", "\(summary.text)")
+        #expect(homes.allSatisfy { !FileManager.default.fileExists(atPath: $0 + "/runs.sqlite") })
+    }
+
+    @Test func aKilledReplicasRunIsResumedByAnotherReplica() async throws {
+        let (url, database) = try Self.newDatabase()
+        let homes = [Self.scratchHome(), Self.scratchHome()]
+        defer { homes.forEach(Self.remove) }
+        let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, environment: ["SLUICE_STORE": url])
+        let started = try await HTTP.request(first.port, "POST", "/v1/plans/news_report/runs", json: ["inputs": ["task": "AI agents"]])
+        #expect(started.status == 202, "\(started.text)")
+        let runID = try #require(started.json?["run_id"]?.stringValue)
+        let (_, reader, _) = try await HTTP.sse(first.port, "GET", "/v1/runs/\(runID)/events")
+        var before: [ReceivedSSE] = []
+        while let event = await reader.next() {
+            before.append(event)
+            if before.filter({ $0.data.contains(#""type":"step.completed""#) }).count >= 2 { break }
+        }
+        first.kill()
+        let ended = try Self.psql("SELECT status FROM runs WHERE id = '\(runID)'", database: database)
+        try #require(ended == "running", "the run ended (\(ended)) before its replica was killed")
+
+        let second = try await ServeProcess(home: homes[1], environment: ["SLUICE_STORE": url])
+        defer { second.stop() }
+        let lastSeen = try #require(before.last?.id)
+        let (resumedHead, resumedReader, _) = try await HTTP.sse(second.port, "GET", "/v1/runs/\(runID)/events", headers: ["Last-Event-ID": lastSeen])
+        #expect(resumedHead.status == 200, "\(second.stderr)")
+        let after = await HTTP.drain(resumedReader)
+        #expect(after.last?.event == "final_result", "\(after.last?.data.prefix(300) ?? "nothing after the kill")")
+
+        let ids = (before + after).compactMap { $0.id.flatMap { Int($0) } }
+        #expect(ids == Array(1...ids.count))
+        #expect(try Self.psql("SELECT count(*) FROM events WHERE run_id = '\(runID)'", database: database) == "\(ids.count)")
+        #expect(try Self.psql("SELECT count(*) FROM events WHERE run_id = '\(runID)' AND type = 'run.resumed'", database: database) == "1")
+        #expect(try Self.psql("SELECT status || ' ' || resumes FROM runs WHERE id = '\(runID)'", database: database) == "completed 1")
+    }
+
+    // MARK: Helpers
+
+    static func newDatabase() throws -> (url: String, database: String) {
+        guard let cluster = try PostgresCluster.shared() else { throw PostgresCluster.Failure(description: "PostgreSQL is not installed") }
+        let url = try cluster.createDatabase(prefix: "replicas")
+        return (url, String(url.split(separator: "/").last ?? ""))
+    }
+
+    static func psql(_ sql: String, database: String) throws -> String {
+        guard let cluster = try PostgresCluster.shared() else { throw PostgresCluster.Failure(description: "PostgreSQL is not installed") }
+        return try cluster.psql(sql, database: database).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func scratchHome() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("sluice-replica-\(UUID().uuidString)").path
+    }
+
+    static func remove(_ home: String) {
+        guard FileManager.default.fileExists(atPath: home) else { return }
+        do { try FileManager.default.removeItem(atPath: home) } catch { print("could not remove \(home): \(error)") }
+    }
+}
