@@ -76,6 +76,51 @@ struct PostgresReplicaProcessTests {
         #expect(try Self.psql("SELECT status || ' ' || resumes FROM runs WHERE id = '\(runID)'", database: database) == "completed 1")
     }
 
+    /// Both replicas running when one is SIGKILLed: the survivor takes the run over (it looks
+    /// for runs whose owner is gone every third of the lease, `SLUICE_STORE_LEASE`), and the
+    /// model calls completed before the kill are not made again.
+    @Test func aRunningReplicaTakesOverTheRunOfAKilledOne() async throws {
+        let (url, database) = try Self.newDatabase()
+        let homes = [Self.scratchHome(), Self.scratchHome()]
+        defer { homes.forEach(Self.remove) }
+        let environment = ["SLUICE_STORE": url, "SLUICE_STORE_LEASE": "3s"]
+        let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, environment: environment)
+        let second = try await ServeProcess(home: homes[1], delayMilliseconds: 100, environment: environment)
+        defer { second.stop() }
+
+        let started = try await HTTP.request(first.port, "POST", "/v1/plans/news_report/runs", json: ["inputs": ["task": "AI agents"]])
+        #expect(started.status == 202, "\(started.text)")
+        let runID = try #require(started.json?["run_id"]?.stringValue)
+        let (_, reader, _) = try await HTTP.sse(first.port, "GET", "/v1/runs/\(runID)/events")
+        var before: [ReceivedSSE] = []
+        while let event = await reader.next() {
+            before.append(event)
+            if before.filter({ $0.data.contains(#""type":"step.completed""#) }).count >= 2 { break }
+        }
+        first.kill()
+        let lastSeen = try #require(before.last?.id)
+        let (head, otherReader, _) = try await HTTP.sse(second.port, "GET", "/v1/runs/\(runID)/events", headers: ["Last-Event-ID": lastSeen])
+        #expect(head.status == 200, "\(second.stderr)")
+        let after = await HTTP.drain(otherReader)
+        #expect(after.last?.event == "final_result", "\(after.last?.data.prefix(300) ?? "nothing after the kill")\n\(second.stderr)")
+        #expect(second.stderr.contains("resuming run \(runID)"), "\(second.stderr)")
+
+        let ids = (before + after).compactMap { $0.id.flatMap { Int($0) } }
+        #expect(ids == Array(1...ids.count))
+        #expect(try Self.psql("SELECT status || ' ' || resumes FROM runs WHERE id = '\(runID)'", database: database) == "completed 1")
+        // Every model call is paid once: the paid calls of the killed part and of the resumed
+        // part are different steps, items and rounds, and together no more than a whole run's.
+        let paid = try Self.psql("""
+            SELECT e.seq > r.seq, e.step || '/' || coalesce(e.item::text, '') || '/' || coalesce(e.iteration::text, '')
+            FROM events e, (SELECT seq FROM events WHERE run_id = '\(runID)' AND type = 'run.resumed') r
+            WHERE e.run_id = '\(runID)' AND e.type = 'model.usage' AND e.data NOT LIKE '%"cache":%'
+            """, database: database).split(separator: "\n").map { $0.split(separator: "|", maxSplits: 1).map(String.init) }
+        let paidBefore = paid.filter { $0.first == "f" }.compactMap(\.last)
+        let paidAfter = paid.filter { $0.first == "t" }.compactMap(\.last)
+        #expect(!paidBefore.isEmpty)
+        #expect(Set(paidBefore).isDisjoint(with: Set(paidAfter)), "paid again: \(Set(paidBefore).intersection(Set(paidAfter)))")
+    }
+
     // MARK: Helpers
 
     static func newDatabase() throws -> (url: String, database: String) {

@@ -163,7 +163,13 @@ struct Serve: AsyncParsableCommand {
         let resumer = noResume ? nil : runs.executor as? DurableRunExecutor
         try await withThrowingTaskGroup(of: Void.self) { group in
             if let resumer {
-                group.addTask { await resumer.resumeInterrupted(library: library) { Terminal.error("sluice: \($0)") } }
+                if store.resolved(environment: environment) != nil {
+                    // A shared store: keep taking over what replicas that died leave behind.
+                    let interval = Duration.seconds(max(try store.leaseTimeout(environment: environment) / 3, 0.5))
+                    group.addTask { await resumer.takeOverInterrupted(library: library, every: interval) { Terminal.error("sluice: \($0)") } }
+                } else {
+                    group.addTask { await resumer.resumeInterrupted(library: library) { Terminal.error("sluice: \($0)") } }
+                }
             }
             try await server.run { port in
                 Terminal.error("sluice: serving \(plans) plan\(plans == 1 ? "" : "s") on http://\(host):\(port) (MCP at /mcp)")

@@ -21,6 +21,20 @@ struct StoreOptions: ParsableArguments {
         return variable
     }
 
+    /// How long a run on the PostgreSQL store stays owned without a heartbeat from its
+    /// process: `SLUICE_STORE_LEASE` (`30s`, `2m`; at least 1 s), else 30 seconds.
+    func leaseTimeout(environment: [String: String] = ProcessInfo.processInfo.environment) throws(StoreError) -> TimeInterval {
+        guard let text = environment["SLUICE_STORE_LEASE"], !text.isEmpty else { return 30 }
+        let seconds: TimeInterval
+        do {
+            seconds = try DurationText.seconds(text, option: "SLUICE_STORE_LEASE")
+        } catch {
+            throw StoreError(.invalidData, error.lines.joined(separator: " "))
+        }
+        guard seconds >= 1 else { throw StoreError(.invalidData, "SLUICE_STORE_LEASE '\(text)': a lease must last at least 1s") }
+        return seconds
+    }
+
     /// Opens the store. Never falls back to SQLite when a PostgreSQL store was asked for.
     ///
     /// - Throws: ``StoreError``: `invalidData` for a value that is not a PostgreSQL URL,
@@ -35,8 +49,9 @@ struct StoreOptions: ParsableArguments {
                 .invalidData,
                 "\(origin) '\(PostgresRunStore.redactedURL(url))' is not a PostgreSQL URL: expected postgres://user[:password]@host[:port]/database (leave it unset for the SQLite store in $SLUICE_HOME)")
         }
+        let lease = try leaseTimeout(environment: environment)
         do {
-            return try await PostgresRunStore.open(url: url)
+            return try await PostgresRunStore.open(url: url, leaseTimeout: lease)
         } catch {
             throw StoreError(error.code, "\(origin): \(error.message)")
         }

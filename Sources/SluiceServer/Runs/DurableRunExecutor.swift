@@ -3,6 +3,7 @@ public import SluiceEngine
 import SluiceJSON
 public import SluicePlan
 public import SluiceStore
+import Synchronization
 
 /// Records every run the server executes in a durable store: the run (with its user), its
 /// events — each batch stored before the transport's sink sees it, so a client can always
@@ -100,6 +101,34 @@ extension DurableRunExecutor {
         }
     }
 
+    /// Keeps taking over the server runs other processes left interrupted, for a store that
+    /// several replicas share: every `interval`, the runs whose owner is gone (their lease ran
+    /// out, or their process on this machine died) are resumed here, each by one replica only
+    /// (claiming locks the run). Returns when cancelled; the runs it resumed are cancelled then.
+    public func takeOverInterrupted(library: PlanLibrary, every interval: Duration, log: @escaping @Sendable (String) -> Void) async {
+        let taken = TakenRuns()
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                var found: [StoredRun] = []
+                do throws(StoreError) {
+                    found = try await store.runs(RunFilter(status: .interrupted, limit: 1000))
+                } catch {
+                    log("cannot look for interrupted runs: \(error.message)")
+                }
+                for run in found where run.options["origin"] == "server" && run.owner != ProcessOwner.current {
+                    guard taken.ids.withLock({ $0.insert(run.id).inserted }) else { continue }
+                    if await waitsForAnswer(run) { continue }
+                    group.addTask {
+                        await self.resume(run, library: library, log: log)
+                        taken.ids.withLock { _ = $0.remove(run.id) }
+                    }
+                }
+                do { try await Task.sleep(for: interval) } catch { break }
+            }
+            group.cancelAll()
+        }
+    }
+
     private func resume(_ run: StoredRun, library: PlanLibrary, log: @escaping @Sendable (String) -> Void) async {
         guard let plan = library.plan(named: run.plan.name)?.plan else {
             log("cannot resume run \(run.id): the plan '\(run.plan.name)' is not served")
@@ -109,7 +138,8 @@ extension DurableRunExecutor {
         do {
             prepared = try await store.prepareResume(id: run.id)
         } catch {
-            log("cannot resume run \(run.id): \(error.message)")
+            // `conflict`: another process claimed it first (or it ended meanwhile): it is theirs.
+            log(error.code == .conflict ? "run \(run.id) was not resumed here: \(error.message)" : "cannot resume run \(run.id): \(error.message)")
             return
         }
         let providers = providers(for: plan, ledger: prepared.ledger)
@@ -165,4 +195,9 @@ extension DurableRunExecutor {
         let continued = tail.contains { $0.seq > asked.seq && [.stepStarted, .stepCompleted, .runCompleted].contains($0.type) }
         return continued ? nil : asked
     }
+}
+
+/// The runs this process is resuming, so a scan does not start one twice.
+private final class TakenRuns: Sendable {
+    let ids = Mutex<Set<String>>([])
 }
