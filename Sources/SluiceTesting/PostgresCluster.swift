@@ -125,20 +125,24 @@ public final class PostgresCluster: Sendable {
     private func startWatchdog() {
         let stopCommand = (asPostgresUser ? "runuser -u postgres -- " : "") + "'\(binDirectory)/pg_ctl' -D '\(dataFolder)' -m immediate stop"
         let script = "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; \(stopCommand) >/dev/null 2>&1; rm -rf '\(folder)'"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try? process.run()
+        let argv = ["/bin/sh", "-c", script]
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for descriptor: Int32 in 0...2 { posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", descriptor == 0 ? O_RDONLY : O_WRONLY, 0) }
+        Self.closeInheritedDescriptors(&actions)
+        var cArguments = argv.map { strdup($0) } + [nil]
+        defer { for pointer in cArguments { free(pointer) } }
+        var pid: pid_t = 0
+        // Not waited for: it outlives the tests on purpose (reaped by init when we are gone).
+        _ = posix_spawn(&pid, argv[0], &actions, nil, &cArguments, environ)
     }
 
     /// Runs `tool` and waits for it, its output (stdout and stderr) in a file read back after.
     ///
     /// posix_spawn and waitpid rather than Foundation's Process: the cluster starts while
     /// holding a lock that other tests wait on, and `pg_ctl start` leaves a server running that
-    /// must not keep a pipe of ours open.
+    /// must not keep any pipe of this process open (descriptors from 3 up are closed).
     @discardableResult
     private func run(_ tool: String, _ arguments: [String], asServerUser: Bool = true) throws(Failure) -> String {
         let argv = asServerUser && asPostgresUser ? ["/usr/sbin/runuser", "-u", "postgres", "--", tool] + arguments : [tool] + arguments
@@ -150,6 +154,10 @@ public final class PostgresCluster: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of this process may leak into the child: `pg_ctl start` leaves a server
+        // running for the whole test run, and an inherited pipe end (another test's child's
+        // stdin) would keep that pipe open, so its reader would never see the end.
+        Self.closeInheritedDescriptors(&actions)
         var cArguments = argv.map { strdup($0) } + [nil]
         defer { for pointer in cArguments { free(pointer) } }
         var pid: pid_t = 0
@@ -165,6 +173,15 @@ public final class PostgresCluster: Sendable {
             throw Failure(description: "\((tool as NSString).lastPathComponent) \(arguments.joined(separator: " ")) failed (status \(status)): \(text)\(log.isEmpty ? "" : "\nserver log:\n" + log)")
         }
         return text
+    }
+
+    /// Adds a close action for every descriptor of this process from 3 up (glibc ignores the
+    /// ones closed meanwhile), so the child inherits only stdin, stdout and stderr.
+    private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for descriptor in open.compactMap(Int32.init) where descriptor > 2 {
+            posix_spawn_file_actions_addclose(&actions, descriptor)
+        }
     }
 
     /// A port nobody listens on now: bound on 127.0.0.1 with port 0, read back, released.

@@ -92,4 +92,14 @@ struct PostgresStoreCLITests {
             }
         }
     }
+
+    @Test(arguments: [(lease: "0s", says: "at least 1s"), (lease: "soon", says: "expected a number and a unit")])
+    func aBadLeaseIsRefused(lease: (lease: String, says: String)) throws {
+        let home = DurableHome()
+        defer { home.remove() }
+        let environment = home.environment.merging(["SLUICE_STORE": try Self.newDatabase(), "SLUICE_STORE_LEASE": lease.lease]) { $1 }
+        let result = try CLIProcess.run(["runs", "list"], environment: environment)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("SLUICE_STORE_LEASE '\(lease.lease)'") && result.stderr.contains(lease.says), "\(result.stderr)")
+    }
 }

@@ -121,6 +121,34 @@ struct PostgresReplicaProcessTests {
         #expect(Set(paidBefore).isDisjoint(with: Set(paidAfter)), "paid again: \(Set(paidBefore).intersection(Set(paidAfter)))")
     }
 
+    /// `DELETE /v1/runs/{id}` on the replica that does not execute the run: the executing one
+    /// sees the store's cancel flag and ends the run with `run.cancelled`.
+    @Test func aRunIsCancelledFromAnotherReplica() async throws {
+        let (url, database) = try Self.newDatabase()
+        let homes = [Self.scratchHome(), Self.scratchHome()]
+        defer { homes.forEach(Self.remove) }
+        let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, environment: ["SLUICE_STORE": url])
+        defer { first.stop() }
+        let second = try await ServeProcess(home: homes[1], delayMilliseconds: 100, environment: ["SLUICE_STORE": url])
+        defer { second.stop() }
+
+        let started = try await HTTP.request(first.port, "POST", "/v1/plans/news_report/runs", json: ["inputs": ["task": "AI agents"]])
+        let runID = try #require(started.json?["run_id"]?.stringValue)
+        let (_, reader, _) = try await HTTP.sse(first.port, "GET", "/v1/runs/\(runID)/events")
+        while let event = await reader.next() {
+            if event.data.contains(#""type":"step.completed""#) { break }
+        }
+        let cancelled = try await HTTP.request(second.port, "DELETE", "/v1/runs/\(runID)")
+        #expect(cancelled.status == 202, "\(cancelled.text)")
+        #expect(cancelled.json?["status"] == "cancelling", "\(cancelled.text)")
+        let rest = await HTTP.drain(reader)
+        #expect(rest.last?.data.contains(#""status":"cancelled""#) == true, "\(rest.suffix(2).map(\.data))")
+        #expect(try Self.psql("SELECT status FROM runs WHERE id = '\(runID)'", database: database) == "cancelled")
+        #expect(try Self.psql("SELECT type FROM events WHERE run_id = '\(runID)' ORDER BY seq DESC LIMIT 1", database: database) == "run.cancelled")
+        let again = try await HTTP.request(second.port, "DELETE", "/v1/runs/\(runID)")
+        #expect(again.status == 409, "\(again.text)")
+    }
+
     // MARK: Helpers
 
     static func newDatabase() throws -> (url: String, database: String) {

@@ -64,7 +64,8 @@ public struct DurableRunExecutor: RunExecutor {
         var engine = self.engine
         engine.providers = providers(for: plan, ledger: RunCallLedger(store: store, runID: request.runID))
         let storeFirst = StoreFirstSink(store: store, downstream: [sink])
-        let result = await engine.execute(request, sink: storeFirst)
+        let configured = engine
+        let result = await watchingCancelRequests(runID: request.runID) { await configured.execute(request, sink: storeFirst) }
         if let error = await storeFirst.storage.flush() {
             FileHandle.standardError.write(Data("sluice serve: \(storeFirst.storage.unwritten.count) event(s) of run \(request.runID) could not be recorded: \(error.message)\n".utf8))
         }
@@ -145,8 +146,10 @@ extension DurableRunExecutor {
         let providers = providers(for: plan, ledger: prepared.ledger)
         let sink = StoreEventSink(store: store)
         log("resuming run \(run.id) (\(run.plan.name)) from seq \(prepared.state.nextSeq)")
-        let outcome = await RunEngine(providers: providers, configuration: engine.configuration)
-            .run(plan: plan, inputs: run.inputs, sinks: [sink], resume: prepared.state)
+        let runEngine = RunEngine(providers: providers, configuration: engine.configuration)
+        let outcome = await watchingCancelRequests(runID: run.id) {
+            await runEngine.run(plan: plan, inputs: run.inputs, sinks: [sink], resume: prepared.state)
+        }
         if let error = await sink.flush() {
             log("\(sink.unwritten.count) event(s) of run \(run.id) could not be recorded: \(error.message)")
         }
@@ -171,7 +174,8 @@ extension DurableRunExecutor {
         var engine = self.engine
         engine.providers = providers(for: plan, ledger: prepared.ledger)
         let storeFirst = StoreFirstSink(store: store, downstream: [sink])
-        let result = await engine.execute(request, sink: storeFirst, resume: prepared.state)
+        let configured = engine
+        let result = await watchingCancelRequests(runID: request.runID) { await configured.execute(request, sink: storeFirst, resume: prepared.state) }
         if let error = await storeFirst.storage.flush() {
             FileHandle.standardError.write(Data("sluice serve: \(storeFirst.storage.unwritten.count) event(s) of run \(request.runID) could not be recorded: \(error.message)\n".utf8))
         }
@@ -200,4 +204,35 @@ extension DurableRunExecutor {
 /// The runs this process is resuming, so a scan does not start one twice.
 private final class TakenRuns: Sendable {
     let ids = Mutex<Set<String>>([])
+}
+
+extension DurableRunExecutor {
+    /// How often a running run looks at the store's cancel flag.
+    static let cancelPollInterval = Duration.milliseconds(500)
+
+    /// Runs `work` (a run's execution) in its own task, cancelling it when the store says the
+    /// run was asked to stop elsewhere — `DELETE /v1/runs/{id}` on another replica sharing the
+    /// store, or `sluice runs cancel` — so it ends with `run.cancelled` as an in-process cancel
+    /// does. Cancelling the calling task cancels `work` too.
+    func watchingCancelRequests<T: Sendable>(runID: String, _ work: @escaping @Sendable () async -> T) async -> T {
+        let running = Task { await work() }
+        let store = self.store
+        let watcher = Task {
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: Self.cancelPollInterval) } catch { return }
+                // A store that cannot be read only delays the check; the run reports store failures.
+                if (try? await store.isCancelRequested(id: runID)) == true {
+                    running.cancel()
+                    return
+                }
+            }
+        }
+        let result = await withTaskCancellationHandler {
+            await running.value
+        } onCancel: {
+            running.cancel()
+        }
+        watcher.cancel()
+        return result
+    }
 }
