@@ -83,9 +83,12 @@ public final class PostgresCluster: Sendable {
 
     private init(binDirectory: String) throws(Failure) {
         self.binDirectory = binDirectory
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-pg-\(UUID().uuidString.prefix(8))").path
-        dataFolder = folder + "/data"
         asPostgresUser = getuid() == 0
+        // As root, in /tmp itself: the postgres user must be able to reach the folder, which a
+        // TMPDIR under /root would not let it.
+        let base = asPostgresUser ? URL(fileURLWithPath: "/tmp") : FileManager.default.temporaryDirectory
+        folder = base.appendingPathComponent("sluice-pg-\(UUID().uuidString.prefix(8))").path
+        dataFolder = folder + "/data"
         port = try Self.freePort()
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -99,6 +102,14 @@ public final class PostgresCluster: Sendable {
         let options = "-p \(port) -k \(folder) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200"
         try run("\(binDirectory)/pg_ctl", ["-D", dataFolder, "-l", folder + "/server.log", "-o", options, "-w", "-t", "60", "start"])
         startWatchdog()
+    }
+
+    /// Runs blocking `work` (starting the cluster, `createdb`, `psql`) on a thread of its own,
+    /// so async tests waiting for it do not hold the few threads of Swift's cooperative pool.
+    public static func offThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
+        }
     }
 
     /// A new empty database; returns its URL (`postgres://sluice@127.0.0.1:PORT/NAME`).

@@ -10,7 +10,7 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(5)), .enabled(if: PostgresCluster.available, "PostgreSQL is not installed (CI installs it)"))
 struct PostgresReplicaProcessTests {
     @Test func aRunOnOneReplicaIsFollowedFromAnotherFromLastEventID() async throws {
-        let (url, database) = try Self.newDatabase()
+        let (url, database) = try await Self.newDatabase()
         let homes = [Self.scratchHome(), Self.scratchHome()]
         defer { homes.forEach(Self.remove) }
         let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, environment: ["SLUICE_STORE": url])
@@ -36,7 +36,7 @@ struct PostgresReplicaProcessTests {
 
         let ids = (before + after).compactMap { $0.id.flatMap { Int($0) } }
         #expect(ids == Array(1...ids.count))
-        let stored = try Self.psql("SELECT count(*) FROM events WHERE run_id = '\(runID)'", database: database)
+        let stored = try await Self.psql("SELECT count(*) FROM events WHERE run_id = '\(runID)'", database: database)
         #expect(stored == "\(ids.count)")
         let summary = try await HTTP.request(second.port, "GET", "/v1/runs/\(runID)")
         #expect(summary.json?["status"] == "completed", "\(summary.text)")
@@ -44,7 +44,7 @@ struct PostgresReplicaProcessTests {
     }
 
     @Test func aKilledReplicasRunIsResumedByAnotherReplica() async throws {
-        let (url, database) = try Self.newDatabase()
+        let (url, database) = try await Self.newDatabase()
         let homes = [Self.scratchHome(), Self.scratchHome()]
         defer { homes.forEach(Self.remove) }
         let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, environment: ["SLUICE_STORE": url])
@@ -58,7 +58,7 @@ struct PostgresReplicaProcessTests {
             if before.filter({ $0.data.contains(#""type":"step.completed""#) }).count >= 2 { break }
         }
         first.kill()
-        let ended = try Self.psql("SELECT status FROM runs WHERE id = '\(runID)'", database: database)
+        let ended = try await Self.psql("SELECT status FROM runs WHERE id = '\(runID)'", database: database)
         try #require(ended == "running", "the run ended (\(ended)) before its replica was killed")
 
         let second = try await ServeProcess(home: homes[1], environment: ["SLUICE_STORE": url])
@@ -71,16 +71,16 @@ struct PostgresReplicaProcessTests {
 
         let ids = (before + after).compactMap { $0.id.flatMap { Int($0) } }
         #expect(ids == Array(1...ids.count))
-        #expect(try Self.psql("SELECT count(*) FROM events WHERE run_id = '\(runID)'", database: database) == "\(ids.count)")
-        #expect(try Self.psql("SELECT count(*) FROM events WHERE run_id = '\(runID)' AND type = 'run.resumed'", database: database) == "1")
-        #expect(try Self.psql("SELECT status || ' ' || resumes FROM runs WHERE id = '\(runID)'", database: database) == "completed 1")
+        #expect(try await Self.psql("SELECT count(*) FROM events WHERE run_id = '\(runID)'", database: database) == "\(ids.count)")
+        #expect(try await Self.psql("SELECT count(*) FROM events WHERE run_id = '\(runID)' AND type = 'run.resumed'", database: database) == "1")
+        #expect(try await Self.psql("SELECT status || ' ' || resumes FROM runs WHERE id = '\(runID)'", database: database) == "completed 1")
     }
 
     /// Both replicas running when one is SIGKILLed: the survivor takes the run over (it looks
     /// for runs whose owner is gone every third of the lease, `SLUICE_STORE_LEASE`), and the
     /// model calls completed before the kill are not made again.
     @Test func aRunningReplicaTakesOverTheRunOfAKilledOne() async throws {
-        let (url, database) = try Self.newDatabase()
+        let (url, database) = try await Self.newDatabase()
         let homes = [Self.scratchHome(), Self.scratchHome()]
         defer { homes.forEach(Self.remove) }
         let environment = ["SLUICE_STORE": url, "SLUICE_STORE_LEASE": "3s"]
@@ -107,10 +107,10 @@ struct PostgresReplicaProcessTests {
 
         let ids = (before + after).compactMap { $0.id.flatMap { Int($0) } }
         #expect(ids == Array(1...ids.count))
-        #expect(try Self.psql("SELECT status || ' ' || resumes FROM runs WHERE id = '\(runID)'", database: database) == "completed 1")
+        #expect(try await Self.psql("SELECT status || ' ' || resumes FROM runs WHERE id = '\(runID)'", database: database) == "completed 1")
         // Every model call is paid once: the paid calls of the killed part and of the resumed
         // part are different steps, items and rounds, and together no more than a whole run's.
-        let paid = try Self.psql("""
+        let paid = try await Self.psql("""
             SELECT e.seq > r.seq, e.step || '/' || coalesce(e.item::text, '') || '/' || coalesce(e.iteration::text, '')
             FROM events e, (SELECT seq FROM events WHERE run_id = '\(runID)' AND type = 'run.resumed') r
             WHERE e.run_id = '\(runID)' AND e.type = 'model.usage' AND e.data NOT LIKE '%"cache":%'
@@ -124,7 +124,7 @@ struct PostgresReplicaProcessTests {
     /// `DELETE /v1/runs/{id}` on the replica that does not execute the run: the executing one
     /// sees the store's cancel flag and ends the run with `run.cancelled`.
     @Test func aRunIsCancelledFromAnotherReplica() async throws {
-        let (url, database) = try Self.newDatabase()
+        let (url, database) = try await Self.newDatabase()
         let homes = [Self.scratchHome(), Self.scratchHome()]
         defer { homes.forEach(Self.remove) }
         let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, environment: ["SLUICE_STORE": url])
@@ -143,23 +143,27 @@ struct PostgresReplicaProcessTests {
         #expect(cancelled.json?["status"] == "cancelling", "\(cancelled.text)")
         let rest = await HTTP.drain(reader)
         #expect(rest.last?.data.contains(#""status":"cancelled""#) == true, "\(rest.suffix(2).map(\.data))")
-        #expect(try Self.psql("SELECT status FROM runs WHERE id = '\(runID)'", database: database) == "cancelled")
-        #expect(try Self.psql("SELECT type FROM events WHERE run_id = '\(runID)' ORDER BY seq DESC LIMIT 1", database: database) == "run.cancelled")
+        #expect(try await Self.psql("SELECT status FROM runs WHERE id = '\(runID)'", database: database) == "cancelled")
+        #expect(try await Self.psql("SELECT type FROM events WHERE run_id = '\(runID)' ORDER BY seq DESC LIMIT 1", database: database) == "run.cancelled")
         let again = try await HTTP.request(second.port, "DELETE", "/v1/runs/\(runID)")
         #expect(again.status == 409, "\(again.text)")
     }
 
     // MARK: Helpers
 
-    static func newDatabase() throws -> (url: String, database: String) {
-        guard let cluster = try PostgresCluster.shared() else { throw PostgresCluster.Failure(description: "PostgreSQL is not installed") }
-        let url = try cluster.createDatabase(prefix: "replicas")
+    static func newDatabase() async throws -> (url: String, database: String) {
+        let url = try await PostgresCluster.offThread {
+            guard let cluster = try PostgresCluster.shared() else { throw PostgresCluster.Failure(description: "PostgreSQL is not installed") }
+            return try cluster.createDatabase(prefix: "replicas")
+        }
         return (url, String(url.split(separator: "/").last ?? ""))
     }
 
-    static func psql(_ sql: String, database: String) throws -> String {
-        guard let cluster = try PostgresCluster.shared() else { throw PostgresCluster.Failure(description: "PostgreSQL is not installed") }
-        return try cluster.psql(sql, database: database).trimmingCharacters(in: .whitespacesAndNewlines)
+    static func psql(_ sql: String, database: String) async throws -> String {
+        try await PostgresCluster.offThread {
+            guard let cluster = try PostgresCluster.shared() else { throw PostgresCluster.Failure(description: "PostgreSQL is not installed") }
+            return try cluster.psql(sql, database: database).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
     }
 
     static func scratchHome() -> String {

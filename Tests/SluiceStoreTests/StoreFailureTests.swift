@@ -100,7 +100,7 @@ import Testing
 
     /// Replicas starting at once on a new file or database: each opens (migrating it once).
     @Test(arguments: StoreBackend.all) func storesOpeningANewStoreAtOnceAllSucceed(backend: StoreBackend) async throws {
-        let location = try backend.freshLocation()
+        let location = try await backend.freshLocation()
         defer {
             if backend == .sqlite {
                 let folder = (location as NSString).deletingLastPathComponent

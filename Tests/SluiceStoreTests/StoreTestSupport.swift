@@ -19,17 +19,19 @@ enum StoreBackend: String, CaseIterable, CustomTestStringConvertible {
     var testDescription: String { rawValue }
 
     /// A new empty place for a store: a file path in a fresh folder, or a new database's URL.
-    func freshLocation() throws -> String {
+    func freshLocation() async throws -> String {
         switch self {
         case .sqlite:
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-store-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             return folder + "/runs.sqlite"
         case .postgres:
-            guard let cluster = try PostgresCluster.shared() else {
-                throw PostgresCluster.Failure(description: "PostgreSQL is not installed")
+            return try await PostgresCluster.offThread {
+                guard let cluster = try PostgresCluster.shared() else {
+                    throw PostgresCluster.Failure(description: "PostgreSQL is not installed")
+                }
+                return try cluster.createDatabase(prefix: "store")
             }
-            return try cluster.createDatabase(prefix: "store")
         }
     }
 
@@ -55,7 +57,7 @@ struct TemporaryStore {
 
     init(_ backend: StoreBackend = .sqlite, busyTimeout: TimeInterval = 5) async throws {
         self.backend = backend
-        location = try backend.freshLocation()
+        location = try await backend.freshLocation()
         store = try await backend.open(location, busyTimeout: busyTimeout)
     }
 
