@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // System libraries: no C type leaks past the module that imports them.
@@ -96,6 +97,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The PostgreSQL run store (postgres-nio), for several servers on one database. Its own
+        // module so SluiceStore, the server and the benchmarks build without SwiftNIO's Postgres
+        // stack; only the CLI (which opens `--store postgres://…`) and the store tests link it.
+        .target(
+            name: "SluiceStorePostgres",
+            dependencies: [
+                "SluiceJSON",
+                "SluiceEngine",
+                "SluiceStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SluiceCLI",
             dependencies: [
@@ -105,6 +119,7 @@ let package = Package(
                 "SluiceProviders",
                 "SluiceServer",
                 "SluiceStore",
+                "SluiceStorePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -150,7 +165,7 @@ let package = Package(
         .testTarget(
             name: "SluiceStoreTests",
             dependencies: [
-                "SluiceStore", "SluiceEngine", "SluicePlan", "SluiceProviders", "SluiceJSON", "SluiceTesting",
+                "SluiceStore", "SluiceStorePostgres", "SluiceEngine", "SluicePlan", "SluiceProviders", "SluiceJSON", "SluiceTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings

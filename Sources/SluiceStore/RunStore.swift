@@ -6,7 +6,8 @@ public import SluiceJSON
 /// provider calls made inside them.
 ///
 /// Every method is async and every type is ours (no database types), so a PostgreSQL store
-/// for several servers can implement the same protocol. ``SQLiteRunStore`` is the embedded one.
+/// for several servers implements the same protocol. ``SQLiteRunStore`` is the embedded one;
+/// `PostgresRunStore` (module SluiceStorePostgres) the shared one.
 ///
 /// ```swift
 /// let store = try SQLiteRunStore(home: SluiceHome.resolve())
@@ -16,11 +17,20 @@ public import SluiceJSON
 ///
 /// #### Errors
 /// ``StoreError``: `locked` (another process holds the database past the busy timeout),
-/// `corrupt`, `notFound`, `conflict`, `io`. A store never drops a write silently.
+/// `corrupt`, `notFound`, `conflict`, `io`, `unavailable` (a database server that cannot be
+/// reached). A store never drops a write silently.
 public protocol RunStore: Sendable {
+    /// Where the runs are kept, to tell people: a file path, or a database URL without its
+    /// password.
+    var location: String { get }
+
     /// Records a new run as `running`, owned by this process.
     func createRun(_ run: NewRun) async throws(StoreError)
     func run(id: String) async throws(StoreError) -> StoredRun?
+    /// Finds a run by its id or a unique prefix of it (for people typing ids).
+    ///
+    /// - Throws: `notFound` when nothing matches, `conflict` when the prefix is ambiguous.
+    func run(matching prefix: String) async throws(StoreError) -> StoredRun
     /// Runs matching `filter`, newest first.
     func runs(_ filter: RunFilter) async throws(StoreError) -> [StoredRun]
 

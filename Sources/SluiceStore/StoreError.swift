@@ -3,7 +3,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// A struct wrapping a private enum, so codes can be added without breaking callers.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Value: String, Sendable, Hashable {
-            case locked, corrupt, notFound, conflict, io, invalidData
+            case locked, corrupt, notFound, conflict, io, invalidData, unavailable
         }
 
         private let value: Value
@@ -21,6 +21,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         public static let io = Code(.io)
         /// A stored value could not be read back (not JSON, an unknown status).
         public static let invalidData = Code(.invalidData)
+        /// The database server cannot be reached or refused the connection (PostgreSQL: down,
+        /// wrong address, unknown database or user, bad password).
+        public static let unavailable = Code(.unavailable)
 
         public var description: String { value.rawValue }
     }

@@ -2,19 +2,21 @@ import Foundation
 import Testing
 
 /// `sluice run` records its run; a SIGKILLed run resumes without paying twice, with one
-/// gapless log; `runs cancel` stops a run in another process; processes share one store.
+/// gapless log; `runs cancel` stops a run in another process; processes share one store. The
+/// kill and cancel tests run on SQLite and on PostgreSQL (SLUICE_STORE).
 @Suite(.serialized) struct DurableRunTests {
     static let runArguments = ["run", "plans/news_report.json", "--offline", "--input", "task=AI agents", "--events", "ndjson"]
 
-    @Test func aKilledRunResumesWithoutRepeatingCompletedCallsAndItsLogIsGapless() throws {
+    @Test(arguments: CLIStore.all) func aKilledRunResumesWithoutRepeatingCompletedCallsAndItsLogIsGapless(store: CLIStore) throws {
         let home = DurableHome()
         defer { home.remove() }
+        let environment = try store.environment(home)
         // A straight run, for the number of model calls the plan makes.
-        let straight = try CLIProcess.run(Self.runArguments, environment: home.environment)
+        let straight = try CLIProcess.run(Self.runArguments, environment: environment)
         #expect(straight.status == 0, "\(straight.stderr)")
         let straightCalls = Events(ndjson: straight.stdout).paidModelCalls.count
 
-        let running = try CLIProcess.start(Self.runArguments, environment: home.environment)
+        let running = try CLIProcess.start(Self.runArguments, environment: environment)
         #expect(running.waitForOutput(containing: #""type":"step.started","step":"sections""#, timeout: 60))
         running.kill()
         let seen = Events(ndjson: running.stdout)
@@ -22,17 +24,17 @@ import Testing
         #expect(seen.all.last?["type"] as? String != "run.completed", "the run ended before it was killed")
 
         // Every event the process printed had been stored first.
-        let storedBeforeResume = Events(ndjson: try CLIProcess.run(["runs", "events", runID], environment: home.environment).stdout)
+        let storedBeforeResume = Events(ndjson: try CLIProcess.run(["runs", "events", runID], environment: environment).stdout)
         #expect(storedBeforeResume.all.count >= seen.all.count)
         #expect(storedBeforeResume.all.prefix(seen.all.count).map { $0["type"] as? String } == seen.all.map { $0["type"] as? String })
-        let listed = try CLIProcess.run(["runs", "list", "--json"], environment: home.environment)
+        let listed = try CLIProcess.run(["runs", "list", "--json"], environment: environment)
         #expect(listed.stdout.contains(#""run_id":"\#(runID)","plan":"news_report","status":"interrupted""#))
 
-        let resumed = try CLIProcess.run(["runs", "resume", runID, "--events", "ndjson"], environment: home.environment)
+        let resumed = try CLIProcess.run(["runs", "resume", runID, "--events", "ndjson"], environment: environment)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.contains("resuming run \(runID)"))
 
-        let log = Events(ndjson: try CLIProcess.run(["runs", "events", runID], environment: home.environment).stdout)
+        let log = Events(ndjson: try CLIProcess.run(["runs", "events", runID], environment: environment).stdout)
         #expect(log.all.compactMap { $0["seq"] as? Int } == Array(1...log.all.count))
         #expect(log.types.filter { $0 == "run.started" }.count == 1)
         #expect(log.types.filter { $0 == "run.resumed" }.count == 1)
@@ -50,22 +52,23 @@ import Testing
         }
         #expect(paidBefore.count + paidAfter.count <= straightCalls)
         #expect(paidBefore.count + paidAfter.count + answeredFromStore.count >= straightCalls)
-        let shown = try CLIProcess.run(["runs", "show", runID], environment: home.environment)
+        let shown = try CLIProcess.run(["runs", "show", runID], environment: environment)
         #expect(shown.stdout.contains(#""status": "completed""#))
         #expect(shown.stdout.contains(#""resumes": 1"#))
     }
 
-    @Test func runsCancelStopsARunInAnotherProcess() throws {
+    @Test(arguments: CLIStore.all) func runsCancelStopsARunInAnotherProcess(store: CLIStore) throws {
         let home = DurableHome()
         defer { home.remove() }
-        let running = try CLIProcess.start(Self.runArguments, environment: home.environment)
+        let environment = try store.environment(home)
+        let running = try CLIProcess.start(Self.runArguments, environment: environment)
         #expect(running.waitForOutput(containing: #""type":"step.started""#, timeout: 60))
         let runID = try #require(Events(ndjson: running.stdout).all.first?["run_id"] as? String)
-        let cancel = try CLIProcess.run(["runs", "cancel", runID], environment: home.environment)
+        let cancel = try CLIProcess.run(["runs", "cancel", runID], environment: environment)
         #expect(cancel.status == 0, "\(cancel.stderr)")
         #expect(running.waitForExit(timeout: 30) == 130)
         #expect(Events(ndjson: running.stdout).types.last == "run.cancelled")
-        let shown = try CLIProcess.run(["runs", "show", runID], environment: home.environment)
+        let shown = try CLIProcess.run(["runs", "show", runID], environment: environment)
         #expect(shown.stdout.contains(#""status": "cancelled""#))
     }
 

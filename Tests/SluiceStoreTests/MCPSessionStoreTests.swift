@@ -15,8 +15,8 @@ import Testing
             clientInfo: ["name": "client", "version": "1.2"], initialized: true, logLevel: "debug", nextStreamID: nextStreamID, savedAt: savedAt)
     }
 
-    @Test func sessionsAndStreamsRoundTrip() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: StoreBackend.all) func sessionsAndStreamsRoundTrip(backend: StoreBackend) async throws {
+        let temporary = try await TemporaryStore(backend)
         defer { temporary.remove() }
         let store = temporary.store
         let saved = Self.session("s1", nextStreamID: 4, savedAt: Date(timeIntervalSince1970: 1_700_000_000))
@@ -47,8 +47,8 @@ import Testing
         #expect(try await store.mcpStream(sessionID: "s1", streamID: 3) == nil)
     }
 
-    @Test func idleSessionsArePrunedUnlessACallOfTheirsRuns() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: StoreBackend.all) func idleSessionsArePrunedUnlessACallOfTheirsRuns(backend: StoreBackend) async throws {
+        let temporary = try await TemporaryStore(backend)
         defer { temporary.remove() }
         let store = temporary.store
         let old = Date(timeIntervalSinceNow: -7200)

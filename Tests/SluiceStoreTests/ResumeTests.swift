@@ -23,8 +23,8 @@ import Testing
      ]}
     """#
 
-    @Test func aFailedRunContinuesWithoutRepeatingCompletedWork() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: StoreBackend.all) func aFailedRunContinuesWithoutRepeatingCompletedWork(backend: StoreBackend) async throws {
+        let temporary = try await TemporaryStore(backend)
         defer { temporary.remove() }
         let store = temporary.store
         let plan = try StoreHarness.plan(Self.plan)
@@ -63,8 +63,8 @@ import Testing
         #expect(try await store.run(id: "r1")?.status == .completed)
     }
 
-    @Test func aFinishedCallInsideAnUnfinishedStepIsAnsweredFromTheStore() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: StoreBackend.all) func aFinishedCallInsideAnUnfinishedStepIsAnsweredFromTheStore(backend: StoreBackend) async throws {
+        let temporary = try await TemporaryStore(backend)
         defer { temporary.remove() }
         let store = temporary.store
         let plan = try StoreHarness.plan(#"""
@@ -99,12 +99,12 @@ import Testing
         #expect(log.map(\.seq) == Array(1...log.count))
     }
 
-    @Test func aKilledRunsOpenStepsEndBeforeItContinues() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: StoreBackend.all) func aKilledRunsOpenStepsEndBeforeItContinues(backend: StoreBackend) async throws {
+        let temporary = try await TemporaryStore(backend)
         defer { temporary.remove() }
         let store = temporary.store
         // A log as a killed process leaves it: started steps with no end, no run end.
-        let dead = try SQLiteRunStore(path: temporary.databasePath, owner: "999999999@\(ProcessInfo.processInfo.hostName)")
+        let dead = try await temporary.opening(owner: "999999999@\(ProcessInfo.processInfo.hostName)")
         try await dead.createRun(StoreHarness.newRun("r3"))
         try await dead.append([
             RunEvent(seq: 1, runID: "r3", time: Date(), type: .runStarted),
@@ -123,8 +123,8 @@ import Testing
         #expect(log.first?.data["error"]?["type"] == "interrupted")
     }
 
-    @Test func theCacheAnswersIdenticalRequestsUntilItsEntriesExpire() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: StoreBackend.all) func theCacheAnswersIdenticalRequestsUntilItsEntriesExpire(backend: StoreBackend) async throws {
+        let temporary = try await TemporaryStore(backend)
         defer { temporary.remove() }
         let store = temporary.store
         let plan = try StoreHarness.plan(#"""
@@ -165,11 +165,11 @@ import Testing
 @Suite struct StoreFirstSinkTests {
     /// Checks, for each event it receives, that the store already holds it.
     final class CheckingSink: EventSink {
-        let store: SQLiteRunStore
+        let store: any RunStore
         let missing = Mutex<[Int]>([])
         let received = Mutex(0)
 
-        init(store: SQLiteRunStore) { self.store = store }
+        init(store: any RunStore) { self.store = store }
 
         func receive(_ event: RunEvent) async {
             received.withLock { $0 += 1 }
@@ -182,8 +182,8 @@ import Testing
         }
     }
 
-    @Test func everyEventIsStoredBeforeTheTransportSeesIt() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: StoreBackend.all) func everyEventIsStoredBeforeTheTransportSeesIt(backend: StoreBackend) async throws {
+        let temporary = try await TemporaryStore(backend)
         defer { temporary.remove() }
         let store = temporary.store
         let plan = try StoreHarness.plan(ResumeTests.plan)
@@ -205,8 +205,8 @@ import Testing
 
 /// Every step execution has its own checkpoint key, also in nested maps and loops.
 @Suite struct CheckpointKeyTests {
-    @Test func nestedMapsAndLoopRoundsGetDistinctKeys() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: StoreBackend.all) func nestedMapsAndLoopRoundsGetDistinctKeys(backend: StoreBackend) async throws {
+        let temporary = try await TemporaryStore(backend)
         defer { temporary.remove() }
         let store = temporary.store
         let plan = try StoreHarness.plan(#"""

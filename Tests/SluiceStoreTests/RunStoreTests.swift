@@ -4,10 +4,10 @@ import SluiceJSON
 import SluiceStore
 import Testing
 
-/// The SQLite store: runs, the event log's seq discipline, checkpoints, listing, cancel, prune.
+/// Both stores (SQLite and PostgreSQL): runs, the event log's seq discipline, checkpoints, listing, cancel, prune.
 @Suite struct RunStoreTests {
-    @Test func eventsAreKeptInOrderAndTheEndEventRecordsTheOutcome() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: StoreBackend.all) func eventsAreKeptInOrderAndTheEndEventRecordsTheOutcome(backend: StoreBackend) async throws {
+        let temporary = try await TemporaryStore(backend)
         defer { temporary.remove() }
         let store = temporary.store
         try await store.createRun(StoreHarness.newRun("r1"))
@@ -25,9 +25,10 @@ import Testing
         #expect(run.owner == nil)
     }
 
-    @Test(arguments: [(first: 4, why: "gap"), (first: 2, why: "repeat")])
-    func aSeqThatDoesNotContinueTheLogIsRefusedAndNothingIsWritten(first: Int, why: String) async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: StoreBackend.all, [(first: 4, why: "gap"), (first: 2, why: "repeat")])
+    func aSeqThatDoesNotContinueTheLogIsRefusedAndNothingIsWritten(backend: StoreBackend, next: (first: Int, why: String)) async throws {
+        let (first, why) = next
+        let temporary = try await TemporaryStore(backend)
         defer { temporary.remove() }
         let store = temporary.store
         try await store.createRun(StoreHarness.newRun("r1"))
@@ -42,8 +43,8 @@ import Testing
         #expect(try await store.events(runID: "r1", after: 0, limit: nil).map(\.seq) == [1, 2])
     }
 
-    @Test func eventsOfAnUnknownRunAreRefused() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: StoreBackend.all) func eventsOfAnUnknownRunAreRefused(backend: StoreBackend) async throws {
+        let temporary = try await TemporaryStore(backend)
         defer { temporary.remove() }
         do {
             try await temporary.store.append(StoreHarness.events("nobody", count: 1))
@@ -53,8 +54,8 @@ import Testing
         }
     }
 
-    @Test func checkpointsAreWrittenWithTheirEvents() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: StoreBackend.all) func checkpointsAreWrittenWithTheirEvents(backend: StoreBackend) async throws {
+        let temporary = try await TemporaryStore(backend)
         defer { temporary.remove() }
         let store = temporary.store
         try await store.createRun(StoreHarness.newRun("r1"))
@@ -68,8 +69,8 @@ import Testing
         #expect(checkpoints["extra"]?.skipped == true)
     }
 
-    @Test func listingFiltersAndOrdersNewestFirst() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: StoreBackend.all) func listingFiltersAndOrdersNewestFirst(backend: StoreBackend) async throws {
+        let temporary = try await TemporaryStore(backend)
         defer { temporary.remove() }
         let store = temporary.store
         let base = Date(timeIntervalSince1970: 1_800_000_000)
@@ -85,15 +86,15 @@ import Testing
         #expect(try await store.run(matching: "b").id == "b")
     }
 
-    @Test func aRunWhoseProcessIsGoneIsInterruptedAndCanBeClaimedOnce() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: StoreBackend.all) func aRunWhoseProcessIsGoneIsInterruptedAndCanBeClaimedOnce(backend: StoreBackend) async throws {
+        let temporary = try await TemporaryStore(backend)
         defer { temporary.remove() }
         let store = temporary.store
         try await store.createRun(StoreHarness.newRun("mine"))
         // Our own live run cannot be claimed.
         await #expect(throws: StoreError.self) { try await store.claimForResume(id: "mine") }
         // A run owned by a process that no longer exists reads as interrupted.
-        let other = try SQLiteRunStore(path: temporary.databasePath, owner: "999999999@\(ProcessInfo.processInfo.hostName)")
+        let other = try await temporary.opening(owner: "999999999@\(ProcessInfo.processInfo.hostName)")
         try await other.createRun(StoreHarness.newRun("dead"))
         #expect(try await store.run(id: "dead")?.status == .interrupted)
         #expect(try await store.runs(RunFilter(status: .interrupted)).map(\.id) == ["dead"])
@@ -103,14 +104,14 @@ import Testing
         await #expect(throws: StoreError.self) { try await store.claimForResume(id: "dead") }
     }
 
-    @Test func cancellingALiveRunSetsTheFlagAndAStoppedOneEndsItsLog() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: StoreBackend.all) func cancellingALiveRunSetsTheFlagAndAStoppedOneEndsItsLog(backend: StoreBackend) async throws {
+        let temporary = try await TemporaryStore(backend)
         defer { temporary.remove() }
         let store = temporary.store
         try await store.createRun(StoreHarness.newRun("live"))
         #expect(try await store.requestCancel(id: "live").cancelRequested)
         #expect(try await store.isCancelRequested(id: "live"))
-        let other = try SQLiteRunStore(path: temporary.databasePath, owner: "999999999@\(ProcessInfo.processInfo.hostName)")
+        let other = try await temporary.opening(owner: "999999999@\(ProcessInfo.processInfo.hostName)")
         try await other.createRun(StoreHarness.newRun("dead"))
         try await store.append(StoreHarness.events("dead", count: 2))
         let cancelled = try await store.requestCancel(id: "dead")
@@ -120,8 +121,8 @@ import Testing
         #expect(events.last?.type == .runCancelled)
     }
 
-    @Test func pruneDeletesOnlyOldFinishedRunsWithTheirEvents() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: StoreBackend.all) func pruneDeletesOnlyOldFinishedRunsWithTheirEvents(backend: StoreBackend) async throws {
+        let temporary = try await TemporaryStore(backend)
         defer { temporary.remove() }
         let store = temporary.store
         try await store.createRun(StoreHarness.newRun("done"))
@@ -134,8 +135,8 @@ import Testing
         #expect(try await store.run(id: "running") != nil)
     }
 
-    @Test func idPrefixesMustBeUnique() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: StoreBackend.all) func idPrefixesMustBeUnique(backend: StoreBackend) async throws {
+        let temporary = try await TemporaryStore(backend)
         defer { temporary.remove() }
         let store = temporary.store
         try await store.createRun(StoreHarness.newRun("run_abc1"))

@@ -25,7 +25,7 @@ import Testing
     }
 
     @Test func aWriteThatWaitsPastTheBusyTimeoutFailsAsLockedAndWritesNothing() async throws {
-        let temporary = try TemporaryStore(busyTimeout: 0.2)
+        let temporary = try await TemporaryStore(.sqlite, busyTimeout: 0.2)
         defer { temporary.remove() }
         let store = temporary.store
         try await store.createRun(StoreHarness.newRun("r1"))
@@ -76,10 +76,10 @@ import Testing
         #expect(try await store.events(runID: "r1", after: 0, limit: nil).map(\.seq) == [1, 2, 3])
     }
 
-    @Test func severalStoresOnOneFileWriteConcurrentlyWithoutLoss() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: StoreBackend.all) func severalStoresOnOneFileWriteConcurrentlyWithoutLoss(backend: StoreBackend) async throws {
+        let temporary = try await TemporaryStore(backend)
         defer { temporary.remove() }
-        let stores = try (0..<4).map { _ in try SQLiteRunStore(path: temporary.databasePath) }
+        let stores = try await [temporary.opening(), temporary.opening(), temporary.opening(), temporary.opening()]
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (index, store) in stores.enumerated() {
                 group.addTask {
@@ -98,17 +98,19 @@ import Testing
         }
     }
 
-    @Test func storesOpeningANewFileAtOnceAllSucceed() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-race-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    /// Replicas starting at once on a new file or database: each opens (migrating it once).
+    @Test(arguments: StoreBackend.all) func storesOpeningANewStoreAtOnceAllSucceed(backend: StoreBackend) async throws {
+        let location = try await backend.freshLocation()
         defer {
-            do { try FileManager.default.removeItem(atPath: folder) } catch { print("could not remove \(folder): \(error)") }
+            if backend == .sqlite {
+                let folder = (location as NSString).deletingLastPathComponent
+                do { try FileManager.default.removeItem(atPath: folder) } catch { print("could not remove \(folder): \(error)") }
+            }
         }
-        let path = folder + "/runs.sqlite"
         let opened = try await withThrowingTaskGroup(of: Int.self) { group in
             for index in 0..<6 {
                 group.addTask {
-                    let store = try SQLiteRunStore(path: path)
+                    let store = try await backend.open(location)
                     try await store.createRun(StoreHarness.newRun("run\(index)"))
                     return 1
                 }
@@ -116,6 +118,6 @@ import Testing
             return try await group.reduce(0, +)
         }
         #expect(opened == 6)
-        #expect(try await SQLiteRunStore(path: path).runs(RunFilter()).count == 6)
+        #expect(try await backend.open(location).runs(RunFilter()).count == 6)
     }
 }

@@ -10,8 +10,10 @@ struct Cache: AsyncParsableCommand {
 struct CacheClear: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "clear", abstract: "Delete every cached model and search response.")
 
+    @OptionGroup var store: StoreOptions
+
     func run() async throws {
-        let deleted = try await StoreAccess.with { store throws(StoreError) in try await store.clearCache() }
+        let deleted = try await StoreAccess.with(store) { store throws(StoreError) in try await store.clearCache() }
         Terminal.print("deleted \(deleted) cached response\(deleted == 1 ? "" : "s")")
     }
 }

@@ -70,6 +70,8 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var directory: PlanDirectoryOptions
 
+    @OptionGroup var store: StoreOptions
+
     /// The options a resume must repeat (inputs are stored on their own).
     private var recordedArguments: [String] {
         var arguments: [String] = offline ? ["--offline"] : []
@@ -93,7 +95,7 @@ struct Run: AsyncParsableCommand {
         let loaded = try directory.loadPlan(plan)
         if let output { try ReportOutput.check(loaded, destination: output) }
         let cacheSetting = try responseCache(for: loaded)
-        let recording = try await RunRecording.open(enabled: !noStore, resumeID: resumeRun, cache: cacheSetting)
+        let recording = try await RunRecording.open(enabled: !noStore, resumeID: resumeRun, cache: cacheSetting, storeOptions: store)
         let inputs = try recording.resumed?.run.inputs
             ?? RunInputsOption(pairs: inputPairs, file: inputsFile).resolve(for: loaded, schemaCommand: directory.schemaCommand(for: plan))
         let overrides = try parseModelOverrides()

@@ -12,7 +12,7 @@ import SluiceStore
 /// claims the stored run and continues its log and checkpoints.
 struct RunRecording {
     /// The store; nil with `--no-store`.
-    let store: SQLiteRunStore?
+    let store: OpenedStore?
     let runID: String
     /// The resumed run (nil for a new run).
     let resumed: PreparedResume?
@@ -28,7 +28,7 @@ struct RunRecording {
     /// Opens the store and, for a resume, claims the run.
     ///
     /// - Throws: ``CLIError`` (exit 2) saying why: a locked or damaged store, an unknown run.
-    static func open(enabled: Bool, resumeID: String?, cache: Cache?) async throws -> RunRecording {
+    static func open(enabled: Bool, resumeID: String?, cache: Cache?, storeOptions: StoreOptions) async throws -> RunRecording {
         let environment = ProcessInfo.processInfo.environment
         guard enabled || resumeID != nil else {
             if let cache {
@@ -38,7 +38,7 @@ struct RunRecording {
             return RunRecording(store: nil, runID: RunRecording.newRunID(), resumed: nil, ledger: nil, caching: nil)
         }
         do {
-            let store = try SQLiteRunStore(home: SluiceHome.resolve(environment: environment))
+            let store = try await storeOptions.open(environment: environment)
             let caching = cache.map { ResponseCaching(cache: store, timeToLive: $0.timeToLive) }
             if let resumeID {
                 let prepared = try await store.prepareResume(id: try await store.run(matching: resumeID).id)
@@ -89,7 +89,7 @@ struct RunRecording {
         } catch {
             throw CLIError.invalid("\(error.message) (or run with --no-store)")
         }
-        Terminal.error("run \(runID) (recorded in \(store.path))")
+        Terminal.error("run \(runID) (recorded in \(store.location))")
     }
 
     /// Runs the engine with the store's sink first, so every event is stored before the view
@@ -118,7 +118,7 @@ struct RunRecording {
     }
 
     /// Polls the store until the run's cancel flag is set (true) or the task is cancelled (false).
-    private static func waitForCancelRequest(store: SQLiteRunStore, runID: String) async -> Bool {
+    private static func waitForCancelRequest(store: OpenedStore, runID: String) async -> Bool {
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: .milliseconds(250))
@@ -146,7 +146,7 @@ struct RunRecording {
             Terminal.error("cache: \(caching.hits) hit(s), \(caching.misses) miss(es)")
         }
         if outcome.status != .completed {
-            Terminal.error("run \(runID) \(outcome.status.rawValue); continue it with: sluice runs resume \(runID)  (data in \(store.path))")
+            Terminal.error("run \(runID) \(outcome.status.rawValue); continue it with: sluice runs resume \(runID)  (data in \(store.location))")
         }
     }
 }

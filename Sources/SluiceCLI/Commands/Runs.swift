@@ -8,7 +8,7 @@ import SluiceStore
 struct Runs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List, inspect, cancel, resume and prune recorded runs.",
-        discussion: "Runs are kept in $SLUICE_HOME/runs.sqlite (default ./.sluice/runs.sqlite).",
+        discussion: "Runs are kept in $SLUICE_HOME/runs.sqlite (default ./.sluice/runs.sqlite), or in the PostgreSQL database of --store / $SLUICE_STORE.",
         subcommands: [RunsList.self, RunsShow.self, RunsEvents.self, RunsCancel.self, RunsResume.self, RunsPrune.self],
         defaultSubcommand: RunsList.self
     )
@@ -16,9 +16,9 @@ struct Runs: AsyncParsableCommand {
 
 /// Opening the store and reporting its errors the same way in every `runs` command.
 enum StoreAccess {
-    static func open() throws -> SQLiteRunStore {
+    static func open(_ options: StoreOptions) async throws -> OpenedStore {
         do {
-            return try SQLiteRunStore(home: SluiceHome.resolve(environment: ProcessInfo.processInfo.environment))
+            return try await options.open()
         } catch {
             throw fail(error)
         }
@@ -31,8 +31,8 @@ enum StoreAccess {
     }
 
     /// Runs `body` against the store, mapping its errors to exit codes.
-    static func with<T>(_ body: (SQLiteRunStore) async throws(StoreError) -> T) async throws -> T {
-        let store = try open()
+    static func with<T>(_ options: StoreOptions, _ body: (OpenedStore) async throws(StoreError) -> T) async throws -> T {
+        let store = try await open(options)
         do {
             return try await body(store)
         } catch {
@@ -43,6 +43,8 @@ enum StoreAccess {
 
 struct RunsList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List recent runs, newest first.")
+
+    @OptionGroup var store: StoreOptions
 
     @Option(help: "Only runs with this status: running, completed, failed, cancelled, interrupted.")
     var status: String?
@@ -64,7 +66,7 @@ struct RunsList: AsyncParsableCommand {
             }
             filter.status = parsed
         }
-        let runs = try await StoreAccess.with { store throws(StoreError) in try await store.runs(filter) }
+        let runs = try await StoreAccess.with(store) { store throws(StoreError) in try await store.runs(filter) }
         if json {
             for run in runs { Terminal.print(RunSummary.json(run).serialized()) }
             return
@@ -81,11 +83,13 @@ struct RunsList: AsyncParsableCommand {
 struct RunsShow: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one run: status, inputs, usage, result or error.")
 
+    @OptionGroup var store: StoreOptions
+
     @Argument(help: "The run id (or a unique prefix of it).")
     var id: String
 
     func run() async throws {
-        let run = try await StoreAccess.with { store throws(StoreError) in try await store.run(matching: id) }
+        let run = try await StoreAccess.with(store) { store throws(StoreError) in try await store.run(matching: id) }
         Terminal.print(RunSummary.json(run, full: true).serialized(pretty: true))
     }
 }
@@ -93,6 +97,8 @@ struct RunsShow: AsyncParsableCommand {
 struct RunsEvents: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "events", abstract: "Print a run's stored events as NDJSON (one event per line).")
+
+    @OptionGroup var store: StoreOptions
 
     @Argument(help: "The run id (or a unique prefix of it).")
     var id: String
@@ -104,7 +110,7 @@ struct RunsEvents: AsyncParsableCommand {
     var follow = false
 
     func run() async throws {
-        let store = try StoreAccess.open()
+        let store = try await StoreAccess.open(self.store)
         do {
             let runID = try await store.run(matching: id).id
             var last = after
@@ -127,11 +133,13 @@ struct RunsCancel: AsyncParsableCommand {
         commandName: "cancel",
         abstract: "Cancel a run: a running process stops it (run.cancelled); a stopped run is marked cancelled.")
 
+    @OptionGroup var store: StoreOptions
+
     @Argument(help: "The run id (or a unique prefix of it).")
     var id: String
 
     func run() async throws {
-        let run = try await StoreAccess.with { store throws(StoreError) in
+        let run = try await StoreAccess.with(store) { store throws(StoreError) in
             try await store.requestCancel(id: try await store.run(matching: id).id)
         }
         switch run.status {
@@ -146,12 +154,14 @@ struct RunsPrune: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prune", abstract: "Delete finished runs (with their events and checkpoints) older than a duration.")
 
+    @OptionGroup var store: StoreOptions
+
     @Option(name: .customLong("older-than"), help: "Delete runs last updated longer ago than this, e.g. 30d, 12h.")
     var olderThan: String
 
     func run() async throws {
         let age = try DurationText.seconds(olderThan, option: "--older-than")
-        let deleted = try await StoreAccess.with { store throws(StoreError) in
+        let deleted = try await StoreAccess.with(store) { store throws(StoreError) in
             try await store.deleteRuns(finishedBefore: Date().addingTimeInterval(-age))
         }
         Terminal.print("deleted \(deleted) run\(deleted == 1 ? "" : "s")")

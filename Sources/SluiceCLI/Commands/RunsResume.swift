@@ -25,14 +25,16 @@ struct RunsResume: AsyncParsableCommand {
     @Flag(help: "Continue with the simulated model and the local corpus (e.g. a run the server started offline).")
     var offline = false
 
+    @OptionGroup var store: StoreOptions
+
     func run() async throws {
-        let run = try await StoreAccess.with { store throws(StoreError) in try await store.run(matching: id) }
+        let run = try await StoreAccess.with(store) { store throws(StoreError) in try await store.run(matching: id) }
         guard run.status.isResumable else {
             throw CLIError.invalid("run \(run.id) is \(run.status.rawValue); only failed, cancelled or interrupted runs can be resumed")
         }
         var stored = run.options["arguments"]?.arrayValue?.compactMap(\.stringValue) ?? []
         if offline, !stored.contains("--offline") { stored.append("--offline") }
-        let command = try Run.parse([run.plan.path] + stored + ["--events", events.rawValue, "--resume-run", run.id])
+        let command = try Run.parse([run.plan.path] + stored + ["--events", events.rawValue, "--resume-run", run.id] + (store.url.map { ["--store", $0] } ?? []))
         try await command.run()
     }
 }

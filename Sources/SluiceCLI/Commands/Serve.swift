@@ -69,7 +69,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-queued-runs"), help: "Runs waiting for a place; past it 429.")
     var maxQueuedRuns = ServingLimits().queuedRuns
 
-    @Flag(name: .customLong("no-store"), help: "Do not record runs in the store ($SLUICE_HOME/runs.sqlite).")
+    @OptionGroup var store: StoreOptions
+
+    @Flag(name: .customLong("no-store"), help: "Do not record runs in the store ($SLUICE_HOME/runs.sqlite, or --store).")
     var noStore = false
 
     @Flag(name: .customLong("no-resume"), help: "Do not continue the runs a stopped server left interrupted (HTTP).")
@@ -94,6 +96,7 @@ struct Serve: AsyncParsableCommand {
         if maxQueuedRuns < 0 { throw .invalid("--max-queued-runs must be 0 or more") }
         if cacheTTL != nil && !cache { throw .invalid("--cache-ttl needs --cache") }
         if cache && noStore { throw .invalid("--cache needs the store; remove --no-store") }
+        if store.url != nil && noStore { throw .invalid("--store and --no-store contradict each other; remove one") }
         if let cacheTTL { _ = try DurationText.seconds(cacheTTL, option: "--cache-ttl") }
     }
 
@@ -114,7 +117,7 @@ struct Serve: AsyncParsableCommand {
         let engineExecutor = EngineRunExecutor(providers: providers, configuration: engineConfiguration)
         let limits = ServingLimits(runsPerUser: runsPerUser, sessionsPerUser: sessionsPerUser, concurrentRuns: maxRuns, queuedRuns: maxQueuedRuns)
         let runs = RunManager(
-            executor: noStore ? engineExecutor : try durable(engineExecutor, environment: environment), observer: metrics, limits: limits)
+            executor: noStore ? engineExecutor : try await durable(engineExecutor, environment: environment), observer: metrics, limits: limits)
         var mcpConfiguration = MCPServer.Configuration(useClientSampling: sampling)
         if !noStore {
             // Kept with the runs: a 2026-07-28 confirm answered after a restart still verifies.
@@ -160,7 +163,13 @@ struct Serve: AsyncParsableCommand {
         let resumer = noResume ? nil : runs.executor as? DurableRunExecutor
         try await withThrowingTaskGroup(of: Void.self) { group in
             if let resumer {
-                group.addTask { await resumer.resumeInterrupted(library: library) { Terminal.error("sluice: \($0)") } }
+                if store.resolved(environment: environment) != nil {
+                    // A shared store: keep taking over what replicas that died leave behind.
+                    let interval = Duration.seconds(max(try store.leaseTimeout(environment: environment) / 3, 0.5))
+                    group.addTask { await resumer.takeOverInterrupted(library: library, every: interval) { Terminal.error("sluice: \($0)") } }
+                } else {
+                    group.addTask { await resumer.resumeInterrupted(library: library) { Terminal.error("sluice: \($0)") } }
+                }
             }
             try await server.run { port in
                 Terminal.error("sluice: serving \(plans) plan\(plans == 1 ? "" : "s") on http://\(host):\(port) (MCP at /mcp)")
@@ -217,11 +226,11 @@ private struct MissingSearch: SearchProvider {
 extension Serve {
     /// Every run recorded in the store (see ``DurableRunExecutor``); a store that cannot be
     /// opened stops the server before it serves anything.
-    fileprivate func durable(_ executor: EngineRunExecutor, environment: [String: String]) throws -> DurableRunExecutor {
+    fileprivate func durable(_ executor: EngineRunExecutor, environment: [String: String]) async throws -> DurableRunExecutor {
         let ttl = try cacheTTL.map { try DurationText.seconds($0, option: "--cache-ttl") }
         do {
             return DurableRunExecutor(
-                engine: executor, store: try SQLiteRunStore(home: SluiceHome.resolve(environment: environment)),
+                engine: executor, store: try await store.open(environment: environment),
                 cacheAll: cache ? CacheSetting(timeToLive: ttl) : nil)
         } catch {
             throw CLIError.invalid("cannot start: \(error.message) (or serve with --no-store)")

@@ -51,8 +51,10 @@ extension SluiceHTTPServer {
             return self.eventStream(record, after: after, seed: SeedEvents(userID: context.user))
         }
         router.delete("/v1/runs/:id") { _, context in
-            guard let record = self.runs.run(id: try context.parameters.require("id"), user: context.user) else {
-                throw ServerError(.notFound, "no such run")
+            let id = try context.parameters.require("id")
+            guard let record = self.runs.run(id: id, user: context.user) else {
+                // Executing in another process sharing the store: ask it through the store.
+                return try await self.cancelStoredRun(id: id, user: context.user)
             }
             guard record.cancel(reason: "cancelled by DELETE /v1/runs/\(record.id)") else {
                 throw ServerError(.conflict, "the run has already ended (\(record.status.rawValue))")

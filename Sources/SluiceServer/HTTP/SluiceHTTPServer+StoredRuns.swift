@@ -21,6 +21,26 @@ extension SluiceHTTPServer {
         return run
     }
 
+    /// `DELETE /v1/runs/{id}` for a run this server does not hold: the store's cancel flag,
+    /// which the process executing it (another replica) watches; a run whose process is gone
+    /// is marked cancelled at once.
+    func cancelStoredRun(id: String, user: String) async throws -> Response {
+        guard let store = durableStore, let run = try await storedRun(id: id, user: user) else {
+            throw ServerError(.notFound, "no such run")
+        }
+        guard !run.status.isFinished || run.status == .interrupted else {
+            throw ServerError(.conflict, "the run has already ended (\(run.status.rawValue))")
+        }
+        let asked: StoredRun
+        do {
+            asked = try await store.requestCancel(id: id)
+        } catch {
+            throw ServerError(.serviceUnavailable, "the run could not be cancelled: \(error.message)")
+        }
+        let status: JSONValue = asked.status == .running ? "cancelling" : .string(asked.status.rawValue)
+        return HTTPResponses.json(["run_id": .string(id), "status": status], status: .accepted)
+    }
+
     /// The run as `GET /v1/runs/{id}` reports it, in the shape of ``RunRecord/summary``.
     static func summary(of run: StoredRun) -> JSONValue {
         var object: JSONObject = [

@@ -3,6 +3,7 @@ public import SluiceEngine
 import SluiceJSON
 public import SluicePlan
 public import SluiceStore
+import Synchronization
 
 /// Records every run the server executes in a durable store: the run (with its user), its
 /// events — each batch stored before the transport's sink sees it, so a client can always
@@ -63,7 +64,8 @@ public struct DurableRunExecutor: RunExecutor {
         var engine = self.engine
         engine.providers = providers(for: plan, ledger: RunCallLedger(store: store, runID: request.runID))
         let storeFirst = StoreFirstSink(store: store, downstream: [sink])
-        let result = await engine.execute(request, sink: storeFirst)
+        let configured = engine
+        let result = await watchingCancelRequests(runID: request.runID) { await configured.execute(request, sink: storeFirst) }
         if let error = await storeFirst.storage.flush() {
             FileHandle.standardError.write(Data("sluice serve: \(storeFirst.storage.unwritten.count) event(s) of run \(request.runID) could not be recorded: \(error.message)\n".utf8))
         }
@@ -100,6 +102,34 @@ extension DurableRunExecutor {
         }
     }
 
+    /// Keeps taking over the server runs other processes left interrupted, for a store that
+    /// several replicas share: every `interval`, the runs whose owner is gone (their lease ran
+    /// out, or their process on this machine died) are resumed here, each by one replica only
+    /// (claiming locks the run). Returns when cancelled; the runs it resumed are cancelled then.
+    public func takeOverInterrupted(library: PlanLibrary, every interval: Duration, log: @escaping @Sendable (String) -> Void) async {
+        let taken = TakenRuns()
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                var found: [StoredRun] = []
+                do throws(StoreError) {
+                    found = try await store.runs(RunFilter(status: .interrupted, limit: 1000))
+                } catch {
+                    log("cannot look for interrupted runs: \(error.message)")
+                }
+                for run in found where run.options["origin"] == "server" && run.owner != ProcessOwner.current {
+                    guard taken.ids.withLock({ $0.insert(run.id).inserted }) else { continue }
+                    if await waitsForAnswer(run) { continue }
+                    group.addTask {
+                        await self.resume(run, library: library, log: log)
+                        taken.ids.withLock { _ = $0.remove(run.id) }
+                    }
+                }
+                do { try await Task.sleep(for: interval) } catch { break }
+            }
+            group.cancelAll()
+        }
+    }
+
     private func resume(_ run: StoredRun, library: PlanLibrary, log: @escaping @Sendable (String) -> Void) async {
         guard let plan = library.plan(named: run.plan.name)?.plan else {
             log("cannot resume run \(run.id): the plan '\(run.plan.name)' is not served")
@@ -109,14 +139,17 @@ extension DurableRunExecutor {
         do {
             prepared = try await store.prepareResume(id: run.id)
         } catch {
-            log("cannot resume run \(run.id): \(error.message)")
+            // `conflict`: another process claimed it first (or it ended meanwhile): it is theirs.
+            log(error.code == .conflict ? "run \(run.id) was not resumed here: \(error.message)" : "cannot resume run \(run.id): \(error.message)")
             return
         }
         let providers = providers(for: plan, ledger: prepared.ledger)
         let sink = StoreEventSink(store: store)
         log("resuming run \(run.id) (\(run.plan.name)) from seq \(prepared.state.nextSeq)")
-        let outcome = await RunEngine(providers: providers, configuration: engine.configuration)
-            .run(plan: plan, inputs: run.inputs, sinks: [sink], resume: prepared.state)
+        let runEngine = RunEngine(providers: providers, configuration: engine.configuration)
+        let outcome = await watchingCancelRequests(runID: run.id) {
+            await runEngine.run(plan: plan, inputs: run.inputs, sinks: [sink], resume: prepared.state)
+        }
         if let error = await sink.flush() {
             log("\(sink.unwritten.count) event(s) of run \(run.id) could not be recorded: \(error.message)")
         }
@@ -141,7 +174,8 @@ extension DurableRunExecutor {
         var engine = self.engine
         engine.providers = providers(for: plan, ledger: prepared.ledger)
         let storeFirst = StoreFirstSink(store: store, downstream: [sink])
-        let result = await engine.execute(request, sink: storeFirst, resume: prepared.state)
+        let configured = engine
+        let result = await watchingCancelRequests(runID: request.runID) { await configured.execute(request, sink: storeFirst, resume: prepared.state) }
         if let error = await storeFirst.storage.flush() {
             FileHandle.standardError.write(Data("sluice serve: \(storeFirst.storage.unwritten.count) event(s) of run \(request.runID) could not be recorded: \(error.message)\n".utf8))
         }
@@ -164,5 +198,41 @@ extension DurableRunExecutor {
         else { return nil }
         let continued = tail.contains { $0.seq > asked.seq && [.stepStarted, .stepCompleted, .runCompleted].contains($0.type) }
         return continued ? nil : asked
+    }
+}
+
+/// The runs this process is resuming, so a scan does not start one twice.
+private final class TakenRuns: Sendable {
+    let ids = Mutex<Set<String>>([])
+}
+
+extension DurableRunExecutor {
+    /// How often a running run looks at the store's cancel flag.
+    static let cancelPollInterval = Duration.milliseconds(500)
+
+    /// Runs `work` (a run's execution) in its own task, cancelling it when the store says the
+    /// run was asked to stop elsewhere — `DELETE /v1/runs/{id}` on another replica sharing the
+    /// store, or `sluice runs cancel` — so it ends with `run.cancelled` as an in-process cancel
+    /// does. Cancelling the calling task cancels `work` too.
+    func watchingCancelRequests<T: Sendable>(runID: String, _ work: @escaping @Sendable () async -> T) async -> T {
+        let running = Task { await work() }
+        let store = self.store
+        let watcher = Task {
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: Self.cancelPollInterval) } catch { return }
+                // A store that cannot be read only delays the check; the run reports store failures.
+                if (try? await store.isCancelRequested(id: runID)) == true {
+                    running.cancel()
+                    return
+                }
+            }
+        }
+        let result = await withTaskCancellationHandler {
+            await running.value
+        } onCancel: {
+            running.cancel()
+        }
+        watcher.cancel()
+        return result
     }
 }

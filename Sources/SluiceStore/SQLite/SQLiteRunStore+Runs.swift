@@ -28,21 +28,14 @@ extension SQLiteRunStore {
         }
     }
 
-    /// Finds a run by its id or a unique prefix of it (for people typing ids).
-    ///
-    /// - Throws: `notFound` when nothing matches, `conflict` when the prefix is ambiguous.
+    public var location: String { path }
+
     public func run(matching prefix: String) async throws(StoreError) -> StoredRun {
-        let path = self.path
         let rows = try await read("find run \(prefix)") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE id = ? OR id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 3", arguments: [prefix, Self.likePrefix(prefix)])
+            try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE id = ? OR id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 3", arguments: [prefix, RunIDPrefix.likePattern(prefix)])
                 .map(Self.decodeRun)
         }
-        if let exact = rows.first(where: { $0.id == prefix }) { return exact }
-        guard let first = rows.first else { throw StoreError(.notFound, "no run '\(prefix)' in \(path) (see sluice runs list)") }
-        guard rows.count == 1 else {
-            throw StoreError(.conflict, "'\(prefix)' matches several runs (\(rows.map(\.id).joined(separator: ", "))…); give more of the id")
-        }
-        return first
+        return try RunIDPrefix.pick(prefix, from: rows, location: path)
     }
 
     public func runs(_ filter: RunFilter) async throws(StoreError) -> [StoredRun] {
@@ -178,15 +171,5 @@ extension SQLiteRunStore {
         } catch {
             throw StoreError(.invalidData, "the stored \(what) is not JSON: \(error.message)")
         }
-    }
-
-    /// A LIKE pattern matching ids that start with `prefix` (wildcards in it taken literally).
-    static func likePrefix(_ prefix: String) -> String {
-        var escaped = ""
-        for character in prefix {
-            if character == "%" || character == "_" || character == "\\" { escaped.append("\\") }
-            escaped.append(character)
-        }
-        return escaped + "%"
     }
 }

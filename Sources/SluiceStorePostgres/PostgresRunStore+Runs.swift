@@ -1,0 +1,181 @@
+public import Foundation
+import PostgresNIO
+import SluiceEngine
+import SluiceJSON
+public import SluiceStore
+
+/// Run records: create, read, list, claim for a resume, cancel, prune.
+extension PostgresRunStore {
+    /// Every column of `runs`, and whether the run's lease has expired by the database's clock.
+    static let runColumns = "*, COALESCE(lease_expires_at < \(PostgresSchema.now), FALSE) AS lease_expired"
+
+    public func createRun(_ run: NewRun) async throws(StoreError) {
+        let owner = self.owner
+        let lease = leaseTimeout
+        let inputs = run.inputs.serialized()
+        let options = run.options.serialized()
+        let created = run.createdAt.timeIntervalSince1970
+        try await write("record run \(run.id)") { session in
+            try await session.execute("""
+                INSERT INTO runs (id, plan_name, plan_path, plan_hash, inputs, options, user_name, status, created_at, updated_at, owner, lease_expires_at)
+                VALUES (\(run.id), \(run.plan.name), \(run.plan.path), \(run.plan.contentHash), \(inputs), \(options), \(run.user), 'running',
+                    \(created), \(created), \(owner), \(unescaped: PostgresSchema.now) + \(lease))
+                """)
+        }
+    }
+
+    public func run(id: String) async throws(StoreError) -> StoredRun? {
+        try await read("read run \(id)") { session in
+            try await session.rows("SELECT \(unescaped: Self.runColumns) FROM runs WHERE id = \(id)").first.map(Self.decodeRun)
+        }
+    }
+
+    public func run(matching prefix: String) async throws(StoreError) -> StoredRun {
+        let pattern = RunIDPrefix.likePattern(prefix)
+        let rows = try await read("find run \(prefix)") { session in
+            try await session.rows("""
+                SELECT \(unescaped: Self.runColumns) FROM runs WHERE id = \(prefix) OR id LIKE \(pattern) ESCAPE '\\' ORDER BY id LIMIT 3
+                """).map(Self.decodeRun)
+        }
+        return try RunIDPrefix.pick(prefix, from: rows, location: location)
+    }
+
+    public func runs(_ filter: RunFilter) async throws(StoreError) -> [StoredRun] {
+        var sql = "SELECT \(Self.runColumns) FROM runs WHERE TRUE"
+        var binds = PostgresBindings()
+        if let user = filter.user {
+            binds.append(user)
+            sql += " AND user_name = $\(binds.count)"
+        }
+        if let plan = filter.plan {
+            binds.append(plan)
+            sql += " AND plan_name = $\(binds.count)"
+        }
+        // `interrupted` is derived from `running`, so filter those after reading.
+        if let status = filter.status {
+            binds.append(status == .interrupted ? StoredRunStatus.running.rawValue : status.rawValue)
+            sql += " AND status = $\(binds.count)"
+        }
+        binds.append(max(1, filter.limit))
+        sql += " ORDER BY created_at DESC, id DESC LIMIT $\(binds.count)"
+        let query = PostgresQuery(unsafeSQL: sql, binds: binds)
+        let runs = try await read("list runs") { session in try await session.rows(query).map(Self.decodeRun) }
+        guard let status = filter.status else { return runs }
+        return runs.filter { $0.status == status }
+    }
+
+    public func claimForResume(id: String) async throws(StoreError) -> StoredRun {
+        let owner = self.owner
+        let lease = leaseTimeout
+        return try await write("claim run \(id) for a resume") { session in
+            // The row lock makes two replicas claiming the same run take turns: the second
+            // sees it running (and leased) and gets `conflict`.
+            guard let row = try await session.rows("SELECT \(unescaped: Self.runColumns) FROM runs WHERE id = \(id) FOR UPDATE").first else {
+                throw StoreError(.notFound, "no run '\(id)' to resume (see sluice runs list)")
+            }
+            let run = try Self.decodeRun(row)
+            switch run.status {
+            case .completed:
+                throw StoreError(.conflict, "run \(id) already completed; there is nothing to resume")
+            case .running:
+                throw StoreError(.conflict, "run \(id) is still running in process \(run.owner ?? "?"); cancel it first (sluice runs cancel \(id))")
+            case .failed, .cancelled, .interrupted:
+                break
+            }
+            guard let claimed = try await session.rows("""
+                UPDATE runs SET status = 'running', owner = \(owner), lease_expires_at = \(unescaped: PostgresSchema.now) + \(lease),
+                    cancel_requested = FALSE, finished_at = NULL, resumes = resumes + 1, updated_at = \(Date().timeIntervalSince1970)
+                WHERE id = \(id) RETURNING \(unescaped: Self.runColumns)
+                """).first
+            else { throw StoreError(.notFound, "run \(id) disappeared while being claimed") }
+            return try Self.decodeRun(claimed)
+        }
+    }
+
+    public func requestCancel(id: String) async throws(StoreError) -> StoredRun {
+        let now = Date()
+        return try await write("cancel run \(id)") { session in
+            guard let row = try await session.rows("SELECT \(unescaped: Self.runColumns) FROM runs WHERE id = \(id) FOR UPDATE").first else {
+                throw StoreError(.notFound, "no run '\(id)' to cancel (see sluice runs list)")
+            }
+            var run = try Self.decodeRun(row)
+            switch run.status {
+            case .completed, .failed, .cancelled:
+                return run
+            case .running:
+                try await session.execute("UPDATE runs SET cancel_requested = TRUE, updated_at = \(now.timeIntervalSince1970) WHERE id = \(id)")
+                run.cancelRequested = true
+                return run
+            case .interrupted:
+                // Nobody will write the end of this run: record it here, as the log's last event.
+                let event = RunEvent(
+                    seq: run.lastSeq + 1, runID: id, time: now, type: .runCancelled,
+                    data: ["reason": "cancelled with sluice runs cancel after its process had stopped"])
+                try await Self.insert([event], in: session)
+                guard let ended = try await session.rows("SELECT \(unescaped: Self.runColumns) FROM runs WHERE id = \(id)").first else { return run }
+                return try Self.decodeRun(ended)
+            }
+        }
+    }
+
+    public func isCancelRequested(id: String) async throws(StoreError) -> Bool {
+        try await read("read run \(id)") { session in
+            try await session.rows("SELECT cancel_requested FROM runs WHERE id = \(id)").first?["cancel_requested"].decode(Bool.self) ?? false
+        }
+    }
+
+    public func deleteRuns(finishedBefore date: Date) async throws(StoreError) -> Int {
+        try await write("prune runs") { session in
+            try await session.rows("""
+                WITH deleted AS (DELETE FROM runs WHERE status != 'running' AND updated_at < \(date.timeIntervalSince1970) RETURNING 1)
+                SELECT count(*)::bigint AS n FROM deleted
+                """).first?["n"].decode(Int.self) ?? 0
+        }
+    }
+
+    // MARK: Decoding
+
+    static func decodeRun(_ row: PostgresRandomAccessRow) throws -> StoredRun {
+        let id = try row["id"].decode(String.self)
+        let statusText = try row["status"].decode(String.self)
+        guard var status = StoredRunStatus(rawValue: statusText) else {
+            throw StoreError(.invalidData, "run \(id) has an unknown status '\(statusText)'")
+        }
+        let owner = try row["owner"].decode(String?.self)
+        if status == .running {
+            // A run is interrupted when its lease ran out (its process stopped renewing it, on
+            // any machine) or, sooner, when its process on this machine is gone.
+            if try row["lease_expired"].decode(Bool.self) || owner.map(ProcessOwner.isAlive) == false { status = .interrupted }
+        }
+        return StoredRun(
+            id: id,
+            plan: PlanIdentity(
+                name: try row["plan_name"].decode(String.self), path: try row["plan_path"].decode(String.self),
+                contentHash: try row["plan_hash"].decode(String.self)),
+            inputs: try decodeJSON(row["inputs"].decode(String.self), what: "inputs of run \(id)") ?? .object(JSONObject()),
+            options: try decodeJSON(row["options"].decode(String.self), what: "options of run \(id)") ?? .object(JSONObject()),
+            user: try row["user_name"].decode(String.self),
+            status: status,
+            createdAt: Date(timeIntervalSince1970: try row["created_at"].decode(Double.self)),
+            updatedAt: Date(timeIntervalSince1970: try row["updated_at"].decode(Double.self)),
+            finishedAt: try row["finished_at"].decode(Double?.self).map(Date.init(timeIntervalSince1970:)),
+            result: try decodeJSON(row["result"].decode(String?.self), what: "result of run \(id)"),
+            error: try decodeJSON(row["error"].decode(String?.self), what: "error of run \(id)"),
+            usage: try decodeJSON(row["usage"].decode(String?.self), what: "usage of run \(id)"),
+            billing: try decodeJSON(row["billing"].decode(String?.self), what: "billing of run \(id)"),
+            lastSeq: try row["last_seq"].decode(Int.self),
+            resumes: try row["resumes"].decode(Int.self),
+            owner: owner,
+            cancelRequested: try row["cancel_requested"].decode(Bool.self)
+        )
+    }
+
+    static func decodeJSON(_ text: String?, what: String) throws -> JSONValue? {
+        guard let text else { return nil }
+        do {
+            return try JSONParser.parse(text)
+        } catch {
+            throw StoreError(.invalidData, "the stored \(what) is not JSON: \(error.message)")
+        }
+    }
+}
