@@ -89,7 +89,7 @@ import Testing
         let gates = events.of(.gateEvaluated)
         #expect(gates.map(\.data["passed"]) == [false, true])
         #expect(gates.map(\.iteration) == [1, 2])
-        #expect(gates[0].data["threshold"] == 7.0)
+        #expect(gates.first?.data["threshold"] == 7.0)
         #expect(outcome.result?["loop"]?["iterations"] == 2)
         #expect(outcome.result?["loop"]?["iteration"] == 2)
         #expect(EventInvariants.violations(events) == [])

@@ -30,7 +30,11 @@ final class ServeProcess: @unchecked Sendable {
     ) async throws {
         let process = Process()
         process.executableURL = try TestPaths.executable
-        var options = ["serve", "--port", "0", "--plans", plans]
+        // A short grace: `stop()` waits for the process on the calling thread, and a server
+        // draining a run that waits for an answer would hold one of the test process's few
+        // cooperative threads for the default 30 s, starving every other test. A test that
+        // needs a longer drain passes its own `--grace` (the last one given wins).
+        var options = ["serve", "--port", "0", "--plans", plans, "--grace", "2"]
         if offline { options += ["--offline", "--corpus", TestPaths.corpus, "--simulated-delay-ms", String(delayMilliseconds)] }
         process.arguments = options + arguments
         process.currentDirectoryURL = directory
