@@ -42,6 +42,8 @@ public final class EventBus: Sendable {
     public let deltaWindow: Duration
     private let batchSinks: [any EventBatchSink]
     private let eventSinks: [any EventSink]
+    /// Told of each event as it is published (see ``EventObserver``), not by the delivery task.
+    private let observers: [any EventObserver]
     private let state = Mutex(State())
 
     private struct State {
@@ -73,7 +75,8 @@ public final class EventBus: Sendable {
         self.runID = runID
         self.deltaWindow = deltaWindow
         self.batchSinks = sinks.compactMap { $0 as? any EventBatchSink }
-        self.eventSinks = sinks.filter { !($0 is any EventBatchSink) }
+        self.observers = sinks.compactMap { $0 as? any EventObserver }
+        self.eventSinks = sinks.filter { !($0 is any EventBatchSink) && !($0 is any EventObserver) }
         self.capacity = max(1, capacity)
         state.withLock { $0.nextSeq = max(1, firstSeq) }
     }
@@ -85,6 +88,10 @@ public final class EventBus: Sendable {
         _ type: EventType, step: String? = nil, item: Int? = nil, iteration: Int? = nil,
         data: JSONValue = .object(JSONObject()), time: Date = Date(), checkpoint: StepCheckpoint? = nil
     ) {
+        if !observers.isEmpty, type != .stepDelta, !state.withLock({ $0.closed }) {
+            let event = RunEvent(seq: 0, runID: runID, time: time, type: type, step: step, item: item, iteration: iteration, data: data)
+            for observer in observers { observer.observe(event) }
+        }
         guard !batchSinks.isEmpty || !eventSinks.isEmpty else {
             state.withLock { state in if !state.closed { state.nextSeq += 1 } }
             return

@@ -74,7 +74,8 @@ extension SluiceHTTPServer {
         }
         let record: RunRecord
         do throws(RunRefusal) {
-            record = try runs.start(plan: plan, inputs: prepared, user: context.user)
+            let services = RunServices(traceparent: request.headers[values: HTTPField.Name("traceparent")!].first)
+            record = try runs.start(plan: plan, inputs: prepared, user: context.user, services: services)
         } catch {
             throw ServerError.refused(error, retryAfter: runs.limits.retryAfterSeconds)
         }
