@@ -14,8 +14,18 @@ import Tracing
 /// provider that sends no HTTP request (the offline model, a cache hit) gets its span when its
 /// `model.usage` arrives, starting when its request began.
 extension RunTracer {
+    /// The step execution a request belongs to, as its events name it. Inside a plan run by a
+    /// `call` step the events prefix step ids (`research.outline`) and the request does not, so
+    /// a request whose step is not open is matched to the open `….outline` of the same item
+    /// and round.
     func key(of request: ModelRequest) -> StepKey {
-        StepKey(step: request.metadata.stepID ?? "", item: request.metadata.item, iteration: request.metadata.iteration)
+        let plain = StepKey(step: request.metadata.stepID ?? "", item: request.metadata.item, iteration: request.metadata.iteration)
+        return state.withLock { state in
+            guard !plain.step.isEmpty, state.steps[plain] == nil else { return plain }
+            let suffix = "." + plain.step
+            let called = state.steps.keys.filter { $0.step.hasSuffix(suffix) && $0.item == plain.item && $0.iteration == plain.iteration }
+            return called.count == 1 ? called[0] : plain
+        }
     }
 
     func modelRequestStarted(_ request: ModelRequest) {
@@ -97,7 +107,10 @@ extension RunTracer {
 
     func modelUsage(_ event: RunEvent, key: StepKey) {
         let done: (any Span)? = state.withLock { state in
-            var call = state.calls[key] ?? CallState(start: event.time, inFlight: false)
+            // A called plan's request may have kept its own (unprefixed) step id (see `key(of:)`).
+            let plain = StepKey(step: String(key.step.split(separator: ".").last ?? ""), item: key.item, iteration: key.iteration)
+            let known = state.calls[key] != nil ? key : (state.calls[plain] != nil ? plain : key)
+            var call = state.calls.removeValue(forKey: known) ?? CallState(start: event.time, inFlight: false)
             if let span = call.span, call.answered, let end = call.end {
                 // A second answered call with no HTTP request between (a provider without one).
                 span.end(at: EventInstant(end))
@@ -110,14 +123,14 @@ extension RunTracer {
             call.end = event.time
             if call.inFlight {
                 call.span = span
-                state.calls[key] = call
+                state.calls[known] = call
                 return nil
             }
             call.span = nil
             call.start = event.time
             let output = call.output
             call.output = nil
-            state.calls[key] = call
+            state.calls[known] = call
             if let output { span.attributes[TraceNames.outputMessages] = Self.message(role: "assistant", text: output) }
             return span
         }

@@ -47,6 +47,8 @@ public final class RunTracer: EventObserver {
         var steps: [StepKey: any Span] = [:]
         /// Open step executions by step id, oldest first (for finding a body step's map/loop).
         var open: [String: [StepKey]] = [:]
+        /// The kind of each open step execution (search and fetch spans look for theirs).
+        var kinds: [StepKey: String] = [:]
         var calls: [StepKey: CallState] = [:]
     }
 
@@ -134,6 +136,7 @@ public final class RunTracer: EventObserver {
             state.steps[key]?.end(at: EventInstant(event.time))
             state.steps[key] = span
             state.open[key.step, default: []].append(key)
+            state.kinds[key] = kind
         }
     }
 
@@ -160,6 +163,7 @@ public final class RunTracer: EventObserver {
     private func endStep(_ event: RunEvent, key: StepKey) {
         let (span, call) = state.withLock { state -> ((any Span)?, (any Span)?) in
             let span = state.steps.removeValue(forKey: key)
+            state.kinds[key] = nil
             if var keys = state.open[key.step], let index = keys.lastIndex(of: key) {
                 keys.remove(at: index)
                 state.open[key.step] = keys.isEmpty ? nil : keys

@@ -16,7 +16,10 @@ enum TraceNames {
     static let systemInstructions = "gen_ai.system_instructions"
     static let inputMessages = "gen_ai.input.messages"
     static let outputMessages = "gen_ai.output.messages"
+    static let retrievalQuery = "gen_ai.retrieval.query.text"
     static let errorType = "error.type"
+    static let serverAddress = "server.address"
+    static let urlFull = "url.full"
 
     static let runID = "sluice.run.id"
     static let runStatus = "sluice.run.status"
@@ -34,4 +37,9 @@ enum TraceNames {
     static let callAttempt = "sluice.model_call.attempt"
     static let callOutcome = "sluice.model_call.outcome"
     static let callCache = "sluice.model_call.cache"
+    static let searchMaxResults = "sluice.search.max_results"
+    static let searchDays = "sluice.search.days"
+    static let searchResults = "sluice.search.results"
+    static let fetchMaxBytes = "sluice.fetch.max_bytes"
+    static let fetchCharacters = "sluice.fetch.characters"
 }

@@ -31,12 +31,14 @@ public struct TracingModel: ModelProvider {
 }
 
 extension RunEngine.Providers {
-    /// The same providers with model calls traced by `tracer` (the outermost wrapper, so a
-    /// cached or checkpointed answer gets its span too).
+    /// The same providers with model calls, searches and fetches traced by `tracer` (the
+    /// outermost wrappers, so a cached or checkpointed answer gets its span too).
     public func traced(by tracer: RunTracer?) -> RunEngine.Providers {
         guard let tracer else { return self }
         var providers = self
         providers.model = TracingModel(model, tracer: tracer)
+        providers.search = TracingSearch(search, tracer: tracer)
+        providers.fetch = TracingFetch(fetch, tracer: tracer)
         return providers
     }
 }

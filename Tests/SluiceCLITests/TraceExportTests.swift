@@ -19,8 +19,9 @@ import Testing
         let receiver = try OTLPTraceReceiver()
         var env = environment
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.endpoint
+        let rounds = plan == "news_report" ? ["--input", "max_iterations=2"] : []
         let result = try CLIProcess.run(
-            ["run", plan, "--offline", "--events", "ndjson", "--input", "task=\(task)", "--input", "max_iterations=2"], environment: env)
+            ["run", plan, "--offline", "--events", "ndjson", "--input", "task=\(task)"] + rounds, environment: env)
         #expect(result.status == 0, "\(result.stderr)")
         // The CLI flushes before it exits: everything is there once the process has ended.
         return (try events(result.stdout), receiver.spans, receiver)
@@ -34,8 +35,10 @@ import Testing
         "\(span.string("sluice.step.id") ?? "")/\(span.int("sluice.step.item").map(String.init) ?? "-")/\(span.int("sluice.step.iteration").map(String.init) ?? "-")"
     }
 
-    @Test func offlineRunExportsWorkflowStepAndModelCallTree() throws {
-        let (events, spans, _) = try Self.tracedRun()
+    @Test(arguments: ["news_report", "research_report", "auto"])
+    func offlineRunExportsWorkflowStepAndModelCallTree(plan: String) throws {
+        let (events, spans, _) = try Self.tracedRun(plan)
+        #expect(events.last?["type"] == "run.completed")
         #expect(!spans.isEmpty)
         let byID = Dictionary(spans.map { ($0.spanID, $0) }, uniquingKeysWith: { first, _ in first })
         #expect(byID.count == spans.count, "span ids are unique")
@@ -45,9 +48,9 @@ import Testing
         let roots = spans.filter { $0.parentSpanID.isEmpty }
         #expect(roots.count == 1)
         let workflow = try #require(roots.first)
-        #expect(workflow.name == "invoke_workflow news_report")
+        #expect(workflow.name == "invoke_workflow \(plan)")
         #expect(workflow.string("gen_ai.operation.name") == "invoke_workflow")
-        #expect(workflow.string("gen_ai.workflow.name") == "news_report")
+        #expect(workflow.string("gen_ai.workflow.name") == plan)
         #expect(workflow.string("sluice.run.id") == events.first?["run_id"]?.stringValue)
         #expect(workflow.string("sluice.run.status") == "completed")
 
@@ -62,12 +65,35 @@ import Testing
             let parent = try #require(byID[span.parentSpanID], "\(span) has its parent in the trace")
             if let enclosing = event["data"]?["parent"]?.stringValue {
                 #expect(parent.string("sluice.step.id") == enclosing, "\(span) is under its \(enclosing)")
-            } else if !span.string("sluice.step.id")!.contains(".") {
+            } else if let dot = span.string("sluice.step.id")!.lastIndex(of: ".") {
+                // A step of a plan run by a `call` step is under that step.
+                #expect(parent.string("sluice.step.id") == String(span.string("sluice.step.id")![..<dot]), "\(span)")
+            } else {
                 #expect(parent.spanID == workflow.spanID)
             }
             #expect(span.startNanos <= span.endNanos)
         }
-        #expect(started.contains { $0["data"]?["parent"] != nil }, "the plan has map or loop body steps")
+        #expect(started.contains { $0["data"]?["parent"] != nil || Self.key($0).contains(".") }, "the plan has nested steps")
+
+        // A span per search query and fetched page, under its search or fetch step.
+        let io = spans.filter { $0.kind == 3 && ($0.string("gen_ai.operation.name") == "retrieval" || $0.name.hasPrefix("fetch")) }
+        let ioSteps = started.filter { ["search", "fetch"].contains($0["data"]?["kind"]?.stringValue ?? "") }
+        #expect(io.isEmpty == ioSteps.isEmpty)
+        for span in io {
+            let parent = try #require(byID[span.parentSpanID])
+            #expect(["search", "fetch"].contains(parent.string("sluice.step.kind") ?? "") || parent.spanID == workflow.spanID, "\(span) under \(parent)")
+            #expect(span.kind == 3)
+        }
+        if plan == "news_report" {
+            #expect(io.contains { $0.string("gen_ai.operation.name") == "retrieval" && $0.int("sluice.search.results") ?? 0 > 0 })
+        }
+        if plan == "research_report" {
+            // The simulated search's urls are not in the corpus: the fetches fail, on their spans.
+            let fetches = io.filter { $0.name.hasPrefix("fetch ") }
+            #expect(!fetches.isEmpty)
+            #expect(fetches.allSatisfy { $0.string("server.address") == "example.com" && $0.string("url.full") == nil })
+            #expect(fetches.allSatisfy { $0.int("sluice.fetch.characters") != nil || ($0.statusCode == 2 && $0.string("error.type") != nil) })
+        }
 
         // One chat span per model.usage, with the same tokens, under the step that made the call.
         let usage = events.filter { $0["type"] == "model.usage" }
