@@ -105,6 +105,18 @@ public final class TraceExport: Sendable {
         await task?.value
     }
 
+    /// Whether `text` is a W3C `traceparent` this exporter continues: version `00`, a 32-digit
+    /// trace id and a 16-digit parent id (lowercase hex, not all zeros), 2-digit flags.
+    public static func isTraceparent(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "00" else { return false }
+        let hex = Set("0123456789abcdef")
+        for (part, length) in zip(parts, [2, 32, 16, 2]) where part.count != length || !part.allSatisfy(hex.contains) {
+            return false
+        }
+        return parts[1].contains { $0 != "0" } && parts[2].contains { $0 != "0" }
+    }
+
     /// The context a `traceparent` header carries (the top level when there is none).
     func parentContext(traceparent: String?) -> ServiceContext {
         var context = ServiceContext.topLevel

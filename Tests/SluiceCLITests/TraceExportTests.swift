@@ -153,6 +153,17 @@ import Testing
         #expect(spans.allSatisfy { $0.traceID == traceID })
     }
 
+    @Test func aMalformedTraceparentIsSaidAndTheRunStartsANewTrace() throws {
+        let receiver = try OTLPTraceReceiver()
+        let result = try CLIProcess.run(
+            ["run", "news_report", "--offline", "--events", "ndjson", "--input", "task=x", "--input", "max_iterations=1"],
+            environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "TRACEPARENT": "00-xyz-01"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("TRACEPARENT '00-xyz-01' is not a W3C traceparent"), "\(result.stderr)")
+        let workflow = try #require(receiver.spans.first { $0.string("gen_ai.operation.name") == "invoke_workflow" })
+        #expect(workflow.parentSpanID.isEmpty)
+    }
+
     @Test func serviceNameAndResourceAttributesComeFromTheStandardVariables() throws {
         let (_, spans, receiver) = try Self.tracedRun(
             environment: ["OTEL_SERVICE_NAME": "reports-batch", "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=test"])

@@ -101,8 +101,7 @@ struct Run: AsyncParsableCommand {
         let configuration = try ProviderConfiguration.loadForCLI()
         let view: TerminalEventView? = events == .pretty ? TerminalEventView.standardOutput(environment: environment, plan: loaded) : nil
         let traces = try TraceExport.startForCLI(environment: environment, redactor: configuration.redactor)
-        // OpenTelemetry's environment carrier: a caller's span becomes the run's parent.
-        let tracer = traces?.runTracer(traceparent: environment["TRACEPARENT"])
+        let tracer = traces?.runTracerForCLI(environment: environment)
         let providers = recording.wrap(try makeProviders(for: loaded, configuration: configuration, overrides: overrides, view: view).redacting(configuration.redactor))
             .traced(by: tracer)
         let runID = recording.runID
