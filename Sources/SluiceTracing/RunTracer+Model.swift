@@ -100,11 +100,6 @@ extension RunTracer {
         span.end(at: EventInstant(answeredAt ?? Date()))
     }
 
-    func providerRetried(_ key: StepKey) {
-        // The retry itself is reported as `step.retrying` (source: provider) and recorded on the
-        // open call span by the observer; nothing else to do here.
-    }
-
     func modelUsage(_ event: RunEvent, key: StepKey) {
         let done: (any Span)? = state.withLock { state in
             // A called plan's request may have kept its own (unprefixed) step id (see `key(of:)`).

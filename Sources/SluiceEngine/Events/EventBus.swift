@@ -10,6 +10,8 @@ import Synchronization
 /// empty and the next event starts another. So a run waiting on its model holds no delivery
 /// task, and a bus without sinks holds no events at all (it only counts them).
 /// ``delivered()`` waits for the end: ``close()`` called and every event handed over.
+/// ``EventObserver``s (a tracer) are the exception: `publish` tells them of each event but
+/// `step.delta` itself, at once, on the engine's task.
 ///
 /// #### Buffer policy
 /// The buffer holds up to `capacity` events waiting for the sinks. It never blocks and never
