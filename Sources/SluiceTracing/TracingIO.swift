@@ -3,7 +3,8 @@ import Foundation
 import Synchronization
 import Tracing
 
-/// The run's search provider with a `retrieval` span per query.
+/// The run's search provider with a `retrieval` span per query, whose `traceparent` the
+/// query carries to a web search service.
 ///
 /// A query does not say which step asked it, so its span goes under the one `search` step
 /// running, or under the workflow when several run at once (a `map` of searches).
@@ -25,6 +26,7 @@ public struct TracingSearch: SearchProvider {
         let span = tracer.startProviderSpan("retrieval search", stepKind: "search", attributes: attributes)
         var traced = query
         traced.onRetry = tracer.retryRecorder(on: span, then: query.onRetry)
+        traced.traceparent = tracer.export.traceparent(of: span.context)
         do {
             let results = try await inner.search(traced)
             span.attributes[TraceNames.searchResults] = SpanAttribute.int64(Int64(results.count))

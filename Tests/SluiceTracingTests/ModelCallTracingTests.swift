@@ -78,6 +78,43 @@ import Testing
         }
     }
 
+    @Test func aSearchRequestCarriesTheTraceparentOfItsRetrievalSpan() async throws {
+        let service = try FakeHTTPServer.scripted([
+            .text("temporarily unavailable", status: 503, headers: [("Retry-After", "0")]),
+            FakeSearch.tavily(FakeHit.samples),
+        ])
+        defer { service.stop() }
+        let receiver = try OTLPTraceReceiver()
+        defer { receiver.stop() }
+        let traces = try #require(try TraceExport.start(environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint], redactor: .none))
+        let tracer = traces.runTracer(traceparent: nil)
+        let search = TavilySearch(configuration: WebSearchConfiguration(
+            baseURL: service.baseURL, apiKey: "tvly-secret-5678",
+            retry: ProviderRetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(1), random: { 0.5 }, sleep: { _ in })
+        ))
+        let providers = RunEngine.Providers(
+            model: SimulatedModel(configuration: .init(chunkDelay: .zero)), search: search,
+            fetch: FakeFetchProvider(pages: [:]), documents: FakeDocumentLoader(documents: [:])
+        ).traced(by: tracer)
+        let plan = try PlanLoader().load(bytes: Array(#"""
+            {"name": "one_search", "steps": [{"id": "look", "kind": "search", "query": "chip exports"}],
+             "output": {"value": "${size(steps.look.output.results)}"}}
+            """#.utf8), path: "one_search.json")
+        let outcome = await RunEngine(providers: providers).run(plan: plan, inputs: [:], sinks: [tracer])
+        #expect(outcome.status == .completed)
+        await traces.shutdown()
+
+        let retrieval = try #require(receiver.spans.first { $0.string("gen_ai.operation.name") == "retrieval" })
+        let step = try #require(receiver.spans.first { $0.string("sluice.step.id") == "look" })
+        #expect(retrieval.parentSpanID == step.spanID)
+        #expect(retrieval.string("gen_ai.provider.name") == "tavily")
+        #expect(retrieval.int("sluice.search.results") == 2)
+        #expect(retrieval.eventNames.contains("sluice.provider.retrying"))
+        #expect(retrieval.string("gen_ai.retrieval.query.text") == nil, "no query text without content capture")
+        let sent = service.requests.map { $0.header("traceparent") ?? "" }
+        #expect(sent == Array(repeating: "00-\(retrieval.traceID)-\(retrieval.spanID)-01", count: 2), "the retry keeps the span")
+    }
+
     @Test(arguments: [
         [String: String](),
         ["OTEL_SERVICE_NAME": "sluice", "TRACEPARENT": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"],
