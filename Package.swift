@@ -22,6 +22,13 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // Traces: only the OTLP/HTTP (protobuf) exporter; the default OTLPGRPC trait would pull in
+        // grpc-swift and add minutes to every clean build.
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
+        // Already in the graph (Hummingbird, swift-otel); named here because SluiceTracing uses them.
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
     ],
     targets: [
         // System libraries: no C type leaks past the module that imports them.
@@ -80,6 +87,7 @@ let package = Package(
                 "SluiceEngine",
                 "SluiceProviders",
                 "SluiceStore",
+                "SluiceTracing",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             // The web pages' scripts and styles: embedded by scripts/embed-web.sh (`make web`).
@@ -110,6 +118,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // OpenTelemetry GenAI spans built from the run's events, exported through swift-otel.
+        .target(
+            name: "SluiceTracing",
+            dependencies: [
+                "SluiceJSON",
+                "SluiceEngine",
+                "SluiceProviders",
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SluiceCLI",
             dependencies: [
@@ -120,6 +142,7 @@ let package = Package(
                 "SluiceServer",
                 "SluiceStore",
                 "SluiceStorePostgres",
+                "SluiceTracing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -167,6 +190,13 @@ let package = Package(
             dependencies: [
                 "SluiceStore", "SluiceStorePostgres", "SluiceEngine", "SluicePlan", "SluiceProviders", "SluiceJSON", "SluiceTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SluiceTracingTests",
+            dependencies: [
+                "SluiceTracing", "SluiceEngine", "SluicePlan", "SluiceProviders", "SluiceJSON", "SluiceTesting", "SluiceFakeServices",
             ],
             swiftSettings: swiftSettings
         ),

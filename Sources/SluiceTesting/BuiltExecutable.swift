@@ -26,6 +26,7 @@ public enum BuiltExecutable {
     public static func testEnvironment(_ extra: [String: String] = [:]) -> (environment: [String: String], scratchHome: URL?) {
         var environment = ProcessInfo.processInfo.environment.filter { name, _ in
             !name.hasPrefix("SLUICE_") && !name.hasSuffix("_API_KEY") && !name.hasSuffix("_BASE_URL")
+                && !name.hasPrefix("OTEL_") && name != "TRACEPARENT"
                 && !["GOOGLE_CSE_ID", "SEARXNG_URL", "NO_COLOR"].contains(name)
         }
         environment.merge(extra) { $1 }

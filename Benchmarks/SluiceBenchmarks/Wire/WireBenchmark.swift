@@ -16,6 +16,8 @@ import Synchronization
 ///
 /// `SLUICE_BENCH_WIRE_CALLS` (default 200) and `SLUICE_BENCH_WIRE_CONCURRENCY` (default 50)
 /// change the load; `SLUICE_BENCH_WIRE_ARGS` adds options to `sluice serve` (e.g. `--no-store`).
+/// `SLUICE_BENCH_WIRE_TRACES=1` turns traces on (server and CLI), exported to a loopback OTLP
+/// receiver that decodes every span, to measure what tracing costs.
 struct WireBenchmark: Benchmark {
     let name = "wire"
 
@@ -35,6 +37,10 @@ struct WireBenchmark: Benchmark {
         var serverEnvironment = environment.filter { name, _ in !name.hasPrefix("SLUICE_") && !name.hasSuffix("_API_KEY") && !name.hasSuffix("_BASE_URL") }
         serverEnvironment.merge(services.environment) { $1 }
         serverEnvironment["SLUICE_HOME"] = home.appendingPathComponent(".sluice").path
+        let traced = environment["SLUICE_BENCH_WIRE_TRACES"] == "1"
+        let receiver = traced ? try OTLPTraceReceiver() : nil
+        defer { receiver?.stop() }
+        if let receiver { serverEnvironment["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.endpoint }
         let plans = BenchmarkFiles.repository.appendingPathComponent("plans").path
 
         let server = try ServedProcess(
@@ -47,6 +53,7 @@ struct WireBenchmark: Benchmark {
         let cli = try Self.cliRuns(executable: executable, environment: serverEnvironment, plans: plans, directory: home, runs: 5)
         return [
             "load": ["calls": .integer(Int64(calls)), "concurrency": .integer(Int64(concurrency)), "serve_options": .array(extra.map { .string($0) })],
+            "traces": receiver.map { ["spans_received": .integer(Int64($0.spans.count))] } ?? .null,
             "mcp_streamable_http": mcp,
             "rest_sse": rest,
             "cli": cli,

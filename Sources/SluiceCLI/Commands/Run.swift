@@ -5,6 +5,7 @@ import SluiceJSON
 import SluicePlan
 import SluiceProviders
 import SluiceStore
+import SluiceTracing
 
 /// `sluice run PLAN`: runs a plan, streaming its events, and exits with the run's outcome.
 struct Run: AsyncParsableCommand {
@@ -101,7 +102,10 @@ struct Run: AsyncParsableCommand {
         let overrides = try parseModelOverrides()
         let configuration = try ProviderConfiguration.loadForCLI()
         let view: TerminalEventView? = events == .pretty ? TerminalEventView.standardOutput(environment: environment, plan: loaded) : nil
+        let traces = try TraceExport.startForCLI(environment: environment, redactor: configuration.redactor)
+        let tracer = traces?.runTracerForCLI(environment: environment)
         let providers = recording.wrap(try makeProviders(for: loaded, configuration: configuration, overrides: overrides, view: view).redacting(configuration.redactor))
+            .traced(by: tracer)
         let runID = recording.runID
         let engine = RunEngine(
             providers: providers,
@@ -119,10 +123,12 @@ struct Run: AsyncParsableCommand {
                 // Keeps the live view's elapsed times moving while a step streams nothing.
                 if let view { group.addTask { await view.runTicker() } }
                 defer { group.cancelAll() }
-                return await recording.run(engine: engine, plan: loaded, inputs: inputs, sinks: [sink])
+                return await recording.run(engine: engine, plan: loaded, inputs: inputs, sinks: [sink] + (tracer.map { [$0] } ?? []))
             }
         }
         await recording.end(outcome, sink: storeSink)
+        // Every span is exported before the process exits.
+        await traces?.shutdown()
         if let output {
             let written = try ReportOutput.write(outcome, to: output)
             // Said only once the file is there, on stdout beside the run's summary.

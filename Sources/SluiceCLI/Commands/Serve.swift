@@ -5,6 +5,7 @@ import SluicePlan
 import SluiceProviders
 import SluiceServer
 import SluiceStore
+import SluiceTracing
 
 /// `sluice serve`: every plan as an MCP tool (stdio, or streamable HTTP at /mcp) plus REST + SSE.
 struct Serve: AsyncParsableCommand {
@@ -114,7 +115,9 @@ struct Serve: AsyncParsableCommand {
         var engineConfiguration = RunEngine.Configuration(catalog: directory.catalog)
         engineConfiguration.defaultModel = sampling ? EngineRunExecutor.samplingModel : configuration.defaultModel
         let metrics = ServerMetrics()
-        let engineExecutor = EngineRunExecutor(providers: providers, configuration: engineConfiguration)
+        var engineExecutor = EngineRunExecutor(providers: providers, configuration: engineConfiguration)
+        let traces = try TraceExport.startForCLI(environment: environment, redactor: configuration.redactor)
+        engineExecutor.traces = traces
         let limits = ServingLimits(runsPerUser: runsPerUser, sessionsPerUser: sessionsPerUser, concurrentRuns: maxRuns, queuedRuns: maxQueuedRuns)
         let runs = RunManager(
             executor: noStore ? engineExecutor : try await durable(engineExecutor, environment: environment), observer: metrics, limits: limits)
@@ -139,6 +142,7 @@ struct Serve: AsyncParsableCommand {
                 await runs.drain(gracePeriod: .zero)
                 group.cancelAll()
             }
+            await traces?.shutdown()
             return
         }
 
@@ -176,6 +180,8 @@ struct Serve: AsyncParsableCommand {
             }
             group.cancelAll()
         }
+        // The runs have drained: their spans are exported before the process exits.
+        await traces?.shutdown()
     }
 
     /// Offline providers, or the configured services. A server runs many plans, so nothing is

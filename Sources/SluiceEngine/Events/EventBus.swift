@@ -10,6 +10,8 @@ import Synchronization
 /// empty and the next event starts another. So a run waiting on its model holds no delivery
 /// task, and a bus without sinks holds no events at all (it only counts them).
 /// ``delivered()`` waits for the end: ``close()`` called and every event handed over.
+/// ``EventObserver``s (a tracer) are the exception: `publish` tells them of each event but
+/// `step.delta` itself, at once, on the engine's task.
 ///
 /// #### Buffer policy
 /// The buffer holds up to `capacity` events waiting for the sinks. It never blocks and never
@@ -42,6 +44,8 @@ public final class EventBus: Sendable {
     public let deltaWindow: Duration
     private let batchSinks: [any EventBatchSink]
     private let eventSinks: [any EventSink]
+    /// Told of each event as it is published (see ``EventObserver``), not by the delivery task.
+    private let observers: [any EventObserver]
     private let state = Mutex(State())
 
     private struct State {
@@ -73,7 +77,8 @@ public final class EventBus: Sendable {
         self.runID = runID
         self.deltaWindow = deltaWindow
         self.batchSinks = sinks.compactMap { $0 as? any EventBatchSink }
-        self.eventSinks = sinks.filter { !($0 is any EventBatchSink) }
+        self.observers = sinks.compactMap { $0 as? any EventObserver }
+        self.eventSinks = sinks.filter { !($0 is any EventBatchSink) && !($0 is any EventObserver) }
         self.capacity = max(1, capacity)
         state.withLock { $0.nextSeq = max(1, firstSeq) }
     }
@@ -85,6 +90,10 @@ public final class EventBus: Sendable {
         _ type: EventType, step: String? = nil, item: Int? = nil, iteration: Int? = nil,
         data: JSONValue = .object(JSONObject()), time: Date = Date(), checkpoint: StepCheckpoint? = nil
     ) {
+        if !observers.isEmpty, type != .stepDelta, !state.withLock({ $0.closed }) {
+            let event = RunEvent(seq: 0, runID: runID, time: time, type: type, step: step, item: item, iteration: iteration, data: data)
+            for observer in observers { observer.observe(event) }
+        }
         guard !batchSinks.isEmpty || !eventSinks.isEmpty else {
             state.withLock { state in if !state.closed { state.nextSeq += 1 } }
             return

@@ -26,3 +26,19 @@ public struct NDJSONEventSink: EventSink {
         write(event.jsonLine + "\n")
     }
 }
+
+/// A sink that must see each event at the moment the engine publishes it, on the publishing
+/// task, before any sink receives it — for a tracer whose spans must exist before the model
+/// call they parent begins (delivery to sinks runs later, on its own task).
+///
+/// ``observe(_:)`` runs inside the engine's work: it must be quick and must never wait. The
+/// event has no `seq` yet (0); `time` is the publish time. Observers get no `step.delta` (the
+/// text is of no use to them and is most of the events).
+public protocol EventObserver: EventSink {
+    func observe(_ event: RunEvent)
+}
+
+extension EventObserver {
+    /// Observers are told at publish time; delivery brings them nothing more.
+    public func receive(_ event: RunEvent) async {}
+}

@@ -129,7 +129,8 @@ struct ChatModelRunner<Service: ChatService>: Sendable {
     private func streamOnce(
         _ request: ModelRequest, turns: [ChatTurn], mode: StructuredMode, attempt: Int, onDelta: @Sendable (String) async throws -> Void
     ) async throws -> ChatAttempt {
-        let httpRequest = service.httpRequest(for: request, turns: turns, mode: mode)
+        var httpRequest = service.httpRequest(for: request, turns: turns, mode: mode)
+        if let traceparent = request.traceparent?() { httpRequest.headers.append(HTTPHeader("traceparent", traceparent)) }
         let response: HTTPStreamingResponse
         do {
             response = try await http.stream(httpRequest)

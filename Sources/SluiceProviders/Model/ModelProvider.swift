@@ -70,6 +70,10 @@ public struct ModelRequest: Sendable {
     /// included), so each one is counted and billed; see ``ModelCall``. A provider that makes
     /// one call per request may leave it untold: the caller then counts the response.
     public var onCall: (@Sendable (ModelCall) -> Void)?
+    /// Asked before each HTTP request a provider sends for this request; its answer goes out
+    /// as the W3C `traceparent` header (the model-call span of a traced run). Carried by the
+    /// request, not a task-local, for the reason given at ``onRetry``. Nil: no header.
+    public var traceparent: (@Sendable () -> String?)?
     /// What a free-text answer cut off at its token limit gets (ignored for structured output).
     public var onTruncation: TruncationHandling = .continue(maxContinuations: TruncationHandling.defaultContinuations)
     /// How many further attempts an invalid, truncated or looping structured answer gets (see

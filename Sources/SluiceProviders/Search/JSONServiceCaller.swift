@@ -10,10 +10,13 @@ struct JSONServiceCaller: Sendable {
     /// Responses larger than this are refused (a search answer is a few kilobytes).
     var maxResponseBytes = 8 << 20
 
-    /// - Parameter onRetry: told about each retry (the query's observer).
-    func call(_ request: HTTPRequest, onRetry: (@Sendable (ProviderRetryInfo) -> Void)?) async throws -> JSONValue {
+    /// - Parameters:
+    ///   - onRetry: told about each retry (the query's observer).
+    ///   - traceparent: sent as the `traceparent` header (the query's span in a traced run).
+    func call(_ request: HTTPRequest, onRetry: (@Sendable (ProviderRetryInfo) -> Void)?, traceparent: String? = nil) async throws -> JSONValue {
         var request = request
         request.maxResponseBytes = request.maxResponseBytes ?? maxResponseBytes
+        if let traceparent { request.headers.append(HTTPHeader("traceparent", traceparent)) }
         return try await retry.run(provider: provider, observer: onRetry) {
             let response: HTTPResponse
             do {

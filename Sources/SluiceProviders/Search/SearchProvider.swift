@@ -12,6 +12,9 @@ public struct SearchQuery: Sendable, Hashable {
     public var onRetry: (@Sendable (ProviderRetryInfo) -> Void)?
     /// Told whether a response cache answered the query (the step's `cache` counts).
     public var cacheTally: SearchCacheTally?
+    /// Sent as the W3C `traceparent` header by services reached over HTTP (the query's span in
+    /// a traced run); like the observers, not part of what is asked.
+    public var traceparent: String?
 
     public init(
         text: String, maxResults: Int = 5, days: Int? = nil,

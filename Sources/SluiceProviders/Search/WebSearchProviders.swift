@@ -44,7 +44,7 @@ public struct TavilySearch: SearchProvider {
             headers: [HTTPHeader("Content-Type", "application/json"), HTTPHeader("Authorization", "Bearer \(configuration.apiKey ?? "")")],
             body: JSONValue.object(body).jsonBytes, timeouts: configuration.timeouts
         )
-        let answer = try await caller.call(request, onRetry: query.onRetry)
+        let answer = try await caller.call(request, onRetry: query.onRetry, traceparent: query.traceparent)
         return (answer["results"]?.arrayValue ?? []).compactMap { item in
             guard let url = item["url"]?.stringValue else { return nil }
             return SearchResult(
@@ -86,7 +86,7 @@ public struct BraveSearch: SearchProvider {
             headers: [HTTPHeader("Accept", "application/json"), HTTPHeader("X-Subscription-Token", configuration.apiKey ?? "")],
             timeouts: configuration.timeouts
         )
-        let answer = try await caller.call(request, onRetry: query.onRetry)
+        let answer = try await caller.call(request, onRetry: query.onRetry, traceparent: query.traceparent)
         return (answer["web"]?["results"]?.arrayValue ?? []).compactMap { item in
             guard let url = item["url"]?.stringValue else { return nil }
             return SearchResult(
@@ -115,7 +115,7 @@ public struct GoogleCustomSearch: SearchProvider {
         var parameters = [("key", configuration.apiKey ?? ""), ("cx", engineID), ("q", query.text), ("num", String(max(1, min(query.maxResults, 10))))]
         if let days = query.days { parameters.append(("dateRestrict", "d\(max(1, days))")) }
         let request = HTTPRequest(url: URLText.url(configuration.baseURL, "/customsearch/v1", parameters), headers: [HTTPHeader("Accept", "application/json")], timeouts: configuration.timeouts)
-        let answer = try await caller.call(request, onRetry: query.onRetry)
+        let answer = try await caller.call(request, onRetry: query.onRetry, traceparent: query.traceparent)
         return (answer["items"]?.arrayValue ?? []).compactMap { item in
             guard let url = item["link"]?.stringValue else { return nil }
             let metatags = item["pagemap"]?["metatags"]?[0]
@@ -145,7 +145,7 @@ public struct SearXNGSearch: SearchProvider {
         var headers = [HTTPHeader("Accept", "application/json")]
         if let key = configuration.apiKey { headers.append(HTTPHeader("Authorization", "Bearer \(key)")) }
         let request = HTTPRequest(url: URLText.url(configuration.baseURL, "/search", parameters), headers: headers, timeouts: configuration.timeouts)
-        let answer = try await caller.call(request, onRetry: query.onRetry)
+        let answer = try await caller.call(request, onRetry: query.onRetry, traceparent: query.traceparent)
         return (answer["results"]?.arrayValue ?? []).compactMap { item in
             guard let url = item["url"]?.stringValue else { return nil }
             return SearchResult(

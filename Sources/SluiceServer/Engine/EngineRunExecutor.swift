@@ -1,6 +1,7 @@
 public import SluiceEngine
 import SluiceJSON
 import SluiceProviders
+public import SluiceTracing
 
 /// Runs plans with SluiceEngine's ``RunEngine``.
 ///
@@ -9,6 +10,8 @@ import SluiceProviders
 public struct EngineRunExecutor: RunExecutor {
     public var providers: RunEngine.Providers
     public var configuration: RunEngine.Configuration
+    /// Where runs' spans go (`OTEL_EXPORTER_OTLP_ENDPOINT` set); nil: runs are not traced.
+    public var traces: TraceExport?
     /// The model named when a run samples through its client and the plan names none.
     public static let samplingModel = "sampling:client"
 
@@ -40,7 +43,11 @@ public struct EngineRunExecutor: RunExecutor {
         }
         let runID = request.runID
         configuration.makeRunID = { runID }
-        let outcome = await RunEngine(providers: providers, configuration: configuration).run(plan: plan, inputs: request.inputs, sinks: [sink], resume: resume)
+        // Traced outermost, so sampled, cached and checkpointed answers get their spans too.
+        let tracer = traces?.runTracer(traceparent: request.services.traceparent)
+        let sinks: [any EventSink] = tracer.map { [sink, $0] } ?? [sink]
+        let outcome = await RunEngine(providers: providers.traced(by: tracer), configuration: configuration)
+            .run(plan: plan, inputs: request.inputs, sinks: sinks, resume: resume)
         return Self.result(of: outcome)
     }
 

@@ -54,12 +54,24 @@ extension SluiceHTTPServer {
         return entry
     }
 
+    /// A `tools/call` sent with a `traceparent` HTTP header and none in its `_meta` gets the
+    /// header's there, so its run continues the caller's trace as a `_meta.traceparent` would.
+    static func carryingTraceparent(_ message: JSONRPCMessage, request: Request) -> JSONRPCMessage {
+        guard case .request(let id, "tools/call", .object(var params)?) = message,
+            let header = request.headers[values: HTTPField.Name("traceparent")!].first else { return message }
+        var meta = params["_meta"]?.objectValue ?? JSONObject()
+        guard meta["traceparent"] == nil, params["_meta"] == nil || params["_meta"]?.objectValue != nil else { return message }
+        meta["traceparent"] = .string(header)
+        params["_meta"] = .object(meta)
+        return .request(id: id, method: "tools/call", params: .object(params))
+    }
+
     func mcpPost(_ request: Request, context: SluiceRequestContext) async throws -> Response {
         // The version header is checked by ``mcpEra(of:request:)``, which answers with the request's id.
         let bytes = try await HTTPResponses.readBytes(request, limit: configuration.maxBodyBytes)
         let message: JSONRPCMessage
         switch Result(catching: { () throws(JSONRPCError) in try JSONRPCMessage.parse(bytes) }) {
-        case .success(let parsed): message = parsed
+        case .success(let parsed): message = Self.carryingTraceparent(parsed, request: request)
         case .failure(let error): throw ServerError.rpc(error, id: .null, status: .badRequest)
         }
         switch mcpEra(of: message, request: request) {

@@ -86,6 +86,9 @@ extension SluiceHTTPServer {
         }
         let record: RunRecord
         do throws(RunRefusal) {
+            var services = services
+            // The caller's trace continues into the run (a caller-given `traceparent` wins).
+            if services.traceparent == nil { services.traceparent = request.headers[values: HTTPField.Name("traceparent")!].first }
             record = try runs.start(plan: plan, inputs: prepared, user: context.user, services: services)
         } catch {
             throw ServerError.refused(error, retryAfter: runs.limits.retryAfterSeconds)

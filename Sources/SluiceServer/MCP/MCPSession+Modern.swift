@@ -8,6 +8,8 @@ struct ModernMeta: Sendable {
     var capabilities: JSONObject
     /// Log messages are sent only when the request names a level (`io.modelcontextprotocol/logLevel`).
     var logLevel: MCPLogLevel?
+    /// The caller's W3C trace context (`_meta.traceparent`), continued by the run's trace.
+    var traceparent: String?
 }
 
 extension MCPSession {
@@ -46,7 +48,7 @@ extension MCPSession {
             }
             level = parsed
         }
-        return ModernMeta(version: version, capabilities: capabilities, logLevel: level)
+        return ModernMeta(version: version, capabilities: capabilities, logLevel: level, traceparent: meta["traceparent"]?.stringValue)
     }
 
     /// Whether a request is served per request (2026-07-28) rather than by this session's

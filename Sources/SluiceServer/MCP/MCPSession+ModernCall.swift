@@ -39,7 +39,7 @@ extension MCPSession {
     /// Starts a run for a 2026-07-28 call: its `confirm` steps become input requests when the
     /// client declared elicitation (form mode), else their fallback applies.
     func startModernRun(plan: ServedPlan, inputs: JSONValue, meta: ModernMeta) throws -> RunRecord {
-        var services = RunServices()
+        var services = RunServices(traceparent: meta.traceparent)
         if let elicitation = meta.capabilities["elicitation"]?.objectValue, elicitation.isEmpty || elicitation["form"] != nil {
             services.confirmation = InputRequestChannel(waiting: server.waiting, runs: server.runs)
             services.answersByRetry = true

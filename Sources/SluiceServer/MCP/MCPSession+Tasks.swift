@@ -56,14 +56,15 @@ struct MCPTask: Sendable {
 extension MCPSession {
     static let relatedTaskKey = "io.modelcontextprotocol/related-task"
 
-    func startTask(plan: ServedPlan, inputs: JSONValue, params: JSONObject) throws -> JSONValue {
+    func startTask(plan: ServedPlan, inputs: JSONValue, params: JSONObject, traceparent: String? = nil) throws -> JSONValue {
         let configuration = server.configuration
         let requestedTTL = params["ttl"]?.integerValue.map { Int($0) }
         let ttl = min(requestedTTL ?? configuration.taskTTLMilliseconds, configuration.taskTTLMilliseconds)
         // The run id doubles as the task id; elicitations need it before the run starts, so the
         // services look it up lazily through a box filled right after start.
         let taskIDBox = TaskIDBox()
-        let services = runServices(outbound: unrelated, relatedTask: taskIDBox)
+        var services = runServices(outbound: unrelated, relatedTask: taskIDBox)
+        services.traceparent = traceparent
         let record: RunRecord
         do {
             record = try server.runs.start(plan: plan, inputs: inputs, user: user, services: services)

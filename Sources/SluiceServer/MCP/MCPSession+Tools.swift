@@ -92,10 +92,11 @@ extension MCPSession {
         }
         let taskParams = params["task"]?.objectValue
         if let taskParams, protocolVersion >= "2025-11-25" {
-            return try startTask(plan: plan, inputs: inputs, params: taskParams)
+            return try startTask(plan: plan, inputs: inputs, params: taskParams, traceparent: Self.traceparent(params))
         }
 
-        let services = runServices(outbound: outbound, relatedTask: nil)
+        var services = runServices(outbound: outbound, relatedTask: nil)
+        services.traceparent = Self.traceparent(params)
         let record: RunRecord
         do {
             record = try server.runs.start(plan: plan, inputs: inputs, user: user, services: services)
@@ -134,6 +135,11 @@ extension MCPSession {
 
     /// The services a run started by this session gets: elicitation for `confirm` steps and
     /// client sampling for models, each only when the client declared it.
+    /// The caller's trace context from the request's `_meta.traceparent` (W3C form), if any.
+    static func traceparent(_ params: JSONObject) -> String? {
+        params["_meta"]?["traceparent"]?.stringValue
+    }
+
     func runServices(outbound: any MCPOutbound, relatedTask: TaskIDBox?) -> RunServices {
         let capabilities = clientCapabilities
         var services = RunServices()

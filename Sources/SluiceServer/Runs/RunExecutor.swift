@@ -27,11 +27,18 @@ public struct RunServices: Sendable {
     /// requests): a durable store marks the run so a restarted server leaves it for the retry
     /// instead of resuming it with the step's fallback.
     public var answersByRetry: Bool
+    /// The caller's W3C `traceparent` (an HTTP request header, or `_meta.traceparent` of an
+    /// MCP call): a traced run's workflow span continues that trace.
+    public var traceparent: String?
 
-    public init(confirmation: (any ConfirmationChannel)? = nil, model: (any ModelProvider)? = nil, answersByRetry: Bool = false) {
+    public init(
+        confirmation: (any ConfirmationChannel)? = nil, model: (any ModelProvider)? = nil, answersByRetry: Bool = false,
+        traceparent: String? = nil
+    ) {
         self.confirmation = confirmation
         self.model = model
         self.answersByRetry = answersByRetry
+        self.traceparent = traceparent
     }
 }
 
