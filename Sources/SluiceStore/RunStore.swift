@@ -165,6 +165,21 @@ public struct StoredRun: Sendable {
     }
 }
 
+extension StoredRun {
+    /// Why a store refuses to claim this run for a resume (nil: it may be resumed). Every
+    /// backend says it the same way.
+    public var resumeRefusal: StoreError? {
+        switch status {
+        case .completed:
+            StoreError(.conflict, "run \(id) already completed; there is nothing to resume")
+        case .running:
+            StoreError(.conflict, "run \(id) is still running in process \(owner ?? "?"); cancel it first (sluice runs cancel \(id))")
+        case .failed, .cancelled, .interrupted:
+            nil
+        }
+    }
+}
+
 /// Which runs to list.
 public struct RunFilter: Sendable {
     public var user: String?

@@ -74,14 +74,7 @@ extension PostgresRunStore {
                 throw StoreError(.notFound, "no run '\(id)' to resume (see sluice runs list)")
             }
             let run = try Self.decodeRun(row)
-            switch run.status {
-            case .completed:
-                throw StoreError(.conflict, "run \(id) already completed; there is nothing to resume")
-            case .running:
-                throw StoreError(.conflict, "run \(id) is still running in process \(run.owner ?? "?"); cancel it first (sluice runs cancel \(id))")
-            case .failed, .cancelled, .interrupted:
-                break
-            }
+            if let refusal = run.resumeRefusal { throw refusal }
             guard let claimed = try await session.rows("""
                 UPDATE runs SET status = 'running', owner = \(owner), lease_expires_at = \(unescaped: PostgresSchema.now) + \(lease),
                     cancel_requested = FALSE, finished_at = NULL, resumes = resumes + 1, updated_at = \(Date().timeIntervalSince1970)

@@ -73,14 +73,7 @@ extension SQLiteRunStore {
                 throw StoreError(.notFound, "no run '\(id)' to resume (see sluice runs list)")
             }
             let run = try Self.decodeRun(row)
-            switch run.status {
-            case .completed:
-                throw StoreError(.conflict, "run \(id) already completed; there is nothing to resume")
-            case .running:
-                throw StoreError(.conflict, "run \(id) is still running in process \(run.owner ?? "?"); cancel it first (sluice runs cancel \(id))")
-            case .failed, .cancelled, .interrupted:
-                break
-            }
+            if let refusal = run.resumeRefusal { throw refusal }
             try db.execute(
                 sql: """
                     UPDATE runs SET status = 'running', owner = ?, cancel_requested = 0, finished_at = NULL,
