@@ -121,6 +121,58 @@ struct PostgresReplicaProcessTests {
         #expect(Set(paidBefore).isDisjoint(with: Set(paidAfter)), "paid again: \(Set(paidBefore).intersection(Set(paidAfter)))")
     }
 
+    /// SIGTERM on the replica executing a run: it stops the run without ending it (no
+    /// `run.cancelled`), gives its lease back and exits; the other running replica takes the
+    /// run over and finishes it — one gapless log, no event twice, no completed model call
+    /// paid twice.
+    @Test func aSIGTERMedReplicaHandsItsRunBackToARunningOne() async throws {
+        let (url, database) = try await Self.newDatabase()
+        let homes = [Self.scratchHome(), Self.scratchHome()]
+        defer { homes.forEach(Self.remove) }
+        let environment = ["SLUICE_STORE": url, "SLUICE_STORE_LEASE": "3s"]
+        let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, arguments: ["--grace", "600"], environment: environment)
+        let second = try await ServeProcess(home: homes[1], delayMilliseconds: 100, environment: environment)
+        defer { second.stop() }
+
+        let started = try await HTTP.request(first.port, "POST", "/v1/plans/news_report/runs", json: ["inputs": ["task": "AI agents"]])
+        #expect(started.status == 202, "\(started.text)")
+        let runID = try #require(started.json?["run_id"]?.stringValue)
+        let (_, reader, _) = try await HTTP.sse(first.port, "GET", "/v1/runs/\(runID)/events")
+        var before: [ReceivedSSE] = []
+        while let event = await reader.next() {
+            before.append(event)
+            if before.filter({ $0.data.contains(#""type":"step.completed""#) }).count >= 2 { break }
+        }
+        // With --grace 600 a draining replica would still be running the run; this one exits.
+        first.stop()
+        #expect(!first.stderr.contains("cannot hand runs back"), "\(first.stderr)")
+        // Not ended, and no longer the stopped replica's (given back, or already taken over).
+        let stored = try await Self.psql("SELECT status || ' ' || (owner IS NULL OR owner NOT LIKE '\(first.pid)@%') FROM runs WHERE id = '\(runID)'", database: database)
+        try #require(["running true", "completed true"].contains(stored), "the run was not handed back: \(stored)")
+        #expect(try await Self.psql("SELECT count(*) FROM events WHERE run_id = '\(runID)' AND type = 'run.cancelled'", database: database) == "0")
+
+        let seenBefore = try #require(Int(before.last?.id ?? ""))
+        let (head, otherReader, _) = try await HTTP.sse(second.port, "GET", "/v1/runs/\(runID)/events", headers: ["Last-Event-ID": String(seenBefore)])
+        #expect(head.status == 200, "\(second.stderr)")
+        let after = await HTTP.drain(otherReader)
+        #expect(after.last?.event == "final_result", "\(after.last?.data.prefix(300) ?? "nothing after SIGTERM")\n\(second.stderr)")
+        #expect(second.stderr.contains("resuming run \(runID)"), "\(second.stderr)")
+
+        let ids = (before + after).compactMap { $0.id.flatMap { Int($0) } }
+        #expect(ids == Array(1...ids.count))
+        #expect(try await Self.psql("SELECT count(*) FROM events WHERE run_id = '\(runID)'", database: database) == "\(ids.count)")
+        #expect(try await Self.psql("SELECT status || ' ' || resumes FROM runs WHERE id = '\(runID)'", database: database) == "completed 1")
+        let paid = try await Self.psql("""
+            SELECT e.seq > r.seq, e.step || '/' || coalesce(e.item::text, '') || '/' || coalesce(e.iteration::text, '')
+            FROM events e, (SELECT seq FROM events WHERE run_id = '\(runID)' AND type = 'run.resumed') r
+            WHERE e.run_id = '\(runID)' AND e.type = 'model.usage' AND e.data NOT LIKE '%"cache":%'
+            """, database: database).split(separator: "\n").map { $0.split(separator: "|", maxSplits: 1).map(String.init) }
+        let paidBefore = paid.filter { $0.first == "f" }.compactMap(\.last)
+        let paidAfter = paid.filter { $0.first == "t" }.compactMap(\.last)
+        #expect(!paidBefore.isEmpty)
+        #expect(Set(paidBefore).isDisjoint(with: Set(paidAfter)), "paid again: \(Set(paidBefore).intersection(Set(paidAfter)))")
+    }
+
     /// `DELETE /v1/runs/{id}` on the replica that does not execute the run: the executing one
     /// sees the store's cancel flag and ends the run with `run.cancelled`.
     @Test func aRunIsCancelledFromAnotherReplica() async throws {

@@ -5,6 +5,7 @@ import SluicePlan
 import SluiceProviders
 import SluiceServer
 import SluiceStore
+import SluiceStorePostgres
 
 /// `sluice serve`: every plan as an MCP tool (stdio, or streamable HTTP at /mcp) plus REST + SSE.
 struct Serve: AsyncParsableCommand {
@@ -33,7 +34,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "With --offline: the folder of local documents searched (default: $SLUICE_CORPUS, else ./corpus when there is one, else none).")
     var corpus: String?
 
-    @Option(name: .long, help: "Seconds runs may go on after SIGTERM before they are cancelled.")
+    @Option(name: .long, help: "Seconds runs may go on after SIGTERM before they are cancelled (SQLite store; a PostgreSQL store hands them back at once).")
     var grace: Int = 30
 
     @Option(name: .customLong("allow-origin"), help: "A browser Origin allowed besides loopback ones, e.g. https://app.example.com (repeatable).")
@@ -159,8 +160,9 @@ struct Serve: AsyncParsableCommand {
         serverConfiguration.limits = limits
         let server = SluiceHTTPServer(mcp: mcp, configuration: serverConfiguration, metrics: metrics)
         let plans = library.plans.count
-        // Interrupted server runs continue alongside; stopping the server cancels them.
+        // Interrupted server runs continue alongside; stopping the server cancels them (or hands them back).
         let resumer = noResume ? nil : runs.executor as? DurableRunExecutor
+        let handBack = (runs.executor as? DurableRunExecutor)?.handBack
         try await withThrowingTaskGroup(of: Void.self) { group in
             if let resumer {
                 if store.resolved(environment: environment) != nil {
@@ -174,7 +176,17 @@ struct Serve: AsyncParsableCommand {
             try await server.run { port in
                 Terminal.error("sluice: serving \(plans) plan\(plans == 1 ? "" : "s") on http://\(host):\(port) (MCP at /mcp)")
             }
+            // The runs taken over here stop now too: handed back on a shared store, else cancelled.
+            handBack?.begin()
             group.cancelAll()
+        }
+        // Every run has stopped and written its last event: give their leases back.
+        if let handBack {
+            do {
+                try await handBack.release()
+            } catch {
+                Terminal.error("sluice: cannot hand runs back: \(error.message); they are taken over when their leases run out")
+            }
         }
     }
 
@@ -229,9 +241,13 @@ extension Serve {
     fileprivate func durable(_ executor: EngineRunExecutor, environment: [String: String]) async throws -> DurableRunExecutor {
         let ttl = try cacheTTL.map { try DurationText.seconds($0, option: "--cache-ttl") }
         do {
-            return DurableRunExecutor(
-                engine: executor, store: try await store.open(environment: environment),
-                cacheAll: cache ? CacheSetting(timeToLive: ttl) : nil)
+            let opened = try await store.open(environment: environment)
+            var durable = DurableRunExecutor(engine: executor, store: opened, cacheAll: cache ? CacheSetting(timeToLive: ttl) : nil)
+            if let postgres = opened as? PostgresRunStore {
+                // Replicas share the store: SIGTERM hands the runs back for another to take over.
+                durable.handBack = RunHandBack { () async throws(StoreError) in try await postgres.releaseLeases() }
+            }
+            return durable
         } catch {
             throw CLIError.invalid("cannot start: \(error.message) (or serve with --no-store)")
         }

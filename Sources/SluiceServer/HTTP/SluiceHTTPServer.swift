@@ -103,7 +103,8 @@ public final class SluiceHTTPServer: Sendable {
 
     /// Serves until the task is cancelled or the process gets SIGTERM/SIGINT: then stops
     /// accepting, lets runs finish for the grace period, cancels the rest (recording
-    /// `run.cancelled`), and returns.
+    /// `run.cancelled`), and returns — or, on a shared store, stops the runs at once without
+    /// ending them, for another replica to take over (see ``RunHandBack``).
     ///
     /// - Parameter onListening: called with the bound port once the server accepts connections.
     public func run(handleSignals: Bool = true, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {

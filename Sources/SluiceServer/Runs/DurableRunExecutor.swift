@@ -22,6 +22,8 @@ public struct DurableRunExecutor: RunExecutor {
     /// `sluice serve --cache`: every run reuses responses. When nil, each plan's own `cache`
     /// setting decides.
     public var cacheAll: CacheSetting?
+    /// Set on a shared store: SIGTERM hands the runs back instead of cancelling them.
+    public var handBack: RunHandBack?
 
     /// - Parameter responseCache: defaults to `store` when it keeps responses too (SQLite does).
     public init(
@@ -65,7 +67,8 @@ public struct DurableRunExecutor: RunExecutor {
         engine.providers = providers(for: plan, ledger: RunCallLedger(store: store, runID: request.runID))
         let storeFirst = StoreFirstSink(store: store, downstream: [sink])
         let configured = engine
-        let result = await watchingCancelRequests(runID: request.runID) { await configured.execute(request, sink: storeFirst) }
+        let gated = gated(storeFirst)
+        let result = await watchingCancelRequests(runID: request.runID) { await configured.execute(request, sink: gated) }
         if let error = await storeFirst.storage.flush() {
             FileHandle.standardError.write(Data("sluice serve: \(storeFirst.storage.unwritten.count) event(s) of run \(request.runID) could not be recorded: \(error.message)\n".utf8))
         }
@@ -148,7 +151,7 @@ extension DurableRunExecutor {
         log("resuming run \(run.id) (\(run.plan.name)) from seq \(prepared.state.nextSeq)")
         let runEngine = RunEngine(providers: providers, configuration: engine.configuration)
         let outcome = await watchingCancelRequests(runID: run.id) {
-            await runEngine.run(plan: plan, inputs: run.inputs, sinks: [sink], resume: prepared.state)
+            await runEngine.run(plan: plan, inputs: run.inputs, sinks: [gated(sink)], resume: prepared.state)
         }
         if let error = await sink.flush() {
             log("\(sink.unwritten.count) event(s) of run \(run.id) could not be recorded: \(error.message)")
@@ -158,6 +161,11 @@ extension DurableRunExecutor {
 }
 
 extension DurableRunExecutor {
+    /// `sink`, cut off when the runs are handed back (see ``RunHandBack``).
+    func gated(_ sink: any EventBatchSink) -> any EventBatchSink {
+        handBack?.gate(sink) ?? sink
+    }
+
     /// The run option marking runs whose `confirm` answers come with the caller's retry.
     public static let answersByRetryOption = "answers_by_retry"
 
@@ -175,7 +183,8 @@ extension DurableRunExecutor {
         engine.providers = providers(for: plan, ledger: prepared.ledger)
         let storeFirst = StoreFirstSink(store: store, downstream: [sink])
         let configured = engine
-        let result = await watchingCancelRequests(runID: request.runID) { await configured.execute(request, sink: storeFirst, resume: prepared.state) }
+        let gated = gated(storeFirst)
+        let result = await watchingCancelRequests(runID: request.runID) { await configured.execute(request, sink: gated, resume: prepared.state) }
         if let error = await storeFirst.storage.flush() {
             FileHandle.standardError.write(Data("sluice serve: \(storeFirst.storage.unwritten.count) event(s) of run \(request.runID) could not be recorded: \(error.message)\n".utf8))
         }
