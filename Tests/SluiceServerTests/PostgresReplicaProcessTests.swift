@@ -4,7 +4,8 @@ import SluiceTesting
 import Testing
 
 /// Two real `sluice serve` processes with separate `SLUICE_HOME`s on one PostgreSQL store
-/// (`SLUICE_STORE`): a run started on one is followed from the other with `Last-Event-ID`, and
+/// (`SLUICE_STORE`): a run started on one is followed from the other with `Last-Event-ID`
+/// (woken by LISTEN/NOTIFY), and
 /// a run whose replica was SIGKILLed is resumed by a replica started after it — every event
 /// once, in one gapless log kept in PostgreSQL (the homes get no SQLite store).
 @Suite(.serialized, .timeLimit(.minutes(5)), .enabled(if: PostgresCluster.available, "PostgreSQL is not installed (CI installs it)"))
@@ -15,7 +16,10 @@ struct PostgresReplicaProcessTests {
         defer { homes.forEach(Self.remove) }
         let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, environment: ["SLUICE_STORE": url])
         defer { first.stop() }
-        let second = try await ServeProcess(home: homes[1], delayMilliseconds: 100, environment: ["SLUICE_STORE": url])
+        // The follower waits for LISTEN/NOTIFY wake-ups: its safety-net poll is far longer
+        // than the test's time limit, so the run is followed to its end only through them.
+        let second = try await ServeProcess(
+            home: homes[1], delayMilliseconds: 100, environment: ["SLUICE_STORE": url, "SLUICE_STORE_FOLLOW_POLL": "1h"])
         defer { second.stop() }
 
         let started = try await HTTP.request(first.port, "POST", "/v1/plans/news_report/runs", json: ["inputs": ["task": "AI agents"]])

@@ -3,9 +3,9 @@ import Foundation
 import SluiceEngine
 import SluicePlan
 import SluiceProviders
-import SluiceServer
+public import SluiceServer
 import SluiceStore
-import SluiceStorePostgres
+public import SluiceStorePostgres
 
 /// `sluice serve`: every plan as an MCP tool (stdio, or streamable HTTP at /mcp) plus REST + SSE.
 struct Serve: AsyncParsableCommand {
@@ -158,6 +158,7 @@ struct Serve: AsyncParsableCommand {
         serverConfiguration.bodyTimeout = .seconds(bodyTimeout)
         serverConfiguration.maxConnections = maxConnections
         serverConfiguration.limits = limits
+        serverConfiguration.storeFollowPoll = .seconds(try followPoll(environment: environment))
         let server = SluiceHTTPServer(mcp: mcp, configuration: serverConfiguration, metrics: metrics)
         let plans = library.plans.count
         // Interrupted server runs continue alongside; stopping the server cancels them (or hands them back).
@@ -251,5 +252,18 @@ extension Serve {
         } catch {
             throw CLIError.invalid("cannot start: \(error.message) (or serve with --no-store)")
         }
+    }
+}
+
+/// Appends on a PostgreSQL store wake the followers of their run on every replica.
+extension PostgresRunStore: RunEventWakeups {}
+
+extension Serve {
+    /// `SLUICE_STORE_FOLLOW_POLL`: the safety-net poll of a follower waiting for wake-ups.
+    fileprivate func followPoll(environment: [String: String]) throws -> TimeInterval {
+        guard let text = environment["SLUICE_STORE_FOLLOW_POLL"], !text.isEmpty else { return 2 }
+        let seconds = try DurationText.seconds(text, option: "SLUICE_STORE_FOLLOW_POLL")
+        guard seconds > 0 else { throw CLIError.invalid("SLUICE_STORE_FOLLOW_POLL '\(text)': must be more than 0s") }
+        return seconds
     }
 }

@@ -51,6 +51,9 @@ public final class SluiceHTTPServer: Sendable {
         /// How long a stream of an interrupted run (`GET /v1/runs/{id}/events`, a `tools/call`
         /// resumed after a restart) waits for the run to be resumed before it ends.
         public var interruptedRunWait: Duration = .seconds(30)
+        /// On a store with wake-ups (PostgreSQL LISTEN/NOTIFY), how often a follower of a run
+        /// on another replica reads the log without one (`SLUICE_STORE_FOLLOW_POLL`).
+        public var storeFollowPoll: Duration = .seconds(2)
 
         public init(
             host: String = "127.0.0.1", port: Int = 8000, apiKeys: APIKeys = APIKeys([]), origins: OriginPolicy = OriginPolicy(),
