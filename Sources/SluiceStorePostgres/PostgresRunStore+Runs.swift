@@ -128,6 +128,8 @@ extension PostgresRunStore {
                 UPDATE runs SET owner = NULL, lease_expires_at = \(unescaped: PostgresSchema.now) - 1
                 WHERE owner = \(owner) AND status = 'running'
                 """)
+            // Wakes the takeover loops of the other replicas (the payload `handBackKey`).
+            try await session.execute("SELECT pg_notify(\(PostgresRunStore.eventsChannel), \(PostgresRunStore.handBackKey))")
         }
     }
 

@@ -13,6 +13,9 @@ import Synchronization
 extension PostgresRunStore {
     /// The channel appends notify.
     public static let eventsChannel = "sluice_events"
+    /// The payload of ``releaseLeases()``'s notification (no run has an empty id): watched
+    /// like a run id by takeover loops, so handed-back runs are taken over at once.
+    public static let handBackKey = ""
 
     /// Starts counting notifications of `runID` (and listening, the first time); returns the
     /// current generation. Pair with ``unwatchEvents(runID:)``.

@@ -126,14 +126,16 @@ struct PostgresReplicaProcessTests {
     }
 
     /// SIGTERM on the replica executing a run: it stops the run without ending it (no
-    /// `run.cancelled`), gives its lease back and exits; the other running replica takes the
-    /// run over and finishes it — one gapless log, no event twice, no completed model call
+    /// `run.cancelled`), gives its lease back and exits; the other running replica, woken by
+    /// the hand-back's NOTIFY, takes the run over at once and finishes it — one gapless log, no event twice, no completed model call
     /// paid twice.
     @Test func aSIGTERMedReplicaHandsItsRunBackToARunningOne() async throws {
         let (url, database) = try await Self.newDatabase()
         let homes = [Self.scratchHome(), Self.scratchHome()]
         defer { homes.forEach(Self.remove) }
-        let environment = ["SLUICE_STORE": url, "SLUICE_STORE_LEASE": "3s"]
+        // A lease of an hour: the survivor looks for interrupted runs every 20 minutes, so it
+        // takes this one over only when the hand-back's notification wakes it.
+        let environment = ["SLUICE_STORE": url, "SLUICE_STORE_LEASE": "1h"]
         let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, arguments: ["--grace", "600"], environment: environment)
         let second = try await ServeProcess(home: homes[1], delayMilliseconds: 100, environment: environment)
         defer { second.stop() }

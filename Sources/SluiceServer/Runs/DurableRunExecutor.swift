@@ -111,8 +111,13 @@ extension DurableRunExecutor {
     /// (claiming locks the run). Returns when cancelled; the runs it resumed are cancelled then.
     public func takeOverInterrupted(library: PlanLibrary, every interval: Duration, log: @escaping @Sendable (String) -> Void) async {
         let taken = TakenRuns()
+        // On a store with wake-ups, a replica handing its runs back (SIGTERM) ends the wait.
+        let wakeups = store as? any RunEventWakeups
+        _ = wakeups?.watchEvents(runID: handBackKey)
+        defer { wakeups?.unwatchEvents(runID: handBackKey) }
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
+                let seen = wakeups?.eventGeneration(runID: handBackKey)
                 var found: [StoredRun] = []
                 do throws(StoreError) {
                     found = try await store.runs(RunFilter(status: .interrupted, limit: 1000))
@@ -127,7 +132,12 @@ extension DurableRunExecutor {
                         taken.ids.withLock { _ = $0.remove(run.id) }
                     }
                 }
-                do { try await Task.sleep(for: interval) } catch { break }
+                if let wakeups, let seen {
+                    await wakeups.waitForEvents(runID: handBackKey, seen: seen, timeout: interval)
+                    if Task.isCancelled { break }
+                } else {
+                    do { try await Task.sleep(for: interval) } catch { break }
+                }
             }
             group.cancelAll()
         }
@@ -209,6 +219,9 @@ extension DurableRunExecutor {
         return continued ? nil : asked
     }
 }
+
+/// The wake-up key of runs handed back (see ``RunEventWakeups``).
+private let handBackKey = ""
 
 /// The runs this process is resuming, so a scan does not start one twice.
 private final class TakenRuns: Sendable {

@@ -10,3 +10,5 @@ public protocol RunEventWakeups: Sendable {
     /// Returns when the count differs from `seen`, after `timeout`, or when cancelled.
     func waitForEvents(runID: String, seen: Int, timeout: Duration) async
 }
+// Wake-ups of the empty run id (no run has it) say "a replica handed its runs back"; the
+// takeover loop waits for them (``DurableRunExecutor/takeOverInterrupted(library:every:log:)``).
