@@ -58,6 +58,11 @@ extension PostgresRunStore {
                 if event.type.endsRun { try await recordEnd(event, in: session) }
             }
             try await session.execute("UPDATE runs SET last_seq = \(expected - 1), updated_at = \(Date().timeIntervalSince1970) WHERE id = \(runID)")
+            // Delivered at commit, to followers on every replica (the payload is only the run id,
+            // far under PostgreSQL's 8000-byte limit for any id a store accepts).
+            if runID.utf8.count < 4000 {
+                try await session.execute("SELECT pg_notify(\(PostgresRunStore.eventsChannel), \(runID))")
+            }
         }
     }
 

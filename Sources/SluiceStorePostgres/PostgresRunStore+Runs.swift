@@ -111,6 +111,21 @@ extension PostgresRunStore {
         }
     }
 
+    /// Gives up the leases of every run this process holds (SIGTERM on `sluice serve`): with no
+    /// owner and a lease already run out, they read as `interrupted` at once and any replica
+    /// may take them over. Call it only once this process has stopped them.
+    public func releaseLeases() async throws(StoreError) {
+        let owner = self.owner
+        try await write("give up the leases of this process's runs") { session in
+            try await session.execute("""
+                UPDATE runs SET owner = NULL, lease_expires_at = \(unescaped: PostgresSchema.now) - 1
+                WHERE owner = \(owner) AND status = 'running'
+                """)
+            // Wakes the takeover loops of the other replicas (the payload `handBackKey`).
+            try await session.execute("SELECT pg_notify(\(PostgresRunStore.eventsChannel), \(PostgresRunStore.handBackKey))")
+        }
+    }
+
     public func isCancelRequested(id: String) async throws(StoreError) -> Bool {
         try await read("read run \(id)") { session in
             try await session.rows("SELECT cancel_requested FROM runs WHERE id = \(id)").first?["cancel_requested"].decode(Bool.self) ?? false

@@ -1,6 +1,7 @@
 public import Foundation
 import PostgresNIO
 public import SluiceStore
+import Synchronization
 
 /// The shared run store: one PostgreSQL database for several `sluice serve` replicas (and the
 /// CLI), through postgres-nio's pooled `PostgresClient`. Same tables and semantics as
@@ -31,6 +32,10 @@ public final class PostgresRunStore: RunStore, ResponseCache, MCPSessionStore {
     let client: PostgresClient
     let logger: Logger
     private let background: [Task<Void, Never>]
+    /// Followers waiting for appends (see ``watchEvents(runID:)``).
+    let wakeups = EventWakeups()
+    /// The LISTENing connection's task, started by the first follower.
+    let listener = Mutex<Task<Void, Never>?>(nil)
 
     /// Connects, brings the schema up to date and starts the pool and the lease heartbeat.
     ///
@@ -92,11 +97,13 @@ public final class PostgresRunStore: RunStore, ResponseCache, MCPSessionStore {
 
     deinit {
         for task in background { task.cancel() }
+        listener.withLock { $0?.cancel() }
     }
 
     /// Stops the heartbeat and closes the pool's connections. The store cannot be used after.
     public func close() {
         for task in background { task.cancel() }
+        listener.withLock { $0?.cancel() }
     }
 
     // MARK: Sessions

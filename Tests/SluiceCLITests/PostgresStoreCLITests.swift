@@ -102,4 +102,14 @@ struct PostgresStoreCLITests {
         #expect(result.status != 0)
         #expect(result.stderr.contains("SLUICE_STORE_LEASE '\(lease.lease)'") && result.stderr.contains(lease.says), "\(result.stderr)")
     }
+
+    @Test(arguments: [(poll: "0s", says: "must be more than 0s"), (poll: "often", says: "expected a number and a unit")])
+    func aBadFollowPollIsRefused(poll: (poll: String, says: String)) throws {
+        let home = DurableHome()
+        defer { home.remove() }
+        let environment = home.environment.merging(["SLUICE_STORE": try Self.newDatabase(), "SLUICE_STORE_FOLLOW_POLL": poll.poll]) { $1 }
+        let result = try CLIProcess.run(["serve", "--offline", "--port", "0"], environment: environment)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("SLUICE_STORE_FOLLOW_POLL '\(poll.poll)'") && result.stderr.contains(poll.says), "\(result.stderr)")
+    }
 }

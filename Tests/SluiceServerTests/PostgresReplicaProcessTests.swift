@@ -4,7 +4,8 @@ import SluiceTesting
 import Testing
 
 /// Two real `sluice serve` processes with separate `SLUICE_HOME`s on one PostgreSQL store
-/// (`SLUICE_STORE`): a run started on one is followed from the other with `Last-Event-ID`, and
+/// (`SLUICE_STORE`): a run started on one is followed from the other with `Last-Event-ID`
+/// (woken by LISTEN/NOTIFY), and
 /// a run whose replica was SIGKILLed is resumed by a replica started after it — every event
 /// once, in one gapless log kept in PostgreSQL (the homes get no SQLite store).
 @Suite(.serialized, .timeLimit(.minutes(5)), .enabled(if: PostgresCluster.available, "PostgreSQL is not installed (CI installs it)"))
@@ -15,7 +16,10 @@ struct PostgresReplicaProcessTests {
         defer { homes.forEach(Self.remove) }
         let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, environment: ["SLUICE_STORE": url])
         defer { first.stop() }
-        let second = try await ServeProcess(home: homes[1], delayMilliseconds: 100, environment: ["SLUICE_STORE": url])
+        // The follower waits for LISTEN/NOTIFY wake-ups: its safety-net poll is far longer
+        // than the test's time limit, so the run is followed to its end only through them.
+        let second = try await ServeProcess(
+            home: homes[1], delayMilliseconds: 100, environment: ["SLUICE_STORE": url, "SLUICE_STORE_FOLLOW_POLL": "1h"])
         defer { second.stop() }
 
         let started = try await HTTP.request(first.port, "POST", "/v1/plans/news_report/runs", json: ["inputs": ["task": "AI agents"]])
@@ -110,6 +114,60 @@ struct PostgresReplicaProcessTests {
         #expect(try await Self.psql("SELECT status || ' ' || resumes FROM runs WHERE id = '\(runID)'", database: database) == "completed 1")
         // Every model call is paid once: the paid calls of the killed part and of the resumed
         // part are different steps, items and rounds, and together no more than a whole run's.
+        let paid = try await Self.psql("""
+            SELECT e.seq > r.seq, e.step || '/' || coalesce(e.item::text, '') || '/' || coalesce(e.iteration::text, '')
+            FROM events e, (SELECT seq FROM events WHERE run_id = '\(runID)' AND type = 'run.resumed') r
+            WHERE e.run_id = '\(runID)' AND e.type = 'model.usage' AND e.data NOT LIKE '%"cache":%'
+            """, database: database).split(separator: "\n").map { $0.split(separator: "|", maxSplits: 1).map(String.init) }
+        let paidBefore = paid.filter { $0.first == "f" }.compactMap(\.last)
+        let paidAfter = paid.filter { $0.first == "t" }.compactMap(\.last)
+        #expect(!paidBefore.isEmpty)
+        #expect(Set(paidBefore).isDisjoint(with: Set(paidAfter)), "paid again: \(Set(paidBefore).intersection(Set(paidAfter)))")
+    }
+
+    /// SIGTERM on the replica executing a run: it stops the run without ending it (no
+    /// `run.cancelled`), gives its lease back and exits; the other running replica, woken by
+    /// the hand-back's NOTIFY, takes the run over at once and finishes it — one gapless log, no event twice, no completed model call
+    /// paid twice.
+    @Test func aSIGTERMedReplicaHandsItsRunBackToARunningOne() async throws {
+        let (url, database) = try await Self.newDatabase()
+        let homes = [Self.scratchHome(), Self.scratchHome()]
+        defer { homes.forEach(Self.remove) }
+        // A lease of an hour: the survivor looks for interrupted runs every 20 minutes, so it
+        // takes this one over only when the hand-back's notification wakes it.
+        let environment = ["SLUICE_STORE": url, "SLUICE_STORE_LEASE": "1h"]
+        let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, arguments: ["--grace", "600"], environment: environment)
+        let second = try await ServeProcess(home: homes[1], delayMilliseconds: 100, environment: environment)
+        defer { second.stop() }
+
+        let started = try await HTTP.request(first.port, "POST", "/v1/plans/news_report/runs", json: ["inputs": ["task": "AI agents"]])
+        #expect(started.status == 202, "\(started.text)")
+        let runID = try #require(started.json?["run_id"]?.stringValue)
+        let (_, reader, _) = try await HTTP.sse(first.port, "GET", "/v1/runs/\(runID)/events")
+        var before: [ReceivedSSE] = []
+        while let event = await reader.next() {
+            before.append(event)
+            if before.filter({ $0.data.contains(#""type":"step.completed""#) }).count >= 2 { break }
+        }
+        // With --grace 600 a draining replica would still be running the run; this one exits.
+        first.stop()
+        #expect(!first.stderr.contains("cannot hand runs back"), "\(first.stderr)")
+        // Not ended, and no longer the stopped replica's (given back, or already taken over).
+        let stored = try await Self.psql("SELECT status || ' ' || (owner IS NULL OR owner NOT LIKE '\(first.pid)@%') FROM runs WHERE id = '\(runID)'", database: database)
+        try #require(["running true", "completed true"].contains(stored), "the run was not handed back: \(stored)")
+        #expect(try await Self.psql("SELECT count(*) FROM events WHERE run_id = '\(runID)' AND type = 'run.cancelled'", database: database) == "0")
+
+        let seenBefore = try #require(Int(before.last?.id ?? ""))
+        let (head, otherReader, _) = try await HTTP.sse(second.port, "GET", "/v1/runs/\(runID)/events", headers: ["Last-Event-ID": String(seenBefore)])
+        #expect(head.status == 200, "\(second.stderr)")
+        let after = await HTTP.drain(otherReader)
+        #expect(after.last?.event == "final_result", "\(after.last?.data.prefix(300) ?? "nothing after SIGTERM")\n\(second.stderr)")
+        #expect(second.stderr.contains("resuming run \(runID)"), "\(second.stderr)")
+
+        let ids = (before + after).compactMap { $0.id.flatMap { Int($0) } }
+        #expect(ids == Array(1...ids.count))
+        #expect(try await Self.psql("SELECT count(*) FROM events WHERE run_id = '\(runID)'", database: database) == "\(ids.count)")
+        #expect(try await Self.psql("SELECT status || ' ' || resumes FROM runs WHERE id = '\(runID)'", database: database) == "completed 1")
         let paid = try await Self.psql("""
             SELECT e.seq > r.seq, e.step || '/' || coalesce(e.item::text, '') || '/' || coalesce(e.iteration::text, '')
             FROM events e, (SELECT seq FROM events WHERE run_id = '\(runID)' AND type = 'run.resumed') r

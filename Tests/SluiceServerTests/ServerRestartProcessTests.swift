@@ -134,6 +134,25 @@ import Testing
         #expect(log.contains { $0.type == .runResumed })
     }
 
+    /// SIGTERM on a SQLite server (no other replica to hand runs to): past `--grace` the
+    /// running run is cancelled and its stored log ends with `run.cancelled`.
+    @Test func SIGTERMCancelsRunsPastTheGracePeriodOnSQLite() async throws {
+        let home = Self.scratchHome()
+        defer { Self.remove(home) }
+        let first = try await ServeProcess(home: home, delayMilliseconds: 100, arguments: ["--grace", "0"])
+        let started = try await HTTP.request(first.port, "POST", "/v1/plans/news_report/runs", json: ["inputs": ["task": "AI agents"]])
+        #expect(started.status == 202, "\(started.text)")
+        let runID = try #require(started.json?["run_id"]?.stringValue)
+        let (_, reader, _) = try await HTTP.sse(first.port, "GET", "/v1/runs/\(runID)/events")
+        while let event = await reader.next() {
+            if event.data.contains(#""type":"step.completed""#) { break }
+        }
+        first.stop()
+        let store = try SQLiteRunStore(home: home)
+        #expect(try await store.run(id: runID)?.status == .cancelled)
+        #expect(try await store.events(runID: runID, after: 0, limit: nil).last?.type == .runCancelled)
+    }
+
     // MARK: Helpers
 
     static func scratchHome() -> String {

@@ -2,6 +2,8 @@ import Foundation
 import SluiceEngine
 import SluiceJSON
 import SluiceStore
+import SluiceStorePostgres
+import SluiceTesting
 import Testing
 
 /// Both stores (SQLite and PostgreSQL): runs, the event log's seq discipline, checkpoints, listing, cancel, prune.
@@ -102,6 +104,32 @@ import Testing
         #expect(claimed.status == .running)
         #expect(claimed.resumes == 1)
         await #expect(throws: StoreError.self) { try await store.claimForResume(id: "dead") }
+    }
+
+    /// SIGTERM on a PostgreSQL replica: its live runs, leases far from running out, read as
+    /// interrupted as soon as it gives their leases back, and another process claims them.
+    @Test(.enabled(if: PostgresCluster.available, "PostgreSQL is not installed (CI installs it)"))
+    func releasedLeasesMakeLiveRunsInterruptedAtOnce() async throws {
+        let temporary = try await TemporaryStore(.postgres)
+        defer { temporary.remove() }
+        let postgres = try #require(temporary.store as? PostgresRunStore)
+        try await postgres.createRun(StoreHarness.newRun("handed"))
+        try await postgres.append(StoreHarness.events("handed", count: 2))
+        try await postgres.createRun(StoreHarness.newRun("done"))
+        try await postgres.append(StoreHarness.events("done", count: 2, end: .runCompleted))
+        #expect(try await postgres.run(id: "handed")?.status == .running)
+        try await postgres.releaseLeases()
+        #expect(try await postgres.run(id: "handed")?.status == .interrupted)
+        #expect(try await postgres.run(id: "done")?.status == .completed)
+        // Another live replica (this process under another name on another host) takes it over.
+        let other = try await temporary.opening(owner: "\(ProcessInfo.processInfo.processIdentifier)@another-host")
+        defer { (other as? PostgresRunStore)?.close() }
+        let claimed = try await other.claimForResume(id: "handed")
+        #expect(claimed.status == .running)
+        #expect(claimed.resumes == 1)
+        // The releasing process no longer holds it: giving its leases back again leaves it be.
+        try await postgres.releaseLeases()
+        #expect(try await postgres.run(id: "handed")?.status == .running)
     }
 
     @Test(arguments: StoreBackend.all) func cancellingALiveRunSetsTheFlagAndAStoppedOneEndsItsLog(backend: StoreBackend) async throws {

@@ -3,8 +3,9 @@ import Foundation
 import SluiceEngine
 import SluicePlan
 import SluiceProviders
-import SluiceServer
+public import SluiceServer
 import SluiceStore
+public import SluiceStorePostgres
 import SluiceTracing
 
 /// `sluice serve`: every plan as an MCP tool (stdio, or streamable HTTP at /mcp) plus REST + SSE.
@@ -34,7 +35,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "With --offline: the folder of local documents searched (default: $SLUICE_CORPUS, else ./corpus when there is one, else none).")
     var corpus: String?
 
-    @Option(name: .long, help: "Seconds runs may go on after SIGTERM before they are cancelled.")
+    @Option(name: .long, help: "Seconds runs may go on after SIGTERM before they are cancelled (SQLite store; a PostgreSQL store hands them back at once).")
     var grace: Int = 30
 
     @Option(name: .customLong("allow-origin"), help: "A browser Origin allowed besides loopback ones, e.g. https://app.example.com (repeatable).")
@@ -161,10 +162,12 @@ struct Serve: AsyncParsableCommand {
         serverConfiguration.bodyTimeout = .seconds(bodyTimeout)
         serverConfiguration.maxConnections = maxConnections
         serverConfiguration.limits = limits
+        serverConfiguration.storeFollowPoll = .seconds(try followPoll(environment: environment))
         let server = SluiceHTTPServer(mcp: mcp, configuration: serverConfiguration, metrics: metrics)
         let plans = library.plans.count
-        // Interrupted server runs continue alongside; stopping the server cancels them.
+        // Interrupted server runs continue alongside; stopping the server cancels them (or hands them back).
         let resumer = noResume ? nil : runs.executor as? DurableRunExecutor
+        let handBack = (runs.executor as? DurableRunExecutor)?.handBack
         try await withThrowingTaskGroup(of: Void.self) { group in
             if let resumer {
                 if store.resolved(environment: environment) != nil {
@@ -178,7 +181,17 @@ struct Serve: AsyncParsableCommand {
             try await server.run { port in
                 Terminal.error("sluice: serving \(plans) plan\(plans == 1 ? "" : "s") on http://\(host):\(port) (MCP at /mcp)")
             }
+            // The runs taken over here stop now too: handed back on a shared store, else cancelled.
+            handBack?.begin()
             group.cancelAll()
+        }
+        // Every run has stopped and written its last event: give their leases back.
+        if let handBack {
+            do {
+                try await handBack.release()
+            } catch {
+                Terminal.error("sluice: cannot hand runs back: \(error.message); they are taken over when their leases run out")
+            }
         }
         // The runs have drained: their spans are exported before the process exits.
         await traces?.shutdown()
@@ -235,11 +248,28 @@ extension Serve {
     fileprivate func durable(_ executor: EngineRunExecutor, environment: [String: String]) async throws -> DurableRunExecutor {
         let ttl = try cacheTTL.map { try DurationText.seconds($0, option: "--cache-ttl") }
         do {
-            return DurableRunExecutor(
-                engine: executor, store: try await store.open(environment: environment),
-                cacheAll: cache ? CacheSetting(timeToLive: ttl) : nil)
+            let opened = try await store.open(environment: environment)
+            var durable = DurableRunExecutor(engine: executor, store: opened, cacheAll: cache ? CacheSetting(timeToLive: ttl) : nil)
+            if let postgres = opened as? PostgresRunStore {
+                // Replicas share the store: SIGTERM hands the runs back for another to take over.
+                durable.handBack = RunHandBack { () async throws(StoreError) in try await postgres.releaseLeases() }
+            }
+            return durable
         } catch {
             throw CLIError.invalid("cannot start: \(error.message) (or serve with --no-store)")
         }
+    }
+}
+
+/// Appends on a PostgreSQL store wake the followers of their run on every replica.
+extension PostgresRunStore: RunEventWakeups {}
+
+extension Serve {
+    /// `SLUICE_STORE_FOLLOW_POLL`: the safety-net poll of a follower waiting for wake-ups.
+    fileprivate func followPoll(environment: [String: String]) throws -> TimeInterval {
+        guard let text = environment["SLUICE_STORE_FOLLOW_POLL"], !text.isEmpty else { return 2 }
+        let seconds = try DurationText.seconds(text, option: "SLUICE_STORE_FOLLOW_POLL")
+        guard seconds > 0 else { throw CLIError.invalid("SLUICE_STORE_FOLLOW_POLL '\(text)': must be more than 0s") }
+        return seconds
     }
 }

@@ -96,7 +96,8 @@ extension SluiceHTTPServer {
             let binding = try await sessions.mcpStream(sessionID: entry.id, streamID: streamID)
         else { return nil }
         let feed = StoredCallFeed(
-            binding: binding, store: runs, after: position, resumeWait: configuration.interruptedRunWait, openRequest: OpenRequest(entry))
+            binding: binding, store: runs, after: position, resumeWait: configuration.interruptedRunWait,
+            safetyPoll: configuration.storeFollowPoll, openRequest: OpenRequest(entry))
         return AsyncStream(unfolding: { await feed.next() })
     }
 
@@ -126,12 +127,15 @@ private final class StoredCallFeed: Sendable {
         var ended = false
     }
 
-    init(binding: StoredMCPStream, store: any RunStore, after position: RunPosition, resumeWait: Duration, openRequest: OpenRequest) {
+    init(
+        binding: StoredMCPStream, store: any RunStore, after position: RunPosition, resumeWait: Duration, safetyPoll: Duration,
+        openRequest: OpenRequest
+    ) {
         self.binding = binding
         self.store = store
         self.openRequest = openRequest
         // From the first event: progress values count the steps finished since the start.
-        events = StoredEventFeed(store: store, runID: binding.runID, after: 0, resumeWait: resumeWait)
+        events = StoredEventFeed(store: store, runID: binding.runID, after: 0, resumeWait: resumeWait, safetyPoll: safetyPoll)
         let token = binding.progressToken.flatMap { Self.json($0, what: "progress token") }
         state = Mutex(State(renderer: MCPEventRenderer(progressToken: token), last: position))
     }

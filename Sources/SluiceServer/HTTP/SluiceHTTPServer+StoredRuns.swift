@@ -63,7 +63,8 @@ extension SluiceHTTPServer {
         guard let store = durableStore else { throw ServerError(.notFound, "no such run") }
         var headers = SSEBody.headers
         headers[HTTPField.Name("X-Run-Id")!] = run.id
-        let feed = StoredEventFeed(store: store, runID: run.id, after: after, resumeWait: configuration.interruptedRunWait)
+        let feed = StoredEventFeed(
+            store: store, runID: run.id, after: after, resumeWait: configuration.interruptedRunWait, safetyPoll: configuration.storeFollowPoll)
         return Response(
             status: .ok, headers: headers,
             body: SSEBody.make(AsyncStream(unfolding: { await feed.next() }), heartbeat: configuration.heartbeatInterval) {
@@ -81,13 +82,24 @@ final class StoredEventFeed: Sendable {
     /// How long an interrupted run is waited for: a server resumes its interrupted runs when it
     /// starts, and a client may come back before the run is taken up again.
     let resumeWait: Duration
+    /// With a store that sends wake-ups, how long a follower waits for one before it reads
+    /// the log anyway (a safety net for a lost notification); else it polls every 200 ms.
+    let safetyPoll: Duration
+    private let wakeups: (any RunEventWakeups)?
     private let state: Mutex<(buffer: [RunEvent], last: Int, done: Bool, interruptedSince: ContinuousClock.Instant?)>
 
-    init(store: any RunStore, runID: String, after: Int, resumeWait: Duration = .zero) {
+    init(store: any RunStore, runID: String, after: Int, resumeWait: Duration = .zero, safetyPoll: Duration = .seconds(2)) {
         self.store = store
         self.runID = runID
         self.resumeWait = resumeWait
+        self.safetyPoll = safetyPoll
+        wakeups = store as? any RunEventWakeups
         state = Mutex(([], after, false, nil))
+        _ = wakeups?.watchEvents(runID: runID)
+    }
+
+    deinit {
+        wakeups?.unwatchEvents(runID: runID)
     }
 
     /// The next event, or nil at the end of the log of a run that no longer runs (or on a
@@ -100,6 +112,8 @@ final class StoredEventFeed: Sendable {
             }
             if let ready { return ready }
             if done { return nil }
+            // Read before the log: a wake-up for what the read misses ends the wait at once.
+            let seen = wakeups?.eventGeneration(runID: runID)
             do {
                 let page = try await store.events(runID: runID, after: last, limit: 1000)
                 if let end = page.last {
@@ -113,7 +127,12 @@ final class StoredEventFeed: Sendable {
                     state.withLock { $0.done = true }
                     return nil
                 }
-                try await Task.sleep(for: .milliseconds(200))
+                if let wakeups, let seen {
+                    await wakeups.waitForEvents(runID: runID, seen: seen, timeout: run.status == .running ? safetyPoll : .milliseconds(200))
+                    try Task.checkCancellation()
+                } else {
+                    try await Task.sleep(for: .milliseconds(200))
+                }
             } catch {
                 state.withLock { $0.done = true }
                 return nil

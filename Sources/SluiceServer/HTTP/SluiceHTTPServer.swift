@@ -51,6 +51,9 @@ public final class SluiceHTTPServer: Sendable {
         /// How long a stream of an interrupted run (`GET /v1/runs/{id}/events`, a `tools/call`
         /// resumed after a restart) waits for the run to be resumed before it ends.
         public var interruptedRunWait: Duration = .seconds(30)
+        /// On a store with wake-ups (PostgreSQL LISTEN/NOTIFY), how often a follower of a run
+        /// on another replica reads the log without one (`SLUICE_STORE_FOLLOW_POLL`).
+        public var storeFollowPoll: Duration = .seconds(2)
 
         public init(
             host: String = "127.0.0.1", port: Int = 8000, apiKeys: APIKeys = APIKeys([]), origins: OriginPolicy = OriginPolicy(),
@@ -103,7 +106,8 @@ public final class SluiceHTTPServer: Sendable {
 
     /// Serves until the task is cancelled or the process gets SIGTERM/SIGINT: then stops
     /// accepting, lets runs finish for the grace period, cancels the rest (recording
-    /// `run.cancelled`), and returns.
+    /// `run.cancelled`), and returns — or, on a shared store, stops the runs at once without
+    /// ending them, for another replica to take over (see ``RunHandBack``).
     ///
     /// - Parameter onListening: called with the bound port once the server accepts connections.
     public func run(handleSignals: Bool = true, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {

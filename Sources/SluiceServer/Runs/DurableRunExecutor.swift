@@ -22,6 +22,8 @@ public struct DurableRunExecutor: RunExecutor {
     /// `sluice serve --cache`: every run reuses responses. When nil, each plan's own `cache`
     /// setting decides.
     public var cacheAll: CacheSetting?
+    /// Set on a shared store: SIGTERM hands the runs back instead of cancelling them.
+    public var handBack: RunHandBack?
 
     /// - Parameter responseCache: defaults to `store` when it keeps responses too (SQLite does).
     public init(
@@ -65,7 +67,8 @@ public struct DurableRunExecutor: RunExecutor {
         engine.providers = providers(for: plan, ledger: RunCallLedger(store: store, runID: request.runID))
         let storeFirst = StoreFirstSink(store: store, downstream: [sink])
         let configured = engine
-        let result = await watchingCancelRequests(runID: request.runID) { await configured.execute(request, sink: storeFirst) }
+        let gated = gated(storeFirst)
+        let result = await watchingCancelRequests(runID: request.runID) { await configured.execute(request, sink: gated) }
         if let error = await storeFirst.storage.flush() {
             FileHandle.standardError.write(Data("sluice serve: \(storeFirst.storage.unwritten.count) event(s) of run \(request.runID) could not be recorded: \(error.message)\n".utf8))
         }
@@ -108,8 +111,13 @@ extension DurableRunExecutor {
     /// (claiming locks the run). Returns when cancelled; the runs it resumed are cancelled then.
     public func takeOverInterrupted(library: PlanLibrary, every interval: Duration, log: @escaping @Sendable (String) -> Void) async {
         let taken = TakenRuns()
+        // On a store with wake-ups, a replica handing its runs back (SIGTERM) ends the wait.
+        let wakeups = store as? any RunEventWakeups
+        _ = wakeups?.watchEvents(runID: handBackKey)
+        defer { wakeups?.unwatchEvents(runID: handBackKey) }
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
+                let seen = wakeups?.eventGeneration(runID: handBackKey)
                 var found: [StoredRun] = []
                 do throws(StoreError) {
                     found = try await store.runs(RunFilter(status: .interrupted, limit: 1000))
@@ -124,7 +132,12 @@ extension DurableRunExecutor {
                         taken.ids.withLock { _ = $0.remove(run.id) }
                     }
                 }
-                do { try await Task.sleep(for: interval) } catch { break }
+                if let wakeups, let seen {
+                    await wakeups.waitForEvents(runID: handBackKey, seen: seen, timeout: interval)
+                    if Task.isCancelled { break }
+                } else {
+                    do { try await Task.sleep(for: interval) } catch { break }
+                }
             }
             group.cancelAll()
         }
@@ -148,7 +161,7 @@ extension DurableRunExecutor {
         log("resuming run \(run.id) (\(run.plan.name)) from seq \(prepared.state.nextSeq)")
         let runEngine = RunEngine(providers: providers, configuration: engine.configuration)
         let outcome = await watchingCancelRequests(runID: run.id) {
-            await runEngine.run(plan: plan, inputs: run.inputs, sinks: [sink], resume: prepared.state)
+            await runEngine.run(plan: plan, inputs: run.inputs, sinks: [gated(sink)], resume: prepared.state)
         }
         if let error = await sink.flush() {
             log("\(sink.unwritten.count) event(s) of run \(run.id) could not be recorded: \(error.message)")
@@ -158,6 +171,11 @@ extension DurableRunExecutor {
 }
 
 extension DurableRunExecutor {
+    /// `sink`, cut off when the runs are handed back (see ``RunHandBack``).
+    func gated(_ sink: any EventBatchSink) -> any EventBatchSink {
+        handBack?.gate(sink) ?? sink
+    }
+
     /// The run option marking runs whose `confirm` answers come with the caller's retry.
     public static let answersByRetryOption = "answers_by_retry"
 
@@ -175,7 +193,8 @@ extension DurableRunExecutor {
         engine.providers = providers(for: plan, ledger: prepared.ledger)
         let storeFirst = StoreFirstSink(store: store, downstream: [sink])
         let configured = engine
-        let result = await watchingCancelRequests(runID: request.runID) { await configured.execute(request, sink: storeFirst, resume: prepared.state) }
+        let gated = gated(storeFirst)
+        let result = await watchingCancelRequests(runID: request.runID) { await configured.execute(request, sink: gated, resume: prepared.state) }
         if let error = await storeFirst.storage.flush() {
             FileHandle.standardError.write(Data("sluice serve: \(storeFirst.storage.unwritten.count) event(s) of run \(request.runID) could not be recorded: \(error.message)\n".utf8))
         }
@@ -200,6 +219,9 @@ extension DurableRunExecutor {
         return continued ? nil : asked
     }
 }
+
+/// The wake-up key of runs handed back (see ``RunEventWakeups``).
+private let handBackKey = ""
 
 /// The runs this process is resuming, so a scan does not start one twice.
 private final class TakenRuns: Sendable {

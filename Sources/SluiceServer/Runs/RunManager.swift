@@ -110,10 +110,18 @@ public final class RunManager: Sendable {
 
     /// Stops taking runs, lets the running ones finish for `gracePeriod`, then cancels the rest
     /// (each records `run.cancelled` with the reason "server shutting down").
+    /// On a shared store (``DurableRunExecutor/handBack`` set) the runs are instead stopped at
+    /// once without ending them, to be taken over by another replica (see ``RunHandBack``).
     public func drain(gracePeriod: Duration) async {
         admission.withLock { $0.accepting = false }
         jobsContinuation.finish()
         let active = registry.activeRuns()
+        if let handBack = (executor as? DurableRunExecutor)?.handBack {
+            handBack.begin()
+            for record in active { record.cancel(reason: "server shutting down: run handed back to another replica") }
+            for record in active { _ = await record.waitForResult() }
+            return
+        }
         guard !active.isEmpty else { return }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {

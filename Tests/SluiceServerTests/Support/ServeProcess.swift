@@ -81,6 +81,9 @@ final class ServeProcess: @unchecked Sendable {
 
     var stderr: String { errors.withLock { $0 } }
 
+    /// The process id (a store's run owner is `pid@host`).
+    var pid: Int32 { process.processIdentifier }
+
     /// SIGKILL: no handler runs, nothing is drained or flushed.
     func kill() {
         Foundation.kill(process.processIdentifier, SIGKILL)

@@ -1,0 +1,14 @@
+/// A store that tells followers when a run's log grows (PostgreSQL: LISTEN/NOTIFY), so
+/// ``StoredEventFeed`` waits for a wake-up instead of polling every 200 ms; it still polls
+/// at ``SluiceHTTPServer/Configuration/storeFollowPoll`` as a safety net.
+public protocol RunEventWakeups: Sendable {
+    /// Starts counting wake-ups of `runID`; returns the current count. Pair with ``unwatchEvents(runID:)``.
+    func watchEvents(runID: String) -> Int
+    func unwatchEvents(runID: String)
+    /// The count of wake-ups of `runID` so far.
+    func eventGeneration(runID: String) -> Int
+    /// Returns when the count differs from `seen`, after `timeout`, or when cancelled.
+    func waitForEvents(runID: String, seen: Int, timeout: Duration) async
+}
+// Wake-ups of the empty run id (no run has it) say "a replica handed its runs back"; the
+// takeover loop waits for them (``DurableRunExecutor/takeOverInterrupted(library:every:log:)``).
