@@ -9,7 +9,7 @@ import Synchronization
 /// which libcurl documents as callable from any thread. Connections stay in the multi handle's
 /// pool between transfers, so a second call to the same host reuses the first one's connection.
 final class CurlMultiLoop: @unchecked Sendable {
-    // @unchecked: `multi` and `active` are used only on the loop thread (after `init` hands
+    // @unchecked: `multi`, `active` and `lastRound` are used only on the loop thread (after `init` hands
     // them over); `inbox` is a Mutex; `curl_multi_wakeup` is thread-safe.
     private struct Inbox {
         var added: [CurlTransfer] = []
