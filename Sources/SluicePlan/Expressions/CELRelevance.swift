@@ -66,8 +66,25 @@ enum CELRelevance {
         let lowered = text.lowercased()
         var wordStart: String.Index?
         var previousIdeograph: String.Index?
+        let utf8 = lowered.utf8
         var index = lowered.startIndex
         while index < lowered.endIndex {
+            // An ASCII byte (not CR, which joins a following LF) followed by another ASCII
+            // byte or the end is a character of its own: decide it from the byte, without
+            // the grapheme breaking and Unicode property lookups (most of the time here).
+            let byte = utf8[index]
+            let afterByte = utf8.index(after: index)
+            if byte < 0x80, byte != 0x0D, afterByte == utf8.endIndex || utf8[afterByte] < 0x80 {
+                previousIdeograph = nil
+                if (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) {
+                    if wordStart == nil { wordStart = index }
+                } else if let start = wordStart {
+                    appendWord(lowered[start..<index], to: &terms)
+                    wordStart = nil
+                }
+                index = afterByte
+                continue
+            }
             let character = lowered[index]
             let next = lowered.index(after: index)
             if isIdeograph(character) {

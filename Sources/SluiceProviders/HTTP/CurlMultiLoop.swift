@@ -9,7 +9,7 @@ import Synchronization
 /// which libcurl documents as callable from any thread. Connections stay in the multi handle's
 /// pool between transfers, so a second call to the same host reuses the first one's connection.
 final class CurlMultiLoop: @unchecked Sendable {
-    // @unchecked: `multi` and `active` are used only on the loop thread (after `init` hands
+    // @unchecked: `multi`, `active` and `lastRound` are used only on the loop thread (after `init` hands
     // them over); `inbox` is a Mutex; `curl_multi_wakeup` is thread-safe.
     private struct Inbox {
         var added: [CurlTransfer] = []
@@ -27,6 +27,13 @@ final class CurlMultiLoop: @unchecked Sendable {
     private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
     /// The longest the loop sleeps without a deadline or wakeup; bounds deadline jitter.
     private let maxPoll = 250
+    /// The shortest time between two rounds of reading while traffic flows. A model streams a
+    /// token every few milliseconds on each of many connections; reading each as it lands costs
+    /// a wakeup of this thread, a read, a parse and a wakeup of the reading task per token. In a
+    /// round at most this often, what a connection received meanwhile is read and handed on as
+    /// one chunk. A response waits at most this long more; an idle loop reads at once.
+    private static let minimumRound: Duration = .milliseconds(5)
+    private var lastRound = ContinuousClock.now
 
     init() {
         Self.globalInit
@@ -83,6 +90,12 @@ final class CurlMultiLoop: @unchecked Sendable {
                 curl_multi_cleanup(multi)
                 return
             }
+            let sinceLastRound = ContinuousClock.now - lastRound
+            if sinceLastRound < Self.minimumRound {
+                let (seconds, attoseconds) = (Self.minimumRound - sinceLastRound).components
+                usleep(UInt32(seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
+            }
+            lastRound = .now
             var running: Int32 = 0
             _ = curl_multi_perform(multi, &running)
             collectFinished()
