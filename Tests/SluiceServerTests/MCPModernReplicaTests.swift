@@ -11,11 +11,10 @@ import Testing
 /// Disabled: what issue #16 asks of replicas is not built yet, and these tests say so. A run
 /// waiting on its `confirm` step is held in the memory of the replica that runs it (the store
 /// says `running`), so the other replica reports its task as `working`, cannot apply
-/// `tasks/update`, and refuses the retry of an input request. Also seen on 2026-12-05 and not
-/// yet explained: with `SLUICE_API_KEYS` set, a task made over HTTP stayed `working` for
-/// `tasks/get` on the very replica that made it (PostgreSQL store), or was "no such task"
-/// there (each replica on its own SQLite store); without keys it completed. Enable these when
-/// a waiting run is released to the store and that is understood.
+/// `tasks/update`, and refuses the retry of an input request. What passes today (checked on
+/// 2026-12-05 by enabling them): a task that needs no answer, made on one replica, read to its
+/// end on the other, and invisible to another user. Enable them when a waiting run is released
+/// to the store.
 @Suite(
     .serialized, .timeLimit(.minutes(5)), .disabled("issue #16: a waiting run lives in its replica's memory; see the comment above"),
     .enabled(if: PostgresCluster.available, "PostgreSQL is not installed (CI installs it)"))
