@@ -13,7 +13,7 @@ import SluiceStore
 /// claims the stored run and continues its log and checkpoints.
 struct RunRecording {
     /// The store; nil with `--no-store`.
-    let store: OpenedStore?
+    let store: (any RunStore)?
     let runID: String
     /// The resumed run (nil for a new run).
     let resumed: PreparedResume?
@@ -39,8 +39,9 @@ struct RunRecording {
             return RunRecording(store: nil, runID: RunRecording.newRunID(), resumed: nil, ledger: nil, caching: nil)
         }
         do {
-            let store = try await storeOptions.open(environment: environment)
-            let caching = cache.map { ResponseCaching(cache: store, timeToLive: $0.timeToLive) }
+            let opened = try await storeOptions.open(environment: environment)
+            let store = opened.runs
+            let caching = cache.flatMap { setting in opened.cache.map { ResponseCaching(cache: $0, timeToLive: setting.timeToLive) } }
             if let resumeID {
                 let prepared = try await store.prepareResume(id: try await store.run(matching: resumeID).id)
                 return RunRecording(store: store, runID: prepared.run.id, resumed: prepared, ledger: prepared.ledger, caching: caching)
@@ -119,7 +120,7 @@ struct RunRecording {
     }
 
     /// Polls the store until the run's cancel flag is set (true) or the task is cancelled (false).
-    private static func waitForCancelRequest(store: OpenedStore, runID: String) async -> Bool {
+    private static func waitForCancelRequest(store: any RunStore, runID: String) async -> Bool {
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: .milliseconds(250))

@@ -12,29 +12,29 @@ import Synchronization
 /// then lists server runs too, and `sluice runs resume` can continue one that was stopped.
 ///
 /// ```swift
-/// let executor = DurableRunExecutor(engine: EngineRunExecutor(providers: providers), store: try SQLiteRunStore(home: home))
+/// let executor = DurableRunExecutor(engine: EngineRunExecutor(providers: providers), store: OpenedStore(try SQLiteRunStore(home: home)))
 /// let manager = RunManager(executor: executor)
 /// ```
 public struct DurableRunExecutor: RunExecutor {
     public var engine: EngineRunExecutor
-    public var store: any RunStore
-    /// Where cached responses are kept (`nil`: no run is cached).
-    public var responseCache: (any ResponseCache)?
+    /// The store, with what its backend offers (response cache, MCP sessions, wake-ups, leases).
+    public var opened: OpenedStore
     /// `sluice serve --cache`: every run reuses responses. When nil, each plan's own `cache`
     /// setting decides.
     public var cacheAll: CacheSetting?
     /// Set on a shared store: SIGTERM hands the runs back instead of cancelling them.
     public var handBack: RunHandBack?
 
-    /// - Parameter responseCache: defaults to `store` when it keeps responses too (SQLite does).
-    public init(
-        engine: EngineRunExecutor, store: any RunStore, responseCache: (any ResponseCache)? = nil, cacheAll: CacheSetting? = nil
-    ) {
+    public init(engine: EngineRunExecutor, store: OpenedStore, cacheAll: CacheSetting? = nil) {
         self.engine = engine
-        self.store = store
-        self.responseCache = responseCache ?? (store as? any ResponseCache)
+        self.opened = store
         self.cacheAll = cacheAll
     }
+
+    /// Where runs are recorded.
+    public var store: any RunStore { opened.runs }
+    /// Where cached responses are kept (`nil`: no run is cached).
+    public var responseCache: (any ResponseCache)? { opened.cache }
 
     /// The providers of a run of `plan`: answered from the response cache when the server or
     /// the plan asks for it, then (outermost) from the run's saved calls.
@@ -113,7 +113,7 @@ extension DurableRunExecutor {
     public func takeOverInterrupted(library: PlanLibrary, every interval: Duration, log: @escaping @Sendable (String) -> Void) async {
         let taken = TakenRuns()
         // On a store with wake-ups, a replica handing its runs back (SIGTERM) ends the wait.
-        let wakeups = store as? any RunEventWakeups
+        let wakeups = opened.wakeups
         _ = wakeups?.watchEvents(runID: handBackKey)
         defer { wakeups?.unwatchEvents(runID: handBackKey) }
         await withDiscardingTaskGroup { group in
