@@ -3,9 +3,8 @@ import Foundation
 import SluiceEngine
 import SluicePlan
 import SluiceProviders
-public import SluiceServer
+import SluiceServer
 import SluiceStore
-public import SluiceStorePostgres
 import SluiceTracing
 
 /// `sluice serve`: every plan as an MCP tool (stdio, or streamable HTTP at /mcp) plus REST + SSE.
