@@ -208,7 +208,7 @@ let package = Package(
         .testTarget(
             name: "SluiceStoreTests",
             dependencies: [
-                "SluiceStore", "SluiceStorePostgres", "SluiceRunLog", "SluiceEngine", "SluicePlan", "SluiceProviders", "SluiceJSON", "SluiceTesting",
+                "SluiceStore", "SluiceStorePostgres", "SluiceDurable", "SluiceRunLog", "SluiceEngine", "SluicePlan", "SluiceProviders", "SluiceJSON", "SluiceTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
