@@ -107,9 +107,7 @@ public final class PostgresCluster: Sendable {
     /// Runs blocking `work` (starting the cluster, `createdb`, `psql`) on a thread of its own,
     /// so async tests waiting for it do not hold the few threads of Swift's cooperative pool.
     public static func offThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
-        }
+        try await OffThread.run(work)
     }
 
     /// A new empty database; returns its URL (`postgres://sluice@127.0.0.1:PORT/NAME`).

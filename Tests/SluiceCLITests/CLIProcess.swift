@@ -18,9 +18,13 @@ struct CLIProcess {
     }
 
     /// Runs `sluice arguments…` in `directory` (the repository by default) with `environment` added.
+    ///
+    /// Async: the pipe reads and the wait for the exit happen on a thread of their own
+    /// (`OffThread`), never on one of the cooperative pool's few threads, which the tests
+    /// running in parallel (and the servers they start) need.
     static func run(
         _ arguments: [String], in directory: URL = repository, environment: [String: String] = [:]
-    ) throws -> Result {
+    ) async throws -> Result {
         let process = Process()
         process.executableURL = try executable
         process.arguments = arguments
@@ -34,14 +38,18 @@ struct CLIProcess {
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        // Read both pipes to the end before waiting, so a large output cannot block the child.
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        // Read both pipes to the end (each on its own thread, so a full stderr pipe cannot stall
+        // the child while stdout is read), then wait for the exit.
+        let outReader = out.fileHandleForReading
+        let errReader = err.fileHandleForReading
+        async let outData = OffThread.run { outReader.readDataToEndOfFile() }
+        async let errData = OffThread.run { errReader.readDataToEndOfFile() }
+        let (stdout, stderr) = await (outData, errData)
+        let status = await OffThread.waitForExit(process)
         return Result(
-            status: process.terminationStatus,
-            stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self)
+            status: status,
+            stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self)
         )
     }
 }
@@ -49,7 +57,8 @@ struct CLIProcess {
 extension CLIProcess {
     /// A `sluice` process still running, with its stdout collected as it comes.
     final class Running: @unchecked Sendable {
-        // Safe: `collected` is only touched under `lock`; `process` is used from the test's thread.
+        // Safe: `collected` is only touched under `lock`; `process` is only signalled and waited
+        // on (which Foundation's `Process` supports from any thread).
         private let process = Process()
         private let lock = NSLock()
         private var collected = Data()
@@ -82,6 +91,7 @@ extension CLIProcess {
             try process.run()
         }
 
+        /// Last resort for a test that ended without waiting: SIGTERM, not waited for.
         deinit {
             if process.isRunning { process.terminate() }
             scratchHome.map { try? FileManager.default.removeItem(at: $0) }
@@ -93,13 +103,14 @@ extension CLIProcess {
             return String(decoding: collected, as: UTF8.self)
         }
 
-        /// Polls until stdout contains `text`; false when `timeout` seconds pass first.
-        func waitForOutput(containing text: String, timeout: Double) -> Bool {
+        /// Polls (with `Task.sleep`, holding no thread) until stdout contains `text`; false when
+        /// `timeout` seconds pass first.
+        func waitForOutput(containing text: String, timeout: Double) async throws -> Bool {
             let deadline = Date().addingTimeInterval(timeout)
             while Date() < deadline {
                 if stdout.contains(text) { return true }
                 if !process.isRunning { return stdout.contains(text) }
-                Thread.sleep(forTimeInterval: 0.005)
+                try await Task.sleep(for: .milliseconds(5))
             }
             return false
         }
@@ -110,22 +121,28 @@ extension CLIProcess {
         }
 
         /// SIGKILL: no handler runs, nothing is flushed.
-        func kill() {
+        func kill() async {
             Foundation.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            _ = ended.wait(timeout: .now() + 10)
+            await OffThread.waitForExit(process)
+            await readerEnded()
+        }
+
+        /// Waits (off the cooperative pool, at most 10 s) until the reader thread saw end of file.
+        private func readerEnded() async {
+            let ended = self.ended
+            _ = await OffThread.run { ended.wait(timeout: .now() + 10) == .success }
         }
 
         /// The exit status, or nil (after terminating the process) when it outlives `timeout` seconds.
-        func waitForExit(timeout: Double) -> Int32? {
+        func waitForExit(timeout: Double) async throws -> Int32? {
             let deadline = Date().addingTimeInterval(timeout)
-            while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
             guard !process.isRunning else {
                 process.terminate()
                 return nil
             }
-            _ = ended.wait(timeout: .now() + 10)
-            return process.terminationStatus
+            await readerEnded()
+            return await OffThread.waitForExit(process)
         }
     }
 

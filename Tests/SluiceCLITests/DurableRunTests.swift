@@ -7,34 +7,34 @@ import Testing
 @Suite(.serialized) struct DurableRunTests {
     static let runArguments = ["run", "plans/news_report.json", "--offline", "--input", "task=AI agents", "--events", "ndjson"]
 
-    @Test(arguments: CLIStore.all) func aKilledRunResumesWithoutRepeatingCompletedCallsAndItsLogIsGapless(store: CLIStore) throws {
+    @Test(arguments: CLIStore.all) func aKilledRunResumesWithoutRepeatingCompletedCallsAndItsLogIsGapless(store: CLIStore) async throws {
         let home = DurableHome()
         defer { home.remove() }
         let environment = try store.environment(home)
         // A straight run, for the number of model calls the plan makes.
-        let straight = try CLIProcess.run(Self.runArguments, environment: environment)
+        let straight = try await CLIProcess.run(Self.runArguments, environment: environment)
         #expect(straight.status == 0, "\(straight.stderr)")
         let straightCalls = Events(ndjson: straight.stdout).paidModelCalls.count
 
         let running = try CLIProcess.start(Self.runArguments, environment: environment)
-        #expect(running.waitForOutput(containing: #""type":"step.started","step":"sections""#, timeout: 60))
-        running.kill()
+        #expect(try await running.waitForOutput(containing: #""type":"step.started","step":"sections""#, timeout: 60))
+        await running.kill()
         let seen = Events(ndjson: running.stdout)
         let runID = try #require(seen.all.first?["run_id"] as? String)
         #expect(seen.all.last?["type"] as? String != "run.completed", "the run ended before it was killed")
 
         // Every event the process printed had been stored first.
-        let storedBeforeResume = Events(ndjson: try CLIProcess.run(["runs", "events", runID], environment: environment).stdout)
+        let storedBeforeResume = Events(ndjson: try await CLIProcess.run(["runs", "events", runID], environment: environment).stdout)
         #expect(storedBeforeResume.all.count >= seen.all.count)
         #expect(storedBeforeResume.all.prefix(seen.all.count).map { $0["type"] as? String } == seen.all.map { $0["type"] as? String })
-        let listed = try CLIProcess.run(["runs", "list", "--json"], environment: environment)
+        let listed = try await CLIProcess.run(["runs", "list", "--json"], environment: environment)
         #expect(listed.stdout.contains(#""run_id":"\#(runID)","plan":"news_report","status":"interrupted""#))
 
-        let resumed = try CLIProcess.run(["runs", "resume", runID, "--events", "ndjson"], environment: environment)
+        let resumed = try await CLIProcess.run(["runs", "resume", runID, "--events", "ndjson"], environment: environment)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.contains("resuming run \(runID)"))
 
-        let log = Events(ndjson: try CLIProcess.run(["runs", "events", runID], environment: environment).stdout)
+        let log = Events(ndjson: try await CLIProcess.run(["runs", "events", runID], environment: environment).stdout)
         #expect(log.all.compactMap { $0["seq"] as? Int } == Array(1...log.all.count))
         #expect(log.types.filter { $0 == "run.started" }.count == 1)
         #expect(log.types.filter { $0 == "run.resumed" }.count == 1)
@@ -52,71 +52,71 @@ import Testing
         }
         #expect(paidBefore.count + paidAfter.count <= straightCalls)
         #expect(paidBefore.count + paidAfter.count + answeredFromStore.count >= straightCalls)
-        let shown = try CLIProcess.run(["runs", "show", runID], environment: environment)
+        let shown = try await CLIProcess.run(["runs", "show", runID], environment: environment)
         #expect(shown.stdout.contains(#""status": "completed""#))
         #expect(shown.stdout.contains(#""resumes": 1"#))
     }
 
-    @Test(arguments: CLIStore.all) func runsCancelStopsARunInAnotherProcess(store: CLIStore) throws {
+    @Test(arguments: CLIStore.all) func runsCancelStopsARunInAnotherProcess(store: CLIStore) async throws {
         let home = DurableHome()
         defer { home.remove() }
         let environment = try store.environment(home)
         let running = try CLIProcess.start(Self.runArguments, environment: environment)
-        #expect(running.waitForOutput(containing: #""type":"step.started""#, timeout: 60))
+        #expect(try await running.waitForOutput(containing: #""type":"step.started""#, timeout: 60))
         let runID = try #require(Events(ndjson: running.stdout).all.first?["run_id"] as? String)
-        let cancel = try CLIProcess.run(["runs", "cancel", runID], environment: environment)
+        let cancel = try await CLIProcess.run(["runs", "cancel", runID], environment: environment)
         #expect(cancel.status == 0, "\(cancel.stderr)")
-        #expect(running.waitForExit(timeout: 30) == 130)
+        #expect(try await running.waitForExit(timeout: 30) == 130)
         #expect(Events(ndjson: running.stdout).types.last == "run.cancelled")
-        let shown = try CLIProcess.run(["runs", "show", runID], environment: environment)
+        let shown = try await CLIProcess.run(["runs", "show", runID], environment: environment)
         #expect(shown.stdout.contains(#""status": "cancelled""#))
     }
 
-    @Test func processesShareOneStore() throws {
+    @Test func processesShareOneStore() async throws {
         let home = DurableHome()
         defer { home.remove() }
         let processes = try (0..<3).map { _ in try CLIProcess.start(Self.runArguments, environment: home.environment) }
-        for process in processes { #expect(process.waitForExit(timeout: 120) == 0) }
-        let listed = try CLIProcess.run(["runs", "list", "--json", "--status", "completed"], environment: home.environment)
+        for process in processes { #expect(try await process.waitForExit(timeout: 120) == 0) }
+        let listed = try await CLIProcess.run(["runs", "list", "--json", "--status", "completed"], environment: home.environment)
         #expect(listed.stdout.split(separator: "\n").count == 3)
         for process in processes {
             let runID = try #require(Events(ndjson: process.stdout).all.first?["run_id"] as? String)
-            let log = Events(ndjson: try CLIProcess.run(["runs", "events", runID], environment: home.environment).stdout)
+            let log = Events(ndjson: try await CLIProcess.run(["runs", "events", runID], environment: home.environment).stdout)
             #expect(log.all.count == Events(ndjson: process.stdout).all.count)
             #expect(log.all.compactMap { $0["seq"] as? Int } == Array(1...log.all.count))
         }
     }
 
-    @Test func aDamagedStoreIsAClearError() throws {
+    @Test func aDamagedStoreIsAClearError() async throws {
         let home = DurableHome()
         defer { home.remove() }
         try FileManager.default.createDirectory(atPath: home.path, withIntermediateDirectories: true)
         try Data(repeating: 0x5a, count: 8192).write(to: URL(fileURLWithPath: home.path + "/runs.sqlite"))
-        let run = try CLIProcess.run(Self.runArguments, environment: home.environment)
+        let run = try await CLIProcess.run(Self.runArguments, environment: home.environment)
         #expect(run.status == 2)
         #expect(run.stderr.contains("damaged or not a SQLite database"))
         #expect(run.stderr.contains("--no-store"))
-        let list = try CLIProcess.run(["runs", "list"], environment: home.environment)
+        let list = try await CLIProcess.run(["runs", "list"], environment: home.environment)
         #expect(list.status == 1)
-        let unstored = try CLIProcess.run(Self.runArguments + ["--no-store"], environment: home.environment)
+        let unstored = try await CLIProcess.run(Self.runArguments + ["--no-store"], environment: home.environment)
         #expect(unstored.status == 0, "\(unstored.stderr)")
     }
 
-    @Test func cacheClearAndPrune() throws {
+    @Test func cacheClearAndPrune() async throws {
         let home = DurableHome()
         defer { home.remove() }
-        let first = try CLIProcess.run(Self.runArguments + ["--cache"], environment: home.environment)
+        let first = try await CLIProcess.run(Self.runArguments + ["--cache"], environment: home.environment)
         #expect(first.status == 0, "\(first.stderr)")
-        let second = try CLIProcess.run(Self.runArguments + ["--cache"], environment: home.environment)
+        let second = try await CLIProcess.run(Self.runArguments + ["--cache"], environment: home.environment)
         #expect(second.status == 0, "\(second.stderr)")
         #expect(Events(ndjson: second.stdout).paidModelCalls.isEmpty)
         #expect(second.stdout.contains(#""cache":"hit""#))
-        let cleared = try CLIProcess.run(["cache", "clear"], environment: home.environment)
+        let cleared = try await CLIProcess.run(["cache", "clear"], environment: home.environment)
         #expect(cleared.stdout.hasPrefix("deleted "))
         #expect(!cleared.stdout.hasPrefix("deleted 0 "))
-        let pruned = try CLIProcess.run(["runs", "prune", "--older-than", "0s"], environment: home.environment)
+        let pruned = try await CLIProcess.run(["runs", "prune", "--older-than", "0s"], environment: home.environment)
         #expect(pruned.stdout == "deleted 2 runs\n")
-        let bad = try CLIProcess.run(["runs", "prune", "--older-than", "soon"], environment: home.environment)
+        let bad = try await CLIProcess.run(["runs", "prune", "--older-than", "soon"], environment: home.environment)
         #expect(bad.status == 2)
     }
 }

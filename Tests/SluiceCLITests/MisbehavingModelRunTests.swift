@@ -28,14 +28,10 @@ import Testing
         var served: ModelBehaviour.Served
     }
 
-    /// Runs the CLI on a Dispatch thread: the fake model services compute their answers on the
-    /// Swift concurrency pool, which a test blocked on the child process must not hold.
+    /// Runs the CLI; `CLIProcess.run` waits off the cooperative pool, so the fake model
+    /// services, which compute their answers on that pool, are not starved meanwhile.
     static func cli(_ arguments: [String], environment: [String: String]) async throws -> CLIProcess.Result {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try CLIProcess.run(arguments, environment: environment) })
-            }
-        }
+        try await CLIProcess.run(arguments, environment: environment)
     }
 
     static func run(model: String, _ setUp: (ModelBehaviour) -> Void) async throws -> Run {

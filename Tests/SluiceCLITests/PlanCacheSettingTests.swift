@@ -21,18 +21,18 @@ import Testing
         events.all.first { $0["type"] as? String == "step.completed" && $0["step"] as? String == step }?["data"] as? [String: Any]
     }
 
-    @Test func aPlanWithTheCacheSettingHitsOnItsSecondRunUnlessNoCache() throws {
+    @Test func aPlanWithTheCacheSettingHitsOnItsSecondRunUnlessNoCache() async throws {
         let home = DurableHome()
         defer { home.remove() }
         let arguments = ["run", try Self.writePlan(in: home), "--offline", "--events", "ndjson"]
 
-        let first = try CLIProcess.run(arguments, environment: home.environment)
+        let first = try await CLIProcess.run(arguments, environment: home.environment)
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.contains(#""cache":"miss""#))
         let firstSearch = Self.stepCompleted(Events(ndjson: first.stdout), step: "find")?["cache"] as? [String: Int]
         #expect(firstSearch == ["hits": 0, "misses": 1])
 
-        let second = try CLIProcess.run(arguments, environment: home.environment)
+        let second = try await CLIProcess.run(arguments, environment: home.environment)
         #expect(second.status == 0, "\(second.stderr)")
         #expect(Events(ndjson: second.stdout).paidModelCalls.isEmpty)
         #expect(second.stdout.contains(#""cache":"hit""#))
@@ -40,30 +40,30 @@ import Testing
         #expect(secondSearch == ["hits": 1, "misses": 0])
         #expect(second.stderr.contains("cache: 2 hit(s), 0 miss(es)"))
 
-        let uncached = try CLIProcess.run(arguments + ["--no-cache"], environment: home.environment)
+        let uncached = try await CLIProcess.run(arguments + ["--no-cache"], environment: home.environment)
         #expect(uncached.status == 0, "\(uncached.stderr)")
         #expect(Events(ndjson: uncached.stdout).paidModelCalls.count == 1)
         #expect(Self.stepCompleted(Events(ndjson: uncached.stdout), step: "find")?["cache"] == nil)
 
-        let both = try CLIProcess.run(arguments + ["--cache", "--no-cache"], environment: home.environment)
+        let both = try await CLIProcess.run(arguments + ["--cache", "--no-cache"], environment: home.environment)
         #expect(both.status == 2)
         #expect(both.stderr.contains("--no-cache"))
     }
 
-    @Test func withoutTheStoreThePlansSettingIsDroppedWithANote() throws {
+    @Test func withoutTheStoreThePlansSettingIsDroppedWithANote() async throws {
         let home = DurableHome()
         defer { home.remove() }
-        let run = try CLIProcess.run(["run", try Self.writePlan(in: home), "--offline", "--events", "ndjson", "--no-store"], environment: home.environment)
+        let run = try await CLIProcess.run(["run", try Self.writePlan(in: home), "--offline", "--events", "ndjson", "--no-store"], environment: home.environment)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stderr.contains("cache setting is not used with --no-store"))
         #expect(!run.stdout.contains(#""cache":"#))
     }
 
-    @Test func serveChecksItsCacheOptionsBeforeServing() throws {
+    @Test func serveChecksItsCacheOptionsBeforeServing() async throws {
         let home = DurableHome()
         defer { home.remove() }
         for arguments in [["--cache-ttl", "1h"], ["--cache", "--no-store"], ["--cache", "--cache-ttl", "soon"]] {
-            let serve = try CLIProcess.run(["serve", "--offline", "--port", "0"] + arguments, environment: home.environment)
+            let serve = try await CLIProcess.run(["serve", "--offline", "--port", "0"] + arguments, environment: home.environment)
             #expect(serve.status == 2, "sluice serve \(arguments)")
         }
     }

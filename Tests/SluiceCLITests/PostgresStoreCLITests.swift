@@ -33,25 +33,25 @@ struct PostgresStoreCLITests {
 
     /// The store named by the option or by the variable; either way nothing goes to SQLite.
     @Test(arguments: ["option", "variable"])
-    func aRunIsRecordedInPostgresAndEveryRunsCommandReadsIt(how: String) throws {
+    func aRunIsRecordedInPostgresAndEveryRunsCommandReadsIt(how: String) async throws {
         let home = DurableHome()
         defer { home.remove() }
         let url = try Self.newDatabase()
         let flag = how == "option" ? ["--store", url] : []
         let environment = how == "variable" ? home.environment.merging(["SLUICE_STORE": url]) { $1 } : home.environment
 
-        let ran = try CLIProcess.run(Self.runArguments + flag, environment: environment)
+        let ran = try await CLIProcess.run(Self.runArguments + flag, environment: environment)
         #expect(ran.status == 0, "\(ran.stderr)")
         #expect(ran.stderr.contains("(recorded in \(url))"), "\(ran.stderr)")
         let printed = Events(ndjson: ran.stdout)
         let runID = try #require(printed.all.first?["run_id"] as? String)
 
-        let listed = try CLIProcess.run(["runs", "list", "--json"] + flag, environment: environment)
+        let listed = try await CLIProcess.run(["runs", "list", "--json"] + flag, environment: environment)
         #expect(listed.status == 0, "\(listed.stderr)")
         #expect(listed.stdout.contains(#""run_id":"\#(runID)","plan":"news_report","status":"completed""#), "\(listed.stdout)")
-        let shown = try CLIProcess.run(["runs", "show", String(runID.prefix(12))] + flag, environment: environment)
+        let shown = try await CLIProcess.run(["runs", "show", String(runID.prefix(12))] + flag, environment: environment)
         #expect(shown.stdout.contains(#""status": "completed""#), "\(shown.stdout)\(shown.stderr)")
-        let stored = Events(ndjson: try CLIProcess.run(["runs", "events", runID] + flag, environment: environment).stdout)
+        let stored = Events(ndjson: try await CLIProcess.run(["runs", "events", runID] + flag, environment: environment).stdout)
         #expect(stored.all.count == printed.all.count)
         #expect(stored.all.compactMap { $0["seq"] as? Int } == Array(1...printed.all.count))
         // The rows are in PostgreSQL, and the SQLite home was never created.
@@ -59,7 +59,7 @@ struct PostgresStoreCLITests {
         let count = try #require(try PostgresCluster.shared()).psql("SELECT count(*) FROM events WHERE run_id = '\(runID)'", database: database)
         #expect(count.trimmingCharacters(in: .whitespacesAndNewlines) == "\(printed.all.count)")
         #expect(!FileManager.default.fileExists(atPath: home.path + "/runs.sqlite"))
-        let elsewhere = try CLIProcess.run(["runs", "list"], environment: home.environment)
+        let elsewhere = try await CLIProcess.run(["runs", "list"], environment: home.environment)
         #expect(elsewhere.stdout.contains("no runs recorded yet"), "\(elsewhere.stdout)")
     }
 
@@ -73,7 +73,7 @@ struct PostgresStoreCLITests {
         (url: "postgres://sluice@127.0.0.1:5432/db?sslmode=maybe", says: "unsupported parameter"),
         (url: "MISSING_DATABASE", says: "does not exist"),
     ])
-    func aStoreThatCannotBeUsedIsAClearErrorWithNoFallback(store: (url: String, says: String)) throws {
+    func aStoreThatCannotBeUsedIsAClearErrorWithNoFallback(store: (url: String, says: String)) async throws {
         let home = DurableHome()
         defer { home.remove() }
         var url = store.url
@@ -82,7 +82,7 @@ struct PostgresStoreCLITests {
         }
         for arguments in [["runs", "list"], Self.runArguments, ["serve", "--offline", "--port", "0"], ["cache", "clear"]] {
             for (flag, environment) in [(["--store", url], home.environment), ([], home.environment.merging(["SLUICE_STORE": url]) { $1 })] {
-                let result = try CLIProcess.run(arguments + flag, environment: environment)
+                let result = try await CLIProcess.run(arguments + flag, environment: environment)
                 let command = "\(arguments.first ?? "") \(flag.isEmpty ? "SLUICE_STORE" : "--store")"
                 #expect(result.status != 0, "\(command) exited 0")
                 #expect(result.stderr.contains(store.says), "\(command): \(result.stderr)")
@@ -94,21 +94,21 @@ struct PostgresStoreCLITests {
     }
 
     @Test(arguments: [(lease: "0s", says: "at least 1s"), (lease: "soon", says: "expected a number and a unit")])
-    func aBadLeaseIsRefused(lease: (lease: String, says: String)) throws {
+    func aBadLeaseIsRefused(lease: (lease: String, says: String)) async throws {
         let home = DurableHome()
         defer { home.remove() }
         let environment = home.environment.merging(["SLUICE_STORE": try Self.newDatabase(), "SLUICE_STORE_LEASE": lease.lease]) { $1 }
-        let result = try CLIProcess.run(["runs", "list"], environment: environment)
+        let result = try await CLIProcess.run(["runs", "list"], environment: environment)
         #expect(result.status != 0)
         #expect(result.stderr.contains("SLUICE_STORE_LEASE '\(lease.lease)'") && result.stderr.contains(lease.says), "\(result.stderr)")
     }
 
     @Test(arguments: [(poll: "0s", says: "must be more than 0s"), (poll: "often", says: "expected a number and a unit")])
-    func aBadFollowPollIsRefused(poll: (poll: String, says: String)) throws {
+    func aBadFollowPollIsRefused(poll: (poll: String, says: String)) async throws {
         let home = DurableHome()
         defer { home.remove() }
         let environment = home.environment.merging(["SLUICE_STORE": try Self.newDatabase(), "SLUICE_STORE_FOLLOW_POLL": poll.poll]) { $1 }
-        let result = try CLIProcess.run(["serve", "--offline", "--port", "0"], environment: environment)
+        let result = try await CLIProcess.run(["serve", "--offline", "--port", "0"], environment: environment)
         #expect(result.status != 0)
         #expect(result.stderr.contains("SLUICE_STORE_FOLLOW_POLL '\(poll.poll)'") && result.stderr.contains(poll.says), "\(result.stderr)")
     }

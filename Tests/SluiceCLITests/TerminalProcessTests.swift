@@ -9,8 +9,8 @@ import Glibc
 /// The pretty view of a real `sluice run`: map items and their progress, and a confirm step's
 /// question on a terminal (a pseudo-terminal here).
 @Suite(.timeLimit(.minutes(2))) struct TerminalProcessTests {
-    @Test func mapProgressCountsItemsWhoseWholeBodyFinished() throws {
-        let result = try CLIProcess.run(["run", "news_report", "--offline", "--input", "task=AI agents"])
+    @Test func mapProgressCountsItemsWhoseWholeBodyFinished() async throws {
+        let result = try await CLIProcess.run(["run", "news_report", "--offline", "--input", "task=AI agents"])
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         // The sections map's body is section_text, section, section_done: an item counts once
@@ -31,7 +31,7 @@ import Glibc
         #expect(!lines.contains { $0.contains("[0]") })
     }
 
-    @Test func theLiveViewPausesWhileAConfirmStepAsks() throws {
+    @Test func theLiveViewPausesWhileAConfirmStepAsks() async throws {
         let terminal = try PseudoTerminal()
         let process = Process()
         process.executableURL = try CLIProcess.executable
@@ -45,17 +45,16 @@ import Glibc
         // Only the child holds the follower now, so reads end when it exits.
         try terminal.follower.close()
         defer { if process.isRunning { process.terminate() } }
-        let asked = terminal.waitForOutput(containing: "Approve? [Y/n] ", timeout: 60)
+        let asked = try await terminal.waitForOutput(containing: "Approve? [Y/n] ", timeout: 60)
         #expect(asked)
         // The ticker redraws the live block every 250 ms while a step runs; paused, it must not.
-        Thread.sleep(forTimeInterval: 1)
+        try await Task.sleep(for: .seconds(1))
         let afterQuestion = terminal.output.components(separatedBy: "Approve? [Y/n] ").last ?? ""
         #expect(afterQuestion.isEmpty, "written while asking: \(afterQuestion.debugDescription)")
         terminal.type("y\n")
-        let ended = terminal.waitForOutput(containing: "✓ completed", timeout: 60)
+        let ended = try await terminal.waitForOutput(containing: "✓ completed", timeout: 60)
         #expect(ended)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        #expect(await OffThread.waitForExit(process) == 0)
         // What was held while asking is drawn afterwards.
         let afterAnswer = terminal.output.components(separatedBy: "Approve? [Y/n] ").last ?? ""
         #expect(afterAnswer.contains("approve_outline"))
@@ -100,11 +99,12 @@ private final class PseudoTerminal: @unchecked Sendable {
         _ = text.utf8CString.withUnsafeBufferPointer { write(leader, $0.baseAddress, text.utf8.count) }
     }
 
-    func waitForOutput(containing text: String, timeout: Double) -> Bool {
+    /// Polls with `Task.sleep`, holding none of the cooperative pool's threads.
+    func waitForOutput(containing text: String, timeout: Double) async throws -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if output.contains(text) { return true }
-            Thread.sleep(forTimeInterval: 0.01)
+            try await Task.sleep(for: .milliseconds(10))
         }
         return false
     }

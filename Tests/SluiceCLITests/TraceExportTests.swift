@@ -15,12 +15,12 @@ import Testing
     /// Runs `plan` offline with traces sent to a fresh receiver; returns the events and spans.
     static func tracedRun(
         _ plan: String = "news_report", task: String = "AI agents this week", environment: [String: String] = [:]
-    ) throws -> (events: [JSONValue], spans: [Span], receiver: OTLPTraceReceiver) {
+    ) async throws -> (events: [JSONValue], spans: [Span], receiver: OTLPTraceReceiver) {
         let receiver = try OTLPTraceReceiver()
         var env = environment
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.endpoint
         let rounds = plan == "news_report" ? ["--input", "max_iterations=2"] : []
-        let result = try CLIProcess.run(
+        let result = try await CLIProcess.run(
             ["run", plan, "--offline", "--events", "ndjson", "--input", "task=\(task)"] + rounds, environment: env)
         #expect(result.status == 0, "\(result.stderr)")
         // The CLI flushes before it exits: everything is there once the process has ended.
@@ -36,8 +36,8 @@ import Testing
     }
 
     @Test(arguments: ["news_report", "research_report", "auto"])
-    func offlineRunExportsWorkflowStepAndModelCallTree(plan: String) throws {
-        let (events, spans, _) = try Self.tracedRun(plan)
+    func offlineRunExportsWorkflowStepAndModelCallTree(plan: String) async throws {
+        let (events, spans, _) = try await Self.tracedRun(plan)
         #expect(events.last?["type"] == "run.completed")
         #expect(!spans.isEmpty)
         let byID = Dictionary(spans.map { ($0.spanID, $0) }, uniquingKeysWith: { first, _ in first })
@@ -119,10 +119,10 @@ import Testing
         #expect(workflow.int("gen_ai.usage.input_tokens") == totalInput)
     }
 
-    @Test func spansCarryNoPromptTextByDefaultAndNeverASecret() throws {
+    @Test func spansCarryNoPromptTextByDefaultAndNeverASecret() async throws {
         let secret = "sk-trace-test-secret-0123456789"
         let task = "zebra crossings \(secret)"
-        let (_, plain, _) = try Self.tracedRun(task: task, environment: ["OPENAI_API_KEY": secret])
+        let (_, plain, _) = try await Self.tracedRun(task: task, environment: ["OPENAI_API_KEY": secret])
         #expect(!plain.isEmpty)
         for span in plain {
             for (name, value) in span.attributes {
@@ -132,7 +132,7 @@ import Testing
         }
 
         // Asked for, the text is recorded — with the secret redacted.
-        let (_, captured, _) = try Self.tracedRun(
+        let (_, captured, _) = try await Self.tracedRun(
             task: task, environment: ["OPENAI_API_KEY": secret, "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "true"])
         let inputs = captured.compactMap { $0.string("gen_ai.input.messages") }
         #expect(inputs.contains { $0.contains("zebra") }, "the prompt is captured on request")
@@ -144,18 +144,18 @@ import Testing
         }
     }
 
-    @Test func traceparentFromTheEnvironmentIsTheWorkflowParent() throws {
+    @Test func traceparentFromTheEnvironmentIsTheWorkflowParent() async throws {
         let traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
         let parentID = "00f067aa0ba902b7"
-        let (_, spans, _) = try Self.tracedRun(environment: ["TRACEPARENT": "00-\(traceID)-\(parentID)-01"])
+        let (_, spans, _) = try await Self.tracedRun(environment: ["TRACEPARENT": "00-\(traceID)-\(parentID)-01"])
         let workflow = try #require(spans.first { $0.string("gen_ai.operation.name") == "invoke_workflow" })
         #expect(workflow.parentSpanID == parentID)
         #expect(spans.allSatisfy { $0.traceID == traceID })
     }
 
-    @Test func aMalformedTraceparentIsSaidAndTheRunStartsANewTrace() throws {
+    @Test func aMalformedTraceparentIsSaidAndTheRunStartsANewTrace() async throws {
         let receiver = try OTLPTraceReceiver()
-        let result = try CLIProcess.run(
+        let result = try await CLIProcess.run(
             ["run", "news_report", "--offline", "--events", "ndjson", "--input", "task=x", "--input", "max_iterations=1"],
             environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "TRACEPARENT": "00-xyz-01"])
         #expect(result.status == 0, "\(result.stderr)")
@@ -164,8 +164,8 @@ import Testing
         #expect(workflow.parentSpanID.isEmpty)
     }
 
-    @Test func serviceNameAndResourceAttributesComeFromTheStandardVariables() throws {
-        let (_, spans, receiver) = try Self.tracedRun(
+    @Test func serviceNameAndResourceAttributesComeFromTheStandardVariables() async throws {
+        let (_, spans, receiver) = try await Self.tracedRun(
             environment: ["OTEL_SERVICE_NAME": "reports-batch", "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=test"])
         #expect(!spans.isEmpty)
         let resource = try #require(receiver.resourceAttributes.first)
@@ -173,8 +173,8 @@ import Testing
         #expect(resource["deployment.environment"] == .string("test"))
     }
 
-    @Test func aProtocolOtherThanHTTPProtobufIsAClearError() throws {
-        let result = try CLIProcess.run(
+    @Test func aProtocolOtherThanHTTPProtobufIsAClearError() async throws {
+        let result = try await CLIProcess.run(
             ["run", "news_report", "--offline", "--input", "task=x"],
             environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"])
         #expect(result.status != 0)
@@ -182,10 +182,10 @@ import Testing
         #expect(result.stderr.contains("http/protobuf"))
     }
 
-    @Test func withoutAnEndpointNothingIsExported() throws {
+    @Test func withoutAnEndpointNothingIsExported() async throws {
         // The receiver's address is given in every variable but the two that switch export on.
         let receiver = try OTLPTraceReceiver()
-        let result = try CLIProcess.run(
+        let result = try await CLIProcess.run(
             ["run", "news_report", "--offline", "--events", "ndjson", "--input", "task=x", "--input", "max_iterations=1"],
             environment: ["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": receiver.endpoint, "OTEL_SERVICE_NAME": "quiet", "TRACEPARENT": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"])
         #expect(result.status == 0, "\(result.stderr)")

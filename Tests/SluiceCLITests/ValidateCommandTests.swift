@@ -4,34 +4,34 @@ import Testing
 @Suite struct ValidateCommandTests {
     static let broken = "Tests/SluicePlanTests/Fixtures/broken"
 
-    @Test func shippedPlansAreValid() throws {
-        let result = try CLIProcess.run(["validate", "plans/news_report.json", "plans/extraction.json"])
+    @Test func shippedPlansAreValid() async throws {
+        let result = try await CLIProcess.run(["validate", "plans/news_report.json", "plans/extraction.json"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("plans/news_report.json: ok (news_report,"))
         #expect(result.stdout.contains("plans/extraction.json: ok (extraction,"))
     }
 
-    @Test func planNamesAreLookedUpInThePlansFolder() throws {
-        let result = try CLIProcess.run(["validate", "news_report"])
+    @Test func planNamesAreLookedUpInThePlansFolder() async throws {
+        let result = try await CLIProcess.run(["validate", "news_report"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("plans/news_report.json: ok"))
     }
 
-    @Test func sluicePlansVariableNamesTheFolder() throws {
-        let result = try CLIProcess.run(["validate", "fixture"], environment: ["SLUICE_PLANS": "Tests/SluicePlanTests/Fixtures/valid"])
+    @Test func sluicePlansVariableNamesTheFolder() async throws {
+        let result = try await CLIProcess.run(["validate", "fixture"], environment: ["SLUICE_PLANS": "Tests/SluicePlanTests/Fixtures/valid"])
         #expect(result.status == 0, "\(result.stderr)")
     }
 
-    @Test func brokenPlanExitsTwoWithPositions() throws {
-        let result = try CLIProcess.run(["validate", "\(Self.broken)/unknown_step_in_template.json"])
+    @Test func brokenPlanExitsTwoWithPositions() async throws {
+        let result = try await CLIProcess.run(["validate", "\(Self.broken)/unknown_step_in_template.json"])
         #expect(result.status == 2)
         #expect(result.stdout.isEmpty)
         #expect(result.stderr.contains("\(Self.broken)/unknown_step_in_template.json:18:"))
         #expect(result.stderr.contains("18:58: error: unknown step 'outlines' — did you mean 'outline'? (at /steps/1/template)"))
     }
 
-    @Test func everyProblemIsReportedNotOnlyTheFirst() throws {
-        let result = try CLIProcess.run([
+    @Test func everyProblemIsReportedNotOnlyTheFirst() async throws {
+        let result = try await CLIProcess.run([
             "validate", "plans/news_report.json", "\(Self.broken)/unknown_input.json", "\(Self.broken)/missing_comma.json",
         ])
         #expect(result.status == 2)
@@ -40,26 +40,26 @@ import Testing
         #expect(result.stderr.contains("missing_comma.json:"))
     }
 
-    @Test func missingPlanIsABadInvocation() throws {
-        let result = try CLIProcess.run(["validate", "no_such_plan"])
+    @Test func missingPlanIsABadInvocation() async throws {
+        let result = try await CLIProcess.run(["validate", "no_such_plan"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("no plan 'no_such_plan'"))
     }
 
-    @Test func noArgumentsIsAUsageErrorWithExitTwo() throws {
-        let result = try CLIProcess.run(["validate"])
+    @Test func noArgumentsIsAUsageErrorWithExitTwo() async throws {
+        let result = try await CLIProcess.run(["validate"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("Missing expected argument '<plans> ...'"))
     }
 
-    @Test func unknownOptionExitsTwo() throws {
-        let result = try CLIProcess.run(["validate", "--frobnicate", "plans/news_report.json"])
+    @Test func unknownOptionExitsTwo() async throws {
+        let result = try await CLIProcess.run(["validate", "--frobnicate", "plans/news_report.json"])
         #expect(result.status == 2)
     }
 
     /// Text from the plan (keys, step ids, values) is printed with its control characters
     /// escaped: a plan cannot drive the terminal or forge a diagnostic line.
-    @Test func controlCharactersInMessagesAreEscaped() throws {
+    @Test func controlCharactersInMessagesAreEscaped() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-escape-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -72,7 +72,7 @@ import Testing
             ]}
             """#.utf8
         ).write(to: plan)
-        let result = try CLIProcess.run(["validate", plan.path])
+        let result = try await CLIProcess.run(["validate", plan.path])
         #expect(result.status == 2)
         let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         #expect(lines.count == 3, "\(result.stderr)")
@@ -86,7 +86,7 @@ import Testing
     /// Sizes that used to take quadratic time validate (each in well under a second in release;
     /// `make bench` prints the figures): a template with 20,000 tags, a template with 20,000 `${`
     /// in its text, and a chain of 2,000 steps each reading the one before.
-    @Test func largePlansValidate() throws {
+    @Test func largePlansValidate() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-large-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -102,7 +102,7 @@ import Testing
         for (name, text) in plans {
             try Data(text.utf8).write(to: folder.appendingPathComponent("\(name).json"))
         }
-        let result = try CLIProcess.run(["validate"] + ["tags", "dollars", "chain"].map { folder.appendingPathComponent("\($0).json").path })
+        let result = try await CLIProcess.run(["validate"] + ["tags", "dollars", "chain"].map { folder.appendingPathComponent("\($0).json").path })
         #expect(result.status == 0, "\(result.stderr.prefix(2_000))")
         #expect(result.stdout.contains("tags.json: ok (tags, 1 steps)"))
         #expect(result.stdout.contains("dollars.json: ok (dollars, 1 steps)"))
