@@ -25,16 +25,18 @@ import Testing
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-interop-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: home) }
         let server = try await ServeProcess(home: home.path, delayMilliseconds: 0)
-        defer { server.stop() }
+        defer { server.terminate() }
         let script = TestPaths.repository.appendingPathComponent("Tests/interop/mcp_interop.py").path
-        let (status, output) = try Self.run(
-            [Self.python, script, "--url", "http://127.0.0.1:\(server.port)/mcp", "--sluice", try TestPaths.executable.path,
+        let executable = try TestPaths.executable.path
+        let (status, output) = try await OffThread.run { [home] in try Self.run(
+            [Self.python, script, "--url", "http://127.0.0.1:\(server.port)/mcp", "--sluice", executable,
              "--plans", TestPaths.shippedPlans, "--corpus", TestPaths.corpus],
-            environment: ["SLUICE_HOME": home.path])
+            environment: ["SLUICE_HOME": home.path]) }
         #expect(status == 0, "mcp_interop.py failed:\n\(output)\nserver stderr:\n\(server.stderr)")
     }
 
-    /// Runs a program to its end; its status and its stdout and stderr together.
+    /// Runs a program to its end; its status and its stdout and stderr together. Blocking: the
+    /// test calls it through `OffThread`, off the cooperative pool.
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -64,7 +64,7 @@ struct MCPModernReplicaTests {
         let homes = [PostgresReplicaProcessTests.scratchHome(), PostgresReplicaProcessTests.scratchHome()]
         defer { homes.forEach(PostgresReplicaProcessTests.remove) }
         let servers = try await Self.replicas(url, homes: homes)
-        defer { servers.forEach { $0.stop() } }
+        defer { servers.forEach { $0.terminate() } }
         let (first, second) = (servers[0].port, servers[1].port)
 
         // A task that needs no answer: made on the first, read to its end on the second.
@@ -96,7 +96,7 @@ struct MCPModernReplicaTests {
         let homes = [PostgresReplicaProcessTests.scratchHome(), PostgresReplicaProcessTests.scratchHome()]
         defer { homes.forEach(PostgresReplicaProcessTests.remove) }
         let servers = try await Self.replicas(url, homes: homes)
-        defer { servers.forEach { $0.stop() } }
+        defer { servers.forEach { $0.terminate() } }
         let (first, second) = (servers[0].port, servers[1].port)
 
         var call = MCPModernRestartTests.call

@@ -46,7 +46,7 @@ import Testing
 
         let first = try await ServeProcess(home: home, delayMilliseconds: 0)
         let killedRetry = try await Self.askedRetry(first.port)
-        first.kill()
+        await first.kill()
 
         // Restarted: it must not have resumed the waiting run on its own (with the fallback).
         let second = try await ServeProcess(home: home, delayMilliseconds: 0)
@@ -62,9 +62,9 @@ import Testing
 
         // A graceful stop cancels the waiting run; the retry continues it all the same.
         let stoppedRetry = try await Self.askedRetry(second.port)
-        second.stop()
+        await second.stop()
         let third = try await ServeProcess(home: home, delayMilliseconds: 0)
-        defer { third.stop() }
+        defer { third.terminate() }
         let resumed = try await Self.callTool(third.port, stoppedRetry, id: 5)
         #expect(resumed["result"]?["resultType"] == "complete" && resumed["result"]?["isError"] == false, "\(resumed.serialized(pretty: false).prefix(400))\n\(third.stderr)")
     }
@@ -90,10 +90,10 @@ import Testing
         let asking = try await Self.request(first.port, "tools/call", Self.call, id: 2, capabilities: Self.tasks)
         let waitingID = try #require(asking["result"]?["taskId"]?.stringValue)
         _ = try await Self.poll(first.port, waitingID) { $0["status"] == "input_required" }
-        first.kill()
+        await first.kill()
 
         let second = try await ServeProcess(home: home, delayMilliseconds: 0)
-        defer { second.stop() }
+        defer { second.terminate() }
         let finished = try await Self.request(second.port, "tasks/get", ["taskId": .string(finishedID)], id: 3, capabilities: Self.tasks)
         #expect(finished["result"]?["status"] == "completed", "\(finished.serialized(pretty: false).prefix(300))")
         #expect(finished["result"]?["result"]?["structuredContent"] != nil)

@@ -15,12 +15,12 @@ struct PostgresReplicaProcessTests {
         let homes = [Self.scratchHome(), Self.scratchHome()]
         defer { homes.forEach(Self.remove) }
         let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, environment: ["SLUICE_STORE": url])
-        defer { first.stop() }
+        defer { first.terminate() }
         // The follower waits for LISTEN/NOTIFY wake-ups: its safety-net poll is far longer
         // than the test's time limit, so the run is followed to its end only through them.
         let second = try await ServeProcess(
             home: homes[1], delayMilliseconds: 100, environment: ["SLUICE_STORE": url, "SLUICE_STORE_FOLLOW_POLL": "1h"])
-        defer { second.stop() }
+        defer { second.terminate() }
 
         let started = try await HTTP.request(first.port, "POST", "/v1/plans/news_report/runs", json: ["inputs": ["task": "AI agents"]])
         #expect(started.status == 202, "\(started.text)")
@@ -61,12 +61,12 @@ struct PostgresReplicaProcessTests {
             before.append(event)
             if before.filter({ $0.data.contains(#""type":"step.completed""#) }).count >= 2 { break }
         }
-        first.kill()
+        await first.kill()
         let ended = try await Self.psql("SELECT status FROM runs WHERE id = '\(runID)'", database: database)
         try #require(ended == "running", "the run ended (\(ended)) before its replica was killed")
 
         let second = try await ServeProcess(home: homes[1], environment: ["SLUICE_STORE": url])
-        defer { second.stop() }
+        defer { second.terminate() }
         let lastSeen = try #require(before.last?.id)
         let (resumedHead, resumedReader, _) = try await HTTP.sse(second.port, "GET", "/v1/runs/\(runID)/events", headers: ["Last-Event-ID": lastSeen])
         #expect(resumedHead.status == 200, "\(second.stderr)")
@@ -90,7 +90,7 @@ struct PostgresReplicaProcessTests {
         let environment = ["SLUICE_STORE": url, "SLUICE_STORE_LEASE": "3s"]
         let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, environment: environment)
         let second = try await ServeProcess(home: homes[1], delayMilliseconds: 100, environment: environment)
-        defer { second.stop() }
+        defer { second.terminate() }
 
         let started = try await HTTP.request(first.port, "POST", "/v1/plans/news_report/runs", json: ["inputs": ["task": "AI agents"]])
         #expect(started.status == 202, "\(started.text)")
@@ -101,7 +101,7 @@ struct PostgresReplicaProcessTests {
             before.append(event)
             if before.filter({ $0.data.contains(#""type":"step.completed""#) }).count >= 2 { break }
         }
-        first.kill()
+        await first.kill()
         let lastSeen = try #require(before.last?.id)
         let (head, otherReader, _) = try await HTTP.sse(second.port, "GET", "/v1/runs/\(runID)/events", headers: ["Last-Event-ID": lastSeen])
         #expect(head.status == 200, "\(second.stderr)")
@@ -138,7 +138,7 @@ struct PostgresReplicaProcessTests {
         let environment = ["SLUICE_STORE": url, "SLUICE_STORE_LEASE": "1h"]
         let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, arguments: ["--grace", "600"], environment: environment)
         let second = try await ServeProcess(home: homes[1], delayMilliseconds: 100, environment: environment)
-        defer { second.stop() }
+        defer { second.terminate() }
 
         let started = try await HTTP.request(first.port, "POST", "/v1/plans/news_report/runs", json: ["inputs": ["task": "AI agents"]])
         #expect(started.status == 202, "\(started.text)")
@@ -150,7 +150,7 @@ struct PostgresReplicaProcessTests {
             if before.filter({ $0.data.contains(#""type":"step.completed""#) }).count >= 2 { break }
         }
         // With --grace 600 a draining replica would still be running the run; this one exits.
-        first.stop()
+        await first.stop()
         #expect(!first.stderr.contains("cannot hand runs back"), "\(first.stderr)")
         // Not ended, and no longer the stopped replica's (given back, or already taken over).
         let stored = try await Self.psql("SELECT status || ' ' || (owner IS NULL OR owner NOT LIKE '\(first.pid)@%') FROM runs WHERE id = '\(runID)'", database: database)
@@ -186,9 +186,9 @@ struct PostgresReplicaProcessTests {
         let homes = [Self.scratchHome(), Self.scratchHome()]
         defer { homes.forEach(Self.remove) }
         let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, environment: ["SLUICE_STORE": url])
-        defer { first.stop() }
+        defer { first.terminate() }
         let second = try await ServeProcess(home: homes[1], delayMilliseconds: 100, environment: ["SLUICE_STORE": url])
-        defer { second.stop() }
+        defer { second.terminate() }
 
         let started = try await HTTP.request(first.port, "POST", "/v1/plans/news_report/runs", json: ["inputs": ["task": "AI agents"]])
         let runID = try #require(started.json?["run_id"]?.stringValue)

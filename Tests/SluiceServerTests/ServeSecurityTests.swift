@@ -40,7 +40,7 @@ import Testing
         let project = try Project()
         defer { project.remove() }
         let server = try await ServeProcess(home: project.home, delayMilliseconds: 1, directory: project.root)
-        defer { server.stop() }
+        defer { server.terminate() }
         for path in [".env", "docs/contract.md", project.root.appendingPathComponent(".env").path] {
             let stream = try await Self.extract(server.port, path)
             #expect(stream.contains("local documents are not enabled on this server"), "\(path): \(stream)")
@@ -54,7 +54,7 @@ import Testing
         defer { project.remove() }
         let docs = project.root.appendingPathComponent("docs").path
         let server = try await ServeProcess(home: project.home, delayMilliseconds: 1, arguments: ["--documents", docs], directory: project.root)
-        defer { server.stop() }
+        defer { server.terminate() }
 
         let allowed = try await Self.extract(server.port, "contract.md")
         #expect(allowed.contains("final_result"), "\(allowed)")
@@ -84,7 +84,7 @@ import Testing
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-home-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: home) }
         let server = try await ServeProcess(home: home, plans: TestPaths.fixturePlans, arguments: ["--allow-host", "sluice.test"])
-        defer { server.stop() }
+        defer { server.terminate() }
         let port = server.port
         let plain = ["Content-Type": "text/plain"]
         // Simple requests a web page may send without a preflight.
@@ -124,11 +124,11 @@ import Testing
         let server = try await ServeProcess(
             home: home, plans: TestPaths.fixturePlans,
             arguments: ["--idle-timeout", "1", "--body-timeout", "1", "--max-body-bytes", "1000"])
-        defer { server.stop() }
+        defer { server.terminate() }
         let port = server.port
 
         let idle = try HeldConnection(port: port)
-        #expect(idle.waitForClose(within: 15), "an idle connection stayed open")
+        #expect(try await idle.waitForClose(within: 15), "an idle connection stayed open")
 
         // Slowloris: one header byte every 300 ms never completes a request.
         let slow = try HeldConnection(port: port)
@@ -138,7 +138,7 @@ import Testing
                 closedEarly = true
                 break
             }
-            if slow.waitForClose(within: 0.3) {
+            if try await slow.waitForClose(within: 0.3) {
                 closedEarly = true
                 break
             }
@@ -148,13 +148,13 @@ import Testing
         // A stalled body.
         let stalled = try HeldConnection(port: port)
         stalled.send("POST /v1/plans/echo/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"text\":")
-        #expect(stalled.waitForClose(within: 15), "a stalled body kept the connection open")
+        #expect(try await stalled.waitForClose(within: 15), "a stalled body kept the connection open")
 
         // Too large: 413, then the connection is closed although the client keeps it alive.
         let large = try HeldConnection(port: port)
         let body = "{\"text\": \"" + String(repeating: "a", count: 2000) + "\"}"
         large.send("POST /v1/plans/echo/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
-        #expect(large.waitForClose(within: 15), "the connection stayed open after a 413")
+        #expect(try await large.waitForClose(within: 15), "the connection stayed open after a 413")
         #expect(large.text.hasPrefix("HTTP/1.1 413"), "\(large.text.prefix(200))")
 
         // A healthy keep-alive request is still answered.
@@ -168,7 +168,7 @@ import Testing
             home: home, delayMilliseconds: 200,
             arguments: ["--runs-per-user", "2", "--sessions-per-user", "2", "--no-store"],
             environment: ["SLUICE_API_KEYS": "alice-key:alice,bob-key:bob"])
-        defer { server.stop() }
+        defer { server.terminate() }
         let port = server.port
         let alice = ["Authorization": "Bearer alice-key"]
         let inputs: JSONValue = ["task": "AI agents this week"]
@@ -224,7 +224,7 @@ import Testing
             home: project.home, offline: false, plans: TestPaths.fixturePlans,
             environment: ["OPENAI_API_KEY": key, "OPENAI_BASE_URL": model.baseURL + "/v1", "SLUICE_MODEL": "openai:gpt-4o-mini"],
             directory: project.root)
-        defer { server.stop() }
+        defer { server.terminate() }
         let (head, reader, _) = try await HTTP.sse(server.port, "POST", "/v1/plans/ask/runs", json: ["auto_confirm": true])
         #expect(head.status == 200)
         let stream = await HTTP.drain(reader).map { "\($0.event ?? "message") \($0.data)" }.joined(separator: "\n")
@@ -232,7 +232,7 @@ import Testing
         #expect(stream.contains("[redacted]"))
         let runID = try #require(head.headers["x-run-id"])
         let summary = try await HTTP.request(server.port, "GET", "/v1/runs/\(runID)").text
-        server.stop()
+        await server.stop()
         var stored = ""
         for name in (try? FileManager.default.contentsOfDirectory(atPath: project.home)) ?? [] {
             if let data = FileManager.default.contents(atPath: project.home + "/" + name) { stored += String(decoding: data, as: UTF8.self) }

@@ -19,7 +19,7 @@ import Testing
         defer { ServerRestartProcessTests.remove(home) }
         let server = try await ServeProcess(
             home: home, delayMilliseconds: 1, environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint])
-        defer { server.stop() }
+        defer { server.terminate() }
 
         // REST: the traceparent header.
         let started = try await HTTP.request(
@@ -51,7 +51,7 @@ import Testing
         }
 
         // SIGTERM: the server drains and exports what its batch processor still holds.
-        server.stop()
+        await server.stop()
         let spans = receiver.spans
         for (trace, label) in [(Self.restTrace, "REST"), (Self.mcpTrace, "MCP"), (Self.headerTrace, "MCP header")] {
             let inTrace = spans.filter { $0.traceID == trace }

@@ -54,14 +54,14 @@ import Testing
             before.append(event)
             if Self.progress(of: event) ?? 0 >= 2 { break }
         }
-        first.kill()
+        await first.kill()
         let runID = try #require(before.lazy.compactMap(Self.runID).first, "no started message in \(before.map(\.data))")
         #expect(before.allSatisfy { !$0.data.contains(#""result""#) }, "the call ended before the kill")
         let stored = try await SQLiteRunStore(home: home).events(runID: runID, after: 0, limit: nil)
         if stored.contains(where: { $0.type.endsRun }) { return false }
 
         let second = try await ServeProcess(home: home)
-        defer { second.stop() }
+        defer { second.terminate() }
         let lastSeen = try #require(before.last?.id)
         let (resumedHead, resumedReader, _) = try await HTTP.sse(
             second.port, "GET", "/mcp", headers: ["MCP-Session-Id": session, "Last-Event-ID": lastSeen])
@@ -116,11 +116,11 @@ import Testing
             before.append(event)
             if before.filter({ $0.data.contains(#""type":"step.completed""#) }).count >= 3 { break }
         }
-        first.kill()
+        await first.kill()
         #expect(before.allSatisfy { $0.event == "status_update" })
 
         let second = try await ServeProcess(home: home)
-        defer { second.stop() }
+        defer { second.terminate() }
         let lastSeen = try #require(before.last?.id)
         let (resumedHead, resumedReader, _) = try await HTTP.sse(second.port, "GET", "/v1/runs/\(runID)/events", headers: ["Last-Event-ID": lastSeen])
         #expect(resumedHead.status == 200)
@@ -148,7 +148,7 @@ import Testing
         while let event = await reader.next() {
             if event.data.contains(#""type":"step.completed""#) { break }
         }
-        first.stop()
+        await first.stop()
         let store = try SQLiteRunStore(home: home)
         #expect(try await store.run(id: runID)?.status == .cancelled)
         #expect(try await store.events(runID: runID, after: 0, limit: nil).last?.type == .runCancelled)

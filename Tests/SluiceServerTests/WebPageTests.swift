@@ -19,7 +19,7 @@ import Testing
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-web-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: home) }
         let server = try await ServeProcess(home: home, delayMilliseconds: delayMilliseconds, plans: plans, environment: environment)
-        defer { server.stop() }
+        defer { server.terminate() }
         let browser = try await HeadlessChromium()
         defer { browser.close() }
         try await body(browser, server)
@@ -201,9 +201,9 @@ import Testing
         let first = try await ServeProcess(home: home, delayMilliseconds: 0, plans: TestPaths.fixturePlans)
         let runID = try await Self.startRun(first, plan: "echo_report", inputs: ["markdown": "# Kept\n\nSee [1].\n\n- [1] [One](https://example.com/1)"])
         _ = try await HTTP.request(first.port, "GET", "/v1/runs/\(runID)/events")
-        first.stop()
+        await first.stop()
         let second = try await ServeProcess(home: home, delayMilliseconds: 0, plans: TestPaths.fixturePlans)
-        defer { second.stop() }
+        defer { second.terminate() }
         let browser = try await HeadlessChromium()
         defer { browser.close() }
         let tab = try await browser.open("http://127.0.0.1:\(second.port)/")

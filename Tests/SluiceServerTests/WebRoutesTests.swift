@@ -148,9 +148,9 @@ import Testing
         let started = try await HTTP.request(first.port, "POST", "/v1/plans/echo/runs", json: ["text": "kept"])
         let runID = try #require(started.json?["run_id"]?.stringValue)
         _ = try await HTTP.request(first.port, "GET", "/v1/runs/\(runID)/events")
-        first.stop()
+        await first.stop()
         let second = try await ServeProcess(home: home, delayMilliseconds: 0, plans: TestPaths.fixturePlans)
-        defer { second.stop() }
+        defer { second.terminate() }
         let list = try await HTTP.request(second.port, "GET", "/v1/runs")
         let run = try #require(list.json?["runs"]?.arrayValue?.first { $0["run_id"]?.stringValue == runID }, "\(list.text)")
         #expect(run["status"] == "completed")
@@ -163,7 +163,7 @@ import Testing
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-web-resume-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: home) }
         let server = try await ServeProcess(home: home, delayMilliseconds: 0, plans: TestPaths.fixturePlans, environment: ["SLUICE_API_KEYS": "alice-key:alice,bob-key:bob"])
-        defer { server.stop() }
+        defer { server.terminate() }
         // `ask` fails at its confirm step when nobody is asked.
         let failed = try await HTTP.request(server.port, "POST", "/v1/plans/ask/runs", headers: Self.alice, json: ["inputs": ["topic": "weirs"]])
         let runID = try #require(failed.json?["run_id"]?.stringValue)
@@ -193,7 +193,7 @@ import Testing
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-web-usage-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: home) }
         let server = try await ServeProcess(home: home, delayMilliseconds: 1000)
-        defer { server.stop() }
+        defer { server.terminate() }
         let started = try await HTTP.request(server.port, "POST", "/v1/plans/news_report/runs", json: ["task": "AI chips"])
         let runID = try #require(started.json?["run_id"]?.stringValue)
         var row: JSONValue?

@@ -85,13 +85,15 @@ final class HeadlessChromium: @unchecked Sendable {
         return tab
     }
 
+    /// Ends the browser. Synchronous for a `defer`, but it does not wait on the calling
+    /// (cooperative) thread: a thread of its own waits for the exit, then removes the profile.
     func close() {
         socket.close()
-        if process.isRunning {
-            process.terminate()
+        if process.isRunning { process.terminate() }
+        Thread.detachNewThread { [process, profile] in
             process.waitUntilExit()
+            try? FileManager.default.removeItem(at: profile)
         }
-        try? FileManager.default.removeItem(at: profile)
     }
 
     deinit { close() }

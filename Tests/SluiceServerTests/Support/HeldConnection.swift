@@ -25,13 +25,17 @@ final class HeldConnection {
     }
 
     /// Reads until the server closes the connection or `seconds` pass; true when it closed.
-    func waitForClose(within seconds: Double) -> Bool {
+    /// Polls without blocking and sleeps with `Task.sleep` in between, so the wait holds none of
+    /// the cooperative pool's threads (an in-process server under test needs them).
+    func waitForClose(within seconds: Double) async throws -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         var buffer = [UInt8](repeating: 0, count: 65536)
         while Date() < deadline {
             var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            let waitMilliseconds = Int32(max(1, min(200, deadline.timeIntervalSinceNow * 1000)))
-            guard poll(&poller, 1, waitMilliseconds) > 0 else { continue }
+            guard poll(&poller, 1, 0) > 0 else {
+                try await Task.sleep(for: .milliseconds(5))
+                continue
+            }
             let count = recv(descriptor, &buffer, buffer.count, 0)
             if count <= 0 { return true }
             received += buffer[0..<count]

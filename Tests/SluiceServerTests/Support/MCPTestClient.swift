@@ -207,7 +207,7 @@ final class StdioTransport: MCPTestTransport {
 
     func close() async {
         try? input.close()
-        process.waitUntilExit()
+        await OffThread.waitForExit(process)
         scratchHome.map { try? FileManager.default.removeItem(at: $0) }
     }
 

@@ -30,10 +30,9 @@ final class ServeProcess: @unchecked Sendable {
     ) async throws {
         let process = Process()
         process.executableURL = try TestPaths.executable
-        // A short grace: `stop()` waits for the process on the calling thread, and a server
-        // draining a run that waits for an answer would hold one of the test process's few
-        // cooperative threads for the default 30 s, starving every other test. A test that
-        // needs a longer drain passes its own `--grace` (the last one given wins).
+        // A short grace: a server draining a run that waits for an answer keeps `stop()`
+        // waiting for the default 30 s. A test that needs a longer drain passes its own
+        // `--grace` (the last one given wins).
         var options = ["serve", "--port", "0", "--plans", plans, "--grace", "2"]
         if offline { options += ["--offline", "--corpus", TestPaths.corpus, "--simulated-delay-ms", String(delayMilliseconds)] }
         process.arguments = options + arguments
@@ -84,23 +83,30 @@ final class ServeProcess: @unchecked Sendable {
     /// The process id (a store's run owner is `pid@host`).
     var pid: Int32 { process.processIdentifier }
 
-    /// SIGKILL: no handler runs, nothing is drained or flushed.
-    func kill() {
+    /// SIGKILL: no handler runs, nothing is drained or flushed. Waits for the end on a thread
+    /// of its own (`OffThread`), not on one of the cooperative pool's few threads.
+    func kill() async {
         Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        await OffThread.waitForExit(process)
     }
 
-    /// SIGTERM, then waits for the process to end.
-    func stop() {
+    /// SIGTERM, then waits (off the cooperative pool) for the process to end: for a test that
+    /// starts another server on the same home or reads what this one left.
+    func stop() async {
         guard process.isRunning else { return }
         process.terminate()
-        process.waitUntilExit()
+        await OffThread.waitForExit(process)
     }
 
+    /// SIGTERM without waiting, for a `defer` (which cannot `await`) at the end of a test that
+    /// needs nothing from the server after it.
+    func terminate() {
+        if process.isRunning { process.terminate() }
+    }
+
+    /// Last resort for a server a test left running: SIGKILL, not waited for (Foundation reaps
+    /// the child), so a release on a cooperative thread does not block it.
     deinit {
-        if process.isRunning {
-            Foundation.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
     }
 }
