@@ -63,16 +63,44 @@ public struct DurableRunExecutor: RunExecutor {
             // Never run what cannot be recorded: the client is told why.
             return RunResult(status: .failed, errorType: "store_unavailable", errorMessage: error.message, billing: ["billable": false, "units": 0])
         }
+        return await executeRecorded(request, plan: plan, sink: sink, ledger: RunCallLedger(store: store, runID: request.runID), resume: nil)
+    }
+
+    /// Runs (or continues) the plan with its events stored before `sink` sees them. A run that
+    /// answers by retry is released at its first unanswered question and parked as `waiting`.
+    func executeRecorded(_ request: RunRequest, plan: Plan, sink: any EventSink, ledger: RunCallLedger, resume: ResumeState?) async -> RunResult {
         var engine = self.engine
-        engine.providers = providers(for: plan, ledger: RunCallLedger(store: store, runID: request.runID))
+        engine.providers = providers(for: plan, ledger: ledger)
+        var request = request
+        let release = request.services.answersByRetry ? WaitRelease() : nil
+        if let release { request.services.confirmation = RetryConfirmation(release: release, answer: request.services.answer) }
         let storeFirst = StoreFirstSink(store: store, downstream: [sink])
         let configured = engine
-        let gated = gated(storeFirst)
-        let result = await watchingCancelRequests(runID: request.runID) { await configured.execute(request, sink: gated) }
+        let gated: any EventBatchSink = release?.gate(gated(storeFirst)) ?? gated(storeFirst)
+        let prepared = request
+        let result = await watchingCancelRequests(runID: request.runID, release: release) {
+            await configured.execute(prepared, sink: gated, resume: resume)
+        }
         if let error = await storeFirst.storage.flush() {
             FileHandle.standardError.write(Data("sluice serve: \(storeFirst.storage.unwritten.count) event(s) of run \(request.runID) could not be recorded: \(error.message)\n".utf8))
         }
-        return result
+        guard let question = release?.question else { return result }
+        return await park(request.runID, at: question)
+    }
+
+    /// Parks a released run in the store as `waiting` at `question`.
+    func park(_ runID: String, at question: PendingInput) async -> RunResult {
+        do {
+            try await store.releaseWaiting(id: runID, question: question)
+            // Cancelled while it was being parked: nobody would see the flag now, so end it here.
+            if try await store.isCancelRequested(id: runID) { _ = try await store.requestCancel(id: runID) }
+        } catch {
+            FileHandle.standardError.write(Data("sluice serve: run \(runID) could not be parked at its question: \(error.message)\n".utf8))
+            return RunResult(status: .failed, errorType: "store_unavailable", errorMessage: error.message, billing: ["billable": false])
+        }
+        return RunResult(
+            status: .waiting, errorType: "input_required", errorMessage: "waiting for the caller's answer to step '\(question.step)'",
+            billing: ["billable": false])
     }
 }
 
@@ -95,7 +123,7 @@ extension DurableRunExecutor {
         // that answer: resumed now, its confirm step would take its fallback without asking.
         var serverRuns: [StoredRun] = []
         for run in interrupted where run.options["origin"] == "server" {
-            if await waitsForAnswer(run) { continue }
+            if await parkIfAsking(run, log: log) { continue }
             serverRuns.append(run)
         }
         await withDiscardingTaskGroup { group in
@@ -126,7 +154,10 @@ extension DurableRunExecutor {
                 }
                 for run in found where run.options["origin"] == "server" && run.owner != ProcessOwner.current {
                     guard taken.ids.withLock({ $0.insert(run.id).inserted }) else { continue }
-                    if await waitsForAnswer(run) { continue }
+                    if await parkIfAsking(run, log: log) {
+                        taken.ids.withLock { _ = $0.remove(run.id) }
+                        continue
+                    }
                     group.addTask {
                         await self.resume(run, library: library, log: log)
                         taken.ids.withLock { _ = $0.remove(run.id) }
@@ -179,9 +210,10 @@ extension DurableRunExecutor {
     /// The run option marking runs whose `confirm` answers come with the caller's retry.
     public static let answersByRetryOption = "answers_by_retry"
 
-    /// Continues a stored run (a 2026-07-28 retry reached a server that does not hold it: a
-    /// restarted one): claims it, closes its dangling steps, and runs on from its checkpoints
-    /// with the request's services, its events going to the store and to `sink`.
+    /// Continues a stored run — a `waiting` one with the answer its caller's retry brought (on
+    /// this server, another sharing the store, or after a restart), or one the web page
+    /// resumes: claims it, closes its dangling steps, and runs on from its checkpoints with the
+    /// request's services, its events going to the store and to `sink`.
     func resumeStored(_ request: RunRequest, plan: Plan, sink: any EventSink) async -> RunResult {
         let prepared: PreparedResume
         do {
@@ -189,20 +221,28 @@ extension DurableRunExecutor {
         } catch {
             return RunResult(status: .failed, errorType: "resume_failed", errorMessage: error.message, billing: ["billable": false])
         }
-        var engine = self.engine
-        engine.providers = providers(for: plan, ledger: prepared.ledger)
-        let storeFirst = StoreFirstSink(store: store, downstream: [sink])
-        let configured = engine
-        let gated = gated(storeFirst)
-        let result = await watchingCancelRequests(runID: request.runID) { await configured.execute(request, sink: gated, resume: prepared.state) }
-        if let error = await storeFirst.storage.flush() {
-            FileHandle.standardError.write(Data("sluice serve: \(storeFirst.storage.unwritten.count) event(s) of run \(request.runID) could not be recorded: \(error.message)\n".utf8))
-        }
-        return result
+        return await executeRecorded(request, plan: plan, sink: sink, ledger: prepared.ledger, resume: prepared.state)
     }
 }
 
 extension DurableRunExecutor {
+    /// A run stopped (its process killed) after storing its question but before being parked:
+    /// parked now as `waiting`, claimed first so one process does it. False for any other run.
+    func parkIfAsking(_ run: StoredRun, log: @escaping @Sendable (String) -> Void) async -> Bool {
+        guard let asked = await waitingQuestion(of: run), let step = asked.step else { return false }
+        let question = PendingInput(
+            seq: asked.seq, step: step, message: asked.data["message"]?.stringValue ?? "Continue with step '\(step)'?",
+            details: asked.data["details"] ?? .null)
+        do {
+            _ = try await store.claimForResume(id: run.id)
+        } catch {
+            log(error.code == .conflict ? "run \(run.id) was not parked here: \(error.message)" : "cannot park run \(run.id): \(error.message)")
+            return true
+        }
+        if await park(run.id, at: question).status == .waiting { log("run \(run.id) waits for its caller's answer to step '\(step)'") }
+        return true
+    }
+
     /// Whether a stopped run's log ends at a question its caller answers by retrying: its last
     /// `input.requested` has nothing started after it.
     public func waitsForAnswer(_ run: StoredRun) async -> Bool {
@@ -236,8 +276,9 @@ extension DurableRunExecutor {
     /// run was asked to stop elsewhere — `DELETE /v1/runs/{id}` on another replica sharing the
     /// store, or `sluice runs cancel` — so it ends with `run.cancelled` as an in-process cancel
     /// does. Cancelling the calling task cancels `work` too.
-    func watchingCancelRequests<T: Sendable>(runID: String, _ work: @escaping @Sendable () async -> T) async -> T {
+    func watchingCancelRequests<T: Sendable>(runID: String, release: WaitRelease? = nil, _ work: @escaping @Sendable () async -> T) async -> T {
         let running = Task { await work() }
+        release?.onRelease { running.cancel() }
         let store = self.store
         let watcher = Task {
             while !Task.isCancelled {
