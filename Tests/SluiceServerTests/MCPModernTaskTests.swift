@@ -1,6 +1,6 @@
 import Foundation
-import SluiceEngine
 import SluiceJSON
+import SluiceRunLog
 import SluiceStore
 import Testing
 @testable import SluiceServer

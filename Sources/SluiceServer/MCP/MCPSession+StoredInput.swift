@@ -1,6 +1,7 @@
 import Foundation
 import SluiceEngine
 import SluiceJSON
+import SluiceRunLog
 import SluiceStore
 
 /// Runs waiting in the store for their caller's answer (MCP 2026-07-28 input requests and

@@ -1,6 +1,7 @@
 import Foundation
 import SluiceEngine
 import SluiceJSON
+import SluiceRunLog
 import Synchronization
 
 /// Runs started from the web page with `"confirm": "ask"` that wait, in this process, for

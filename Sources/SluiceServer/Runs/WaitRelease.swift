@@ -1,4 +1,5 @@
 public import SluiceEngine
+public import SluiceRunLog
 import SluiceJSON
 import SluiceStore
 import Synchronization
