@@ -54,6 +54,16 @@ import Testing
             let done = try #require(try await alice.modern("tasks/get", ["taskId": .string(taskID)], capabilities: Self.tasks)["result"])
             #expect(done["status"] == "completed")
             #expect(done["result"]?["isError"] == false && done["result"]?["structuredContent"] != nil)
+            // Released at its question and resumed with the answer: one gapless log, and no model
+            // call made before the question (language, intent, outline) is made again after it.
+            let log = try await durable.store.events(runID: taskID, after: 0, limit: nil)
+            #expect(log.map(\.seq) == Array(1...log.count))
+            let resumedAt = try #require(log.firstIndex { $0.type == .runResumed })
+            let paid = { (events: ArraySlice<RunEvent>) in
+                Set(events.filter { $0.type == .modelUsage && $0.data["cache"] == nil }.map { "\($0.step ?? "")|\($0.item ?? -1)|\($0.iteration ?? -1)" })
+            }
+            #expect(!paid(log[..<resumedAt]).isEmpty)
+            #expect(paid(log[..<resumedAt]).isDisjoint(with: paid(log[resumedAt...])), "\(paid(log[..<resumedAt])) \(paid(log[resumedAt...]))")
 
             // A short plan answers inline, tasks or not.
             let inline = try await alice.modern("tools/call", ["name": "ask", "arguments": ["auto_confirm": true]], capabilities: Self.tasks)
