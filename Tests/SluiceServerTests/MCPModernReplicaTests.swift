@@ -84,6 +84,9 @@ struct MCPModernReplicaTests {
         #expect(ack["result"] != nil, "\(ack.serialized(pretty: false).prefix(300))")
         let done = try await Self.poll(first, waitingID) { ["completed", "failed", "cancelled"].contains($0["status"]?.stringValue ?? "") }
         #expect(done["status"] == "completed", "\(done.serialized(pretty: false).prefix(300))\n\(servers[0].stderr)\n\(servers[1].stderr)")
+        // The replica that asked says what the store says, not what it last saw itself.
+        let rest = try await HTTP.request(first, "GET", "/v1/runs/\(waitingID)", headers: ["Authorization": "Bearer \(Self.alice)"])
+        #expect(rest.json?["status"] == "completed", "\(rest.text.prefix(300))")
     }
 
     @Test func anInputRequestAskedByOneReplicaIsAnsweredThroughTheOther() async throws {
