@@ -29,15 +29,11 @@ extension MCPSession {
 
     /// The run `runID` when it is this user's and waits for an answer by retry; nil otherwise.
     func waitingRun(_ runID: String) async throws -> StoredRun? {
-        guard let durable = server.runs.executor as? DurableRunExecutor else { return nil }
-        let stored: StoredRun?
         do {
-            stored = try await durable.store.run(id: runID)
+            return try await server.waitingRun(runID, user: user)
         } catch {
             throw JSONRPCError(code: JSONRPCError.internalError, message: "Internal error: the run could not be read from the store: \(error.message)")
         }
-        guard let stored, stored.user == user, stored.status == .waiting, stored.options[DurableRunExecutor.answersByRetryOption] == true else { return nil }
-        return stored
     }
 
     /// The question this user's run `runID` waits on in the store, if it does.
@@ -45,25 +41,16 @@ extension MCPSession {
         try await waitingRun(runID)?.pendingInput
     }
 
-    /// Resumes a waiting run with `answer` in this process. Two answers for one run at once:
-    /// the store's claim lets one continue it; here, one at a time until it is claimed.
+    /// Resumes a waiting run with `answer` in this process (see ``MCPServer/resumeWaiting(_:answer:)``).
     func resumeWaiting(_ stored: StoredRun, answer: RetryAnswer) async throws -> RunRecord {
-        guard let plan = server.library.plan(named: stored.plan.name) else {
-            throw JSONRPCError.invalidParams("Invalid params: the plan '\(stored.plan.name)' of run \(stored.id) is no longer served")
-        }
-        guard server.waiting.beginResume(runID: stored.id) else { throw Self.stateUsed }
-        defer { server.waiting.endResume(runID: stored.id) }
-        // Read again under the claim: an answer that got here first has resumed it already.
-        guard try await waitingRun(stored.id) != nil else { throw Self.stateUsed }
-        let record: RunRecord
         do {
-            record = try server.runs.resume(
-                id: stored.id, plan: plan, inputs: stored.inputs, user: user, services: RunServices(answersByRetry: true, answer: answer))
+            return try await server.resumeWaiting(stored, answer: answer)
         } catch {
-            throw JSONRPCError.runFailed(type: "unavailable", message: error.description)
+            switch error {
+            case .notWaiting: throw Self.stateUsed
+            case .planGone(let name): throw JSONRPCError.invalidParams("Invalid params: the plan '\(name)' of run \(stored.id) is no longer served")
+            case .refused(let refusal): throw JSONRPCError.runFailed(type: "unavailable", message: refusal.description)
+            }
         }
-        // Its first event (`run.resumed`) follows the store's claim.
-        for await _ in record.events() { break }
-        return record
     }
 }
