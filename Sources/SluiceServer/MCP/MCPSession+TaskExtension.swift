@@ -73,6 +73,9 @@ extension MCPSession {
         default:
             if let local, local.status == .running {
                 local.cancel(reason: "the client cancelled the task")
+                // It may be parking at its question just now (its run.cancelled would then be
+                // dropped): the store's request covers that; a running run ends as asked anyway.
+                if let durable { _ = try? await durable.store.requestCancel(id: taskID) }
             } else if let durable {
                 guard let stored = try? await durable.store.run(id: taskID), stored.user == user else { throw Self.unknownTask }
                 if !stored.status.isFinished { _ = try? await durable.store.requestCancel(id: taskID) }

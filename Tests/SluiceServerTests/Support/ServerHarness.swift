@@ -31,7 +31,7 @@ enum ServerHarness {
         defer {
             do { try FileManager.default.removeItem(atPath: folder) } catch { print("could not remove \(folder): \(error)") }
         }
-        return try await body(DurableRunExecutor(engine: try engineExecutor(), store: try SQLiteRunStore(home: folder)))
+        return try await body(DurableRunExecutor(engine: try engineExecutor(), store: OpenedStore(try SQLiteRunStore(home: folder))))
     }
 
     /// Runs `body` against a server; the server stops when `body` returns.
