@@ -248,14 +248,9 @@ extension DurableRunExecutor {
         return true
     }
 
-    /// Whether a stopped run's log ends at a question its caller answers by retrying: its last
-    /// `input.requested` has nothing started after it.
-    public func waitsForAnswer(_ run: StoredRun) async -> Bool {
-        await waitingQuestion(of: run) != nil
-    }
-
-    /// The `input.requested` event a stopped run waits on (see ``waitsForAnswer(_:)``).
-    public func waitingQuestion(of run: StoredRun) async -> RunEvent? {
+    /// The `input.requested` event an interrupted run that answers by retrying stopped at: its
+    /// last one, with nothing started after it (see ``parkIfAsking(_:log:)``).
+    func waitingQuestion(of run: StoredRun) async -> RunEvent? {
         guard run.options[Self.answersByRetryOption] == true, run.status.isResumable,
             let tail = try? await store.events(runID: run.id, after: max(0, run.lastSeq - 50), limit: nil),
             let asked = tail.last(where: { $0.type == .inputRequested })
