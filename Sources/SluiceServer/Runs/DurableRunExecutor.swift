@@ -34,8 +34,6 @@ public struct DurableRunExecutor: RunExecutor {
 
     /// Where runs are recorded.
     public var store: any RunStore { opened.runs }
-    /// Where cached responses are kept (`nil`: no run is cached).
-    public var responseCache: (any ResponseCache)? { opened.cache }
 
     /// The response cache setting of a run of `plan`: the server's (`--cache`), else the plan's.
     func cacheSetting(for plan: Plan) -> CacheSetting? {
@@ -161,7 +159,7 @@ extension DurableRunExecutor {
             log(error.code == .conflict ? "run \(run.id) was not resumed here: \(error.message)" : "cannot resume run \(run.id): \(error.message)")
             return
         }
-        log("resuming run \(run.id) (\(run.plan.name)) from seq \(durable.resumeState?.nextSeq ?? 1)")
+        log("resuming run \(run.id) (\(run.plan.name)) from seq \(durable.resumeState.map { String($0.nextSeq) } ?? "?")")
         let runEngine = RunEngine(providers: durable.providers(engine.providers), configuration: engine.configuration)
         let sinks: [any EventSink] = [gated(durable.storage)]
         let outcome = await durable.watchingCancelRequests(every: Self.cancelPollInterval) {
