@@ -40,10 +40,7 @@ import Testing
     }
 }
 
-// Five minutes, not one: in the whole suite, CLI tests run `sluice` processes synchronously
-// (`CLIProcess.run`), each holding one of the test process's few cooperative threads while
-// its process runs, so these runs can wait their turn for over a minute on a 2-core machine.
-@Suite(.timeLimit(.minutes(5))) struct EventBusTests {
+@Suite(.timeLimit(.minutes(1))) struct EventBusTests {
     @Test func numbersEventsFromOneInDeliveryOrder() async {
         let sink = RecordingEventSink()
         let bus = EventBus(runID: "r", sinks: [sink])

@@ -9,10 +9,7 @@ import Synchronization
 import Testing
 
 /// map and loop: order, concurrency, failure policy, rounds and the best attempt.
-// Five minutes, not one: in the whole suite, CLI tests run `sluice` processes synchronously
-// (`CLIProcess.run`), each holding one of the test process's few cooperative threads while
-// its process runs, so these runs can wait their turn for over a minute on a 2-core machine.
-@Suite(.timeLimit(.minutes(5))) struct FlowTests {
+@Suite(.timeLimit(.minutes(1))) struct FlowTests {
     static let mapPlan = #"""
     {"name": "p", "models": {"default": "x:m"},
      "steps": [{"id": "each", "kind": "map", "over": "inputs.items", "as": "thing", "concurrency": 3,

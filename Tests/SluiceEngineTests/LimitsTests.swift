@@ -9,10 +9,7 @@ import Synchronization
 import Testing
 
 /// Retries, timeouts, budgets and cancellation.
-// Five minutes, not one: in the whole suite, CLI tests run `sluice` processes synchronously
-// (`CLIProcess.run`), each holding one of the test process's few cooperative threads while
-// its process runs, so these runs can wait their turn for over a minute on a 2-core machine.
-@Suite(.timeLimit(.minutes(5))) struct LimitsTests {
+@Suite(.timeLimit(.minutes(1))) struct LimitsTests {
     @Test func transientProviderErrorsAreRetriedWithBackoff() async throws {
         let plan = try Harness.plan(#"""
         {"name": "p", "models": {"default": "x:m"},

@@ -70,8 +70,13 @@ import Testing
         #expect(resumed["result"]?["resultType"] == "complete" && resumed["result"]?["isError"] == false, "\(resumed.serialized(pretty: false).prefix(400))\n\(third.stderr)")
     }
 
-    /// `sluice ARGUMENTS` on `home`'s store: exit status, stdout, stderr.
-    static func sluice(_ arguments: [String], home: String) throws -> (status: Int32, stdout: String, stderr: String) {
+    /// `sluice ARGUMENTS` on `home`'s store: exit status, stdout, stderr. The blocking reads and
+    /// wait run on a thread of their own (`OffThread`), off the cooperative pool.
+    static func sluice(_ arguments: [String], home: String) async throws -> (status: Int32, stdout: String, stderr: String) {
+        try await OffThread.run { try runSluice(arguments, home: home) }
+    }
+
+    private static func runSluice(_ arguments: [String], home: String) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = try TestPaths.executable
         process.arguments = arguments
@@ -94,24 +99,24 @@ import Testing
         let home = ServerRestartProcessTests.scratchHome()
         defer { ServerRestartProcessTests.remove(home) }
         let server = try await ServeProcess(home: home, delayMilliseconds: 0)
-        defer { server.stop() }
+        defer { server.terminate() }
         let retry = try await Self.askedRetry(server.port)
 
-        let listed = try Self.sluice(["runs", "list", "--json", "--status", "waiting"], home: home)
+        let listed = try await Self.sluice(["runs", "list", "--json", "--status", "waiting"], home: home)
         #expect(listed.status == 0, "\(listed.stderr)")
         let runID = try #require(listed.stdout.firstMatch(of: /"run_id":"(run_[0-9a-f]+)"/)?.1).description
         #expect(listed.stdout.contains(#""status":"waiting""#))
         #expect(listed.stdout.contains(#""waiting_for":{"step":"approve_outline","message":"Write"#), "\(listed.stdout)")
-        #expect(try Self.sluice(["runs", "list", "--json", "--status", "running"], home: home).stdout.contains(runID) == false)
+        #expect(try await Self.sluice(["runs", "list", "--json", "--status", "running"], home: home).stdout.contains(runID) == false)
 
-        let resume = try Self.sluice(["runs", "resume", runID], home: home)
+        let resume = try await Self.sluice(["runs", "resume", runID], home: home)
         #expect(resume.status == 2)
         #expect(resume.stderr.contains("is waiting for its caller's answer to step 'approve_outline'"), "\(resume.stderr)")
         #expect(resume.stderr.contains("sluice runs cancel \(runID)"))
 
         let done = try await Self.callTool(server.port, retry, id: 2)
         #expect(done["result"]?["resultType"] == "complete" && done["result"]?["isError"] == false, "\(done.serialized(pretty: false).prefix(400))")
-        let shown = try Self.sluice(["runs", "show", runID], home: home)
+        let shown = try await Self.sluice(["runs", "show", runID], home: home)
         #expect(shown.stdout.contains(#""status": "completed""#) && shown.stdout.contains(#""resumes": 1"#), "\(shown.stdout)")
     }
 

@@ -163,10 +163,10 @@ import Testing
             if status != "waiting" { try await Task.sleep(for: .milliseconds(20)) }
         }
         #expect(status == "waiting")
-        first.kill()
+        await first.kill()
 
         let second = try await ServeProcess(home: home, delayMilliseconds: 0, plans: TestPaths.fixturePlans)
-        defer { second.stop() }
+        defer { second.terminate() }
         let browser = try await HeadlessChromium()
         defer { browser.close() }
         let tab = try await browser.open("http://127.0.0.1:\(second.port)/runs/\(runID)")
