@@ -62,6 +62,8 @@ extension CLIProcess {
         private let process = Process()
         private let lock = NSLock()
         private var collected = Data()
+        /// Text that, once on stdout, makes the reader thread send a signal (`signal(_:onceOutputContains:)`).
+        private var trigger: (text: String, signal: Int32)?
         private let ended = DispatchSemaphore(value: 0)
         private let scratchHome: URL?
 
@@ -84,6 +86,10 @@ extension CLIProcess {
                     if data.isEmpty { break }
                     lock.lock()
                     collected.append(data)
+                    if let trigger, String(decoding: collected, as: UTF8.self).contains(trigger.text) {
+                        self.trigger = nil
+                        Foundation.kill(process.processIdentifier, trigger.signal)
+                    }
                     lock.unlock()
                 }
                 ended.signal()
@@ -115,14 +121,23 @@ extension CLIProcess {
             return false
         }
 
-        /// SIGINT, as Ctrl-C sends.
-        func interrupt() {
-            process.interrupt()
+        /// Sends `signal` as soon as stdout contains `text`, from the reader thread the moment it
+        /// reads it: a test polling from a loaded cooperative pool could see the text too late,
+        /// after the run had already finished.
+        func signal(_ signal: Int32, onceOutputContains text: String) {
+            lock.lock()
+            defer { lock.unlock() }
+            if String(decoding: collected, as: UTF8.self).contains(text) {
+                Foundation.kill(process.processIdentifier, signal)
+            } else {
+                trigger = (text, signal)
+            }
         }
 
-        /// SIGKILL: no handler runs, nothing is flushed.
-        func kill() async {
-            Foundation.kill(process.processIdentifier, SIGKILL)
+        /// SIGKILL as soon as stdout contains `text` (see `signal(_:onceOutputContains:)`), then
+        /// waits for the process and its output to end.
+        func kill(onceOutputContains text: String) async {
+            signal(SIGKILL, onceOutputContains: text)
             await OffThread.waitForExit(process)
             await readerEnded()
         }
