@@ -50,23 +50,34 @@ enum ServerHarness {
         configuration.shutdownGracePeriod = .zero
         let server = SluiceHTTPServer(mcp: mcp, configuration: configuration, metrics: metrics)
         let ports = Mailbox<Int>()
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await server.run(handleSignals: false) { port in ports.put(port) }
-                return nil
-            }
-            guard let port = await ports.take() else { throw MCPTestClient.Failure(description: "the server did not start") }
-            let result: T
-            do {
-                result = try await body(port, server)
-            } catch {
-                group.cancelAll()
-                throw error
-            }
-            // A graceful stop, as SIGTERM does: the server drains, then `run` returns.
-            await server.shutdown()
-            try await group.waitForAll()
-            return result
+        // The server runs in a task of its own, not a child of the test's: a test's time limit
+        // cancels the test task and all its children, and cancelling a NIO server task while an
+        // accepted connection is still queued traps the whole test process ("Deinited
+        // NIOAsyncWriter without calling finish()", apple/swift-nio#3481). The server is only
+        // ever stopped gracefully, as SIGTERM does, which closes every connection it accepted.
+        let serving = Task {
+            defer { ports.close() }
+            try await server.run(handleSignals: false) { port in ports.put(port) }
         }
+        guard let port = await ports.take() else {
+            try await serving.value
+            throw MCPTestClient.Failure(description: "the server did not start")
+        }
+        let outcome: Result<T, any Error>
+        do {
+            // A cancelled test (its time limit) stops the server at once, so a body waiting on it
+            // ends instead of hanging.
+            let value = try await withTaskCancellationHandler {
+                try await body(port, server)
+            } onCancel: {
+                Task { await server.shutdown() }
+            }
+            outcome = .success(value)
+        } catch {
+            outcome = .failure(error)
+        }
+        await server.shutdown()
+        try await serving.value
+        return try outcome.get()
     }
 }
