@@ -10,7 +10,7 @@ import Testing
     @Test(arguments: CLIStore.all) func aKilledRunResumesWithoutRepeatingCompletedCallsAndItsLogIsGapless(store: CLIStore) async throws {
         let home = DurableHome()
         defer { home.remove() }
-        let environment = try store.environment(home)
+        let environment = try await store.environment(home)
         // A straight run, for the number of model calls the plan makes.
         let straight = try await CLIProcess.run(Self.runArguments, environment: environment)
         #expect(straight.status == 0, "\(straight.stderr)")
@@ -60,7 +60,7 @@ import Testing
     @Test(arguments: CLIStore.all) func runsCancelStopsARunInAnotherProcess(store: CLIStore) async throws {
         let home = DurableHome()
         defer { home.remove() }
-        let environment = try store.environment(home)
+        let environment = try await store.environment(home)
         let running = try CLIProcess.start(Self.runArguments, environment: environment)
         #expect(try await running.waitForOutput(containing: #""type":"step.started""#, timeout: 60))
         let runID = try #require(Events(ndjson: running.stdout).all.first?["run_id"] as? String)

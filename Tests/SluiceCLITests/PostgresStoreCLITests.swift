@@ -12,10 +12,10 @@ enum CLIStore: String, CaseIterable, CustomTestStringConvertible {
     var testDescription: String { rawValue }
 
     /// The environment selecting this store for a test using `home`.
-    func environment(_ home: DurableHome) throws -> [String: String] {
+    func environment(_ home: DurableHome) async throws -> [String: String] {
         switch self {
         case .sqlite: return home.environment
-        case .postgres: return home.environment.merging(["SLUICE_STORE": try PostgresStoreCLITests.newDatabase()]) { $1 }
+        case .postgres: return home.environment.merging(["SLUICE_STORE": try await PostgresStoreCLITests.newDatabase()]) { $1 }
         }
     }
 }
@@ -24,9 +24,21 @@ enum CLIStore: String, CaseIterable, CustomTestStringConvertible {
 /// `runs` command, and a store that cannot be used is a clear error with no fallback to SQLite.
 @Suite(.serialized, .enabled(if: PostgresCluster.available, "PostgreSQL is not installed (CI installs it)"))
 struct PostgresStoreCLITests {
-    static func newDatabase() throws -> String {
-        guard let cluster = try PostgresCluster.shared() else { throw PostgresCluster.Failure(description: "PostgreSQL is not installed") }
-        return try cluster.createDatabase(prefix: "cli")
+    /// A new database on the shared cluster; starting it and `createdb` block, so they run on a
+    /// thread of their own, off the cooperative pool.
+    static func newDatabase() async throws -> String {
+        try await OffThread.run {
+            guard let cluster = try PostgresCluster.shared() else { throw PostgresCluster.Failure(description: "PostgreSQL is not installed") }
+            return try cluster.createDatabase(prefix: "cli")
+        }
+    }
+
+    /// `psql` on the shared cluster, off the cooperative pool.
+    static func psql(_ sql: String, database: String) async throws -> String {
+        try await OffThread.run {
+            guard let cluster = try PostgresCluster.shared() else { throw PostgresCluster.Failure(description: "PostgreSQL is not installed") }
+            return try cluster.psql(sql, database: database)
+        }
     }
 
     static let runArguments = ["run", "plans/news_report.json", "--offline", "--input", "task=AI agents", "--events", "ndjson"]
@@ -36,7 +48,7 @@ struct PostgresStoreCLITests {
     func aRunIsRecordedInPostgresAndEveryRunsCommandReadsIt(how: String) async throws {
         let home = DurableHome()
         defer { home.remove() }
-        let url = try Self.newDatabase()
+        let url = try await Self.newDatabase()
         let flag = how == "option" ? ["--store", url] : []
         let environment = how == "variable" ? home.environment.merging(["SLUICE_STORE": url]) { $1 } : home.environment
 
@@ -56,7 +68,7 @@ struct PostgresStoreCLITests {
         #expect(stored.all.compactMap { $0["seq"] as? Int } == Array(1...printed.all.count))
         // The rows are in PostgreSQL, and the SQLite home was never created.
         let database = try #require(url.split(separator: "/").last.map(String.init))
-        let count = try #require(try PostgresCluster.shared()).psql("SELECT count(*) FROM events WHERE run_id = '\(runID)'", database: database)
+        let count = try await Self.psql("SELECT count(*) FROM events WHERE run_id = '\(runID)'", database: database)
         #expect(count.trimmingCharacters(in: .whitespacesAndNewlines) == "\(printed.all.count)")
         #expect(!FileManager.default.fileExists(atPath: home.path + "/runs.sqlite"))
         let elsewhere = try await CLIProcess.run(["runs", "list"], environment: home.environment)
@@ -78,7 +90,10 @@ struct PostgresStoreCLITests {
         defer { home.remove() }
         var url = store.url
         if url == "MISSING_DATABASE" {
-            url = try #require(try PostgresCluster.shared()).url(database: "no_such_database")
+            url = try await OffThread.run {
+                guard let cluster = try PostgresCluster.shared() else { throw PostgresCluster.Failure(description: "PostgreSQL is not installed") }
+                return cluster.url(database: "no_such_database")
+            }
         }
         for arguments in [["runs", "list"], Self.runArguments, ["serve", "--offline", "--port", "0"], ["cache", "clear"]] {
             for (flag, environment) in [(["--store", url], home.environment), ([], home.environment.merging(["SLUICE_STORE": url]) { $1 })] {
@@ -97,7 +112,7 @@ struct PostgresStoreCLITests {
     func aBadLeaseIsRefused(lease: (lease: String, says: String)) async throws {
         let home = DurableHome()
         defer { home.remove() }
-        let environment = home.environment.merging(["SLUICE_STORE": try Self.newDatabase(), "SLUICE_STORE_LEASE": lease.lease]) { $1 }
+        let environment = home.environment.merging(["SLUICE_STORE": try await Self.newDatabase(), "SLUICE_STORE_LEASE": lease.lease]) { $1 }
         let result = try await CLIProcess.run(["runs", "list"], environment: environment)
         #expect(result.status != 0)
         #expect(result.stderr.contains("SLUICE_STORE_LEASE '\(lease.lease)'") && result.stderr.contains(lease.says), "\(result.stderr)")
@@ -107,7 +122,7 @@ struct PostgresStoreCLITests {
     func aBadFollowPollIsRefused(poll: (poll: String, says: String)) async throws {
         let home = DurableHome()
         defer { home.remove() }
-        let environment = home.environment.merging(["SLUICE_STORE": try Self.newDatabase(), "SLUICE_STORE_FOLLOW_POLL": poll.poll]) { $1 }
+        let environment = home.environment.merging(["SLUICE_STORE": try await Self.newDatabase(), "SLUICE_STORE_FOLLOW_POLL": poll.poll]) { $1 }
         let result = try await CLIProcess.run(["serve", "--offline", "--port", "0"], environment: environment)
         #expect(result.status != 0)
         #expect(result.stderr.contains("SLUICE_STORE_FOLLOW_POLL '\(poll.poll)'") && result.stderr.contains(poll.says), "\(result.stderr)")
