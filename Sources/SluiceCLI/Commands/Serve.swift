@@ -11,7 +11,7 @@ import SluiceTracing
 /// `sluice serve`: every plan as an MCP tool (stdio, or streamable HTTP at /mcp) plus REST + SSE.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve the plans: MCP over stdio (--stdio), or HTTP with MCP at /mcp, REST + SSE under /v1, web pages at /.",
+        commandName: "serve", abstract: "Serve the plans: MCP over stdio (--stdio), or HTTP with MCP at /mcp, REST + SSE under /v1, web pages at /.",
         discussion: """
             Environment: SLUICE_API_KEYS="key1:alice,key2:bob" requires a key on every HTTP route but /healthz and the web pages (which ask for it). \
             SLUICE_MODEL=sampling runs model steps through the MCP client's sampling/createMessage when it offers it.
