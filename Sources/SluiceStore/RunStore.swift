@@ -56,6 +56,13 @@ public protocol RunStore: Sendable {
     /// sees the request (``isCancelRequested(id:)``) and ends with `run.cancelled`.
     /// Returns the run as it is now.
     func requestCancel(id: String) async throws(StoreError) -> StoredRun
+    /// Parks a run this process runs at a question its caller answers by retrying (MCP
+    /// 2026-07-28 input requests and tasks): it becomes `waiting`, owned by nobody (no lease),
+    /// with `question` kept beside it. Its log and checkpoints stay as they are; whoever brings
+    /// the answer claims it with ``claimForResume(id:)``, on any process sharing the store.
+    ///
+    /// - Throws: `notFound`; `conflict` when the run is not running in this process.
+    func releaseWaiting(id: String, question: PendingInput) async throws(StoreError)
     func isCancelRequested(id: String) async throws(StoreError) -> Bool
     /// Deletes finished runs (with their events, checkpoints and calls) last updated before `date`.
     func deleteRuns(finishedBefore date: Date) async throws(StoreError) -> Int
@@ -67,8 +74,11 @@ public enum StoredRunStatus: String, Sendable, Hashable, CaseIterable {
     /// Stopped without an end: the process owning it is gone (killed, crashed). Derived when a
     /// `running` run's owner is no longer alive; never written.
     case interrupted
+    /// Stopped at a question its caller answers by retrying (see ``RunStore/releaseWaiting(id:question:)``):
+    /// nobody runs it, and the answer continues it from its checkpoints on any process.
+    case waiting
 
-    public var isFinished: Bool { self != .running }
+    public var isFinished: Bool { self != .running && self != .waiting }
     /// Whether `sluice runs resume` can continue it.
     public var isResumable: Bool { self == .failed || self == .cancelled || self == .interrupted }
 }
@@ -138,12 +148,14 @@ public struct StoredRun: Sendable {
     /// The process running it (`pid@host`), while it runs.
     public var owner: String?
     public var cancelRequested: Bool
+    /// The question a `waiting` run waits on (nil in every other status).
+    public var pendingInput: PendingInput?
 
     public init(
         id: String, plan: PlanIdentity, inputs: JSONValue, options: JSONValue = .object(JSONObject()), user: String, status: StoredRunStatus,
         createdAt: Date, updatedAt: Date, finishedAt: Date? = nil, result: JSONValue? = nil, error: JSONValue? = nil,
         usage: JSONValue? = nil, billing: JSONValue? = nil, lastSeq: Int = 0, resumes: Int = 0, owner: String? = nil,
-        cancelRequested: Bool = false
+        cancelRequested: Bool = false, pendingInput: PendingInput? = nil
     ) {
         self.id = id
         self.plan = plan
@@ -162,6 +174,21 @@ public struct StoredRun: Sendable {
         self.resumes = resumes
         self.owner = owner
         self.cancelRequested = cancelRequested
+        self.pendingInput = pendingInput
+    }
+}
+
+extension StoredRunStatus {
+    /// The reason in the `run.cancelled` a store writes for a run nobody runs (interrupted or waiting).
+    public var cancelReason: String {
+        self == .waiting
+            ? "cancelled while it waited for its caller's answer"
+            : "cancelled with sluice runs cancel after its process had stopped"
+    }
+
+    /// ``RunStore/releaseWaiting(id:question:)`` on a run this process does not run.
+    public static func notParkable(_ id: String) -> StoreError {
+        StoreError(.conflict, "run \(id) is not running in this process; it cannot wait for an answer here")
     }
 }
 
@@ -174,7 +201,7 @@ extension StoredRun {
             StoreError(.conflict, "run \(id) already completed; there is nothing to resume")
         case .running:
             StoreError(.conflict, "run \(id) is still running in process \(owner ?? "?"); cancel it first (sluice runs cancel \(id))")
-        case .failed, .cancelled, .interrupted:
+        case .failed, .cancelled, .interrupted, .waiting:
             nil
         }
     }

@@ -77,7 +77,7 @@ extension PostgresRunStore {
             if let refusal = run.resumeRefusal { throw refusal }
             guard let claimed = try await session.rows("""
                 UPDATE runs SET status = 'running', owner = \(owner), lease_expires_at = \(unescaped: PostgresSchema.now) + \(lease),
-                    cancel_requested = FALSE, finished_at = NULL, resumes = resumes + 1, updated_at = \(Date().timeIntervalSince1970)
+                    cancel_requested = FALSE, finished_at = NULL, pending_input = NULL, resumes = resumes + 1, updated_at = \(Date().timeIntervalSince1970)
                 WHERE id = \(id) RETURNING \(unescaped: Self.runColumns)
                 """).first
             else { throw StoreError(.notFound, "run \(id) disappeared while being claimed") }
@@ -99,11 +99,11 @@ extension PostgresRunStore {
                 try await session.execute("UPDATE runs SET cancel_requested = TRUE, updated_at = \(now.timeIntervalSince1970) WHERE id = \(id)")
                 run.cancelRequested = true
                 return run
-            case .interrupted:
+            case .interrupted, .waiting:
                 // Nobody will write the end of this run: record it here, as the log's last event.
                 let event = RunEvent(
                     seq: run.lastSeq + 1, runID: id, time: now, type: .runCancelled,
-                    data: ["reason": "cancelled with sluice runs cancel after its process had stopped"])
+                    data: ["reason": .string(run.status.cancelReason)])
                 try await Self.insert([event], in: session)
                 guard let ended = try await session.rows("SELECT \(unescaped: Self.runColumns) FROM runs WHERE id = \(id)").first else { return run }
                 return try Self.decodeRun(ended)
@@ -126,6 +126,21 @@ extension PostgresRunStore {
         }
     }
 
+    public func releaseWaiting(id: String, question: PendingInput) async throws(StoreError) {
+        let owner = self.owner
+        let pending = question.jsonValue.serialized()
+        try await write("park run \(id) at its question") { session in
+            let parked = try await session.rows("""
+                UPDATE runs SET status = 'waiting', owner = NULL, lease_expires_at = NULL, pending_input = \(pending),
+                    updated_at = \(Date().timeIntervalSince1970)
+                WHERE id = \(id) AND status = 'running' AND owner = \(owner) RETURNING id
+                """)
+            guard parked.isEmpty else { return }
+            let exists = try await !session.rows("SELECT id FROM runs WHERE id = \(id)").isEmpty
+            throw exists ? StoredRunStatus.notParkable(id) : StoreError(.notFound, "no run '\(id)' to park at its question")
+        }
+    }
+
     public func isCancelRequested(id: String) async throws(StoreError) -> Bool {
         try await read("read run \(id)") { session in
             try await session.rows("SELECT cancel_requested FROM runs WHERE id = \(id)").first?["cancel_requested"].decode(Bool.self) ?? false
@@ -135,7 +150,7 @@ extension PostgresRunStore {
     public func deleteRuns(finishedBefore date: Date) async throws(StoreError) -> Int {
         try await write("prune runs") { session in
             try await session.rows("""
-                WITH deleted AS (DELETE FROM runs WHERE status != 'running' AND updated_at < \(date.timeIntervalSince1970) RETURNING 1)
+                WITH deleted AS (DELETE FROM runs WHERE status NOT IN ('running', 'waiting') AND updated_at < \(date.timeIntervalSince1970) RETURNING 1)
                 SELECT count(*)::bigint AS n FROM deleted
                 """).first?["n"].decode(Int.self) ?? 0
         }
@@ -174,7 +189,9 @@ extension PostgresRunStore {
             lastSeq: try row["last_seq"].decode(Int.self),
             resumes: try row["resumes"].decode(Int.self),
             owner: owner,
-            cancelRequested: try row["cancel_requested"].decode(Bool.self)
+            cancelRequested: try row["cancel_requested"].decode(Bool.self),
+            pendingInput: status == .waiting
+                ? try decodeJSON(row["pending_input"].decode(String?.self), what: "question of run \(id)").flatMap(PendingInput.init(json:)) : nil
         )
     }
 

@@ -116,7 +116,8 @@ enum PostgresSchema {
             )
             """,
             "CREATE INDEX mcp_streams_by_run ON mcp_streams (run_id)",
-        ])
+        ]),
+        (2, "the question a waiting run waits on", ["ALTER TABLE runs ADD COLUMN pending_input TEXT"]),
     ]
 
     /// Brings the database up to the newest migration, in one transaction under the lock.

@@ -113,4 +113,35 @@ import Testing
         #expect(log.map(\.seq) == Array(1...log.count))
         #expect(log.dropFirst().first?.type == .runResumed)
     }
+
+    /// A server killed after storing a question its MCP caller answers by retrying, but before
+    /// parking the run: the next server parks it as `waiting` instead of resuming it (a resume
+    /// without the answer would take the step's fallback unasked).
+    @Test func aRunLeftInterruptedAtItsQuestionIsParkedNotResumed() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-server-park-\(UUID().uuidString)").path
+        defer {
+            do { try FileManager.default.removeItem(atPath: folder) } catch { print("could not remove \(folder): \(error)") }
+        }
+        let store = try SQLiteRunStore(home: folder)
+        let dead = try SQLiteRunStore(path: folder + "/runs.sqlite", owner: "999999999@\(ProcessInfo.processInfo.hostName)")
+        let library = try ServerHarness.library()
+        let plan = try #require(library.plan(named: "ask")?.plan)
+        try await dead.createRun(NewRun(
+            id: "run_asked", plan: PlanIdentity(name: "ask", path: plan.source.path, contentHash: "0"), inputs: ["topic": "locks"],
+            options: ["origin": "server", "answers_by_retry": true], user: "alice"))
+        try await dead.append([
+            RunEvent(seq: 1, runID: "run_asked", time: Date(), type: .runStarted, data: ["plan": "ask"]),
+            RunEvent(seq: 2, runID: "run_asked", time: Date(), type: .stepStarted, step: "approve", data: [:]),
+            RunEvent(seq: 3, runID: "run_asked", time: Date(), type: .inputRequested, step: "approve", data: ["message": "Write about locks?", "details": ["n": 1]]),
+        ])
+        #expect(try await store.run(id: "run_asked")?.status == .interrupted)
+        let messages = Mutex<[String]>([])
+        let executor = DurableRunExecutor(engine: try ServerHarness.engineExecutor(), store: OpenedStore(store))
+        await executor.resumeInterrupted(library: library) { message in messages.withLock { $0.append(message) } }
+        let run = try #require(try await store.run(id: "run_asked"))
+        #expect(run.status == .waiting, "\(messages.withLock { $0 })")
+        #expect(run.owner == nil)
+        #expect(run.pendingInput == PendingInput(seq: 3, step: "approve", message: "Write about locks?", details: ["n": 1]))
+        #expect(try await store.events(runID: "run_asked", after: 0, limit: nil).map(\.seq) == [1, 2, 3], "nothing ran")
+    }
 }

@@ -1,5 +1,7 @@
 import Foundation
 import SluiceJSON
+import SluiceRunLog
+import SluiceStore
 import Testing
 @testable import SluiceServer
 
@@ -132,7 +134,8 @@ import Testing
 
     @Test func aConfirmIsAnInputRequestAnsweredOnRetry() async throws {
         let keys = SluiceHTTPServer.Configuration(port: 0, apiKeys: APIKeys([("alice-key", "alice"), ("bob-key", "bob")]))
-        try await ServerHarness.withServer(configuration: keys) { port, server in
+        try await ServerHarness.withDurableExecutor { durable in
+        try await ServerHarness.withServer(executor: durable, configuration: keys) { port, server in
             let alice = MCPTestClient(HTTPTransport(port: port, headers: ["Authorization": "Bearer alice-key"], modern: true))
             let call: JSONObject = ["name": "ask", "arguments": ["topic": "locks"]]
             let first = try #require(try await alice.modern("tools/call", call, capabilities: Self.elicitation)["result"])
@@ -143,7 +146,10 @@ import Testing
             #expect(ask["params"]?["message"]?.stringValue?.contains("locks") == true)
             let state = try #require(first["requestState"]?.stringValue)
             let run = try #require(server.mcp.runs.registry.runs(user: "alice").first)
-            #expect(run.status == .running, "the run waits for the answer")
+            #expect(run.status == .waiting, "its execution here ended at the question")
+            let stored = try #require(try await durable.store.run(id: run.id))
+            #expect(stored.status == .waiting && stored.owner == nil, "the run waits in the store, owned by nobody")
+            #expect(stored.pendingInput?.step == "approve")
 
             var retry = call
             retry["inputResponses"] = ["approve": ["action": "accept", "content": ["approve": true]]]
@@ -169,12 +175,29 @@ import Testing
             let done = try #require(try await alice.modern("tools/call", retry, capabilities: Self.elicitation)["result"])
             #expect(done["resultType"] == "complete" && done["isError"] == false)
             #expect(done["structuredContent"]?["title"]?.stringValue != nil)
-            #expect(await run.waitForResult().status == .completed)
+            #expect(await server.mcp.runs.registry.run(id: run.id)?.waitForResult().status == .completed)
             // Replayed: the question was answered once.
             let replay = try await alice.modern("tools/call", retry, capabilities: Self.elicitation)
             #expect(replay["error"]?["code"] == -32602)
+            // One log across the release and the resume: every seq once, in order.
+            let log = try await durable.store.events(runID: run.id, after: 0, limit: nil)
+            #expect(log.map(\.seq) == Array(1...log.count))
+            #expect(log.filter { $0.type == .runResumed }.count == 1 && log.last?.type == .runCompleted)
+            #expect(!log.contains { $0.type == .runCancelled }, "releasing the run records no end")
             await alice.close()
             await bob.close()
+        }
+        }
+    }
+
+    @Test func withoutAStoreTheConfirmFallsBack() async throws {
+        // Input requests need a durable store (the waiting run lives there); without one the
+        // step's fallback applies, as for a client without elicitation.
+        try await ServerHarness.withServer { port, _ in
+            let client = MCPTestClient(HTTPTransport(port: port, modern: true))
+            let answer = try await client.modern("tools/call", ["name": "ask", "arguments": ["topic": "locks"]], capabilities: Self.elicitation)
+            #expect(answer["result"]?["resultType"] != "input_required", "\(answer.serialized(pretty: false).prefix(300))")
+            await client.close()
         }
     }
 

@@ -8,15 +8,10 @@ import Testing
 /// would use them: a task made on one replica is followed, answered and read on the other;
 /// an input request asked by one is answered through the other; nobody else sees either.
 ///
-/// Disabled: what issue #16 asks of replicas is not built yet, and these tests say so. A run
-/// waiting on its `confirm` step is held in the memory of the replica that runs it (the store
-/// says `running`), so the other replica reports its task as `working`, cannot apply
-/// `tasks/update`, and refuses the retry of an input request. What passes today (checked on
-/// 2026-12-05 by enabling them): a task that needs no answer, made on one replica, read to its
-/// end on the other, and invisible to another user. Enable them when a waiting run is released
-/// to the store.
+/// A run that asks is parked in the store as `waiting` (owned by nobody) while both replicas
+/// live, so either one sees the question and either one resumes it with the answer.
 @Suite(
-    .serialized, .timeLimit(.minutes(5)), .disabled("issue #16: a waiting run lives in its replica's memory; see the comment above"),
+    .serialized, .timeLimit(.minutes(5)),
     .enabled(if: PostgresCluster.available, "PostgreSQL is not installed (CI installs it)"))
 struct MCPModernReplicaTests {
     static let keys = "key-alice:alice,key-bob:bob"
@@ -89,6 +84,9 @@ struct MCPModernReplicaTests {
         #expect(ack["result"] != nil, "\(ack.serialized(pretty: false).prefix(300))")
         let done = try await Self.poll(first, waitingID) { ["completed", "failed", "cancelled"].contains($0["status"]?.stringValue ?? "") }
         #expect(done["status"] == "completed", "\(done.serialized(pretty: false).prefix(300))\n\(servers[0].stderr)\n\(servers[1].stderr)")
+        // The replica that asked says what the store says, not what it last saw itself.
+        let rest = try await HTTP.request(first, "GET", "/v1/runs/\(waitingID)", headers: ["Authorization": "Bearer \(Self.alice)"])
+        #expect(rest.json?["status"] == "completed", "\(rest.text.prefix(300))")
     }
 
     @Test func anInputRequestAskedByOneReplicaIsAnsweredThroughTheOther() async throws {

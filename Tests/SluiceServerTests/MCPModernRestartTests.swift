@@ -1,5 +1,6 @@
 import Foundation
 import SluiceJSON
+import SluiceTesting
 import Testing
 
 /// A 2026-07-28 call whose `confirm` step asked its caller, answered after the server was
@@ -67,6 +68,51 @@ import Testing
         defer { third.stop() }
         let resumed = try await Self.callTool(third.port, stoppedRetry, id: 5)
         #expect(resumed["result"]?["resultType"] == "complete" && resumed["result"]?["isError"] == false, "\(resumed.serialized(pretty: false).prefix(400))\n\(third.stderr)")
+    }
+
+    /// `sluice ARGUMENTS` on `home`'s store: exit status, stdout, stderr.
+    static func sluice(_ arguments: [String], home: String) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = try TestPaths.executable
+        process.arguments = arguments
+        process.environment = BuiltExecutable.testEnvironment(["SLUICE_HOME": home]).environment
+        let (out, err) = (Pipe(), Pipe())
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, stdout, stderr)
+    }
+
+    /// While the server that asked lives, the run waits in the store (not `running`): `sluice
+    /// runs` lists it as `waiting` with its question, `runs resume` says it needs the caller's
+    /// answer and leaves it be, and the retry still continues it.
+    @Test func aWaitingRunIsInTheStoreAndRunsResumeSaysItNeedsTheAnswer() async throws {
+        let home = ServerRestartProcessTests.scratchHome()
+        defer { ServerRestartProcessTests.remove(home) }
+        let server = try await ServeProcess(home: home, delayMilliseconds: 0)
+        defer { server.stop() }
+        let retry = try await Self.askedRetry(server.port)
+
+        let listed = try Self.sluice(["runs", "list", "--json", "--status", "waiting"], home: home)
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let runID = try #require(listed.stdout.firstMatch(of: /"run_id":"(run_[0-9a-f]+)"/)?.1).description
+        #expect(listed.stdout.contains(#""status":"waiting""#))
+        #expect(listed.stdout.contains(#""waiting_for":{"step":"approve_outline","message":"Write"#), "\(listed.stdout)")
+        #expect(try Self.sluice(["runs", "list", "--json", "--status", "running"], home: home).stdout.contains(runID) == false)
+
+        let resume = try Self.sluice(["runs", "resume", runID], home: home)
+        #expect(resume.status == 2)
+        #expect(resume.stderr.contains("is waiting for its caller's answer to step 'approve_outline'"), "\(resume.stderr)")
+        #expect(resume.stderr.contains("sluice runs cancel \(runID)"))
+
+        let done = try await Self.callTool(server.port, retry, id: 2)
+        #expect(done["result"]?["resultType"] == "complete" && done["result"]?["isError"] == false, "\(done.serialized(pretty: false).prefix(400))")
+        let shown = try Self.sluice(["runs", "show", runID], home: home)
+        #expect(shown.stdout.contains(#""status": "completed""#) && shown.stdout.contains(#""resumes": 1"#), "\(shown.stdout)")
     }
 
     /// Polls `tasks/get` on `port` until `done` holds (bounded polls, no timing asserted).

@@ -1,5 +1,7 @@
 import Foundation
 import SluiceJSON
+import SluiceRunLog
+import SluiceStore
 import Testing
 @testable import SluiceServer
 
@@ -21,7 +23,8 @@ import Testing
 
     @Test func aLongPlanIsATaskPolledAnsweredAndIsolated() async throws {
         let keys = SluiceHTTPServer.Configuration(port: 0, apiKeys: APIKeys([("alice-key", "alice"), ("bob-key", "bob")]))
-        try await ServerHarness.withServer(configuration: keys) { port, server in
+        try await ServerHarness.withDurableExecutor { durable in
+        try await ServerHarness.withServer(executor: durable, configuration: keys) { port, server in
             let alice = MCPTestClient(HTTPTransport(port: port, headers: ["Authorization": "Bearer alice-key"], modern: true))
             let discover = try await alice.modern("server/discover")
             #expect(discover["result"]?["capabilities"]?["extensions"]?["io.modelcontextprotocol/tasks"] != nil)
@@ -51,6 +54,16 @@ import Testing
             let done = try #require(try await alice.modern("tasks/get", ["taskId": .string(taskID)], capabilities: Self.tasks)["result"])
             #expect(done["status"] == "completed")
             #expect(done["result"]?["isError"] == false && done["result"]?["structuredContent"] != nil)
+            // Released at its question and resumed with the answer: one gapless log, and no model
+            // call made before the question (language, intent, outline) is made again after it.
+            let log = try await durable.store.events(runID: taskID, after: 0, limit: nil)
+            #expect(log.map(\.seq) == Array(1...log.count))
+            let resumedAt = try #require(log.firstIndex { $0.type == .runResumed })
+            let paid = { (events: ArraySlice<RunEvent>) in
+                Set(events.filter { $0.type == .modelUsage && $0.data["cache"] == nil }.map { "\($0.step ?? "")|\($0.item ?? -1)|\($0.iteration ?? -1)" })
+            }
+            #expect(!paid(log[..<resumedAt]).isEmpty)
+            #expect(paid(log[..<resumedAt]).isDisjoint(with: paid(log[resumedAt...])), "\(paid(log[..<resumedAt])) \(paid(log[resumedAt...]))")
 
             // A short plan answers inline, tasks or not.
             let inline = try await alice.modern("tools/call", ["name": "ask", "arguments": ["auto_confirm": true]], capabilities: Self.tasks)
@@ -58,10 +71,34 @@ import Testing
 
             let second = try #require(try await alice.modern("tools/call", ["name": "news_report", "arguments": ["task": "AI agents", "auto_confirm": false]], capabilities: Self.tasks)["result"]?["taskId"]?.stringValue)
             #expect(try await alice.modern("tasks/cancel", ["taskId": .string(second)], capabilities: Self.tasks)["result"]?["resultType"] == "complete")
-            #expect(await server.mcp.runs.registry.run(id: second)?.waitForResult().status == .cancelled)
-            #expect(try await alice.modern("tasks/get", ["taskId": .string(second)], capabilities: Self.tasks)["result"]?["status"] == "cancelled")
+            // Cancelled while it ran here, or while it waited in the store: cancelled either way.
+            let cancelled = try await Self.poll(alice, second) { ["completed", "failed", "cancelled"].contains($0["status"]?.stringValue ?? "") }
+            #expect(cancelled["status"] == "cancelled")
+            #expect(try await durable.store.run(id: second)?.status == .cancelled)
             await alice.close()
             await bob.close()
+        }
+        }
+    }
+
+    @Test func aWaitingTaskIsCancelledFromTheStore() async throws {
+        try await ServerHarness.withDurableExecutor { durable in
+            try await ServerHarness.withServer(executor: durable) { port, _ in
+                let client = MCPTestClient(HTTPTransport(port: port, modern: true))
+                let created = try await client.modern("tools/call", ["name": "news_report", "arguments": ["task": "AI agents", "auto_confirm": false]], capabilities: Self.tasks)
+                let taskID = try #require(created["result"]?["taskId"]?.stringValue)
+                _ = try await Self.poll(client, taskID) { $0["status"] == "input_required" }
+                #expect(try await durable.store.run(id: taskID)?.status == .waiting)
+                _ = try await client.modern("tasks/cancel", ["taskId": .string(taskID)], capabilities: Self.tasks)
+                #expect(try await client.modern("tasks/get", ["taskId": .string(taskID)], capabilities: Self.tasks)["result"]?["status"] == "cancelled")
+                let log = try await durable.store.events(runID: taskID, after: 0, limit: nil)
+                #expect(log.last?.type == .runCancelled && log.map(\.seq) == Array(1...log.count))
+                // Nothing waits any more: an answer now changes nothing.
+                let late = try await client.modern("tasks/update", ["taskId": .string(taskID), "inputResponses": ["approve_outline": ["action": "accept"]]], capabilities: Self.tasks)
+                #expect(late["result"] != nil)
+                #expect(try await durable.store.run(id: taskID)?.status == .cancelled)
+                await client.close()
+            }
         }
     }
 

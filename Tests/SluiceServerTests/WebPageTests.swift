@@ -110,7 +110,8 @@ import Testing
                 try await tab.waitFor("the run's page", "location.pathname.startsWith('/runs/')")
                 let question = try await tab.waitFor("the question", "(document.querySelector('li.step[data-step=approve] .question button.approve') || false) && document.querySelector('li.step[data-step=approve] .question strong').textContent")
                 #expect(question == "Write about sluice gates?")
-                #expect(try await tab.evaluate("document.querySelector('#status .badge').textContent") == "running")
+                // The run waits in the store for the answer, parked: no process runs it.
+                try await tab.waitFor("the waiting run", "document.querySelector('#status .badge').textContent === 'waiting'")
                 try await tab.evaluate("document.querySelector('.question button.\(approve ? "approve" : "reject")').click()")
                 try await tab.waitFor("the run's end", "document.querySelector('#status .badge').textContent === \(approve ? "'completed'" : "'failed'")")
                 #expect(try await tab.evaluate("document.querySelectorAll('.question button').length") == 0)
@@ -140,9 +141,41 @@ import Testing
             // Opened again: the whole log, the failed attempt and the continuation.
             try await tab.navigate("http://127.0.0.1:\(server.port)/runs/\(runID)")
             try await tab.waitFor("the run's end", "document.querySelector('#status .badge') && document.querySelector('#status .badge').textContent === 'completed'")
-            #expect(try await tab.evaluate("document.querySelectorAll('li.step[data-step=approve]').length") == 2)
+            // The failed attempt, the attempt that asked (and was parked), the answered one.
+            #expect(try await tab.evaluate("document.querySelectorAll('li.step[data-step=approve]').length") == 3)
             #expect(try await tab.evaluate("document.querySelector('#log').textContent.includes('run.resumed')") == true)
         }
+    }
+
+    /// A question asked before the server restarted is on the run's page after it (the run
+    /// waits in the store), and answering it there continues the run on the new server.
+    @Test(.enabled(if: enabled, "Chromium is not installed (CI installs Debian's chromium)"))
+    func aQuestionAskedBeforeARestartIsAnsweredAfterIt() async throws {
+        try #require(HeadlessChromium.available, "CI=true but there is no Chromium: .ci/run must install Debian's chromium")
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-web-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let first = try await ServeProcess(home: home, delayMilliseconds: 0, plans: TestPaths.fixturePlans)
+        let started = try await HTTP.request(first.port, "POST", "/v1/plans/ask/runs", json: ["inputs": ["topic": "weirs"], "confirm": "ask"])
+        let runID = try #require(started.json?["run_id"]?.stringValue, "\(started.text)")
+        var status = ""
+        for _ in 0..<1500 where status != "waiting" {
+            status = try await HTTP.request(first.port, "GET", "/v1/runs/\(runID)").json?["status"]?.stringValue ?? ""
+            if status != "waiting" { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(status == "waiting")
+        first.kill()
+
+        let second = try await ServeProcess(home: home, delayMilliseconds: 0, plans: TestPaths.fixturePlans)
+        defer { second.stop() }
+        let browser = try await HeadlessChromium()
+        defer { browser.close() }
+        let tab = try await browser.open("http://127.0.0.1:\(second.port)/runs/\(runID)")
+        let question = try await tab.waitFor("the question", "(document.querySelector('li.step[data-step=approve] .question button.approve') || false) && document.querySelector('li.step[data-step=approve] .question strong').textContent")
+        #expect(question == "Write about weirs?")
+        try await tab.waitFor("the waiting run", "document.querySelector('#status .badge').textContent === 'waiting'")
+        try await tab.evaluate("document.querySelector('.question button.approve').click()")
+        try await tab.waitFor("the run's end", "document.querySelector('#status .badge').textContent === 'completed'")
+        #expect(try await HTTP.request(second.port, "GET", "/v1/runs/\(runID)").json?["status"] == "completed")
     }
 
     @Test(.enabled(if: enabled, "Chromium is not installed (CI installs Debian's chromium)"))

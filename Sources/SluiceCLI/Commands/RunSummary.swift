@@ -24,6 +24,9 @@ enum RunSummary {
         if run.resumes > 0 { object["resumes"] = .integer(Int64(run.resumes)) }
         if let usage = run.usage { object["usage"] = usage }
         if let error = run.error { object["error"] = error }
+        if let question = run.pendingInput {
+            object["waiting_for"] = ["step": .string(question.step), "message": .string(question.message)]
+        }
         if full {
             object["plan_path"] = .string(run.plan.path)
             object["plan_hash"] = .string(run.plan.contentHash)

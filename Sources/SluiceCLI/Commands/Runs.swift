@@ -47,7 +47,7 @@ struct RunsList: AsyncParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
-    @Option(help: "Only runs with this status: running, completed, failed, cancelled, interrupted.")
+    @Option(help: "Only runs with this status: running, completed, failed, cancelled, interrupted, waiting.")
     var status: String?
 
     @Option(help: "Only runs of this plan.")

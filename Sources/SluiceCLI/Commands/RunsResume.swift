@@ -29,6 +29,13 @@ struct RunsResume: AsyncParsableCommand {
 
     func run() async throws {
         let run = try await StoreAccess.with(store) { store throws(StoreError) in try await store.run(matching: id) }
+        if run.status == .waiting {
+            // Resumed without its caller, the confirm step would take its fallback unasked.
+            throw CLIError.invalid(
+                "run \(run.id) is waiting for its caller's answer to step '\(run.pendingInput?.step ?? "?")' (an MCP input request or task): "
+                    + "it continues when the client answers (its retry or tasks/update, on any server using this store); "
+                    + "to give it up: sluice runs cancel \(run.id)")
+        }
         guard run.status.isResumable else {
             throw CLIError.invalid("run \(run.id) is \(run.status.rawValue); only failed, cancelled or interrupted runs can be resumed")
         }

@@ -203,7 +203,7 @@ private final class StoredCallFeed: Sendable {
             return RunResult(
                 status: .cancelled, errorType: run.error?["type"]?.stringValue ?? "cancelled",
                 errorMessage: run.error?["message"]?.stringValue ?? "the run was cancelled", billing: billing, usage: usage)
-        case .running, .interrupted:
+        case .running, .interrupted, .waiting:
             return nil
         }
     }

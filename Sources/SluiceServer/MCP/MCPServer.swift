@@ -30,8 +30,9 @@ public final class MCPServer: Sendable {
         /// Signs the `requestState` of 2026-07-28 input requests (HMAC-SHA256). Random per
         /// process unless set: replicas that share runs must share it.
         public var requestStateSecret: [UInt8]
-        /// How long a 2026-07-28 run waits for the answer to an input request before it is
-        /// cancelled; also the lifetime of the `requestState` handed out.
+        /// The lifetime of the `requestState` of a 2026-07-28 input request, and how long a run
+        /// started from the web page with `"confirm": "ask"` waits for its answer before it is
+        /// cancelled. (A run waiting in the store for an MCP answer is not cancelled on its own.)
         public var inputWaitSeconds: Int
         /// `ttlMs` on 2026-07-28 list and discover results (the plans do not change while serving).
         public var listTTLMilliseconds: Int

@@ -10,8 +10,9 @@ import SluiceStore
 /// `tasks/get`, answers questions with `tasks/update`, and may `tasks/cancel`.
 ///
 /// A task is its run: the task id is the run id (random, 128 bits), owned by the run's user.
-/// This process's registry answers first; the durable store answers for runs it no longer
-/// holds (a restarted server), so a task outlives the process that started it.
+/// With a durable store, the store answers (`tasks/get` on any replica sharing it, or after a
+/// restart, sees the same task: a run waiting for its caller's answer is `waiting` there);
+/// without one, this process's registry does.
 extension MCPSession {
     static let tasksExtension = "io.modelcontextprotocol/tasks"
     static let taskMethods: Set<String> = ["tasks/get", "tasks/update", "tasks/cancel"]
@@ -44,32 +45,38 @@ extension MCPSession {
                 data: ["requiredCapabilities": ["extensions": .object([Self.tasksExtension: .object(JSONObject())])]])
         }
         guard let taskID = params["taskId"]?.stringValue else { throw JSONRPCError.invalidParams("Invalid params: 'taskId' is required") }
+        let durable = server.runs.executor as? DurableRunExecutor
         let local = server.runs.run(id: taskID, user: user)
         // A finished task is kept for its TTL, then it is gone (here as in the store).
-        if let finished = local?.finishedAt, Date().timeIntervalSince(finished) * 1000 > Double(server.configuration.taskTTLMilliseconds) {
+        if durable == nil, let finished = local?.finishedAt, Date().timeIntervalSince(finished) * 1000 > Double(server.configuration.taskTTLMilliseconds) {
             throw Self.unknownTask
         }
         switch method {
         case "tasks/get":
-            if let local { return .object(taskObject(local)) }
+            if durable == nil, let local { return .object(taskObject(local)) }
             return .object(try await storedTask(taskID))
         case "tasks/update":
             guard let answers = params["inputResponses"]?.objectValue else {
                 throw JSONRPCError.invalidParams("Invalid params: 'inputResponses' must be an object")
             }
-            if let local, local.status == .running {
-                // Keys not outstanding are ignored, as the extension asks.
-                if let question = server.waiting.question(runID: taskID), let answer = answers[question.step]?.objectValue {
-                    _ = server.waiting.answer(runID: taskID, nonce: question.nonce, approve: Self.approves(answer))
-                }
-            } else if local == nil {
-                try await resumeStoredTask(taskID, answers: answers)
+            // Another user's task, or none: not found. Keys not outstanding are ignored, as the
+            // extension asks (so is an update for a task not waiting).
+            guard durable != nil else {
+                if local == nil { throw Self.unknownTask }
+                return .object(JSONObject())
+            }
+            _ = try await storedTask(taskID)
+            if let stored = try await waitingRun(taskID), let question = stored.pendingInput, let answer = answers[question.step]?.objectValue {
+                _ = try await resumeWaiting(stored, answer: RetryAnswer(step: question.step, approve: Self.approves(answer)))
             }
             return .object(JSONObject())
         default:
-            if let local {
+            if let local, local.status == .running {
                 local.cancel(reason: "the client cancelled the task")
-            } else if let durable = server.runs.executor as? DurableRunExecutor {
+                // It may be parking at its question just now (its run.cancelled would then be
+                // dropped): the store's request covers that; a running run ends as asked anyway.
+                if let durable { _ = try? await durable.store.requestCancel(id: taskID) }
+            } else if let durable {
                 guard let stored = try? await durable.store.run(id: taskID), stored.user == user else { throw Self.unknownTask }
                 if !stored.status.isFinished { _ = try? await durable.store.requestCancel(id: taskID) }
             } else {
@@ -81,16 +88,12 @@ extension MCPSession {
 
     static let unknownTask = JSONRPCError.invalidParams("Invalid params: no such task (unknown, another user's, or expired)")
 
-    /// The task as this process sees its run.
+    /// The task as this process sees its run (a server without a store: nothing waits, since
+    /// input requests need one).
     func taskObject(_ record: RunRecord) -> JSONObject {
         var task = taskBase(id: record.id, created: record.createdAt, updated: record.finishedAt ?? Date())
         if let result = record.result {
             Self.finish(&task, with: result)
-        } else if let question = server.waiting.question(runID: record.id) {
-            task["status"] = "input_required"
-            task["statusMessage"] = .string(question.message)
-            let ask = ElicitationChannel.formParams(step: question.step, message: question.message, details: question.details, mode: true)
-            task["inputRequests"] = .object([question.step: ["method": "elicitation/create", "params": .object(ask)]])
         } else {
             task["status"] = "working"
         }
@@ -113,6 +116,8 @@ extension MCPSession {
         switch (result.status, toolResult(result)) {
         case (.cancelled, _):
             task["status"] = "cancelled"
+        case (.waiting, _):
+            task["status"] = "working"
         case (_, .success(let value)):
             task["status"] = "completed"
             var object = value.objectValue ?? JSONObject()
@@ -144,45 +149,19 @@ extension MCPSession {
         case .failed:
             let error = stored.error
             Self.finish(&task, with: RunResult(status: .failed, errorType: error?["type"]?.stringValue ?? "failed", errorMessage: error?["message"]?.stringValue))
-        case .cancelled where stored.options[DurableRunExecutor.answersByRetryOption] != true:
+        case .cancelled:
             task["status"] = "cancelled"
-        case .running, .interrupted, .cancelled:
-            // Stopped at a question (its caller answers with tasks/update), or on its way.
-            if let question = await waitingQuestion(stored, store: durable) {
+        case .waiting:
+            // Stopped at a question its caller answers with tasks/update.
+            if let question = stored.pendingInput {
                 task["status"] = "input_required"
-                task["inputRequests"] = .object([question.step: ["method": "elicitation/create", "params": .object(
-                    ElicitationChannel.formParams(step: question.step, message: question.message, details: question.details, mode: true))]])
-            } else if stored.status == .cancelled {
-                task["status"] = "cancelled"
+                task["statusMessage"] = .string(question.message)
+                task["inputRequests"] = Self.inputRequests(question)
             }
+        case .running, .interrupted:
+            // On its way (an interrupted run is taken over, or resumed when a server starts).
+            break
         }
         return task
-    }
-
-    /// The question a stopped run's log ends on (its caller answers with `tasks/update`).
-    private func waitingQuestion(_ run: StoredRun, store durable: DurableRunExecutor) async -> WaitingInputs.Question? {
-        guard let asked = await durable.waitingQuestion(of: run), let step = asked.step else { return nil }
-        return WaitingInputs.Question(
-            runID: run.id, step: step, message: asked.data["message"]?.stringValue ?? "Continue with step '\(step)'?",
-            details: asked.data["details"] ?? .null, nonce: "", seq: asked.seq)
-    }
-
-    /// `tasks/update` for a run stopped at its question in the store: continued with the answer.
-    private func resumeStoredTask(_ taskID: String, answers: JSONObject) async throws {
-        guard let durable = server.runs.executor as? DurableRunExecutor else { throw Self.unknownTask }
-        guard let stored = try? await durable.store.run(id: taskID), stored.user == user else { throw Self.unknownTask }
-        guard let question = await waitingQuestion(stored, store: durable), let answer = answers[question.step]?.objectValue,
-            let plan = server.library.plan(named: stored.plan.name), server.waiting.beginResume(runID: taskID)
-        else { return }
-        defer { server.waiting.endResume(runID: taskID) }
-        var services = RunServices(answersByRetry: true)
-        services.confirmation = InputRequestChannel(
-            waiting: server.waiting, runs: server.runs,
-            progress: InputRequestChannel.Progress(floor: question.seq, answered: (question.step, Self.approves(answer))))
-        do {
-            _ = try server.runs.resume(id: taskID, plan: plan, inputs: stored.inputs, user: user, services: services)
-        } catch {
-            throw JSONRPCError.runFailed(type: "unavailable", message: error.description)
-        }
     }
 }

@@ -22,6 +22,7 @@ struct MCPTask: Sendable {
         if cancelledByRequest { return "cancelled" }
         switch record.status {
         case .running: return inputsWaiting > 0 ? "input_required" : "working"
+        case .waiting: return "input_required"
         case .completed: return "completed"
         case .failed: return "failed"
         case .cancelled: return "cancelled"
@@ -48,6 +49,7 @@ struct MCPTask: Sendable {
         if cancelledByRequest { return "The task was cancelled by request." }
         switch record.status {
         case .running: return inputsWaiting > 0 ? "Waiting for the client's answer." : "The plan is running."
+        case .waiting: return "Waiting for the client's answer."
         case .completed: return "The plan completed."
         case .failed, .cancelled: return record.result?.errorMessage
         }

@@ -176,7 +176,7 @@ extension MCPSession {
             if value.objectValue != nil { object["structuredContent"] = value }
             object["isError"] = false
             return .success(.object(object))
-        case .failed, .cancelled, .running:
+        case .failed, .cancelled, .running, .waiting:
             return .failure(.runFailed(type: result.errorType ?? result.status.rawValue, message: result.errorMessage ?? "the run \(result.status.rawValue)"))
         }
     }

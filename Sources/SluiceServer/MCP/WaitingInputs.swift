@@ -4,12 +4,13 @@ import SluiceJSON
 import SluiceRunLog
 import Synchronization
 
-/// Runs started by MCP 2026-07-28 calls that wait for their caller's answer to a `confirm`
-/// step (multi round-trip requests): the call that met the question answers with an
-/// input-required result and ends; the client's retry brings the answer here.
+/// Runs started from the web page with `"confirm": "ask"` that wait, in this process, for
+/// `POST /v1/runs/{id}/answer` at a `confirm` step (see ``WebConfirmation``). MCP 2026-07-28
+/// input requests do not wait here: their runs wait in the durable store (``WaitRelease``).
 ///
-/// A question is answered once: its nonce is consumed, so a replayed `requestState` finds
-/// nothing to answer. A question nobody answers within `timeout` cancels its run.
+/// A question is answered once: its nonce is consumed. A question nobody answers within
+/// `timeout` cancels its run. ``beginResume(runID:)`` also keeps two resumes of one stored
+/// run in this process apart.
 final class WaitingInputs: Sendable {
     /// What a waiting run asks.
     struct Question: Sendable, Equatable {
@@ -32,7 +33,7 @@ final class WaitingInputs: Sendable {
         var entries: [String: Entry] = [:]
         var watchers: [String: [UInt64: AsyncStream<Question>.Continuation]] = [:]
         var nextWatcher: UInt64 = 0
-        /// Stored runs a retry is continuing in this process.
+        /// Stored runs being resumed in this process (by an answer, or from the web page).
         var resuming: Set<String> = []
     }
 
@@ -132,65 +133,5 @@ final class WaitingInputs: Sendable {
             }
         }
         return stream
-    }
-}
-
-/// Answers `confirm` steps of a 2026-07-28 call by parking the run in ``WaitingInputs``; the
-/// call then answers with an input-required result (``MCPSession/modernCallTool``).
-///
-/// A resumed run's first question may already be answered (`answered`): the retry that
-/// resumed it brought the answer.
-struct InputRequestChannel: ConfirmationChannel {
-    let waiting: WaitingInputs
-    let runs: RunManager
-    let progress: Progress
-
-    /// What this run's questions have reached: the `input.requested` seq of the last one, and
-    /// an answer waiting for the next one.
-    final class Progress: Sendable {
-        let state: Mutex<(floor: Int, answered: (step: String, approve: Bool)?)>
-
-        init(floor: Int = 0, answered: (step: String, approve: Bool)? = nil) {
-            state = Mutex((floor, answered))
-        }
-    }
-
-    init(waiting: WaitingInputs, runs: RunManager, progress: Progress = Progress()) {
-        self.waiting = waiting
-        self.runs = runs
-        self.progress = progress
-    }
-
-    func confirm(step: String, message: String, details: JSONValue) async throws -> Bool {
-        // Every engine run names itself; only a caller outside the engine lands here.
-        throw CancellationError()
-    }
-
-    func confirm(runID: String, step: String, message: String, details: JSONValue) async throws -> Bool {
-        let answered = progress.state.withLock { state -> Bool? in
-            defer { state.answered = nil }
-            guard let answered = state.answered, answered.step == step else { return nil }
-            return answered.approve
-        }
-        if let answered { return answered }
-        // The question's `input.requested` event: the engine publishes it just before asking,
-        // and the sinks get it a moment later; a retry streams what follows it.
-        var seq = progress.state.withLock { $0.floor }
-        if let record = runs.registry.run(id: runID) {
-            for await event in record.events(after: seq) where event.type == .inputRequested && event.step == step {
-                seq = event.seq
-                break
-            }
-        }
-        try Task.checkCancellation()
-        progress.state.withLock { $0.floor = seq }
-        let question = WaitingInputs.Question(
-            runID: runID, step: step, message: message, details: details,
-            nonce: UUID().uuidString.lowercased(), seq: seq)
-        let runs = self.runs
-        let timeout = waiting.timeout
-        return try await waiting.ask(question) {
-            _ = runs.registry.run(id: runID)?.cancel(reason: "nobody answered the input request within \(timeout)")
-        }
     }
 }

@@ -34,8 +34,6 @@ public struct DurableRunExecutor: RunExecutor {
 
     /// Where runs are recorded.
     public var store: any RunStore { opened.runs }
-    /// Where cached responses are kept (`nil`: no run is cached).
-    public var responseCache: (any ResponseCache)? { opened.cache }
 
     /// The response cache setting of a run of `plan`: the server's (`--cache`), else the plan's.
     func cacheSetting(for plan: Plan) -> CacheSetting? {
@@ -55,6 +53,26 @@ public struct DurableRunExecutor: RunExecutor {
             return RunResult(status: .failed, errorType: "store_unavailable", errorMessage: error.message, billing: ["billable": false, "units": 0])
         }
         return await execute(request, sink: sink, as: durable)
+    }
+
+    /// Parks a released run in the store as `waiting` at `question`. A run cancelled while it
+    /// was being released (`cancelled`: its caller cancelled it here; or a cancel request in
+    /// the store) lost its `run.cancelled` to the release: it is cancelled in the store now.
+    func park(_ runID: String, at question: PendingInput, cancelled: Bool = false) async -> RunResult {
+        do throws(StoreError) {
+            try await store.releaseWaiting(id: runID, question: question)
+            let requested = try await store.isCancelRequested(id: runID)
+            if cancelled || requested {
+                _ = try await store.requestCancel(id: runID)
+                return RunResult(status: .cancelled, errorType: "cancelled", errorMessage: "the run was cancelled", billing: ["billable": false])
+            }
+        } catch {
+            FileHandle.standardError.write(Data("sluice serve: run \(runID) could not be parked at its question: \(error.message)\n".utf8))
+            return RunResult(status: .failed, errorType: "store_unavailable", errorMessage: error.message, billing: ["billable": false])
+        }
+        return RunResult(
+            status: .waiting, errorType: "input_required", errorMessage: "waiting for the caller's answer to step '\(question.step)'",
+            billing: ["billable": false])
     }
 }
 
@@ -77,7 +95,7 @@ extension DurableRunExecutor {
         // that answer: resumed now, its confirm step would take its fallback without asking.
         var serverRuns: [StoredRun] = []
         for run in interrupted where run.options["origin"] == "server" {
-            if await waitsForAnswer(run) { continue }
+            if await parkIfAsking(run, log: log) { continue }
             serverRuns.append(run)
         }
         await withDiscardingTaskGroup { group in
@@ -108,7 +126,10 @@ extension DurableRunExecutor {
                 }
                 for run in found where run.options["origin"] == "server" && run.owner != ProcessOwner.current {
                     guard taken.ids.withLock({ $0.insert(run.id).inserted }) else { continue }
-                    if await waitsForAnswer(run) { continue }
+                    if await parkIfAsking(run, log: log) {
+                        taken.ids.withLock { _ = $0.remove(run.id) }
+                        continue
+                    }
                     group.addTask {
                         await self.resume(run, library: library, log: log)
                         taken.ids.withLock { _ = $0.remove(run.id) }
@@ -138,7 +159,7 @@ extension DurableRunExecutor {
             log(error.code == .conflict ? "run \(run.id) was not resumed here: \(error.message)" : "cannot resume run \(run.id): \(error.message)")
             return
         }
-        log("resuming run \(run.id) (\(run.plan.name)) from seq \(durable.resumeState?.nextSeq ?? 1)")
+        log("resuming run \(run.id) (\(run.plan.name)) from seq \(durable.resumeState.map { String($0.nextSeq) } ?? "?")")
         let runEngine = RunEngine(providers: durable.providers(engine.providers), configuration: engine.configuration)
         let sinks: [any EventSink] = [gated(durable.storage)]
         let outcome = await durable.watchingCancelRequests(every: Self.cancelPollInterval) {
@@ -160,9 +181,10 @@ extension DurableRunExecutor {
     /// The run option marking runs whose `confirm` answers come with the caller's retry.
     public static let answersByRetryOption = "answers_by_retry"
 
-    /// Continues a stored run (a 2026-07-28 retry reached a server that does not hold it: a
-    /// restarted one): claims it, closes its dangling steps, and runs on from its checkpoints
-    /// with the request's services, its events going to the store and to `sink`.
+    /// Continues a stored run — a `waiting` one with the answer its caller's retry brought (on
+    /// this server, another sharing the store, or after a restart), or one the web page
+    /// resumes: claims it, closes its dangling steps, and runs on from its checkpoints with the
+    /// request's services, its events going to the store and to `sink`.
     func resumeStored(_ request: RunRequest, plan: Plan, sink: any EventSink) async -> RunResult {
         let durable: DurableRun
         do {
@@ -175,31 +197,58 @@ extension DurableRunExecutor {
 
     /// Executes `request` as `durable` (a new run, recorded, or a stored one, claimed): its
     /// events stored before `sink` sees them, cut off on a hand-back, cancelled by a request
-    /// in the store.
+    /// in the store. A run that answers by retry is released at its first unanswered question
+    /// (see ``WaitRelease``) and parked as `waiting`.
     private func execute(_ request: RunRequest, sink: any EventSink, as durable: DurableRun) async -> RunResult {
         var engine = self.engine
         engine.providers = durable.providers(engine.providers)
         let configured = engine
-        let gated = gated(durable.storeFirst([sink]))
-        let result = await durable.watchingCancelRequests(every: Self.cancelPollInterval) {
-            await configured.execute(request, sink: gated, resume: durable.resumeState)
+        var request = request
+        let release = request.services.answersByRetry ? WaitRelease() : nil
+        if let release { request.services.confirmation = RetryConfirmation(release: release, answer: request.services.answer) }
+        let prepared = request
+        let recorded = gated(durable.storeFirst([sink]))
+        let gated: any EventBatchSink = release?.gate(recorded) ?? recorded
+        let running = Task {
+            await durable.watchingCancelRequests(every: Self.cancelPollInterval) {
+                await configured.execute(prepared, sink: gated, resume: durable.resumeState)
+            }
+        }
+        release?.onRelease { running.cancel() }
+        let result = await withTaskCancellationHandler {
+            await running.value
+        } onCancel: {
+            running.cancel()
         }
         if let error = await durable.flush() {
             FileHandle.standardError.write(Data("sluice serve: \(durable.storage.unwritten.count) event(s) of run \(request.runID) could not be recorded: \(error.message)\n".utf8))
         }
-        return result
+        guard let question = release?.question else { return result }
+        return await park(request.runID, at: question, cancelled: Task.isCancelled)
     }
 }
 
 extension DurableRunExecutor {
-    /// Whether a stopped run's log ends at a question its caller answers by retrying: its last
-    /// `input.requested` has nothing started after it.
-    public func waitsForAnswer(_ run: StoredRun) async -> Bool {
-        await waitingQuestion(of: run) != nil
+    /// A run stopped (its process killed) after storing its question but before being parked:
+    /// parked now as `waiting`, claimed first so one process does it. False for any other run.
+    func parkIfAsking(_ run: StoredRun, log: @escaping @Sendable (String) -> Void) async -> Bool {
+        guard let asked = await waitingQuestion(of: run), let step = asked.step else { return false }
+        let question = PendingInput(
+            seq: asked.seq, step: step, message: asked.data["message"]?.stringValue ?? "Continue with step '\(step)'?",
+            details: asked.data["details"] ?? .null)
+        do {
+            _ = try await store.claimForResume(id: run.id)
+        } catch {
+            log(error.code == .conflict ? "run \(run.id) was not parked here: \(error.message)" : "cannot park run \(run.id): \(error.message)")
+            return true
+        }
+        if await park(run.id, at: question).status == .waiting { log("run \(run.id) waits for its caller's answer to step '\(step)'") }
+        return true
     }
 
-    /// The `input.requested` event a stopped run waits on (see ``waitsForAnswer(_:)``).
-    public func waitingQuestion(of run: StoredRun) async -> RunEvent? {
+    /// The `input.requested` event an interrupted run that answers by retrying stopped at: its
+    /// last one, with nothing started after it (see ``parkIfAsking(_:log:)``).
+    func waitingQuestion(of run: StoredRun) async -> RunEvent? {
         guard run.options[Self.answersByRetryOption] == true, run.status.isResumable,
             let tail = try? await store.events(runID: run.id, after: max(0, run.lastSeq - 50), limit: nil),
             let asked = tail.last(where: { $0.type == .inputRequested })

@@ -25,20 +25,24 @@ public struct RunServices: Sendable {
     /// Replaces the server's model provider for this run (MCP sampling through the calling client).
     public var model: (any ModelProvider)?
     /// The caller answers `confirm` steps by retrying its request (MCP 2026-07-28 input
-    /// requests): a durable store marks the run so a restarted server leaves it for the retry
-    /// instead of resuming it with the step's fallback.
+    /// requests and tasks): at a question, a durable executor parks the run in its store as
+    /// `waiting` and ends its execution (result status ``RunStatus/waiting``); the retry, on
+    /// any server sharing the store, resumes it with ``answer``. Needs a durable executor.
     public var answersByRetry: Bool
+    /// The answer a retry brought, for the question the resumed run stopped at.
+    public var answer: RetryAnswer?
     /// The caller's W3C `traceparent` (an HTTP request header, or `_meta.traceparent` of an
     /// MCP call): a traced run's workflow span continues that trace.
     public var traceparent: String?
 
     public init(
         confirmation: (any ConfirmationChannel)? = nil, model: (any ModelProvider)? = nil, answersByRetry: Bool = false,
-        traceparent: String? = nil
+        answer: RetryAnswer? = nil, traceparent: String? = nil
     ) {
         self.confirmation = confirmation
         self.model = model
         self.answersByRetry = answersByRetry
+        self.answer = answer
         self.traceparent = traceparent
     }
 }
@@ -68,6 +72,9 @@ public struct RunRequest: Sendable {
 /// A run's state as every transport reports it.
 public enum RunStatus: String, Sendable, Hashable {
     case running, completed, failed, cancelled
+    /// Its execution here ended at a question its caller answers by retrying: the run waits in
+    /// the durable store (`waiting`), and the answer resumes it there (see ``RunServices/answersByRetry``).
+    case waiting
 
     public var isFinished: Bool { self != .running }
 }

@@ -92,8 +92,10 @@ public final class RunManager: Sendable {
     }
 
     /// The run `id` when it belongs to `user` (nil for someone else's run: they get a 404).
+    /// Nil too when its execution here ended at a question (``RunStatus/waiting``): the run
+    /// lives in the durable store from then on, and may be resumed by another process.
     public func run(id: String, user: String) -> RunRecord? {
-        guard let record = registry.run(id: id), record.user == user else { return nil }
+        guard let record = registry.run(id: id), record.user == user, record.status != .waiting else { return nil }
         return record
     }
 

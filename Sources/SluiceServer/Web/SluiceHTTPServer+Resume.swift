@@ -28,7 +28,7 @@ extension SluiceHTTPServer {
             var services = RunServices()
             if let mode = body["confirm"] {
                 guard mode == "ask" else { throw ServerError(.badRequest, "confirm must be \"ask\"") }
-                services.confirmation = WebConfirmation(waiting: self.mcp.waiting, runs: self.runs)
+                services = Self.webAsks(waiting: self.mcp.waiting, runs: self.runs)
             }
             guard self.mcp.waiting.beginResume(runID: id) else { throw ServerError(.conflict, "the run is being resumed") }
             defer { self.mcp.waiting.endResume(runID: id) }

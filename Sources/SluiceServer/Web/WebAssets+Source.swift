@@ -506,7 +506,7 @@ const Markdown = (() => {
   const setStatus = (value) => {
     state.status = value;
     S.clear(status).appendChild(S.badge(value));
-    cancel.hidden = value !== 'running';
+    cancel.hidden = value !== 'running' && value !== 'waiting';
     cancel.disabled = false;
     resume.hidden = !['failed', 'cancelled', 'interrupted'].includes(value);
     resume.disabled = false;
@@ -566,7 +566,10 @@ const Markdown = (() => {
       } catch (error) {
         buttons.forEach((b) => { b.disabled = false; });
         S.showError(error.message);
+        return;
       }
+      // A run parked in the store at its question (status `waiting`) goes on now: follow it.
+      if (state.done) { state.done = false; setStatus('running'); follow(); }
     };
     const buttons = [S.el('button', { type: 'button', class: 'approve' }, 'Approve'), S.el('button', { type: 'button', class: 'reject' }, 'Reject')];
     buttons[0].addEventListener('click', answer(true));
@@ -700,7 +703,9 @@ const Markdown = (() => {
   const start = async () => {
     cancel.addEventListener('click', async () => {
       cancel.disabled = true;
-      try { await S.json(path, { method: 'DELETE' }); } catch (error) { S.showError(error.message); }
+      try { await S.json(path, { method: 'DELETE' }); } catch (error) { S.showError(error.message); return; }
+      // A waiting run is cancelled in the store: follow its log to the end it gets there.
+      if (state.done) { state.done = false; follow(); }
     });
     // Resumed, the run's log goes on after its end event: follow it from there.
     resume.addEventListener('click', async () => {
@@ -758,7 +763,7 @@ const Markdown = (() => {
   const state = { status: '', plan: '' };
 
   const statusSelect = S.el('select', { id: 'status-filter', 'aria-label': 'Status' },
-    ['', 'running', 'completed', 'failed', 'cancelled', 'interrupted'].map((s) => S.el('option', { value: s }, s || 'any status')));
+    ['', 'running', 'waiting', 'completed', 'failed', 'cancelled', 'interrupted'].map((s) => S.el('option', { value: s }, s || 'any status')));
   const planSelect = S.el('select', { id: 'plan-filter', 'aria-label': 'Plan' }, S.el('option', { value: '' }, 'any plan'));
   const body = S.el('tbody', { id: 'runs' });
   const plans = S.el('ul', { id: 'plans', class: 'plans' });
@@ -845,6 +850,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .badge.completed{color:var(--ok);border-color:var(--ok)}
 .badge.failed,.badge.cancelled,.badge.interrupted{color:var(--bad);border-color:var(--bad)}
 .badge.running{color:var(--accent);border-color:var(--accent)}
+.badge.waiting{color:var(--warn);border-color:var(--warn)}
 .badge.skipped{color:var(--muted)}
 .filters{display:flex;gap:.5rem;margin-bottom:.5rem}
 .plans li{margin:.3rem 0}

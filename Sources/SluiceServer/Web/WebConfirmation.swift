@@ -2,11 +2,15 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import SluiceJSON
+import SluiceStore
 
 /// `confirm` steps answered from the run page: a run started with `{"inputs": …, "confirm":
-/// "ask"}` parks at each question in ``WaitingInputs`` (the waiting room MCP's input requests
-/// use) until `POST /v1/runs/{id}/answer {"approve": true|false}` answers it, or nobody does
-/// within the server's input wait (`inputWaitSeconds`) and the run is cancelled.
+/// "ask"}` waits at each question until `POST /v1/runs/{id}/answer {"approve": true|false}`
+/// answers it. With a durable store the run is parked there as `waiting`, as an MCP input
+/// request's run is (``MCPServer/resumeWaiting(_:answer:)``), so the question outlives a
+/// restart and any server on the store takes the answer; without one (`--no-store`) it
+/// waits in ``WaitingInputs`` in this process, and is cancelled when nobody answers within
+/// the server's input wait (`inputWaitSeconds`).
 ///
 /// Opt-in, so a REST client that never answers keeps today's behaviour: the step's `fallback`.
 struct WebConfirmation: ConfirmationChannel {
@@ -36,7 +40,13 @@ extension SluiceHTTPServer {
         guard mode == "ask" else {
             throw ServerError(.badRequest, "confirm must be \"ask\" (the run then waits for POST /v1/runs/{id}/answer at each confirm step)")
         }
-        return RunServices(confirmation: WebConfirmation(waiting: waiting, runs: runs))
+        return webAsks(waiting: waiting, runs: runs)
+    }
+
+    /// The services of a run whose confirm steps the web page answers.
+    static func webAsks(waiting: WaitingInputs, runs: RunManager) -> RunServices {
+        guard runs.executor is DurableRunExecutor else { return RunServices(confirmation: WebConfirmation(waiting: waiting, runs: runs)) }
+        return RunServices(answersByRetry: true)
     }
 
     func addAnswerRoute(to router: Router<SluiceRequestContext>) {
@@ -46,6 +56,7 @@ extension SluiceHTTPServer {
             guard case .bool(let approve)? = body["approve"] else {
                 throw ServerError(.badRequest, "the body must be {\"approve\": true} or {\"approve\": false}")
             }
+            if self.runs.executor is DurableRunExecutor { return try await self.answerStored(id: id, user: context.user, approve: approve) }
             guard self.runs.run(id: id, user: context.user) != nil else { throw ServerError(.notFound, "no such run") }
             guard let question = self.mcp.waiting.question(runID: id),
                 self.mcp.waiting.answer(runID: id, nonce: question.nonce, approve: approve)
@@ -54,5 +65,27 @@ extension SluiceHTTPServer {
             }
             return HTTPResponses.json(["run_id": .string(id), "step": .string(question.step), "approved": .bool(approve)])
         }
+    }
+
+    /// The answer to a run waiting in the store: it is resumed here with it.
+    private func answerStored(id: String, user: String, approve: Bool) async throws -> Response {
+        guard let stored = try await self.storedRun(id: id, user: user) else { throw ServerError(.notFound, "no such run") }
+        let waiting: StoredRun?
+        do throws(StoreError) {
+            waiting = try await self.mcp.waitingRun(stored.id, user: user)
+        } catch {
+            throw ServerError(.serviceUnavailable, "the run could not be read from the store: \(error.message)")
+        }
+        guard let waiting, let question = waiting.pendingInput else { throw ServerError(.conflict, "the run is not waiting for an answer") }
+        do throws(MCPServer.WaitingRunRefusal) {
+            _ = try await self.mcp.resumeWaiting(waiting, answer: RetryAnswer(step: question.step, approve: approve))
+        } catch {
+            switch error {
+            case .notWaiting: throw ServerError(.conflict, "the run is not waiting for an answer")
+            case .planGone(let name): throw ServerError(.conflict, "the plan '\(name)' of this run is no longer served")
+            case .refused(let refusal): throw ServerError.refused(refusal, retryAfter: self.runs.limits.retryAfterSeconds)
+            }
+        }
+        return HTTPResponses.json(["run_id": .string(id), "step": .string(question.step), "approved": .bool(approve)])
     }
 }

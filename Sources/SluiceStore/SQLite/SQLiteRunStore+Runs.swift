@@ -76,7 +76,7 @@ extension SQLiteRunStore {
             if let refusal = run.resumeRefusal { throw refusal }
             try db.execute(
                 sql: """
-                    UPDATE runs SET status = 'running', owner = ?, cancel_requested = 0, finished_at = NULL,
+                    UPDATE runs SET status = 'running', owner = ?, cancel_requested = 0, finished_at = NULL, pending_input = NULL,
                         resumes = resumes + 1, updated_at = ? WHERE id = ?
                     """,
                 arguments: [owner, now, id])
@@ -101,13 +101,31 @@ extension SQLiteRunStore {
                 try db.execute(sql: "UPDATE runs SET cancel_requested = 1, updated_at = ? WHERE id = ?", arguments: [now.timeIntervalSince1970, id])
                 run.cancelRequested = true
                 return run
-            case .interrupted:
+            case .interrupted, .waiting:
                 // Nobody will write the end of this run: record it here, as the log's last event.
                 let event = RunEvent(
                     seq: run.lastSeq + 1, runID: id, time: now, type: .runCancelled,
-                    data: ["reason": "cancelled with sluice runs cancel after its process had stopped"])
+                    data: ["reason": .string(run.status.cancelReason)])
                 try Self.insert([EncodedEvent(event)], in: db)
                 return try Self.decodeRun(try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]) ?? row)
+            }
+        }
+    }
+
+    public func releaseWaiting(id: String, question: PendingInput) async throws(StoreError) {
+        let owner = self.owner
+        let pending = question.jsonValue.serialized()
+        let now = Date().timeIntervalSince1970
+        try await write("park run \(id) at its question") { db in
+            try db.execute(
+                sql: """
+                    UPDATE runs SET status = 'waiting', owner = NULL, pending_input = ?, updated_at = ?
+                    WHERE id = ? AND status = 'running' AND owner = ?
+                    """,
+                arguments: [pending, now, id, owner])
+            guard db.changesCount == 1 else {
+                let exists = try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE id = ?", arguments: [id]) ?? false
+                throw exists ? StoredRunStatus.notParkable(id) : StoreError(.notFound, "no run '\(id)' to park at its question")
             }
         }
     }
@@ -121,7 +139,7 @@ extension SQLiteRunStore {
     public func deleteRuns(finishedBefore date: Date) async throws(StoreError) -> Int {
         try await write("prune runs") { db in
             try db.execute(
-                sql: "DELETE FROM runs WHERE status != 'running' AND updated_at < ?", arguments: [date.timeIntervalSince1970])
+                sql: "DELETE FROM runs WHERE status NOT IN ('running', 'waiting') AND updated_at < ?", arguments: [date.timeIntervalSince1970])
             return db.changesCount
         }
     }
@@ -153,7 +171,8 @@ extension SQLiteRunStore {
             lastSeq: row["last_seq"],
             resumes: row["resumes"],
             owner: owner,
-            cancelRequested: row["cancel_requested"]
+            cancelRequested: row["cancel_requested"],
+            pendingInput: status == .waiting ? try decodeJSON(row["pending_input"], what: "question of run \(id)").flatMap(PendingInput.init(json:)) : nil
         )
     }
 

@@ -173,6 +173,9 @@ public final class SQLiteRunStore: RunStore, ResponseCache, MCPSessionStore {
                 CREATE INDEX mcp_streams_by_run ON mcp_streams(run_id);
                 """)
         }
+        migrator.registerMigration("v3: the question a waiting run waits on") { db in
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN pending_input TEXT")
+        }
         return migrator
     }
 

@@ -3,6 +3,7 @@ import SluiceEngine
 import SluiceJSON
 import SluicePlan
 import SluiceProviders
+import SluiceStore
 @testable import SluiceServer
 
 /// An in-process server on 127.0.0.1 with an OS-assigned port, for the HTTP tests.
@@ -21,6 +22,16 @@ enum ServerHarness {
             model: SimulatedModel.Configuration(chunkDelay: .zero)
         )
         return EngineRunExecutor(providers: providers, configuration: RunEngine.Configuration(catalog: PlanCatalog(directories: [TestPaths.fixturePlans, TestPaths.shippedPlans])))
+    }
+
+    /// `body` with the real engine recording runs in a SQLite store in a fresh folder, removed
+    /// after: what MCP 2026-07-28 input requests need (a waiting run lives in the store).
+    static func withDurableExecutor<T: Sendable>(_ body: (DurableRunExecutor) async throws -> T) async throws -> T {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-durable-\(UUID().uuidString)").path
+        defer {
+            do { try FileManager.default.removeItem(atPath: folder) } catch { print("could not remove \(folder): \(error)") }
+        }
+        return try await body(DurableRunExecutor(engine: try engineExecutor(), store: OpenedStore(try SQLiteRunStore(home: folder))))
     }
 
     /// Runs `body` against a server; the server stops when `body` returns.

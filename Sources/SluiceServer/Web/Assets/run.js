@@ -23,7 +23,7 @@
   const setStatus = (value) => {
     state.status = value;
     S.clear(status).appendChild(S.badge(value));
-    cancel.hidden = value !== 'running';
+    cancel.hidden = value !== 'running' && value !== 'waiting';
     cancel.disabled = false;
     resume.hidden = !['failed', 'cancelled', 'interrupted'].includes(value);
     resume.disabled = false;
@@ -83,7 +83,10 @@
       } catch (error) {
         buttons.forEach((b) => { b.disabled = false; });
         S.showError(error.message);
+        return;
       }
+      // A run parked in the store at its question (status `waiting`) goes on now: follow it.
+      if (state.done) { state.done = false; setStatus('running'); follow(); }
     };
     const buttons = [S.el('button', { type: 'button', class: 'approve' }, 'Approve'), S.el('button', { type: 'button', class: 'reject' }, 'Reject')];
     buttons[0].addEventListener('click', answer(true));
@@ -217,7 +220,9 @@
   const start = async () => {
     cancel.addEventListener('click', async () => {
       cancel.disabled = true;
-      try { await S.json(path, { method: 'DELETE' }); } catch (error) { S.showError(error.message); }
+      try { await S.json(path, { method: 'DELETE' }); } catch (error) { S.showError(error.message); return; }
+      // A waiting run is cancelled in the store: follow its log to the end it gets there.
+      if (state.done) { state.done = false; follow(); }
     });
     // Resumed, the run's log goes on after its end event: follow it from there.
     resume.addEventListener('click', async () => {

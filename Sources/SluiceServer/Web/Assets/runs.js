@@ -5,7 +5,7 @@
   const state = { status: '', plan: '' };
 
   const statusSelect = S.el('select', { id: 'status-filter', 'aria-label': 'Status' },
-    ['', 'running', 'completed', 'failed', 'cancelled', 'interrupted'].map((s) => S.el('option', { value: s }, s || 'any status')));
+    ['', 'running', 'waiting', 'completed', 'failed', 'cancelled', 'interrupted'].map((s) => S.el('option', { value: s }, s || 'any status')));
   const planSelect = S.el('select', { id: 'plan-filter', 'aria-label': 'Plan' }, S.el('option', { value: '' }, 'any plan'));
   const body = S.el('tbody', { id: 'runs' });
   const plans = S.el('ul', { id: 'plans', class: 'plans' });
