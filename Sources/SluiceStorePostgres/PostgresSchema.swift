@@ -116,7 +116,13 @@ enum PostgresSchema {
             )
             """,
             "CREATE INDEX mcp_streams_by_run ON mcp_streams (run_id)",
-        ])
+        ]),
+        // Runs received by a replica with no free place wait here until one with room claims
+        // them (`PostgresRunStore+Queue.swift`); the partial index keeps the claim's scan to them.
+        (2, "run queue", [
+            "ALTER TABLE runs ADD COLUMN queued BOOLEAN NOT NULL DEFAULT FALSE",
+            "CREATE INDEX runs_queue ON runs (created_at, id) WHERE queued",
+        ]),
     ]
 
     /// Brings the database up to the newest migration, in one transaction under the lock.
