@@ -154,7 +154,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "SluiceBenchmarks",
-            dependencies: ["SluiceJSON", "SluicePlan", "SluiceEngine", "SluiceProviders", "SluiceFakeServices", "SluiceStore", "SluiceServer"],
+            // SluiceStorePostgres and SluiceTesting (its PostgresCluster) for `make bench-store`.
+            dependencies: [
+                "SluiceJSON", "SluicePlan", "SluiceEngine", "SluiceProviders", "SluiceFakeServices", "SluiceStore", "SluiceServer",
+                "SluiceStorePostgres", "SluiceTesting",
+            ],
             path: "Benchmarks/SluiceBenchmarks",
             swiftSettings: swiftSettings
         ),
