@@ -29,8 +29,10 @@ struct PostgresQueueProcessTests {
             #expect(started.status == 202, "\(started.text)")
             runIDs.append(try #require(started.json?["run_id"]?.stringValue))
         }
+        // Both streams open, and both runs under way, before either is read to its end.
+        var readers: [SSEReader] = []
         var streams: [[ReceivedSSE]] = []
-        for (index, runID) in runIDs.enumerated() {
+        for runID in runIDs {
             let (head, reader, _) = try await HTTP.sse(first.port, "GET", "/v1/runs/\(runID)/events")
             #expect(head.status == 200)
             var events: [ReceivedSSE] = []
@@ -38,13 +40,16 @@ struct PostgresQueueProcessTests {
                 events.append(event)
                 if events.count == 2 { break }
             }
-            // Still running (a run takes seconds): who executes it now is in its row.
+            readers.append(reader)
+            streams.append(events)
+        }
+        // Still running (a run takes seconds): who executes each is in its row.
+        for (index, runID) in runIDs.enumerated() {
             let owner = try await Replicas.psql("SELECT coalesce(owner, 'none') FROM runs WHERE id = '\(runID)'", database: database)
             let executor = index == 0 ? first.pid : second.pid
             #expect(owner.hasPrefix("\(executor)@"), "run \(index + 1) is owned by \(owner); replicas \(first.pid), \(second.pid)")
-            events += await HTTP.drain(reader)
-            streams.append(events)
         }
+        for index in runIDs.indices { streams[index] += await HTTP.drain(readers[index]) }
         for (runID, events) in zip(runIDs, streams) {
             #expect(events.last?.event == "final_result", "\(events.last?.data.prefix(300) ?? "nothing")\n\(first.stderr)")
             let ids = events.compactMap { $0.id.flatMap { Int($0) } }
@@ -55,6 +60,40 @@ struct PostgresQueueProcessTests {
             #expect(summary.json?["status"] == "completed", "\(summary.text)")
             #expect(summary.json?["result"] != nil, "\(summary.text)")
         }
+    }
+
+    /// `DELETE /v1/runs/{id}` on the replica that received a run another one executes: the
+    /// executing replica stops it, and the client on the receiving one sees `run.cancelled`.
+    @Test func aRunExecutedElsewhereIsCancelledFromTheReplicaThatReceivedIt() async throws {
+        let (url, database) = try await Replicas.newDatabase()
+        let homes = [Replicas.scratchHome(), Replicas.scratchHome()]
+        defer { homes.forEach(Replicas.remove) }
+        let environment = ["SLUICE_STORE": url]
+        let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, arguments: ["--max-runs", "1"], environment: environment)
+        defer { first.stop() }
+        let second = try await ServeProcess(home: homes[1], delayMilliseconds: 100, environment: environment)
+        defer { second.stop() }
+        var runIDs: [String] = []
+        for _ in 0..<2 {
+            let started = try await HTTP.request(first.port, "POST", "/v1/plans/news_report/runs", json: ["inputs": ["task": "AI agents"]])
+            runIDs.append(try #require(started.json?["run_id"]?.stringValue))
+        }
+        let (_, reader, _) = try await HTTP.sse(first.port, "GET", "/v1/runs/\(runIDs[1])/events")
+        while let event = await reader.next() {
+            if event.data.contains(#""type":"step.completed""#) { break }
+        }
+        let owner = try await Replicas.psql("SELECT coalesce(owner, 'none') FROM runs WHERE id = '\(runIDs[1])'", database: database)
+        #expect(owner.hasPrefix("\(second.pid)@"), "\(owner)")
+        let cancelled = try await HTTP.request(first.port, "DELETE", "/v1/runs/\(runIDs[1])")
+        #expect(cancelled.status == 202, "\(cancelled.text)")
+        let rest = await HTTP.drain(reader)
+        #expect(rest.last?.data.contains(#""status":"cancelled""#) == true, "\(rest.suffix(2).map(\.data))")
+        #expect(try await Replicas.psql("SELECT status FROM runs WHERE id = '\(runIDs[1])'", database: database) == "cancelled")
+        #expect(try await Replicas.psql("SELECT type FROM events WHERE run_id = '\(runIDs[1])' ORDER BY seq DESC LIMIT 1", database: database) == "run.cancelled")
+        let summary = try await HTTP.request(first.port, "GET", "/v1/runs/\(runIDs[1])")
+        #expect(summary.json?["status"] == "cancelled", "\(summary.text)")
+        // The first run, executing on the receiving replica, is untouched.
+        #expect(try await Replicas.psql("SELECT status FROM runs WHERE id = '\(runIDs[0])'", database: database) != "cancelled")
     }
 
     /// A 2025-11-25 `tools/call` on a full replica: the run is executed by the other replica,
