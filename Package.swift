@@ -60,15 +60,22 @@ let package = Package(
             dependencies: ["SluiceJSON", "CCurl", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
+        // What the engine and the store share: a run's events, step checkpoints, usage totals and
+        // resume state. Below both, so the store does not depend on the engine.
+        .target(
+            name: "SluiceRunLog",
+            dependencies: ["SluiceJSON"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SluiceEngine",
-            dependencies: ["SluiceJSON", "SluicePlan", "SluiceProviders"],
+            dependencies: ["SluiceJSON", "SluiceRunLog", "SluicePlan", "SluiceProviders"],
             swiftSettings: swiftSettings
         ),
         // Fakes shared by the tests of every layer (STYLE 1: ship the testing layer).
         .target(
             name: "SluiceTesting",
-            dependencies: ["SluiceJSON", "SluiceProviders", "SluiceEngine"],
+            dependencies: ["SluiceJSON", "SluiceRunLog", "SluiceProviders", "SluiceEngine"],
             swiftSettings: swiftSettings
         ),
         // Loopback fakes of the real services (OpenAI, Anthropic, search APIs, web pages) for tests
@@ -84,6 +91,7 @@ let package = Package(
             dependencies: [
                 "SluiceJSON",
                 "SluicePlan",
+                "SluiceRunLog",
                 "SluiceEngine",
                 "SluiceProviders",
                 "SluiceStore",
@@ -99,7 +107,7 @@ let package = Package(
             name: "SluiceStore",
             dependencies: [
                 "SluiceJSON",
-                "SluiceEngine",
+                "SluiceRunLog",
                 "SluiceProviders",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
@@ -112,7 +120,7 @@ let package = Package(
             name: "SluiceStorePostgres",
             dependencies: [
                 "SluiceJSON",
-                "SluiceEngine",
+                "SluiceRunLog",
                 "SluiceStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
@@ -123,6 +131,7 @@ let package = Package(
             name: "SluiceTracing",
             dependencies: [
                 "SluiceJSON",
+                "SluiceRunLog",
                 "SluiceEngine",
                 "SluiceProviders",
                 .product(name: "OTel", package: "swift-otel"),
@@ -137,6 +146,7 @@ let package = Package(
             dependencies: [
                 "SluiceJSON",
                 "SluicePlan",
+                "SluiceRunLog",
                 "SluiceEngine",
                 "SluiceProviders",
                 "SluiceServer",
@@ -156,7 +166,7 @@ let package = Package(
             name: "SluiceBenchmarks",
             // SluiceStorePostgres and SluiceTesting (its PostgresCluster) for `make bench-store`.
             dependencies: [
-                "SluiceJSON", "SluicePlan", "SluiceEngine", "SluiceProviders", "SluiceFakeServices", "SluiceStore", "SluiceServer",
+                "SluiceJSON", "SluicePlan", "SluiceRunLog", "SluiceEngine", "SluiceProviders", "SluiceFakeServices", "SluiceStore", "SluiceServer",
                 "SluiceStorePostgres", "SluiceTesting",
             ],
             path: "Benchmarks/SluiceBenchmarks",
@@ -169,30 +179,30 @@ let package = Package(
         ),
         .testTarget(
             name: "SluicePlanTests",
-            dependencies: ["SluicePlan", "SluiceJSON", "SluiceTesting"],
+            dependencies: ["SluicePlan", "SluiceJSON", "SluiceRunLog", "SluiceTesting"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SluiceProvidersTests",
-            dependencies: ["SluiceProviders", "SluiceJSON", "SluiceTesting", "SluiceFakeServices", "SluiceEngine", "SluicePlan"],
+            dependencies: ["SluiceProviders", "SluiceJSON", "SluiceTesting", "SluiceFakeServices", "SluiceRunLog", "SluiceEngine", "SluicePlan"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SluiceEngineTests",
-            dependencies: ["SluiceEngine", "SluicePlan", "SluiceProviders", "SluiceJSON", "SluiceTesting"],
+            dependencies: ["SluiceEngine", "SluiceRunLog", "SluicePlan", "SluiceProviders", "SluiceJSON", "SluiceTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SluiceServerTests",
             // The stdio tests run `sluice serve --stdio`, so the executable must be built first.
-            dependencies: ["SluiceServer", "SluicePlan", "SluiceJSON", "SluiceEngine", "SluiceProviders", "SluiceStore", "SluiceTesting", "SluiceFakeServices", "sluice"],
+            dependencies: ["SluiceServer", "SluicePlan", "SluiceJSON", "SluiceRunLog", "SluiceEngine", "SluiceProviders", "SluiceStore", "SluiceTesting", "SluiceFakeServices", "sluice"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SluiceStoreTests",
             dependencies: [
-                "SluiceStore", "SluiceStorePostgres", "SluiceEngine", "SluicePlan", "SluiceProviders", "SluiceJSON", "SluiceTesting",
+                "SluiceStore", "SluiceStorePostgres", "SluiceRunLog", "SluiceEngine", "SluicePlan", "SluiceProviders", "SluiceJSON", "SluiceTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
@@ -200,14 +210,14 @@ let package = Package(
         .testTarget(
             name: "SluiceTracingTests",
             dependencies: [
-                "SluiceTracing", "SluiceEngine", "SluicePlan", "SluiceProviders", "SluiceJSON", "SluiceTesting", "SluiceFakeServices",
+                "SluiceTracing", "SluiceRunLog", "SluiceEngine", "SluicePlan", "SluiceProviders", "SluiceJSON", "SluiceTesting", "SluiceFakeServices",
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SluiceCLITests",
             // The tests run the `sluice` executable itself, so it must be built first.
-            dependencies: ["SluiceCLI", "SluicePlan", "SluiceJSON", "SluiceTesting", "SluiceFakeServices", "sluice"],
+            dependencies: ["SluiceCLI", "SluicePlan", "SluiceJSON", "SluiceRunLog", "SluiceTesting", "SluiceFakeServices", "sluice"],
             swiftSettings: swiftSettings
         ),
     ],

@@ -4,6 +4,7 @@ import SluiceEngine
 import SluiceJSON
 import SluicePlan
 import SluiceProviders
+import SluiceRunLog
 import Synchronization
 
 /// Runs async engine work from the synchronous benchmark driver.

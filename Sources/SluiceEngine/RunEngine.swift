@@ -2,6 +2,7 @@ public import Foundation
 public import SluiceJSON
 public import SluicePlan
 public import SluiceProviders
+public import SluiceRunLog
 
 /// Runs plans: any valid ``Plan``, every step kind, streaming its events to sinks.
 ///

@@ -1,4 +1,5 @@
 public import SluiceJSON
+public import SluiceRunLog
 
 /// How a run ended, for the caller (CLI exit code, HTTP response, MCP result).
 public struct RunOutcome: Sendable {

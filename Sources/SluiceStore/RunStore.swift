@@ -1,6 +1,6 @@
 public import Foundation
-public import SluiceEngine
 public import SluiceJSON
+public import SluiceRunLog
 
 /// Where runs are kept for good: their records, append-only event logs, checkpoints and the
 /// provider calls made inside them.

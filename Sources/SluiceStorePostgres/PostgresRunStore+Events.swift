@@ -1,7 +1,7 @@
 import Foundation
 import PostgresNIO
-public import SluiceEngine
 import SluiceJSON
+public import SluiceRunLog
 public import SluiceStore
 
 /// The event log, step checkpoints and provider calls.

@@ -1,7 +1,7 @@
 public import Foundation
 import PostgresNIO
-import SluiceEngine
 import SluiceJSON
+import SluiceRunLog
 public import SluiceStore
 
 /// Run records: create, read, list, claim for a resume, cancel, prune.

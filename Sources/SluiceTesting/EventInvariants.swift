@@ -1,4 +1,5 @@
 public import SluiceEngine
+public import SluiceRunLog
 
 /// The ordering rules every run's events must follow.
 public enum EventInvariants {

@@ -1,4 +1,5 @@
 public import SluiceEngine
+public import SluiceRunLog
 import Synchronization
 
 /// An event sink that keeps every event it receives, for assertions.

@@ -2,6 +2,7 @@ import Foundation
 import SluiceEngine
 import SluiceJSON
 import SluiceProviders
+import SluiceRunLog
 import Synchronization
 import Tracing
 

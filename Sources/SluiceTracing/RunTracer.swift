@@ -2,6 +2,7 @@ public import SluiceEngine
 import Foundation
 import SluiceJSON
 import SluiceProviders
+public import SluiceRunLog
 import Synchronization
 import Tracing
 

@@ -2,6 +2,7 @@ import Foundation
 import SluiceCLI
 import SluiceEngine
 import SluiceJSON
+import SluiceRunLog
 import Synchronization
 import Testing
 

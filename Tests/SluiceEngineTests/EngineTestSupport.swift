@@ -3,6 +3,7 @@ import SluiceEngine
 import SluiceJSON
 import SluicePlan
 import SluiceProviders
+import SluiceRunLog
 import SluiceTesting
 
 /// Paths inside the repository, found from this file's location.

@@ -1,3 +1,4 @@
+import SluiceRunLog
 import Synchronization
 import Foundation
 import SluiceEngine

@@ -3,6 +3,7 @@ import SluiceEngine
 import SluiceJSON
 import SluicePlan
 import SluiceProviders
+import SluiceRunLog
 import SluiceTesting
 import Testing
 

@@ -3,6 +3,7 @@ import Foundation
 import SluiceJSON
 import SluicePlan
 import SluiceProviders
+import SluiceRunLog
 import SluiceTesting
 import Testing
 

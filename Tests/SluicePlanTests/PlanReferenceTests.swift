@@ -2,6 +2,7 @@ import Foundation
 import SluiceEngine
 import SluiceJSON
 @testable import SluicePlan
+import SluiceRunLog
 import Testing
 
 /// docs/plan-reference.md cannot drift from the schema and the code: every table lists exactly

@@ -2,6 +2,7 @@ import SluiceEngine
 import SluiceFakeServices
 import SluiceJSON
 import SluicePlan
+import SluiceRunLog
 import SluiceTesting
 import Testing
 

@@ -3,6 +3,7 @@ import SluiceEngine
 import SluiceJSON
 import SluicePlan
 import SluiceProviders
+import SluiceRunLog
 import SluiceServer
 import SluiceStore
 import SluiceTesting

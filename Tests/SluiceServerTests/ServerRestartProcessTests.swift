@@ -1,6 +1,7 @@
 import Foundation
 import SluiceEngine
 import SluiceJSON
+import SluiceRunLog
 @testable import SluiceServer
 import SluiceStore
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import SluiceEngine
 import SluiceJSON
+import SluiceRunLog
 import SluiceStore
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceEngine
+import SluiceRunLog
 import SluiceStore
 import SluiceStorePostgres
 import SluiceTesting

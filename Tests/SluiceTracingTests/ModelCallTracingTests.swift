@@ -3,6 +3,7 @@ import SluiceFakeServices
 import SluiceJSON
 import SluicePlan
 import SluiceProviders
+import SluiceRunLog
 import SluiceTesting
 import SluiceTracing
 import Testing

@@ -1,5 +1,5 @@
 import Foundation
-import SluiceEngine
+import SluiceRunLog
 import SluiceJSON
 import SluiceStore
 import SluiceStorePostgres

@@ -4,6 +4,7 @@ import SluiceEngine
 import SluiceJSON
 import SluicePlan
 import SluiceProviders
+import SluiceRunLog
 import SluiceStore
 import SluiceTracing
 

@@ -3,6 +3,7 @@ import SluiceEngine
 import SluiceJSON
 import SluicePlan
 import SluiceProviders
+import SluiceRunLog
 import SluiceStore
 
 /// `sluice run`'s durable side: the run's record, event log and checkpoints in the store

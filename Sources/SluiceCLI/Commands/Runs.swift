@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SluiceEngine
 import SluiceJSON
+import SluiceRunLog
 import SluiceStore
 
 /// `sluice runs …`: the runs kept in the store (`SLUICE_HOME`, default ./.sluice).

@@ -1,6 +1,7 @@
 public import Foundation
 public import SluiceEngine
 public import SluicePlan
+public import SluiceRunLog
 import Synchronization
 
 /// The `--events pretty` sink: run events drawn for a person watching a terminal.

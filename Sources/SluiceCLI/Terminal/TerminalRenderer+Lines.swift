@@ -1,6 +1,7 @@
 import Foundation
 import SluiceEngine
 import SluiceJSON
+import SluiceRunLog
 
 extension TerminalRenderer {
     /// The lines that stay on screen for `event` (the same in plain and live mode).

@@ -1,6 +1,7 @@
 import Foundation
 import SluiceEngine
 import SluiceJSON
+import SluiceRunLog
 
 /// Turns run events into text for people: plain lines, or on a TTY a live block of the steps
 /// running now (state, elapsed time, map progress, the tail of the text being written) under

@@ -1,5 +1,6 @@
 public import Foundation
 public import SluiceJSON
+public import SluiceRunLog
 import Synchronization
 
 /// Carries a run's events from the engine to its sinks without ever making the engine wait.

@@ -1,5 +1,6 @@
 import SluiceJSON
 import SluicePlan
+import SluiceRunLog
 
 /// `confirm` and `call`: asking a person, and running another plan.
 extension Interpreter {

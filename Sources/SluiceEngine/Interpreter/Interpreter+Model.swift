@@ -2,6 +2,7 @@ import Foundation
 import SluiceJSON
 import SluicePlan
 import SluiceProviders
+import SluiceRunLog
 
 /// `llm` and `gate`: model calls, streaming, structured output, usage and budgets.
 extension Interpreter {

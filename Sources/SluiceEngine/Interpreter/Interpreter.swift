@@ -2,6 +2,7 @@ import Foundation
 import SluiceJSON
 import SluicePlan
 import SluiceProviders
+import SluiceRunLog
 
 /// Executes steps: the lifecycle every kind shares (`when`, started, retries, timeout, the end
 /// event), and dispatch to each kind's executor (the `Interpreter+…` files).

@@ -2,6 +2,7 @@ import Foundation
 public import SluiceJSON
 import SluicePlan
 import SluiceProviders
+import SluiceRunLog
 import Synchronization
 
 /// The state one run shares across all its concurrently running steps: the event bus, usage
@@ -104,39 +105,14 @@ final class RunContext: Sendable {
     }
 }
 
-/// Token and cost totals of a run.
-public struct UsageTotals: Sendable, Hashable {
-    public var inputTokens = 0
-    public var outputTokens = 0
-    public var costUSD = 0.0
-    public var modelCalls = 0
-    /// Calls whose model had no price (their cost is not in ``costUSD``).
-    public var unpricedCalls = 0
-    /// Whether any call was answered by the offline simulated model.
-    public var simulated = false
-
-    public init() {}
-
-    public var totalTokens: Int { inputTokens + outputTokens }
-
+extension UsageTotals {
+    /// Adds one model call: the engine's side of the totals (it prices calls; the type lives in
+    /// SluiceRunLog, which knows nothing of providers).
     mutating func add(_ usage: ModelUsage, cost: Double?) {
         inputTokens += usage.inputTokens
         outputTokens += usage.outputTokens
         modelCalls += 1
         if let cost { costUSD += cost } else { unpricedCalls += 1 }
         if usage.provider == SimulatedModel.providerName { simulated = true }
-    }
-
-    /// `{input_tokens, output_tokens, total_tokens, cost_usd, model_calls, simulated?}`.
-    public var jsonValue: JSONValue {
-        var object: JSONObject = [
-            "input_tokens": .integer(Int64(inputTokens)),
-            "output_tokens": .integer(Int64(outputTokens)),
-            "total_tokens": .integer(Int64(totalTokens)),
-            "cost_usd": .double((costUSD * 1_000_000).rounded() / 1_000_000),
-            "model_calls": .integer(Int64(modelCalls)),
-        ]
-        if simulated { object["simulated"] = true }
-        return .object(object)
     }
 }

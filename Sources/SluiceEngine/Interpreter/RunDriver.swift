@@ -1,6 +1,7 @@
 import Foundation
 import SluiceJSON
 import SluicePlan
+import SluiceRunLog
 import Synchronization
 
 /// One run from `run.started` to its end event: inputs, the steps under the run's timeout,

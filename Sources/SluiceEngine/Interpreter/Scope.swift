@@ -1,5 +1,6 @@
 import SluiceJSON
 import SluicePlan
+import SluiceRunLog
 
 /// What expressions and templates see at one point of a run, and where events are attributed.
 ///

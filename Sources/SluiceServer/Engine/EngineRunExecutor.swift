@@ -1,6 +1,7 @@
 public import SluiceEngine
 import SluiceJSON
 import SluiceProviders
+public import SluiceRunLog
 public import SluiceTracing
 
 /// Runs plans with SluiceEngine's ``RunEngine``.

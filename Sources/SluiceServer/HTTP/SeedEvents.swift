@@ -1,5 +1,6 @@
 import SluiceEngine
 import SluiceJSON
+import SluiceRunLog
 
 /// Renders run events as seed 000's SSE: `status_update`, then `final_result` or `error`,
 /// with `task_id` and `status` in every payload and the event's `seq` as its `id:`.

@@ -1,6 +1,7 @@
 import Foundation
 public import SluiceEngine
 import SluiceJSON
+public import SluiceRunLog
 import Synchronization
 
 /// The numbers `GET /metrics` reports, in Prometheus text format: runs by plan and outcome,

@@ -1,5 +1,6 @@
 import SluiceEngine
 import SluiceJSON
+import SluiceRunLog
 import SluiceStore
 
 /// Resuming an MCP call stream (`GET /mcp` with `Last-Event-ID`) past its replay buffer: with a

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import SluiceEngine
 import SluiceJSON
+import SluiceRunLog
 import SluiceStore
 import Synchronization
 

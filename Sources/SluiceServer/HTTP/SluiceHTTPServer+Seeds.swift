@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import SluiceEngine
 import SluiceJSON
+import SluiceRunLog
 
 /// The seeds' routes: seed 001's orchestrator and session lookup, seed 000's extraction.
 extension SluiceHTTPServer {

@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import SluiceEngine
 import SluiceJSON
+import SluiceRunLog
 import SluiceStore
 import Synchronization
 

@@ -1,5 +1,6 @@
 import SluiceEngine
 import SluiceJSON
+import SluiceRunLog
 
 /// Renders run events as MCP notifications in seed 001's shapes.
 ///

@@ -1,6 +1,7 @@
 import Foundation
 import SluiceEngine
 import SluiceJSON
+import SluiceRunLog
 import Synchronization
 
 /// `tools/call` for 2026-07-28: progress and opted-in logs on the call's own stream, and a

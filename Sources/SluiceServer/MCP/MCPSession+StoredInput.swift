@@ -1,6 +1,7 @@
 import Foundation
 import SluiceEngine
 import SluiceJSON
+import SluiceRunLog
 import SluiceStore
 
 /// A 2026-07-28 retry that reaches a server which does not hold the waiting run (it restarted,

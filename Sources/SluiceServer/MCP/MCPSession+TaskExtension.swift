@@ -2,6 +2,7 @@ import Foundation
 import SluiceEngine
 import SluiceJSON
 import SluicePlan
+import SluiceRunLog
 import SluiceStore
 
 /// The tasks extension (`io.modelcontextprotocol/tasks`) for 2026-07-28: a long plan called by

@@ -1,6 +1,7 @@
 import Foundation
 import SluiceEngine
 import SluiceJSON
+import SluiceRunLog
 import Synchronization
 
 /// A task-augmented `tools/call` (MCP 2025-11-25): the run goes on after the call returns.

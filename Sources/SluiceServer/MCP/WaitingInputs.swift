@@ -1,6 +1,7 @@
 import Foundation
 import SluiceEngine
 import SluiceJSON
+import SluiceRunLog
 import Synchronization
 
 /// Runs started by MCP 2026-07-28 calls that wait for their caller's answer to a `confirm`

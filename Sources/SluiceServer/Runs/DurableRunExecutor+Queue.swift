@@ -1,5 +1,6 @@
 import Foundation
 public import SluiceEngine
+public import SluiceRunLog
 import SluiceJSON
 import SluicePlan
 public import SluiceStore

@@ -2,6 +2,7 @@ import Foundation
 public import SluiceEngine
 import SluiceJSON
 public import SluicePlan
+public import SluiceRunLog
 public import SluiceStore
 import Synchronization
 

@@ -1,6 +1,7 @@
 public import SluiceEngine
 public import SluiceJSON
 public import SluiceProviders
+public import SluiceRunLog
 
 /// Someone who can answer a plan's `confirm` step while a run waits: an MCP client through
 /// elicitation, or nobody (then the plan's fallback applies).

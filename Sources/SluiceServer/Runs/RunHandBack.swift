@@ -1,4 +1,5 @@
 public import SluiceEngine
+import SluiceRunLog
 public import SluiceStore
 import Synchronization
 

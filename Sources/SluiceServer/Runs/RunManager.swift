@@ -1,6 +1,7 @@
 import Foundation
 public import SluiceEngine
 public import SluiceJSON
+public import SluiceRunLog
 import Synchronization
 
 /// Sees every run's events and ends, e.g. for `/metrics`.

@@ -1,6 +1,7 @@
 public import Foundation
 public import SluiceEngine
 public import SluiceJSON
+public import SluiceRunLog
 import Synchronization
 
 /// One run as the server keeps it: who owns it, its events so far (replayable from any `seq`),

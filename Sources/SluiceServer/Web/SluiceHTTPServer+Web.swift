@@ -3,6 +3,7 @@ import Hummingbird
 import NIOCore
 import SluiceEngine
 import SluiceJSON
+import SluiceRunLog
 import SluiceStore
 
 /// The operator's pages on the API's port: `/` (runs), `/runs/{id}` (one run), `/plans/{name}`

@@ -1,7 +1,7 @@
 public import Foundation
-public import SluiceEngine
 import SluiceJSON
 import SluiceProviders
+public import SluiceRunLog
 
 /// Everything a resumed run needs: the run as claimed, the engine's ``ResumeState``, and the
 /// ledger that answers the provider calls already made.

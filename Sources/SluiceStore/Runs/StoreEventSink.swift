@@ -1,4 +1,4 @@
-public import SluiceEngine
+public import SluiceRunLog
 import Synchronization
 
 /// Writes a run's events to a ``RunStore`` before any transport sends them.

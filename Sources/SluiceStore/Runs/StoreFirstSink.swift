@@ -1,4 +1,4 @@
-public import SluiceEngine
+public import SluiceRunLog
 
 /// Stores each batch of a run's events, then hands the events to `downstream`: for a
 /// transport that owns a single sink (the server's run record, an SSE stream), so what a

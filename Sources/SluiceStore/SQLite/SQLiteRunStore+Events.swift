@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
-public import SluiceEngine
 import SluiceJSON
+public import SluiceRunLog
 
 /// An event with its JSON already written, so serializing happens outside the write lock.
 struct EncodedEvent: Sendable {

@@ -1,7 +1,7 @@
 public import Foundation
 import GRDB
-import SluiceEngine
 import SluiceJSON
+import SluiceRunLog
 
 /// Run records: create, read, list, claim for a resume, cancel, prune.
 extension SQLiteRunStore {

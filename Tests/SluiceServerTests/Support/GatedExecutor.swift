@@ -1,6 +1,7 @@
 import Foundation
 import SluiceEngine
 import SluiceJSON
+import SluiceRunLog
 @testable import SluiceServer
 
 /// A fake executor that emits a few events, then waits at a gate the test opens: the test
