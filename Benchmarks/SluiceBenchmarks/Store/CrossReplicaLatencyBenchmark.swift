@@ -14,7 +14,9 @@ import Synchronization
 /// before the client's response head arrived were replayed, not pushed, and are left out.
 ///
 /// `SLUICE_BENCH_REPLICA_RUNS` (default 100) changes the number of runs in flight;
-/// `SLUICE_BENCH_REPLICA_DELAY_MS` (default 15) the simulated model's delay per chunk.
+/// `SLUICE_BENCH_REPLICA_DELAY_MS` (default 15) the simulated model's delay per chunk;
+/// `SLUICE_BENCH_REPLICA_FOLLOW=a` follows on A itself instead (the same-replica baseline:
+/// its clients read the run's record in memory, after each batch is stored).
 struct CrossReplicaLatencyBenchmark: Benchmark {
     let name = "cross_replica_event_latency"
 
@@ -44,7 +46,8 @@ struct CrossReplicaLatencyBenchmark: Benchmark {
                 ],
                 environment: serverEnvironment, directory: home))
         }
-        let (a, b) = (replicas[0].port, replicas[1].port)
+        let followOn = environment["SLUICE_BENCH_REPLICA_FOLLOW"] == "a" ? "a" : "b"
+        let (a, b) = (replicas[0].port, followOn == "a" ? replicas[0].port : replicas[1].port)
 
         struct Followed {
             var runID: String
@@ -110,6 +113,7 @@ struct CrossReplicaLatencyBenchmark: Benchmark {
         func percentile(_ p: Double) -> JSONValue { sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))].rounded(places: 1) }
         return [
             "runs_in_flight": .integer(Int64(runs)),
+            "followed_on": .string(followOn),
             "simulated_delay_ms": .integer(Int64(delay)),
             "events_measured": .integer(Int64(sorted.count)),
             "events_replayed_before_attach": .integer(Int64(all.map(\.events.count).reduce(0, +) - sorted.count)),
