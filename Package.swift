@@ -95,6 +95,7 @@ let package = Package(
                 "SluiceEngine",
                 "SluiceProviders",
                 "SluiceStore",
+                "SluiceDurable",
                 "SluiceTracing",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
@@ -126,6 +127,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // One way to compose a run recorded in a store (run id, cached and ledgered providers,
+        // store-first sink, resume, cancel requests), for the CLI and the server alike: the
+        // engine-touching half of durability, above both the engine and the store.
+        .target(
+            name: "SluiceDurable",
+            dependencies: ["SluiceJSON", "SluicePlan", "SluiceRunLog", "SluiceEngine", "SluiceStore"],
+            swiftSettings: swiftSettings
+        ),
         // OpenTelemetry GenAI spans built from the run's events, exported through swift-otel.
         .target(
             name: "SluiceTracing",
@@ -152,6 +161,7 @@ let package = Package(
                 "SluiceServer",
                 "SluiceStore",
                 "SluiceStorePostgres",
+                "SluiceDurable",
                 "SluiceTracing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -202,7 +212,7 @@ let package = Package(
         .testTarget(
             name: "SluiceStoreTests",
             dependencies: [
-                "SluiceStore", "SluiceStorePostgres", "SluiceRunLog", "SluiceEngine", "SluicePlan", "SluiceProviders", "SluiceJSON", "SluiceTesting",
+                "SluiceStore", "SluiceStorePostgres", "SluiceDurable", "SluiceRunLog", "SluiceEngine", "SluicePlan", "SluiceProviders", "SluiceJSON", "SluiceTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings

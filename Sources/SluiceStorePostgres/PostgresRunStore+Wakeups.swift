@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+public import SluiceStore
 import Synchronization
 
 /// Wake-ups for followers of runs executing on other replicas: every append NOTIFYs
@@ -139,5 +140,18 @@ final class EventWakeups: Sendable {
             let waiter = entries.withLock { $0[runID]?.waiters.removeValue(forKey: id) }
             waiter?.resume()
         }
+    }
+}
+
+/// Appends wake the followers of their run on every replica (LISTEN/NOTIFY).
+extension PostgresRunStore: RunEventWakeups {}
+
+/// Runs are leased to their process; a stopping server gives them back (``releaseLeases()``).
+extension PostgresRunStore: RunLeases {}
+
+extension OpenedStore {
+    /// The shared store: every capability (runs, cached responses, MCP sessions, wake-ups, leases, the run queue).
+    public init(_ store: PostgresRunStore) {
+        self.init(runs: store, cache: store, mcpSessions: store, wakeups: store, leases: store, queue: store)
     }
 }

@@ -1,4 +1,4 @@
-public import SluiceEngine
+import SluiceEngine
 public import SluiceRunLog
 
 /// The ordering rules every run's events must follow.

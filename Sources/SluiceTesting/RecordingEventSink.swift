@@ -1,4 +1,4 @@
-public import SluiceEngine
+import SluiceEngine
 public import SluiceRunLog
 import Synchronization
 

@@ -1,4 +1,4 @@
-public import SluiceEngine
+import SluiceEngine
 import Foundation
 import SluiceJSON
 import SluiceProviders

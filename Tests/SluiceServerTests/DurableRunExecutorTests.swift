@@ -40,7 +40,7 @@ import Testing
         let providers = RunEngine.Providers(
             model: ScriptedModel(answer: "unused"), search: FakeSearchProvider(), fetch: FakeFetchProvider(pages: [:]),
             documents: FakeDocumentLoader(documents: [:]))
-        let executor = DurableRunExecutor(engine: EngineRunExecutor(providers: providers), store: store)
+        let executor = DurableRunExecutor(engine: EngineRunExecutor(providers: providers), store: OpenedStore(store))
         let sink = CheckingSink(store: store)
         let result = await executor.execute(
             RunRequest(runID: "run_server_1", plan: ServedPlan(plan), inputs: ["text": "hello", "times": 2], user: "alice"), sink: sink)
@@ -62,7 +62,7 @@ import Testing
             do { try FileManager.default.removeItem(atPath: folder) } catch { print("could not remove \(folder): \(error)") }
         }
         let store = try SQLiteRunStore(home: folder)
-        let executor = DurableRunExecutor(engine: try ServerHarness.engineExecutor(), store: store)
+        let executor = DurableRunExecutor(engine: try ServerHarness.engineExecutor(), store: OpenedStore(store))
         // The first server runs it to the end, then stops.
         let runID = try await ServerHarness.withServer(executor: executor) { port, server in
             let started = try await HTTP.request(port, "POST", "/v1/plans/echo/runs", json: ["text": "hi"])
@@ -104,7 +104,7 @@ import Testing
             options: ["origin": "server"], user: "alice"))
         try await dead.append([RunEvent(seq: 1, runID: "run_left", time: Date(), type: .runStarted, data: ["plan": "echo"])])
         let messages = Mutex<[String]>([])
-        let executor = DurableRunExecutor(engine: try ServerHarness.engineExecutor(), store: store)
+        let executor = DurableRunExecutor(engine: try ServerHarness.engineExecutor(), store: OpenedStore(store))
         await executor.resumeInterrupted(library: library) { message in messages.withLock { $0.append(message) } }
         let run = try #require(try await store.run(id: "run_left"))
         #expect(run.status == .completed, "\(messages.withLock { $0 })")

@@ -12,7 +12,7 @@ import Testing
     static let accept = ["Accept": "application/json, text/event-stream"]
 
     static func durableExecutor(_ folder: String) throws -> DurableRunExecutor {
-        DurableRunExecutor(engine: try ServerHarness.engineExecutor(), store: try SQLiteRunStore(home: folder))
+        DurableRunExecutor(engine: try ServerHarness.engineExecutor(), store: OpenedStore(try SQLiteRunStore(home: folder)))
     }
 
     static func post(_ port: Int, _ session: String, _ message: JSONValue) async throws -> HTTP.Answer {

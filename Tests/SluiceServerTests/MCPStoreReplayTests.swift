@@ -32,7 +32,7 @@ import Testing
         defer {
             do { try FileManager.default.removeItem(atPath: folder) } catch { print("could not remove \(folder): \(error)") }
         }
-        let executor = DurableRunExecutor(engine: try ServerHarness.engineExecutor(), store: try SQLiteRunStore(home: folder))
+        let executor = DurableRunExecutor(engine: try ServerHarness.engineExecutor(), store: OpenedStore(try SQLiteRunStore(home: folder)))
         // A buffer of 2: nearly every event of the call leaves it before the client comes back.
         let configuration = SluiceHTTPServer.Configuration(port: 0, replayBufferSize: 2)
         try await ServerHarness.withServer(executor: executor, configuration: configuration) { port, _ in
@@ -65,7 +65,7 @@ import Testing
         defer {
             do { try FileManager.default.removeItem(atPath: folder) } catch { print("could not remove \(folder): \(error)") }
         }
-        let executor = DurableRunExecutor(engine: try ServerHarness.engineExecutor(), store: try SQLiteRunStore(home: folder))
+        let executor = DurableRunExecutor(engine: try ServerHarness.engineExecutor(), store: OpenedStore(try SQLiteRunStore(home: folder)))
         let configuration = SluiceHTTPServer.Configuration(port: 0, replayBufferSize: 1)
         try await ServerHarness.withServer(executor: executor, configuration: configuration) { port, _ in
             let transport = HTTPTransport(port: port)

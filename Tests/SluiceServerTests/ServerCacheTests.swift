@@ -34,7 +34,7 @@ import Testing
         func executor(cacheAll: CacheSetting? = nil) -> DurableRunExecutor {
             let providers = RunEngine.Providers(
                 model: model, search: search, fetch: FakeFetchProvider(pages: [:]), documents: FakeDocumentLoader(documents: [:]))
-            return DurableRunExecutor(engine: EngineRunExecutor(providers: providers), store: store, cacheAll: cacheAll)
+            return DurableRunExecutor(engine: EngineRunExecutor(providers: providers), store: OpenedStore(store), cacheAll: cacheAll)
         }
 
         func run(_ plan: Plan, id: String, with executor: DurableRunExecutor) async -> (RunResult, [RunEvent]) {

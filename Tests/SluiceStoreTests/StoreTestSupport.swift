@@ -45,6 +45,16 @@ enum StoreBackend: String, CaseIterable, CustomTestStringConvertible {
     }
 }
 
+extension StoreBackend {
+    /// Opens the store at `location` the way the CLI and the server do: with what it offers.
+    func opened(_ location: String) async throws -> OpenedStore {
+        switch self {
+        case .sqlite: OpenedStore(try SQLiteRunStore(path: location, busyTimeout: 5))
+        case .postgres: OpenedStore(try await PostgresRunStore.open(url: location, leaseTimeout: 30))
+        }
+    }
+}
+
 /// What both backends are: the protocols the server and the CLI use.
 typealias TestedStore = any RunStore & ResponseCache & MCPSessionStore
 

@@ -13,7 +13,14 @@ struct CacheClear: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
-        let deleted = try await StoreAccess.with(store) { store throws(StoreError) in try await store.clearCache() }
+        let opened = try await StoreAccess.open(store)
+        guard let cache = opened.cache else { throw CLIError.failed("\(opened.location) keeps no cached responses") }
+        let deleted: Int
+        do {
+            deleted = try await cache.clearCache()
+        } catch {
+            throw StoreAccess.fail(error)
+        }
         Terminal.print("deleted \(deleted) cached response\(deleted == 1 ? "" : "s")")
     }
 }

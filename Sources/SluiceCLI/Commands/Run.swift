@@ -119,7 +119,7 @@ struct Run: AsyncParsableCommand {
         )
         try await recording.begin(plan: loaded, inputs: inputs, arguments: recordedArguments)
         let sink: any EventSink = view ?? NDJSONEventSink(fileHandle: FileHandle.standardOutput)
-        let (outcome, storeSink) = await InterruptibleRun.run {
+        let outcome = await InterruptibleRun.run {
             await withTaskGroup(of: Void.self) { group in
                 // Keeps the live view's elapsed times moving while a step streams nothing.
                 if let view { group.addTask { await view.runTicker() } }
@@ -127,7 +127,7 @@ struct Run: AsyncParsableCommand {
                 return await recording.run(engine: engine, plan: loaded, inputs: inputs, sinks: [sink] + (tracer.map { [$0] } ?? []))
             }
         }
-        await recording.end(outcome, sink: storeSink)
+        await recording.end(outcome)
         // Every span is exported before the process exits.
         await traces?.shutdown()
         if let output {

@@ -31,11 +31,11 @@ enum StoreAccess {
         error.code == .notFound || error.code == .conflict ? .invalid(error.message) : .failed(error.message)
     }
 
-    /// Runs `body` against the store, mapping its errors to exit codes.
-    static func with<T>(_ options: StoreOptions, _ body: (OpenedStore) async throws(StoreError) -> T) async throws -> T {
+    /// Runs `body` against the store's runs, mapping its errors to exit codes.
+    static func with<T>(_ options: StoreOptions, _ body: (any RunStore) async throws(StoreError) -> T) async throws -> T {
         let store = try await open(options)
         do {
-            return try await body(store)
+            return try await body(store.runs)
         } catch {
             throw fail(error)
         }
@@ -111,7 +111,7 @@ struct RunsEvents: AsyncParsableCommand {
     var follow = false
 
     func run() async throws {
-        let store = try await StoreAccess.open(self.store)
+        let store = try await StoreAccess.open(self.store).runs
         do {
             let runID = try await store.run(matching: id).id
             var last = after

@@ -3,9 +3,8 @@ import Foundation
 import SluiceEngine
 import SluicePlan
 import SluiceProviders
-public import SluiceServer
+import SluiceServer
 import SluiceStore
-public import SluiceStorePostgres
 import SluiceTracing
 
 /// `sluice serve`: every plan as an MCP tool (stdio, or streamable HTTP at /mcp) plus REST + SSE.
@@ -255,14 +254,16 @@ extension Serve {
         do {
             let opened = try await store.open(environment: environment)
             var durable = DurableRunExecutor(engine: executor, store: opened, cacheAll: cache ? CacheSetting(timeToLive: ttl) : nil)
-            if let postgres = opened as? PostgresRunStore {
+            if let leases = opened.leases {
                 // Replicas share the store: SIGTERM hands the runs back for another to take over.
-                durable.handBack = RunHandBack { () async throws(StoreError) in try await postgres.releaseLeases() }
+                durable.handBack = RunHandBack { () async throws(StoreError) in try await leases.releaseLeases() }
+            }
+            if opened.queue != nil {
                 // A run queued here and executed by another replica is followed like a run on
                 // another replica (`GET /v1/runs/{id}/events`): the same poll, and an interrupted
                 // one is waited for until a replica takes it over when its lease runs out.
                 durable.followPoll = .seconds(poll)
-                durable.interruptedWait = .seconds(max(postgres.leaseTimeout * 2, 30))
+                durable.interruptedWait = .seconds(max(try store.leaseTimeout(environment: environment) * 2, 30))
             }
             return durable
         } catch {
@@ -270,9 +271,6 @@ extension Serve {
         }
     }
 }
-
-/// Appends on a PostgreSQL store wake the followers of their run on every replica.
-extension PostgresRunStore: RunEventWakeups {}
 
 extension Serve {
     /// `SLUICE_STORE_FOLLOW_POLL`: the safety-net poll of a follower waiting for wake-ups.

@@ -3,9 +3,6 @@ import Foundation
 import SluiceStore
 import SluiceStorePostgres
 
-/// The stores the CLI opens: every one keeps runs, cached responses and MCP sessions.
-typealias OpenedStore = any RunStore & ResponseCache & MCPSessionStore
-
 /// `--store URL` (else `SLUICE_STORE`): where runs are kept. Unset, the embedded SQLite store
 /// in `SLUICE_HOME`; a `postgres://` URL, the shared PostgreSQL store.
 struct StoreOptions: ParsableArguments {
@@ -35,13 +32,13 @@ struct StoreOptions: ParsableArguments {
         return seconds
     }
 
-    /// Opens the store. Never falls back to SQLite when a PostgreSQL store was asked for.
+    /// Opens the store, with what its backend offers. Never falls back to SQLite when a PostgreSQL store was asked for.
     ///
     /// - Throws: ``StoreError``: `invalidData` for a value that is not a PostgreSQL URL,
     ///   `unavailable` for a server that cannot be reached, the SQLite store's errors otherwise.
     func open(environment: [String: String] = ProcessInfo.processInfo.environment) async throws(StoreError) -> OpenedStore {
         guard let url = resolved(environment: environment) else {
-            return try SQLiteRunStore(home: SluiceHome.resolve(environment: environment))
+            return OpenedStore(try SQLiteRunStore(home: SluiceHome.resolve(environment: environment)))
         }
         let origin = self.url == nil ? "SLUICE_STORE" : "--store"
         guard PostgresRunStore.isPostgresURL(url) else {
@@ -51,7 +48,7 @@ struct StoreOptions: ParsableArguments {
         }
         let lease = try leaseTimeout(environment: environment)
         do {
-            return try await PostgresRunStore.open(url: url, leaseTimeout: lease)
+            return OpenedStore(try await PostgresRunStore.open(url: url, leaseTimeout: lease))
         } catch {
             throw StoreError(error.code, "\(origin): \(error.message)")
         }

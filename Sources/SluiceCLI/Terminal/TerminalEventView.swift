@@ -1,5 +1,5 @@
 public import Foundation
-public import SluiceEngine
+import SluiceEngine
 public import SluicePlan
 public import SluiceRunLog
 import Synchronization

@@ -171,13 +171,9 @@ extension Interpreter {
     }
 
     static func usageData(_ usage: ModelUsage, cost: Double?) -> JSONObject {
-        [
-            "provider": .string(usage.provider),
-            "model": .string(usage.model),
-            "input_tokens": .integer(Int64(usage.inputTokens)),
-            "output_tokens": .integer(Int64(usage.outputTokens)),
-            "cost_usd": cost.map { .double($0) } ?? .null,
-        ]
+        ModelUsageRecord(
+            provider: usage.provider, model: usage.model, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, costUSD: cost
+        ).data
     }
 
     /// Emits each streamed piece of text as `step.delta` (nothing for a request that does not stream).

@@ -1,5 +1,5 @@
 import Foundation
-public import SluiceJSON
+import SluiceJSON
 import SluicePlan
 import SluiceProviders
 import SluiceRunLog

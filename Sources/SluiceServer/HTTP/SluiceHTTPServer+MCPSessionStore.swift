@@ -13,9 +13,9 @@ import Synchronization
 /// renders that stream again from the run's stored events, follows the run (which the server
 /// resumed), and ends with the call's response.
 extension SluiceHTTPServer {
-    /// Where sessions are kept: the run store, when it keeps them too (SQLite does).
+    /// Where sessions are kept: the opened store, when it keeps them (both backends do).
     var sessionStore: (any MCPSessionStore)? {
-        durableStore as? any MCPSessionStore
+        openedStore?.mcpSessions
     }
 
     /// The session `id` of a stopped server, taken up again for `user` (nil: unknown, or another user's).
@@ -97,7 +97,7 @@ extension SluiceHTTPServer {
             let binding = try await sessions.mcpStream(sessionID: entry.id, streamID: streamID)
         else { return nil }
         let feed = StoredCallFeed(
-            binding: binding, store: runs, after: position, resumeWait: configuration.interruptedRunWait,
+            binding: binding, store: runs, wakeups: openedStore?.wakeups, after: position, resumeWait: configuration.interruptedRunWait,
             safetyPoll: configuration.storeFollowPoll, openRequest: OpenRequest(entry))
         return AsyncStream(unfolding: { await feed.next() })
     }
@@ -129,14 +129,15 @@ private final class StoredCallFeed: Sendable {
     }
 
     init(
-        binding: StoredMCPStream, store: any RunStore, after position: RunPosition, resumeWait: Duration, safetyPoll: Duration,
+        binding: StoredMCPStream, store: any RunStore, wakeups: (any RunEventWakeups)?, after position: RunPosition, resumeWait: Duration,
+        safetyPoll: Duration,
         openRequest: OpenRequest
     ) {
         self.binding = binding
         self.store = store
         self.openRequest = openRequest
         // From the first event: progress values count the steps finished since the start.
-        events = StoredEventFeed(store: store, runID: binding.runID, after: 0, resumeWait: resumeWait, safetyPoll: safetyPoll)
+        events = StoredEventFeed(store: store, wakeups: wakeups, runID: binding.runID, after: 0, resumeWait: resumeWait, safetyPoll: safetyPoll)
         let token = binding.progressToken.flatMap { Self.json($0, what: "progress token") }
         state = Mutex(State(renderer: MCPEventRenderer(progressToken: token), last: position))
     }

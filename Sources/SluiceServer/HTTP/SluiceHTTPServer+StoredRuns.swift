@@ -11,10 +11,13 @@ import Synchronization
 /// `GET /v1/runs/{id}` and `GET /v1/runs/{id}/events` (replay after `Last-Event-ID`, then
 /// follow while the run goes on elsewhere).
 extension SluiceHTTPServer {
-    /// The store behind the run manager, when runs are recorded.
-    var durableStore: (any RunStore)? {
-        (mcp.runs.executor as? DurableRunExecutor)?.store
+    /// The store behind the run manager, as opened, when runs are recorded.
+    var openedStore: OpenedStore? {
+        (mcp.runs.executor as? DurableRunExecutor)?.opened
     }
+
+    /// The runs of ``openedStore``.
+    var durableStore: (any RunStore)? { openedStore?.runs }
 
     /// The stored run `id` when it belongs to `user` (nil for unknown or someone else's: a 404).
     func storedRun(id: String, user: String) async throws -> StoredRun? {
@@ -65,7 +68,7 @@ extension SluiceHTTPServer {
         var headers = SSEBody.headers
         headers[HTTPField.Name("X-Run-Id")!] = run.id
         let feed = StoredEventFeed(
-            store: store, runID: run.id, after: after, resumeWait: configuration.interruptedRunWait, safetyPoll: configuration.storeFollowPoll)
+            store: store, wakeups: openedStore?.wakeups, runID: run.id, after: after, resumeWait: configuration.interruptedRunWait, safetyPoll: configuration.storeFollowPoll)
         return Response(
             status: .ok, headers: headers,
             body: SSEBody.make(AsyncStream(unfolding: { await feed.next() }), heartbeat: configuration.heartbeatInterval) {
@@ -89,12 +92,16 @@ final class StoredEventFeed: Sendable {
     private let wakeups: (any RunEventWakeups)?
     private let state: Mutex<(buffer: [RunEvent], last: Int, done: Bool, interruptedSince: ContinuousClock.Instant?)>
 
-    init(store: any RunStore, runID: String, after: Int, resumeWait: Duration = .zero, safetyPoll: Duration = .seconds(2)) {
+    /// - Parameter wakeups: the store's wake-ups, when it sends them (else the feed polls).
+    init(
+        store: any RunStore, wakeups: (any RunEventWakeups)?, runID: String, after: Int, resumeWait: Duration = .zero,
+        safetyPoll: Duration = .seconds(2)
+    ) {
         self.store = store
         self.runID = runID
         self.resumeWait = resumeWait
         self.safetyPoll = safetyPoll
-        wakeups = store as? any RunEventWakeups
+        self.wakeups = wakeups
         state = Mutex(([], after, false, nil))
         _ = wakeups?.watchEvents(runID: runID)
     }

@@ -2,6 +2,7 @@ import Foundation
 public import SluiceEngine
 public import SluiceRunLog
 import SluiceJSON
+import SluiceDurable
 import SluicePlan
 public import SluiceStore
 
@@ -13,7 +14,7 @@ public import SluiceStore
 /// routes, MCP call streams) streams it as if it ran there.
 extension DurableRunExecutor {
     /// The store as a shared queue, if it is one.
-    var runQueue: (any RunQueue)? { store as? any RunQueue }
+    var runQueue: (any RunQueue)? { opened.queue }
 
     /// Whether `request` may run on another replica: a new run on a shared queue that needs
     /// nothing only this process has — no model sampled through its MCP client, and no one
@@ -45,7 +46,7 @@ extension DurableRunExecutor {
         let store = self.store
         let runID = request.runID
         let handBack = self.handBack
-        let feed = StoredEventFeed(store: store, runID: runID, after: 0, resumeWait: interruptedWait, safetyPoll: followPoll)
+        let feed = StoredEventFeed(store: store, wakeups: opened.wakeups, runID: runID, after: 0, resumeWait: interruptedWait, safetyPoll: followPoll)
         // Unstructured, so a cancel request does not end the following: the end is still to come.
         let following = Task {
             while let event = await feed.next() { await sink.receive(event) }
@@ -76,13 +77,10 @@ extension DurableRunExecutor {
     /// The record of a new server run, as ``execute(_:sink:)`` makes it; the caller's trace
     /// context goes with it, so the replica that claims it continues that trace.
     func newRun(_ request: RunRequest, plan: Plan) -> NewRun {
-        let identity = PlanIdentity(
-            name: plan.name, path: URL(fileURLWithPath: plan.source.path).standardizedFileURL.path,
-            contentHash: ContentHash.hex(of: plan.source.bytes))
         var options: JSONObject = ["origin": "server"]
         if request.services.answersByRetry { options[Self.answersByRetryOption] = true }
         if let traceparent = request.services.traceparent { options["traceparent"] = .string(traceparent) }
-        return NewRun(id: request.runID, plan: identity, inputs: request.inputs, options: .object(options), user: request.user)
+        return NewRun(id: request.runID, plan: PlanIdentity(plan), inputs: request.inputs, options: .object(options), user: request.user)
     }
 
     /// Executes a run claimed from the queue: its events go to the store only (whoever
@@ -97,14 +95,17 @@ extension DurableRunExecutor {
         let request = RunRequest(
             runID: run.id, plan: served, inputs: run.inputs, user: run.user,
             services: RunServices(traceparent: run.options["traceparent"]?.stringValue))
+        // Recorded already (queued, then claimed): composed as a new run, not recorded again.
+        let durable = DurableRun(newRunID: run.id, store: opened, cache: cacheSetting(for: plan))
         var engine = self.engine
-        engine.providers = providers(for: plan, ledger: RunCallLedger(store: store, runID: run.id))
-        let storeFirst = StoreFirstSink(store: store, downstream: [])
+        engine.providers = durable.providers(engine.providers)
         let configured = engine
-        let gated = gated(storeFirst)
-        _ = await watchingCancelRequests(runID: run.id) { await configured.execute(request, sink: gated) }
-        if let error = await storeFirst.storage.flush() {
-            log("\(storeFirst.storage.unwritten.count) event(s) of run \(run.id) could not be recorded: \(error.message)")
+        let gated = gated(durable.storeFirst([]))
+        _ = await durable.watchingCancelRequests(every: Self.cancelPollInterval) {
+            await configured.execute(request, sink: gated, resume: nil)
+        }
+        if let error = await durable.flush() {
+            log("\(durable.storage.unwritten.count) event(s) of run \(run.id) could not be recorded: \(error.message)")
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
-public import SluiceEngine
+import SluiceDurable
+import SluiceEngine
 import SluiceJSON
 public import SluicePlan
 public import SluiceRunLog
@@ -12,14 +13,13 @@ import Synchronization
 /// then lists server runs too, and `sluice runs resume` can continue one that was stopped.
 ///
 /// ```swift
-/// let executor = DurableRunExecutor(engine: EngineRunExecutor(providers: providers), store: try SQLiteRunStore(home: home))
+/// let executor = DurableRunExecutor(engine: EngineRunExecutor(providers: providers), store: OpenedStore(try SQLiteRunStore(home: home)))
 /// let manager = RunManager(executor: executor)
 /// ```
 public struct DurableRunExecutor: RunExecutor {
     public var engine: EngineRunExecutor
-    public var store: any RunStore
-    /// Where cached responses are kept (`nil`: no run is cached).
-    public var responseCache: (any ResponseCache)?
+    /// The store, with what its backend offers (response cache, MCP sessions, wake-ups, leases).
+    public var opened: OpenedStore
     /// `sluice serve --cache`: every run reuses responses. When nil, each plan's own `cache`
     /// setting decides.
     public var cacheAll: CacheSetting?
@@ -32,54 +32,35 @@ public struct DurableRunExecutor: RunExecutor {
     public var followPoll: Duration = .seconds(2)
     public var interruptedWait: Duration = .seconds(60)
 
-    /// - Parameter responseCache: defaults to `store` when it keeps responses too (SQLite does).
-    public init(
-        engine: EngineRunExecutor, store: any RunStore, responseCache: (any ResponseCache)? = nil, cacheAll: CacheSetting? = nil
-    ) {
+    public init(engine: EngineRunExecutor, store: OpenedStore, cacheAll: CacheSetting? = nil) {
         self.engine = engine
-        self.store = store
-        self.responseCache = responseCache ?? (store as? any ResponseCache)
+        self.opened = store
         self.cacheAll = cacheAll
     }
 
-    /// The providers of a run of `plan`: answered from the response cache when the server or
-    /// the plan asks for it, then (outermost) from the run's saved calls.
-    func providers(for plan: Plan, ledger: RunCallLedger) -> RunEngine.Providers {
-        var providers = engine.providers
-        if let setting = cacheAll ?? plan.cache, let responseCache {
-            let caching = ResponseCaching(cache: responseCache, timeToLive: setting.timeToLive)
-            providers.model = caching.model(providers.model)
-            providers.search = caching.search(providers.search)
-        }
-        providers.model = ledger.model(providers.model)
-        providers.search = ledger.search(providers.search)
-        return providers
+    /// Where runs are recorded.
+    public var store: any RunStore { opened.runs }
+    /// Where cached responses are kept (`nil`: no run is cached).
+    public var responseCache: (any ResponseCache)? { opened.cache }
+
+    /// The response cache setting of a run of `plan`: the server's (`--cache`), else the plan's.
+    func cacheSetting(for plan: Plan) -> CacheSetting? {
+        cacheAll ?? plan.cache
     }
 
     public func execute(_ request: RunRequest, sink: any EventSink) async -> RunResult {
         guard let plan = request.plan.plan else { return await engine.execute(request, sink: sink) }
         if request.resumesStoredRun { return await resumeStored(request, plan: plan, sink: sink) }
-        let identity = PlanIdentity(
-            name: plan.name, path: URL(fileURLWithPath: plan.source.path).standardizedFileURL.path,
-            contentHash: ContentHash.hex(of: plan.source.bytes))
+        let durable = DurableRun(newRunID: request.runID, store: opened, cache: cacheSetting(for: plan))
         do {
             var options: JSONObject = ["origin": "server"]
             if request.services.answersByRetry { options[Self.answersByRetryOption] = true }
-            try await store.createRun(NewRun(id: request.runID, plan: identity, inputs: request.inputs, options: .object(options), user: request.user))
+            try await durable.record(plan: PlanIdentity(plan), inputs: request.inputs, options: .object(options), user: request.user)
         } catch {
             // Never run what cannot be recorded: the client is told why.
             return RunResult(status: .failed, errorType: "store_unavailable", errorMessage: error.message, billing: ["billable": false, "units": 0])
         }
-        var engine = self.engine
-        engine.providers = providers(for: plan, ledger: RunCallLedger(store: store, runID: request.runID))
-        let storeFirst = StoreFirstSink(store: store, downstream: [sink])
-        let configured = engine
-        let gated = gated(storeFirst)
-        let result = await watchingCancelRequests(runID: request.runID) { await configured.execute(request, sink: gated) }
-        if let error = await storeFirst.storage.flush() {
-            FileHandle.standardError.write(Data("sluice serve: \(storeFirst.storage.unwritten.count) event(s) of run \(request.runID) could not be recorded: \(error.message)\n".utf8))
-        }
-        return result
+        return await execute(request, sink: sink, as: durable)
     }
 }
 
@@ -119,7 +100,7 @@ extension DurableRunExecutor {
     public func takeOverInterrupted(library: PlanLibrary, every interval: Duration, log: @escaping @Sendable (String) -> Void) async {
         let taken = TakenRuns()
         // On a store with wake-ups, a replica handing its runs back (SIGTERM) ends the wait.
-        let wakeups = store as? any RunEventWakeups
+        let wakeups = opened.wakeups
         _ = wakeups?.watchEvents(runID: handBackKey)
         defer { wakeups?.unwatchEvents(runID: handBackKey) }
         await withDiscardingTaskGroup { group in
@@ -155,23 +136,22 @@ extension DurableRunExecutor {
             log("cannot resume run \(run.id): the plan '\(run.plan.name)' is not served")
             return
         }
-        let prepared: PreparedResume
+        let durable: DurableRun
         do {
-            prepared = try await store.prepareResume(id: run.id)
+            durable = try await DurableRun.resuming(id: run.id, store: opened, cache: cacheSetting(for: plan))
         } catch {
             // `conflict`: another process claimed it first (or it ended meanwhile): it is theirs.
             log(error.code == .conflict ? "run \(run.id) was not resumed here: \(error.message)" : "cannot resume run \(run.id): \(error.message)")
             return
         }
-        let providers = providers(for: plan, ledger: prepared.ledger)
-        let sink = StoreEventSink(store: store)
-        log("resuming run \(run.id) (\(run.plan.name)) from seq \(prepared.state.nextSeq)")
-        let runEngine = RunEngine(providers: providers, configuration: engine.configuration)
-        let outcome = await watchingCancelRequests(runID: run.id) {
-            await runEngine.run(plan: plan, inputs: run.inputs, sinks: [gated(sink)], resume: prepared.state)
+        log("resuming run \(run.id) (\(run.plan.name)) from seq \(durable.resumeState?.nextSeq ?? 1)")
+        let runEngine = RunEngine(providers: durable.providers(engine.providers), configuration: engine.configuration)
+        let sinks: [any EventSink] = [gated(durable.storage)]
+        let outcome = await durable.watchingCancelRequests(every: Self.cancelPollInterval) {
+            await runEngine.run(plan: plan, inputs: run.inputs, sinks: sinks, resume: durable.resumeState)
         }
-        if let error = await sink.flush() {
-            log("\(sink.unwritten.count) event(s) of run \(run.id) could not be recorded: \(error.message)")
+        if let error = await durable.flush() {
+            log("\(durable.storage.unwritten.count) event(s) of run \(run.id) could not be recorded: \(error.message)")
         }
         log("resumed run \(run.id) \(outcome.status.rawValue)")
     }
@@ -190,20 +170,28 @@ extension DurableRunExecutor {
     /// restarted one): claims it, closes its dangling steps, and runs on from its checkpoints
     /// with the request's services, its events going to the store and to `sink`.
     func resumeStored(_ request: RunRequest, plan: Plan, sink: any EventSink) async -> RunResult {
-        let prepared: PreparedResume
+        let durable: DurableRun
         do {
-            prepared = try await store.prepareResume(id: request.runID)
+            durable = try await DurableRun.resuming(id: request.runID, store: opened, cache: cacheSetting(for: plan))
         } catch {
             return RunResult(status: .failed, errorType: "resume_failed", errorMessage: error.message, billing: ["billable": false])
         }
+        return await execute(request, sink: sink, as: durable)
+    }
+
+    /// Executes `request` as `durable` (a new run, recorded, or a stored one, claimed): its
+    /// events stored before `sink` sees them, cut off on a hand-back, cancelled by a request
+    /// in the store.
+    private func execute(_ request: RunRequest, sink: any EventSink, as durable: DurableRun) async -> RunResult {
         var engine = self.engine
-        engine.providers = providers(for: plan, ledger: prepared.ledger)
-        let storeFirst = StoreFirstSink(store: store, downstream: [sink])
+        engine.providers = durable.providers(engine.providers)
         let configured = engine
-        let gated = gated(storeFirst)
-        let result = await watchingCancelRequests(runID: request.runID) { await configured.execute(request, sink: gated, resume: prepared.state) }
-        if let error = await storeFirst.storage.flush() {
-            FileHandle.standardError.write(Data("sluice serve: \(storeFirst.storage.unwritten.count) event(s) of run \(request.runID) could not be recorded: \(error.message)\n".utf8))
+        let gated = gated(durable.storeFirst([sink]))
+        let result = await durable.watchingCancelRequests(every: Self.cancelPollInterval) {
+            await configured.execute(request, sink: gated, resume: durable.resumeState)
+        }
+        if let error = await durable.flush() {
+            FileHandle.standardError.write(Data("sluice serve: \(durable.storage.unwritten.count) event(s) of run \(request.runID) could not be recorded: \(error.message)\n".utf8))
         }
         return result
     }
@@ -238,30 +226,4 @@ private final class TakenRuns: Sendable {
 extension DurableRunExecutor {
     /// How often a running run looks at the store's cancel flag.
     static let cancelPollInterval = Duration.milliseconds(500)
-
-    /// Runs `work` (a run's execution) in its own task, cancelling it when the store says the
-    /// run was asked to stop elsewhere — `DELETE /v1/runs/{id}` on another replica sharing the
-    /// store, or `sluice runs cancel` — so it ends with `run.cancelled` as an in-process cancel
-    /// does. Cancelling the calling task cancels `work` too.
-    func watchingCancelRequests<T: Sendable>(runID: String, _ work: @escaping @Sendable () async -> T) async -> T {
-        let running = Task { await work() }
-        let store = self.store
-        let watcher = Task {
-            while !Task.isCancelled {
-                do { try await Task.sleep(for: Self.cancelPollInterval) } catch { return }
-                // A store that cannot be read only delays the check; the run reports store failures.
-                if (try? await store.isCancelRequested(id: runID)) == true {
-                    running.cancel()
-                    return
-                }
-            }
-        }
-        let result = await withTaskCancellationHandler {
-            await running.value
-        } onCancel: {
-            running.cancel()
-        }
-        watcher.cancel()
-        return result
-    }
 }

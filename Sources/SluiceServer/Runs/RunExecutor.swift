@@ -1,4 +1,4 @@
-public import SluiceEngine
+import SluiceEngine
 public import SluiceJSON
 public import SluiceProviders
 public import SluiceRunLog

@@ -1,4 +1,4 @@
-public import SluiceEngine
+import SluiceEngine
 import SluiceRunLog
 public import SluiceStore
 import Synchronization

@@ -15,7 +15,7 @@ extension RunManager {
     public func claimQueuedRuns(library: PlanLibrary, every interval: Duration, log: @escaping @Sendable (String) -> Void) async {
         guard let executor = executor as? DurableRunExecutor, let queue = executor.runQueue else { return }
         let plans = library.plans.map(\.name)
-        let wakeups = queue as? any RunEventWakeups
+        let wakeups = executor.opened.wakeups
         _ = wakeups?.watchEvents(runID: RunQueueWakeup.key)
         defer { wakeups?.unwatchEvents(runID: RunQueueWakeup.key) }
         let slots = self.slots

@@ -1,5 +1,5 @@
 import Foundation
-public import SluiceEngine
+import SluiceEngine
 public import SluiceJSON
 public import SluiceRunLog
 import Synchronization

@@ -19,6 +19,13 @@ public struct StoreFirstSink: EventBatchSink {
         self.downstream = downstream
     }
 
+    /// Stores through `storage` (a run's one store sink, whose retries and unwritten events its
+    /// owner reports).
+    public init(storage: StoreEventSink, downstream: [any EventSink]) {
+        self.storage = storage
+        self.downstream = downstream
+    }
+
     public func receive(batch: [RunEvent]) async {
         await storage.receive(batch: batch)
         for event in batch {
