@@ -6,14 +6,14 @@ import SluiceDurable
 import SluicePlan
 public import SluiceStore
 
-/// Work distribution on a shared queue (a store that is a ``RunQueue``: PostgreSQL). A run
+/// Work distribution on a shared queue (a store opened with a ``RunQueue``: PostgreSQL). A run
 /// that finds no free place on the replica that received it is queued in the store; a
 /// replica with room claims it (``RunManager/claimQueuedRuns(library:every:log:)``) and
 /// executes it with ``runClaimed(_:library:log:)``, and the receiving replica's record follows
 /// it from the store (``enqueueAndFollow(_:sink:)``), so every transport (REST, the seed
 /// routes, MCP call streams) streams it as if it ran there.
 extension DurableRunExecutor {
-    /// The store as a shared queue, if it is one.
+    /// The store's shared run queue, if its backend has one.
     var runQueue: (any RunQueue)? { opened.queue }
 
     /// Whether `request` may run on another replica: a new run on a shared queue that needs
