@@ -46,10 +46,12 @@ bench-wire: bootstrap
 
 # The PostgreSQL store: event appends, the run queue's claims, and the cross-replica event
 # latency through two release `sluice serve` replicas. Needs PostgreSQL installed (Debian's
-# postgresql package); a throwaway cluster is started and stopped. Its own build folder.
+# postgresql package); a throwaway cluster is started and stopped. Its own build folder
+# (`swift run` takes no --static-swift-stdlib: both are built, then the benchmark is run).
 bench-store: bootstrap
 	$(SWIFT) build $(RELEASE_FLAGS) --scratch-path .build-release --product sluice
-	$(SWIFT) run $(RELEASE_FLAGS) --scratch-path .build-release SluiceBenchmarks --store
+	$(SWIFT) build $(RELEASE_FLAGS) --scratch-path .build-release --product SluiceBenchmarks
+	.build-release/release/SluiceBenchmarks --store
 
 # Embed schemas/plan.schema.json in SluicePlan (run after editing the schema).
 .PHONY: schema
