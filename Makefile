@@ -1,7 +1,7 @@
 # The README's two commands: `make demo` (the main job) and `make test`.
 SWIFT ?= swift
 
-.PHONY: bootstrap build release demo test test-release bench bench-wire clean
+.PHONY: bootstrap build release demo test test-release bench bench-wire bench-store clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -43,6 +43,15 @@ bench: bootstrap
 bench-wire: bootstrap
 	$(SWIFT) build $(RELEASE_FLAGS) --product sluice
 	$(SWIFT) run $(RELEASE_FLAGS) SluiceBenchmarks --wire
+
+# The PostgreSQL store: event appends, the run queue's claims, and the cross-replica event
+# latency through two release `sluice serve` replicas. Needs PostgreSQL installed (Debian's
+# postgresql package); a throwaway cluster is started and stopped. Its own build folder
+# (`swift run` takes no --static-swift-stdlib: both are built, then the benchmark is run).
+bench-store: bootstrap
+	$(SWIFT) build $(RELEASE_FLAGS) --scratch-path .build-release --product sluice
+	$(SWIFT) build $(RELEASE_FLAGS) --scratch-path .build-release --product SluiceBenchmarks
+	.build-release/release/SluiceBenchmarks --store
 
 # Embed schemas/plan.schema.json in SluicePlan (run after editing the schema).
 .PHONY: schema
