@@ -1,7 +1,7 @@
 # The README's two commands: `make demo` (the main job) and `make test`.
 SWIFT ?= swift
 
-.PHONY: bootstrap build release demo test test-release bench bench-wire clean
+.PHONY: bootstrap build release demo test test-release bench bench-wire bench-store clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -35,14 +35,26 @@ test: bootstrap
 test-release: bootstrap
 	$(SWIFT) test -c release -Xswiftc -enable-testing --scratch-path .build-release
 
+# The benchmarks are built like `make release` (same folder, so nothing is rebuilt between them)
+# and run as built: `swift run` takes no --static-swift-stdlib.
 bench: bootstrap
-	$(SWIFT) run $(RELEASE_FLAGS) SluiceBenchmarks
+	$(SWIFT) build $(RELEASE_FLAGS) --product SluiceBenchmarks
+	.build/release/SluiceBenchmarks
 
 # The served path measured from outside: the release sluice binary on a socket, loopback fake
 # services with model latency, clients that parse every message (MCP, REST + SSE, sluice run).
 bench-wire: bootstrap
 	$(SWIFT) build $(RELEASE_FLAGS) --product sluice
-	$(SWIFT) run $(RELEASE_FLAGS) SluiceBenchmarks --wire
+	$(SWIFT) build $(RELEASE_FLAGS) --product SluiceBenchmarks
+	.build/release/SluiceBenchmarks --wire
+
+# The PostgreSQL store: event appends, the run queue's claims, and the cross-replica event
+# latency through two release `sluice serve` replicas. Needs PostgreSQL installed (Debian's
+# postgresql package); a throwaway cluster is started and stopped.
+bench-store: bootstrap
+	$(SWIFT) build $(RELEASE_FLAGS) --product sluice
+	$(SWIFT) build $(RELEASE_FLAGS) --product SluiceBenchmarks
+	.build/release/SluiceBenchmarks --store
 
 # Embed schemas/plan.schema.json in SluicePlan (run after editing the schema).
 .PHONY: schema

@@ -174,7 +174,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "SluiceBenchmarks",
-            dependencies: ["SluiceJSON", "SluicePlan", "SluiceRunLog", "SluiceEngine", "SluiceProviders", "SluiceFakeServices", "SluiceStore", "SluiceServer"],
+            // SluiceStorePostgres and SluiceTesting (its PostgresCluster) for `make bench-store`.
+            dependencies: [
+                "SluiceJSON", "SluicePlan", "SluiceRunLog", "SluiceEngine", "SluiceProviders", "SluiceFakeServices", "SluiceStore", "SluiceServer",
+                "SluiceStorePostgres", "SluiceTesting",
+            ],
             path: "Benchmarks/SluiceBenchmarks",
             swiftSettings: swiftSettings
         ),

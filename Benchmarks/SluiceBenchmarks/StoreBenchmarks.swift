@@ -6,7 +6,7 @@ import SluiceStore
 import Synchronization
 
 /// A run store in a temporary folder, for one benchmark.
-private struct BenchmarkStore {
+struct BenchmarkStore {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-bench-\(UUID().uuidString)").path
     var database: String { folder + "/runs.sqlite" }
 

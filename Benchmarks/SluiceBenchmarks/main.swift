@@ -22,15 +22,21 @@ enum BenchmarkRegistry {
 
     /// The served path from outside (`--wire`, `make bench-wire`): real processes and sockets.
     static let wire: [any Benchmark] = [WireBenchmark()]
+
+    /// The PostgreSQL store (`--store`, `make bench-store`): a throwaway cluster, and for the
+    /// cross-replica figure two real `sluice serve` replicas on it.
+    static let store: [any Benchmark] = [PostgresAppendBenchmark(), PostgresClaimBenchmark(), CrossReplicaLatencyBenchmark()]
 }
 
-/// Usage: SluiceBenchmarks [--wire] [--filter SUBSTRING] [--repetitions N]
+/// Usage: SluiceBenchmarks [--wire | --store] [--filter SUBSTRING] [--repetitions N]
 /// Prints one JSON object: `{"benchmarks": {name: result, ...}, ...}`. Run it in release.
 struct BenchmarkCommand {
     var filter: String?
     var repetitions = 5
     /// Run the wire benchmarks instead of the in-process ones.
     var wire = false
+    /// Run the PostgreSQL store benchmarks instead.
+    var store = false
 
     init(arguments: [String]) throws(UsageError) {
         var iterator = arguments.makeIterator()
@@ -38,6 +44,8 @@ struct BenchmarkCommand {
             switch argument {
             case "--wire":
                 wire = true
+            case "--store":
+                store = true
             case "--filter":
                 guard let value = iterator.next() else { throw UsageError(message: "--filter needs a value") }
                 filter = value
@@ -47,7 +55,7 @@ struct BenchmarkCommand {
                 }
                 repetitions = count
             default:
-                throw UsageError(message: "unknown argument '\(argument)'; usage: SluiceBenchmarks [--wire] [--filter SUBSTRING] [--repetitions N]")
+                throw UsageError(message: "unknown argument '\(argument)'; usage: SluiceBenchmarks [--wire | --store] [--filter SUBSTRING] [--repetitions N]")
             }
         }
     }
@@ -56,7 +64,8 @@ struct BenchmarkCommand {
         let context = BenchmarkContext(repetitions: repetitions)
         var results: [(String, JSONValue)] = []
         var failed = false
-        for benchmark in (wire ? BenchmarkRegistry.wire : BenchmarkRegistry.all) where filter.map({ benchmark.name.contains($0) }) ?? true {
+        let chosen = store ? BenchmarkRegistry.store : wire ? BenchmarkRegistry.wire : BenchmarkRegistry.all
+        for benchmark in chosen where filter.map({ benchmark.name.contains($0) }) ?? true {
             do {
                 results.append((benchmark.name, try benchmark.run(context)))
             } catch {

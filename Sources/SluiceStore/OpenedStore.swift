@@ -18,16 +18,19 @@ public struct OpenedStore: Sendable {
     public var wakeups: (any RunEventWakeups)?
     /// Leases a stopping server gives back (a store shared by replicas).
     public var leases: (any RunLeases)?
+    /// A run queue replicas claim from (a store shared by replicas).
+    public var queue: (any RunQueue)?
 
     public init(
         runs: any RunStore, cache: (any ResponseCache)? = nil, mcpSessions: (any MCPSessionStore)? = nil,
-        wakeups: (any RunEventWakeups)? = nil, leases: (any RunLeases)? = nil
+        wakeups: (any RunEventWakeups)? = nil, leases: (any RunLeases)? = nil, queue: (any RunQueue)? = nil
     ) {
         self.runs = runs
         self.cache = cache
         self.mcpSessions = mcpSessions
         self.wakeups = wakeups
         self.leases = leases
+        self.queue = queue
     }
 
     /// Where the runs are kept, to tell people (see ``RunStore/location``).

@@ -43,27 +43,51 @@ extension PostgresRunStore {
                 try await session.execute(insertEvents(chunk))
                 start += eventsPerStatement
             }
+            // The batch's checkpoints in one upsert (the last of a key wins, as one by one).
+            var checkpoints: [String: (seq: Int, checkpoint: StepCheckpoint)] = [:]
             for event in batch {
-                if let checkpoint = event.checkpoint {
-                    let output = checkpoint.output.serialized()
-                    let lifted = JSONValue.object(checkpoint.lifted).serialized()
-                    let failedItems = checkpoint.failedItems?.serialized()
-                    try await session.execute("""
-                        INSERT INTO checkpoints (run_id, key, output, lifted, failed_items, skipped, seq)
-                        VALUES (\(runID), \(checkpoint.key), \(output), \(lifted), \(failedItems), \(checkpoint.skipped), \(event.seq))
-                        ON CONFLICT (run_id, key) DO UPDATE SET output = excluded.output, lifted = excluded.lifted,
-                            failed_items = excluded.failed_items, skipped = excluded.skipped, seq = excluded.seq
-                        """)
-                }
-                if event.type.endsRun { try await recordEnd(event, in: session) }
+                if let checkpoint = event.checkpoint { checkpoints[checkpoint.key] = (event.seq, checkpoint) }
             }
-            try await session.execute("UPDATE runs SET last_seq = \(expected - 1), updated_at = \(Date().timeIntervalSince1970) WHERE id = \(runID)")
-            // Delivered at commit, to followers on every replica (the payload is only the run id,
-            // far under PostgreSQL's 8000-byte limit for any id a store accepts).
-            if runID.utf8.count < 4000 {
-                try await session.execute("SELECT pg_notify(\(PostgresRunStore.eventsChannel), \(runID))")
+            let saved = checkpoints.values.sorted { $0.seq < $1.seq }
+            start = 0
+            while start < saved.count {
+                try await session.execute(upsertCheckpoints(saved[start..<min(start + eventsPerStatement, saved.count)], runID: runID))
+                start += eventsPerStatement
             }
+            for event in batch where event.type.endsRun { try await recordEnd(event, in: session) }
+            // The NOTIFY is delivered at commit, to followers on every replica (the payload is
+            // only the run id, far under PostgreSQL's 8000-byte limit for any id a store accepts).
+            let notifies = runID.utf8.count < 4000
+            try await session.execute("""
+                WITH updated AS (UPDATE runs SET last_seq = \(expected - 1), updated_at = \(Date().timeIntervalSince1970) WHERE id = \(runID) RETURNING id)
+                SELECT pg_notify(\(PostgresRunStore.eventsChannel), id) FROM updated WHERE \(notifies)
+                """)
         }
+    }
+
+    /// One upsert of several checkpoints of a run (distinct keys), their values bound as parameters.
+    private static func upsertCheckpoints(_ saved: ArraySlice<(seq: Int, checkpoint: StepCheckpoint)>, runID: String) -> PostgresQuery {
+        var binds = PostgresBindings(capacity: saved.count * 7)
+        var rows: [String] = []
+        rows.reserveCapacity(saved.count)
+        for (seq, checkpoint) in saved {
+            let base = binds.count
+            binds.append(runID)
+            binds.append(checkpoint.key)
+            binds.append(checkpoint.output.serialized())
+            binds.append(JSONValue.object(checkpoint.lifted).serialized())
+            binds.append(checkpoint.failedItems?.serialized())
+            binds.append(checkpoint.skipped)
+            binds.append(seq)
+            rows.append("(" + (1...7).map { "$\(base + $0)" }.joined(separator: ", ") + ")")
+        }
+        return PostgresQuery(
+            unsafeSQL: """
+                INSERT INTO checkpoints (run_id, key, output, lifted, failed_items, skipped, seq) VALUES \(rows.joined(separator: ", "))
+                ON CONFLICT (run_id, key) DO UPDATE SET output = excluded.output, lifted = excluded.lifted,
+                    failed_items = excluded.failed_items, skipped = excluded.skipped, seq = excluded.seq
+                """,
+            binds: binds)
     }
 
     /// One INSERT of several events, their values bound as parameters.

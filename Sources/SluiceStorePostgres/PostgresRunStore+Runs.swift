@@ -95,20 +95,27 @@ extension PostgresRunStore {
             switch run.status {
             case .completed, .failed, .cancelled:
                 return run
+            case .running where try row["queued"].decode(Bool.self):
+                // Still queued: no replica executes it, so it ends here (and can no longer be claimed).
+                try await session.execute("UPDATE runs SET queued = FALSE WHERE id = \(id)")
+                return try await Self.recordCancel(of: run, reason: "cancelled while queued, before any replica took it", at: now, in: session)
             case .running:
                 try await session.execute("UPDATE runs SET cancel_requested = TRUE, updated_at = \(now.timeIntervalSince1970) WHERE id = \(id)")
                 run.cancelRequested = true
                 return run
             case .interrupted, .waiting:
                 // Nobody will write the end of this run: record it here, as the log's last event.
-                let event = RunEvent(
-                    seq: run.lastSeq + 1, runID: id, time: now, type: .runCancelled,
-                    data: ["reason": .string(run.status.cancelReason)])
-                try await Self.insert([event], in: session)
-                guard let ended = try await session.rows("SELECT \(unescaped: Self.runColumns) FROM runs WHERE id = \(id)").first else { return run }
-                return try Self.decodeRun(ended)
+                return try await Self.recordCancel(of: run, reason: run.status.cancelReason, at: now, in: session)
             }
         }
+    }
+
+    /// Ends a run nobody executes with `run.cancelled`, the log's last event.
+    private static func recordCancel(of run: StoredRun, reason: String, at now: Date, in session: PostgresSession) async throws -> StoredRun {
+        let event = RunEvent(seq: run.lastSeq + 1, runID: run.id, time: now, type: .runCancelled, data: ["reason": .string(reason)])
+        try await insert([event], in: session)
+        guard let ended = try await session.rows("SELECT \(unescaped: runColumns) FROM runs WHERE id = \(run.id)").first else { return run }
+        return try decodeRun(ended)
     }
 
     /// Gives up the leases of every run this process holds (SIGTERM on `sluice serve`): with no

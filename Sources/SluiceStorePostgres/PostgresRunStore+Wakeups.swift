@@ -150,8 +150,8 @@ extension PostgresRunStore: RunEventWakeups {}
 extension PostgresRunStore: RunLeases {}
 
 extension OpenedStore {
-    /// The shared store: every capability (runs, cached responses, MCP sessions, wake-ups, leases).
+    /// The shared store: every capability (runs, cached responses, MCP sessions, wake-ups, leases, the run queue).
     public init(_ store: PostgresRunStore) {
-        self.init(runs: store, cache: store, mcpSessions: store, wakeups: store, leases: store)
+        self.init(runs: store, cache: store, mcpSessions: store, wakeups: store, leases: store, queue: store)
     }
 }

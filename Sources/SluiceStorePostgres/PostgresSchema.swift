@@ -118,6 +118,12 @@ enum PostgresSchema {
             "CREATE INDEX mcp_streams_by_run ON mcp_streams (run_id)",
         ]),
         (2, "the question a waiting run waits on", ["ALTER TABLE runs ADD COLUMN pending_input TEXT"]),
+        // Runs received by a replica with no free place wait here until one with room claims
+        // them (`PostgresRunStore+Queue.swift`); the partial index keeps the claim's scan to them.
+        (3, "run queue", [
+            "ALTER TABLE runs ADD COLUMN queued BOOLEAN NOT NULL DEFAULT FALSE",
+            "CREATE INDEX runs_queue ON runs (created_at, id) WHERE queued",
+        ]),
     ]
 
     /// Brings the database up to the newest migration, in one transaction under the lock.

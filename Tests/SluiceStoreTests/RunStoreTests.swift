@@ -72,6 +72,22 @@ import Testing
         #expect(checkpoints["extra"]?.skipped == true)
     }
 
+    /// A batch saving one key twice (a loop step's checkpoint rewritten) keeps the later one,
+    /// as appending the events one by one would (PostgreSQL saves a batch's checkpoints in one upsert).
+    @Test(arguments: StoreBackend.all) func aKeySavedTwiceInOneBatchKeepsTheLaterCheckpoint(backend: StoreBackend) async throws {
+        let temporary = try await TemporaryStore(backend)
+        defer { temporary.remove() }
+        let store = temporary.store
+        try await store.createRun(StoreHarness.newRun("r1"))
+        let events = ["first", "second"].enumerated().map { index, text in
+            var event = RunEvent(seq: index + 1, runID: "r1", time: Date(), type: .stepCompleted, step: "loop", data: ["output": .string(text)])
+            event.checkpoint = StepCheckpoint(key: "loop", output: .string(text))
+            return event
+        }
+        try await store.append(events)
+        #expect(try await store.checkpoints(runID: "r1")["loop"]?.output == "second")
+    }
+
     @Test(arguments: StoreBackend.all) func listingFiltersAndOrdersNewestFirst(backend: StoreBackend) async throws {
         let temporary = try await TemporaryStore(backend)
         defer { temporary.remove() }

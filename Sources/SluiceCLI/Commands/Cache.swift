@@ -4,7 +4,7 @@ import SluiceStore
 /// `sluice cache clear`: forgets the responses `sluice run --cache` kept.
 struct Cache: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Manage the response cache of sluice run --cache.", subcommands: [CacheClear.self])
+        commandName: "cache", abstract: "Manage the response cache of sluice run --cache.", subcommands: [CacheClear.self])
 }
 
 struct CacheClear: AsyncParsableCommand {

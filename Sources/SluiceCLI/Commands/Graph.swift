@@ -4,7 +4,7 @@ import SluicePlan
 /// `sluice graph PLAN`: the plan as a Mermaid flowchart.
 struct Graph: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print a plan's steps as a Mermaid flowchart."
+        commandName: "graph", abstract: "Print a plan's steps as a Mermaid flowchart."
     )
 
     @Argument(help: "A plan file or plan name.")

@@ -5,7 +5,7 @@ import SluicePlan
 /// `sluice plans`: what the plans folder offers.
 struct Plans: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List the plans in the plans folder: name, title and description."
+        commandName: "plans", abstract: "List the plans in the plans folder: name, title and description."
     )
 
     @OptionGroup var directory: PlanDirectoryOptions

@@ -11,7 +11,7 @@ import SluiceTracing
 /// `sluice run PLAN`: runs a plan, streaming its events, and exits with the run's outcome.
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a plan.",
+        commandName: "run", abstract: "Run a plan.",
         discussion: """
             Inputs come from --inputs FILE.json, then each --input name=value (typed by the plan's \
             input schema: numbers, booleans, JSON arrays and objects), then the schema's defaults.

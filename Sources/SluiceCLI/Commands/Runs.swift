@@ -8,7 +8,7 @@ import SluiceStore
 /// `sluice runs …`: the runs kept in the store (`SLUICE_HOME`, default ./.sluice).
 struct Runs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List, inspect, cancel, resume and prune recorded runs.",
+        commandName: "runs", abstract: "List, inspect, cancel, resume and prune recorded runs.",
         discussion: "Runs are kept in $SLUICE_HOME/runs.sqlite (default ./.sluice/runs.sqlite), or in the PostgreSQL database of --store / $SLUICE_STORE.",
         subcommands: [RunsList.self, RunsShow.self, RunsEvents.self, RunsCancel.self, RunsResume.self, RunsPrune.self],
         defaultSubcommand: RunsList.self

@@ -5,7 +5,7 @@ import SluicePlan
 /// `sluice schema [PLAN]`: the plan language's JSON Schema, or one plan's input and output schemas.
 struct Schema: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print the JSON Schema of plans, or of one plan's inputs and output.",
+        commandName: "schema", abstract: "Print the JSON Schema of plans, or of one plan's inputs and output.",
         discussion: "Without PLAN, prints schemas/plan.schema.json (for editors). With PLAN, prints {\"inputs\": …, \"output\": …}."
     )
 

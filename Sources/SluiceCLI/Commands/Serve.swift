@@ -10,7 +10,7 @@ import SluiceTracing
 /// `sluice serve`: every plan as an MCP tool (stdio, or streamable HTTP at /mcp) plus REST + SSE.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve the plans: MCP over stdio (--stdio), or HTTP with MCP at /mcp, REST + SSE under /v1, web pages at /.",
+        commandName: "serve", abstract: "Serve the plans: MCP over stdio (--stdio), or HTTP with MCP at /mcp, REST + SSE under /v1, web pages at /.",
         discussion: """
             Environment: SLUICE_API_KEYS="key1:alice,key2:bob" requires a key on every HTTP route but /healthz and the web pages (which ask for it). \
             SLUICE_MODEL=sampling runs model steps through the MCP client's sampling/createMessage when it offers it.
@@ -119,6 +119,7 @@ struct Serve: AsyncParsableCommand {
         let traces = try TraceExport.startForCLI(environment: environment, redactor: configuration.redactor)
         engineExecutor.traces = traces
         let limits = ServingLimits(runsPerUser: runsPerUser, sessionsPerUser: sessionsPerUser, concurrentRuns: maxRuns, queuedRuns: maxQueuedRuns)
+        let followPoll = Duration.seconds(try followPoll(environment: environment))
         let runs = RunManager(
             executor: noStore ? engineExecutor : try await durable(engineExecutor, environment: environment), observer: metrics, limits: limits)
         var mcpConfiguration = MCPServer.Configuration(useClientSampling: sampling)
@@ -138,6 +139,7 @@ struct Serve: AsyncParsableCommand {
         if stdio {
             await withDiscardingTaskGroup { group in
                 group.addTask { await runs.run() }
+                group.addTask { await runs.claimQueuedRuns(library: library, every: followPoll) { Terminal.error("sluice: \($0)") } }
                 await StdioMCPTransport(server: mcp).run()
                 await runs.drain(gracePeriod: .zero)
                 group.cancelAll()
@@ -161,13 +163,15 @@ struct Serve: AsyncParsableCommand {
         serverConfiguration.bodyTimeout = .seconds(bodyTimeout)
         serverConfiguration.maxConnections = maxConnections
         serverConfiguration.limits = limits
-        serverConfiguration.storeFollowPoll = .seconds(try followPoll(environment: environment))
+        serverConfiguration.storeFollowPoll = followPoll
         let server = SluiceHTTPServer(mcp: mcp, configuration: serverConfiguration, metrics: metrics)
         let plans = library.plans.count
         // Interrupted server runs continue alongside; stopping the server cancels them (or hands them back).
         let resumer = noResume ? nil : runs.executor as? DurableRunExecutor
         let handBack = (runs.executor as? DurableRunExecutor)?.handBack
         try await withThrowingTaskGroup(of: Void.self) { group in
+            // A shared queue: take the runs any replica queued while this one has room.
+            group.addTask { await runs.claimQueuedRuns(library: library, every: followPoll) { Terminal.error("sluice: \($0)") } }
             if let resumer {
                 if store.resolved(environment: environment) != nil {
                     // A shared store: keep taking over what replicas that died leave behind.
@@ -246,12 +250,20 @@ extension Serve {
     /// opened stops the server before it serves anything.
     fileprivate func durable(_ executor: EngineRunExecutor, environment: [String: String]) async throws -> DurableRunExecutor {
         let ttl = try cacheTTL.map { try DurationText.seconds($0, option: "--cache-ttl") }
+        let poll = try followPoll(environment: environment)
         do {
             let opened = try await store.open(environment: environment)
             var durable = DurableRunExecutor(engine: executor, store: opened, cacheAll: cache ? CacheSetting(timeToLive: ttl) : nil)
             if let leases = opened.leases {
                 // Replicas share the store: SIGTERM hands the runs back for another to take over.
                 durable.handBack = RunHandBack { () async throws(StoreError) in try await leases.releaseLeases() }
+            }
+            if opened.queue != nil {
+                // A run queued here and executed by another replica is followed like a run on
+                // another replica (`GET /v1/runs/{id}/events`): the same poll, and an interrupted
+                // one is waited for until a replica takes it over when its lease runs out.
+                durable.followPoll = .seconds(poll)
+                durable.interruptedWait = .seconds(max(try store.leaseTimeout(environment: environment) * 2, 30))
             }
             return durable
         } catch {

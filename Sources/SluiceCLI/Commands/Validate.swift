@@ -4,7 +4,7 @@ import SluicePlan
 /// `sluice validate PLAN...`: every static check, every problem reported, nothing run.
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check plans without running them.",
+        commandName: "validate", abstract: "Check plans without running them.",
         discussion: """
             Reports every problem as FILE:LINE:COL: error: MESSAGE (at /json/pointer).
             Exits 0 when all plans are valid, 2 otherwise.

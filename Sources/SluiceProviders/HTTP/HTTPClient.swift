@@ -65,12 +65,16 @@ public struct HTTPStreamingResponse: Sendable {
 /// transfer; cancellation makes `next()` throw `CancellationError`.
 public struct HTTPBody: AsyncSequence, Sendable {
     public typealias Element = [UInt8]
-    private let lease: TransferLease
+    let lease: TransferLease
 
     init(transfer: CurlTransfer, loop: CurlMultiLoop) {
         lease = TransferLease(transfer: transfer, loop: loop)
-        transfer.bodyContinuation.onTermination = { [transfer] termination in
-            if case .cancelled = termination { loop.cancel(transfer) }
+        // Weak: the transfer owns this stream, so a strong capture is a cycle. The stream drops
+        // its handler when it finishes, but not one set after it finished (a short response
+        // can end on the loop thread before this runs), and then every such transfer, with
+        // its libcurl handle and request body, stayed for the life of the process.
+        transfer.bodyContinuation.onTermination = { [weak transfer] termination in
+            if case .cancelled = termination, let transfer { loop.cancel(transfer) }
         }
     }
 

@@ -190,22 +190,7 @@ private final class StoredCallFeed: Sendable {
 
     /// How a stored run ended, as the run manager reports it; nil while it has not ended.
     static func result(of run: StoredRun) -> RunResult? {
-        let usage = run.usage ?? .null
-        let billing = run.billing ?? .null
-        switch run.status {
-        case .completed:
-            return RunResult(status: .completed, result: run.result, billing: billing, usage: usage)
-        case .failed:
-            return RunResult(
-                status: .failed, errorType: run.error?["type"]?.stringValue ?? "failed",
-                errorMessage: run.error?["message"]?.stringValue ?? "the run failed", billing: billing, usage: usage)
-        case .cancelled:
-            return RunResult(
-                status: .cancelled, errorType: run.error?["type"]?.stringValue ?? "cancelled",
-                errorMessage: run.error?["message"]?.stringValue ?? "the run was cancelled", billing: billing, usage: usage)
-        case .running, .interrupted, .waiting:
-            return nil
-        }
+        RunResult(stored: run)
     }
 
     private static func json(_ text: String, what: String) -> JSONValue? {

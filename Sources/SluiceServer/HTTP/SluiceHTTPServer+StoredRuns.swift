@@ -132,8 +132,14 @@ final class StoredEventFeed: Sendable {
                     continue
                 }
                 guard let run = try await store.run(id: runID), run.status == .running || waitsForResume(run.status) else {
-                    state.withLock { $0.done = true }
-                    return nil
+                    // Its end may have been stored between the two reads: the log once more.
+                    let rest = try await store.events(runID: runID, after: last, limit: nil)
+                    state.withLock { state in
+                        state.buffer = rest
+                        state.last = rest.last?.seq ?? state.last
+                        state.done = true
+                    }
+                    continue
                 }
                 if let wakeups, let seen {
                     await wakeups.waitForEvents(runID: runID, seen: seen, timeout: run.status == .running ? safetyPoll : .milliseconds(200))

@@ -25,6 +25,12 @@ public struct DurableRunExecutor: RunExecutor {
     public var cacheAll: CacheSetting?
     /// Set on a shared store: SIGTERM hands the runs back instead of cancelling them.
     public var handBack: RunHandBack?
+    /// On a shared queue (``RunQueue``), how a run queued here and executed elsewhere is
+    /// followed: the safety-net poll between wake-ups (`SLUICE_STORE_FOLLOW_POLL`), and how
+    /// long it is waited for while interrupted (its executing replica died; another takes it
+    /// over when the lease runs out).
+    public var followPoll: Duration = .seconds(2)
+    public var interruptedWait: Duration = .seconds(60)
 
     public init(engine: EngineRunExecutor, store: OpenedStore, cacheAll: CacheSetting? = nil) {
         self.engine = engine

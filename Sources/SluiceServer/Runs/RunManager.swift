@@ -36,7 +36,7 @@ public final class RunManager: Sendable {
     private let jobs: AsyncStream<Job>
     private let jobsContinuation: AsyncStream<Job>.Continuation
     public let limits: ServingLimits
-    private let slots: RunSlots
+    let slots: RunSlots
     private let admission = Mutex(Admission())
 
     /// Runs started and not finished, per user and in all; whether new runs are taken.
@@ -165,14 +165,24 @@ public final class RunManager: Sendable {
         }
     }
 
+    /// Whether new runs are still taken (not draining).
+    var isAccepting: Bool { admission.withLock { $0.accepting } }
+
     private func execute(_ job: Job) async {
         let record = job.record
         defer { release(record.user) }
-        await slots.acquire()
-        defer { slots.release() }
+        // On a shared queue, a run that finds no free place here waits in the store for any
+        // replica with room, and this record follows it; otherwise it waits for a place here.
+        let queue = (executor as? DurableRunExecutor).flatMap { $0.distributes(job.request) ? $0 : nil }
+        let placedHere = queue == nil || slots.tryAcquire()
+        if queue == nil { await slots.acquire() }
+        defer { if placedHere { slots.release() } }
         let sink = RecordingSink(record: record, observer: observer, plan: record.planName)
         let result: RunResult = await withTaskGroup(of: RunResult?.self) { group in
-            group.addTask { await self.executor.execute(job.request, sink: sink) }
+            group.addTask {
+                if let queue, !placedHere { return await queue.enqueueAndFollow(job.request, sink: sink) }
+                return await self.executor.execute(job.request, sink: sink)
+            }
             group.addTask {
                 await record.waitForCancelRequest()
                 return nil

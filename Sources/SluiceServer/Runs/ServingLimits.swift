@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// How much of the server one user, and everyone together, may hold at once. Past a limit the
@@ -46,6 +47,8 @@ final class RunSlots: Sendable {
     private struct State {
         var free: Int
         var waiting: [CheckedContinuation<Void, Never>] = []
+        /// Waiting for a place to be free without taking it (see ``waitUntilFree()``).
+        var watchers: [UUID: CheckedContinuation<Void, Never>] = [:]
     }
     private let state: Mutex<State>
 
@@ -74,15 +77,46 @@ final class RunSlots: Sendable {
         }
     }
 
+    /// Takes a place if one is free, without waiting.
+    func tryAcquire() -> Bool {
+        state.withLock { state in
+            guard state.free > 0 else { return false }
+            state.free -= 1
+            return true
+        }
+    }
+
     /// Gives a place back, to the first waiting run if any.
     func release() {
-        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let (next, watchers) = state.withLock { state -> (CheckedContinuation<Void, Never>?, [CheckedContinuation<Void, Never>]) in
             if state.waiting.isEmpty {
                 state.free += 1
-                return nil
+                let watchers = Array(state.watchers.values)
+                state.watchers = [:]
+                return (nil, watchers)
             }
-            return state.waiting.removeFirst()
+            return (state.waiting.removeFirst(), [])
         }
         next?.resume()
+        watchers.forEach { $0.resume() }
+    }
+
+    /// Returns once a place is free (at once if one is), or when the task is cancelled; takes
+    /// nothing (the shared queue's claim loop, ``RunManager/claimQueuedRuns(library:every:log:)``).
+    func waitUntilFree() async {
+        let id = UUID()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state -> Bool in
+                    guard state.free == 0, !Task.isCancelled else { return true }
+                    state.watchers[id] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            let watcher = state.withLock { $0.watchers.removeValue(forKey: id) }
+            watcher?.resume()
+        }
     }
 }
