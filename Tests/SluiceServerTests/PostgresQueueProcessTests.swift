@@ -19,9 +19,9 @@ struct PostgresQueueProcessTests {
         // through NOTIFY wake-ups.
         let environment = ["SLUICE_STORE": url, "SLUICE_STORE_FOLLOW_POLL": "1h"]
         let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, arguments: ["--max-runs", "1"], environment: environment)
-        defer { first.stop() }
+        defer { first.terminate() }
         let second = try await ServeProcess(home: homes[1], delayMilliseconds: 100, environment: environment)
-        defer { second.stop() }
+        defer { second.terminate() }
 
         var runIDs: [String] = []
         for _ in 0..<2 {
@@ -70,9 +70,9 @@ struct PostgresQueueProcessTests {
         defer { homes.forEach(Replicas.remove) }
         let environment = ["SLUICE_STORE": url]
         let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, arguments: ["--max-runs", "1"], environment: environment)
-        defer { first.stop() }
+        defer { first.terminate() }
         let second = try await ServeProcess(home: homes[1], delayMilliseconds: 100, environment: environment)
-        defer { second.stop() }
+        defer { second.terminate() }
         var runIDs: [String] = []
         for _ in 0..<2 {
             let started = try await HTTP.request(first.port, "POST", "/v1/plans/news_report/runs", json: ["inputs": ["task": "AI agents"]])
@@ -104,9 +104,9 @@ struct PostgresQueueProcessTests {
         defer { homes.forEach(Replicas.remove) }
         let environment = ["SLUICE_STORE": url]
         let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, arguments: ["--max-runs", "1"], environment: environment)
-        defer { first.stop() }
+        defer { first.terminate() }
         let second = try await ServeProcess(home: homes[1], delayMilliseconds: 100, environment: environment)
-        defer { second.stop() }
+        defer { second.terminate() }
         // The first replica's one place is taken.
         let busy = try await HTTP.request(first.port, "POST", "/v1/plans/news_report/runs", json: ["inputs": ["task": "AI agents"]])
         let busyID = try #require(busy.json?["run_id"]?.stringValue)
@@ -156,10 +156,10 @@ struct PostgresQueueProcessTests {
             try await Task.sleep(for: .milliseconds(50))
         }
         try #require(queued == "t", "the second run was not queued: '\(queued)'\n\(first.stderr)")
-        first.kill()
+        await first.kill()
 
         let second = try await ServeProcess(home: homes[1], delayMilliseconds: 20, environment: environment)
-        defer { second.stop() }
+        defer { second.terminate() }
         let (head, reader, _) = try await HTTP.sse(second.port, "GET", "/v1/runs/\(queuedID)/events")
         #expect(head.status == 200, "\(second.stderr)")
         let events = await HTTP.drain(reader)
