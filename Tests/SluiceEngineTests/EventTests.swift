@@ -40,7 +40,7 @@ import Testing
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct EventBusTests {
+@Suite(.timeLimit(.minutes(2))) struct EventBusTests {
     @Test func numbersEventsFromOneInDeliveryOrder() async {
         let sink = RecordingEventSink()
         let bus = EventBus(runID: "r", sinks: [sink])

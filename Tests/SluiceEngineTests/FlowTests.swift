@@ -9,7 +9,7 @@ import Synchronization
 import Testing
 
 /// map and loop: order, concurrency, failure policy, rounds and the best attempt.
-@Suite(.timeLimit(.minutes(1))) struct FlowTests {
+@Suite(.timeLimit(.minutes(2))) struct FlowTests {
     static let mapPlan = #"""
     {"name": "p", "models": {"default": "x:m"},
      "steps": [{"id": "each", "kind": "map", "over": "inputs.items", "as": "thing", "concurrency": 3,

@@ -9,7 +9,7 @@ import Synchronization
 import Testing
 
 /// Retries, timeouts, budgets and cancellation.
-@Suite(.timeLimit(.minutes(1))) struct LimitsTests {
+@Suite(.timeLimit(.minutes(2))) struct LimitsTests {
     @Test func transientProviderErrorsAreRetriedWithBackoff() async throws {
         let plan = try Harness.plan(#"""
         {"name": "p", "models": {"default": "x:m"},
