@@ -113,14 +113,33 @@ public struct DurableRun: Sendable {
     /// cancel does. Cancelling the calling task (Ctrl-C) cancels `work` too.
     ///
     /// The flag is read every `interval`; a store that cannot be read only delays the check
-    /// (the run reports store failures itself).
-    public func watchingCancelRequests<T: Sendable>(every interval: Duration, _ work: @escaping @Sendable () async -> T) async -> T {
+    /// (the run reports store failures itself). A store with wake-ups (PostgreSQL) says when a
+    /// cancel was requested, so the flag is read then, and only every `safetyNet` besides (a
+    /// wake-up lost with a dropped connection is made up for when listening starts again).
+    public func watchingCancelRequests<T: Sendable>(
+        every interval: Duration, safetyNet: Duration = .seconds(5), _ work: @escaping @Sendable () async -> T
+    ) async -> T {
         let running = Task { await work() }
         let store = self.store.runs
         let runID = self.runID
+        let wakeups = self.store.wakeups
         let watcher = Task {
+            let key = RunCancelWakeup.key(runID: runID)
+            var seen = wakeups?.watchEvents(runID: key)
+            defer { wakeups?.unwatchEvents(runID: key) }
+            // Asked before the watch began: no wake-up will come for it.
+            if seen != nil, (try? await store.isCancelRequested(id: runID)) == true {
+                running.cancel()
+                return
+            }
             while !Task.isCancelled {
-                do { try await Task.sleep(for: interval) } catch { return }
+                if let wakeups, let generation = seen {
+                    await wakeups.waitForEvents(runID: key, seen: generation, timeout: safetyNet)
+                    seen = wakeups.eventGeneration(runID: key)
+                } else {
+                    do { try await Task.sleep(for: interval) } catch { return }
+                }
+                if Task.isCancelled { return }
                 if (try? await store.isCancelRequested(id: runID)) == true {
                     running.cancel()
                     return

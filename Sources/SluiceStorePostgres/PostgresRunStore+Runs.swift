@@ -101,6 +101,8 @@ extension PostgresRunStore {
                 return try await Self.recordCancel(of: run, reason: "cancelled while queued, before any replica took it", at: now, in: session)
             case .running:
                 try await session.execute("UPDATE runs SET cancel_requested = TRUE, updated_at = \(now.timeIntervalSince1970) WHERE id = \(id)")
+                // Wakes the replica executing it (delivered at commit, after the flag is set).
+                try await session.execute("SELECT pg_notify(\(PostgresRunStore.eventsChannel), \(RunCancelWakeup.key(runID: id)))")
                 run.cancelRequested = true
                 return run
             case .interrupted, .waiting:

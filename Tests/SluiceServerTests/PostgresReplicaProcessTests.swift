@@ -181,13 +181,16 @@ struct PostgresReplicaProcessTests {
 
     /// `DELETE /v1/runs/{id}` on the replica that does not execute the run: the executing one
     /// sees the store's cancel flag and ends the run with `run.cancelled`.
+    /// The cancel reaches the executing replica by NOTIFY: with the safety-net poll at an hour,
+    /// a replica that only read the flag now and then would finish the run instead.
     @Test func aRunIsCancelledFromAnotherReplica() async throws {
         let (url, database) = try await Self.newDatabase()
         let homes = [Self.scratchHome(), Self.scratchHome()]
         defer { homes.forEach(Self.remove) }
-        let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, environment: ["SLUICE_STORE": url])
+        let environment = ["SLUICE_STORE": url, "SLUICE_STORE_FOLLOW_POLL": "1h"]
+        let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, environment: environment)
         defer { first.terminate() }
-        let second = try await ServeProcess(home: homes[1], delayMilliseconds: 100, environment: ["SLUICE_STORE": url])
+        let second = try await ServeProcess(home: homes[1], delayMilliseconds: 100, environment: environment)
         defer { second.terminate() }
 
         let started = try await HTTP.request(first.port, "POST", "/v1/plans/news_report/runs", json: ["inputs": ["task": "AI agents"]])

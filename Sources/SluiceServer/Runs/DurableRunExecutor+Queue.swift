@@ -101,7 +101,7 @@ extension DurableRunExecutor {
         engine.providers = durable.providers(engine.providers)
         let configured = engine
         let gated = gated(durable.storeFirst([]))
-        _ = await durable.watchingCancelRequests(every: Self.cancelPollInterval) {
+        _ = await durable.watchingCancelRequests(every: Self.cancelPollInterval, safetyNet: followPoll) {
             await configured.execute(request, sink: gated, resume: nil)
         }
         if let error = await durable.flush() {

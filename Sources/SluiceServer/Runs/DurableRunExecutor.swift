@@ -28,7 +28,8 @@ public struct DurableRunExecutor: RunExecutor {
     /// On a shared queue (``RunQueue``), how a run queued here and executed elsewhere is
     /// followed: the safety-net poll between wake-ups (`SLUICE_STORE_FOLLOW_POLL`), and how
     /// long it is waited for while interrupted (its executing replica died; another takes it
-    /// over when the lease runs out).
+    /// over when the lease runs out). The same poll backs up the cancel wake-ups of a run
+    /// executing here (see ``SluiceDurable/DurableRun/watchingCancelRequests(every:safetyNet:_:)``).
     public var followPoll: Duration = .seconds(2)
     public var interruptedWait: Duration = .seconds(60)
 
@@ -168,7 +169,7 @@ extension DurableRunExecutor {
         log("resuming run \(run.id) (\(run.plan.name)) from seq \(durable.resumeState.map { String($0.nextSeq) } ?? "?")")
         let runEngine = RunEngine(providers: durable.providers(engine.providers), configuration: engine.configuration)
         let sinks: [any EventSink] = [gated(durable.storage)]
-        let outcome = await durable.watchingCancelRequests(every: Self.cancelPollInterval) {
+        let outcome = await durable.watchingCancelRequests(every: Self.cancelPollInterval, safetyNet: followPoll) {
             await runEngine.run(plan: plan, inputs: run.inputs, sinks: sinks, resume: durable.resumeState)
         }
         if let error = await durable.flush() {
@@ -216,7 +217,7 @@ extension DurableRunExecutor {
         let recorded = gated(durable.storeFirst([sink]))
         let gated: any EventBatchSink = release?.gate(recorded) ?? recorded
         let running = Task {
-            await durable.watchingCancelRequests(every: Self.cancelPollInterval) {
+            await durable.watchingCancelRequests(every: Self.cancelPollInterval, safetyNet: followPoll) {
                 await configured.execute(prepared, sink: gated, resume: durable.resumeState)
             }
         }

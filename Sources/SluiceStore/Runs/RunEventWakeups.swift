@@ -19,3 +19,10 @@ public protocol RunLeases: Sendable {
     /// Gives back the leases of the runs this process owns; they read as interrupted at once.
     func releaseLeases() async throws(StoreError)
 }
+
+/// The wake-up key a cancel request of run `runID` sends (`sluice runs cancel`, `DELETE
+/// /v1/runs/{id}` on any replica): the process executing the run waits on it instead of
+/// reading the run's cancel flag over and over. No run id has a colon, so it names no run.
+public enum RunCancelWakeup {
+    public static func key(runID: String) -> String { "cancel:" + runID }
+}
