@@ -13,12 +13,14 @@ import Testing
     /// Polls `tasks/get` until `done` holds for the task (the server says how often; the test
     /// only bounds the number of polls).
     static func poll(_ client: MCPTestClient, _ taskID: String, until done: (JSONValue) -> Bool) async throws -> JSONValue {
+        var last = JSONValue.null
         for _ in 0..<2000 {
             let task = try #require(try await client.modern("tasks/get", ["taskId": .string(taskID)], capabilities: tasks)["result"])
             if done(task) { return task }
+            last = task
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw MCPTestClient.Failure(description: "task \(taskID) never got there")
+        throw MCPTestClient.Failure(description: "task \(taskID) never got there; last: \(last.serialized(pretty: false).prefix(600))")
     }
 
     @Test func aLongPlanIsATaskPolledAnsweredAndIsolated() async throws {
