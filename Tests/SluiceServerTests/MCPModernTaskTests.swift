@@ -74,7 +74,15 @@ import Testing
             let second = try #require(try await alice.modern("tools/call", ["name": "news_report", "arguments": ["task": "AI agents", "auto_confirm": false]], capabilities: Self.tasks)["result"]?["taskId"]?.stringValue)
             #expect(try await alice.modern("tasks/cancel", ["taskId": .string(second)], capabilities: Self.tasks)["result"]?["resultType"] == "complete")
             // Cancelled while it ran here, or while it waited in the store: cancelled either way.
-            let cancelled = try await Self.poll(alice, second) { ["completed", "failed", "cancelled"].contains($0["status"]?.stringValue ?? "") }
+            let cancelled: JSONValue
+            do {
+                cancelled = try await Self.poll(alice, second) { ["completed", "failed", "cancelled"].contains($0["status"]?.stringValue ?? "") }
+            } catch {
+                let log = try await durable.store.events(runID: second, after: 0, limit: nil)
+                let stored = try await durable.store.run(id: second)
+                Issue.record("\(error); store: \(stored.map { "\($0.status) cancel_requested=\($0.cancelRequested) owner=\($0.owner ?? "-")" } ?? "none"); log: \(log.map { "\($0.seq):\($0.type.rawValue)" })")
+                throw error
+            }
             #expect(cancelled["status"] == "cancelled")
             #expect(try await durable.store.run(id: second)?.status == .cancelled)
             await alice.close()

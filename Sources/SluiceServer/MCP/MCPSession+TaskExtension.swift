@@ -75,10 +75,18 @@ extension MCPSession {
                 local.cancel(reason: "the client cancelled the task")
                 // It may be parking at its question just now (its run.cancelled would then be
                 // dropped): the store's request covers that; a running run ends as asked anyway.
-                if let durable { _ = try? await durable.store.requestCancel(id: taskID) }
+                if let durable {
+                    _ = try? await durable.store.requestCancel(id: taskID)
+                    // Once this process is done with it, whatever it left — a run parked at its
+                    // question while the cancel was on its way — is cancelled in the store.
+                    _ = await local.waitForResult()
+                    if let stored = try? await durable.store.run(id: taskID), stored.status == .waiting {
+                        _ = try? await durable.store.requestCancel(id: taskID)
+                    }
+                }
             } else if let durable {
                 guard let stored = try? await durable.store.run(id: taskID), stored.user == user else { throw Self.unknownTask }
-                if !stored.status.isFinished { _ = try? await durable.store.requestCancel(id: taskID) }
+                if !stored.status.isFinished || stored.status == .interrupted { _ = try? await durable.store.requestCancel(id: taskID) }
             } else {
                 throw Self.unknownTask
             }
