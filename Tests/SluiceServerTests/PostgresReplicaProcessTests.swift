@@ -112,17 +112,7 @@ struct PostgresReplicaProcessTests {
         let ids = (before + after).compactMap { $0.id.flatMap { Int($0) } }
         #expect(ids == Array(1...ids.count))
         #expect(try await Self.psql("SELECT status || ' ' || resumes FROM runs WHERE id = '\(runID)'", database: database) == "completed 1")
-        // Every model call is paid once: the paid calls of the killed part and of the resumed
-        // part are different steps, items and rounds, and together no more than a whole run's.
-        let paid = try await Self.psql("""
-            SELECT e.seq > r.seq, e.step || '/' || coalesce(e.item::text, '') || '/' || coalesce(e.iteration::text, '')
-            FROM events e, (SELECT seq FROM events WHERE run_id = '\(runID)' AND type = 'run.resumed') r
-            WHERE e.run_id = '\(runID)' AND e.type = 'model.usage' AND e.data NOT LIKE '%"cache":%'
-            """, database: database).split(separator: "\n").map { $0.split(separator: "|", maxSplits: 1).map(String.init) }
-        let paidBefore = paid.filter { $0.first == "f" }.compactMap(\.last)
-        let paidAfter = paid.filter { $0.first == "t" }.compactMap(\.last)
-        #expect(!paidBefore.isEmpty)
-        #expect(Set(paidBefore).isDisjoint(with: Set(paidAfter)), "paid again: \(Set(paidBefore).intersection(Set(paidAfter)))")
+        try await Self.expectNoModelCallPaidTwice(runID: runID, database: database)
     }
 
     /// SIGTERM on the replica executing a run: it stops the run without ending it (no
@@ -168,21 +158,12 @@ struct PostgresReplicaProcessTests {
         #expect(ids == Array(1...ids.count))
         #expect(try await Self.psql("SELECT count(*) FROM events WHERE run_id = '\(runID)'", database: database) == "\(ids.count)")
         #expect(try await Self.psql("SELECT status || ' ' || resumes FROM runs WHERE id = '\(runID)'", database: database) == "completed 1")
-        let paid = try await Self.psql("""
-            SELECT e.seq > r.seq, e.step || '/' || coalesce(e.item::text, '') || '/' || coalesce(e.iteration::text, '')
-            FROM events e, (SELECT seq FROM events WHERE run_id = '\(runID)' AND type = 'run.resumed') r
-            WHERE e.run_id = '\(runID)' AND e.type = 'model.usage' AND e.data NOT LIKE '%"cache":%'
-            """, database: database).split(separator: "\n").map { $0.split(separator: "|", maxSplits: 1).map(String.init) }
-        let paidBefore = paid.filter { $0.first == "f" }.compactMap(\.last)
-        let paidAfter = paid.filter { $0.first == "t" }.compactMap(\.last)
-        #expect(!paidBefore.isEmpty)
-        #expect(Set(paidBefore).isDisjoint(with: Set(paidAfter)), "paid again: \(Set(paidBefore).intersection(Set(paidAfter)))")
+        try await Self.expectNoModelCallPaidTwice(runID: runID, database: database)
     }
 
     /// `DELETE /v1/runs/{id}` on the replica that does not execute the run: the executing one
-    /// sees the store's cancel flag and ends the run with `run.cancelled`.
-    /// The cancel reaches the executing replica by NOTIFY: with the safety-net poll at an hour,
-    /// a replica that only read the flag now and then would finish the run instead.
+    /// ends the run with `run.cancelled`. The cancel reaches it by NOTIFY: with the safety-net
+    /// poll at an hour, a replica that only read the flag now and then would finish the run.
     @Test func aRunIsCancelledFromAnotherReplica() async throws {
         let (url, database) = try await Self.newDatabase()
         let homes = [Self.scratchHome(), Self.scratchHome()]
@@ -211,6 +192,20 @@ struct PostgresReplicaProcessTests {
     }
 
     // MARK: Helpers
+
+    /// Every model call of a resumed run is paid once: the paid calls before its `run.resumed`
+    /// and after it are different steps, items and rounds (and there were some before).
+    static func expectNoModelCallPaidTwice(runID: String, database: String) async throws {
+        let paid = try await psql("""
+            SELECT e.seq > r.seq, e.step || '/' || coalesce(e.item::text, '') || '/' || coalesce(e.iteration::text, '')
+            FROM events e, (SELECT seq FROM events WHERE run_id = '\(runID)' AND type = 'run.resumed') r
+            WHERE e.run_id = '\(runID)' AND e.type = 'model.usage' AND e.data NOT LIKE '%"cache":%'
+            """, database: database).split(separator: "\n").map { $0.split(separator: "|", maxSplits: 1).map(String.init) }
+        let paidBefore = paid.filter { $0.first == "f" }.compactMap(\.last)
+        let paidAfter = paid.filter { $0.first == "t" }.compactMap(\.last)
+        #expect(!paidBefore.isEmpty)
+        #expect(Set(paidBefore).isDisjoint(with: Set(paidAfter)), "paid again: \(Set(paidBefore).intersection(Set(paidAfter)))")
+    }
 
     static func newDatabase() async throws -> (url: String, database: String) {
         let url = try await PostgresCluster.offThread {
