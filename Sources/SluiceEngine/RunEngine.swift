@@ -138,7 +138,7 @@ public struct RunEngine: Sendable {
         set { settings = Settings(providers: providers, configuration: newValue, schemas: schemas) }
     }
 
-    /// Compiled schemas shared by this engine's runs.
+    /// Compiled schemas, shared by every engine's runs (``SchemaCache/shared``).
     var schemas: SchemaCache { settings.schemas }
 
     /// Everything above in one shared object: every run's driver and interpreters hold a
@@ -158,7 +158,7 @@ public struct RunEngine: Sendable {
     private var settings: Settings
 
     public init(providers: Providers, configuration: Configuration = Configuration()) {
-        settings = Settings(providers: providers, configuration: configuration, schemas: SchemaCache())
+        settings = Settings(providers: providers, configuration: configuration, schemas: .shared)
     }
 
     /// Runs `plan` with `inputs` (defaults are applied here), streaming events to `sinks`.

@@ -179,6 +179,15 @@ struct CELExpressionTests {
         ("'aaaa'.replace('aa', 'b')", .string("bb")),
         ("'abc'.replace('', 'x')", .string("abc")),
         ("'ababab'.contains('babab')", .bool(true)),
+        // ASCII text takes a byte path, other text the code point path: the same answers.
+        ("'hello'.substring(1, 3)", .string("el")),
+        ("'hello'.substring(5)", .string("")),
+        ("'x[1] y[22]'.split('[')", .list(["x", "1] y", "22]"])),
+        ("'x[1] é[22]'.split('[')", .list(["x", "1] é", "22]"])),
+        ("'a-b'.split('é')", .list(["a-b"])),
+        ("'a-b-c'.split('-', 2)", .list(["a", "b-c"])),
+        ("'abc'.indexOf('é')", .int(-1)),
+        ("'abc'.indexOf('', 3)", .int(3)),
     ])
     func stringExtensions(_ source: String, _ expected: CELValue) throws {
         #expect(try Self.evaluate(source) == expected)

@@ -5,7 +5,7 @@ import SluicePlan
 extension Interpreter {
     /// Splits the list into elements the schema accepts and elements it rejects, each rejected
     /// one with every reason (`message (at /pointer)`); both keep the list's order. The schema
-    /// is evaluated per run (it may be an input) and compiled once per engine (``SchemaCache``);
+    /// is evaluated per run (it may be an input) and compiled once per process (``SchemaCache``);
     /// a schema that does not compile fails the step with the compiler's message.
     func runValidate(_ validate: ValidateStep, step: Step, scope: Scope) throws(RunFailure) -> JSONValue {
         let items = try scope.evaluateList(validate.items, step: step.id)

@@ -20,12 +20,12 @@ enum CELRelevance {
         let documents = list.map { terms(of: text(of: $0)) }
         let queryTerms = Set(terms(of: query))
         var cost = queryTerms.count
-        var documentFrequency: [Substring: Int] = [:]
-        var frequencies: [[Substring: Int]] = []
+        var documentFrequency: [String: Int] = [:]
+        var frequencies: [[String: Int]] = []
         frequencies.reserveCapacity(documents.count)
         for document in documents {
             cost += document.count
-            var counts: [Substring: Int] = [:]
+            var counts: [String: Int] = [:]
             for term in document where queryTerms.contains(term) { counts[term, default: 0] += 1 }
             for term in counts.keys { documentFrequency[term, default: 0] += 1 }
             frequencies.append(counts)
@@ -61,55 +61,117 @@ enum CELRelevance {
 
     /// Lowercased words of letters and digits; each Han, kana or Hangul character is a term of
     /// its own and so is each pair of neighbours (those scripts are written without spaces).
-    static func terms(of text: String) -> [Substring] {
-        var terms: [Substring] = []
-        let lowered = text.lowercased()
+    static func terms(of text: String) -> [String] {
+        var text = text
+        if let terms = text.withUTF8({ asciiTerms(of: $0) }) { return terms }
+        return unicodeTerms(of: text)
+    }
+
+    /// The terms of all-ASCII text (queries, some sources), nil for any other: cut and
+    /// lowercased from the bytes, with no `lowercased()` copy of the text and no grapheme
+    /// breaking. Each word is its own `String` — up to 15 bytes a small string, so no
+    /// allocation — which hashes without the Unicode normalization a `Substring` of a
+    /// lowercased string went through (that and `lowercased()` were most of `list.relevant`).
+    private static func asciiTerms(of bytes: UnsafeBufferPointer<UInt8>) -> [String]? {
+        for byte in bytes where byte >= 0x80 { return nil }
+        var terms: [String] = []
+        var wordStart = -1
+        func endWord(at end: Int) {
+            defer { wordStart = -1 }
+            guard wordStart >= 0, end - wordStart > 1 else { return }
+            let word = lowercasedASCII(UnsafeBufferPointer(rebasing: bytes[wordStart..<end]))
+            if !stopWords.contains(word) { terms.append(word) }
+        }
+        for index in bytes.indices {
+            let byte = bytes[index]
+            if (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) {
+                if wordStart < 0 { wordStart = index }
+            } else if wordStart >= 0 {
+                endWord(at: index)
+            }
+        }
+        endWord(at: bytes.count)
+        return terms
+    }
+
+    /// ASCII bytes as a lowercased string (a small string, no allocation, up to 15 bytes).
+    private static func lowercasedASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        String(unsafeUninitializedCapacity: bytes.count) { buffer in
+            for (offset, byte) in bytes.enumerated() { buffer[offset] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
+            return bytes.count
+        }
+    }
+
+    /// The terms of text with any non-ASCII byte, character by character where it is not
+    /// ASCII. Words are cut from the text as it is and lowercased one by one (an ASCII word
+    /// from its bytes): lowercasing the whole text first was most of the time here, as
+    /// sources' snippets nearly always hold some non-ASCII punctuation (an ellipsis, a dash).
+    private static func unicodeTerms(of text: String) -> [String] {
+        var terms: [String] = []
         var wordStart: String.Index?
+        var wordIsASCII = true
         var previousIdeograph: String.Index?
-        let utf8 = lowered.utf8
-        var index = lowered.startIndex
-        while index < lowered.endIndex {
+        func endWord(at end: String.Index) {
+            guard let start = wordStart else { return }
+            wordStart = nil
+            appendWord(text[start..<end], ascii: wordIsASCII, to: &terms)
+        }
+        let utf8 = text.utf8
+        var index = text.startIndex
+        while index < text.endIndex {
             // An ASCII byte (not CR, which joins a following LF) followed by another ASCII
             // byte or the end is a character of its own: decide it from the byte, without
-            // the grapheme breaking and Unicode property lookups (most of the time here).
+            // the grapheme breaking and Unicode property lookups.
             let byte = utf8[index]
             let afterByte = utf8.index(after: index)
             if byte < 0x80, byte != 0x0D, afterByte == utf8.endIndex || utf8[afterByte] < 0x80 {
                 previousIdeograph = nil
                 if (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) {
-                    if wordStart == nil { wordStart = index }
-                } else if let start = wordStart {
-                    appendWord(lowered[start..<index], to: &terms)
-                    wordStart = nil
+                    if wordStart == nil {
+                        wordStart = index
+                        wordIsASCII = true
+                    }
+                } else {
+                    endWord(at: index)
                 }
                 index = afterByte
                 continue
             }
-            let character = lowered[index]
-            let next = lowered.index(after: index)
+            let character = text[index]
+            let next = text.index(after: index)
             if isIdeograph(character) {
-                if let start = wordStart { appendWord(lowered[start..<index], to: &terms) }
-                wordStart = nil
-                terms.append(lowered[index..<next])
-                if let previous = previousIdeograph { terms.append(lowered[previous..<next]) }
+                // Han, kana and Hangul have no case.
+                endWord(at: index)
+                terms.append(String(text[index..<next]))
+                if let previous = previousIdeograph { terms.append(String(text[previous..<next])) }
                 previousIdeograph = index
             } else {
                 previousIdeograph = nil
                 if character.isLetter || character.isNumber {
                     if wordStart == nil { wordStart = index }
-                } else if let start = wordStart {
-                    appendWord(lowered[start..<index], to: &terms)
-                    wordStart = nil
+                    wordIsASCII = false
+                } else {
+                    endWord(at: index)
                 }
             }
             index = next
         }
-        if let start = wordStart { appendWord(lowered[start...], to: &terms) }
+        endWord(at: text.endIndex)
         return terms
     }
 
-    private static func appendWord(_ word: Substring, to terms: inout [Substring]) {
-        if word.count > 1, !stopWords.contains(word) { terms.append(word) }
+    /// Adds a word of two characters or more, lowercased, unless it is a stop word.
+    private static func appendWord(_ word: Substring, ascii: Bool, to terms: inout [String]) {
+        let lowered: String
+        if ascii {
+            guard word.utf8.count > 1 else { return }
+            var word = word
+            lowered = word.withUTF8 { lowercasedASCII($0) }
+        } else {
+            guard word.count > 1 else { return }
+            lowered = word.lowercased()
+        }
+        if !stopWords.contains(lowered) { terms.append(lowered) }
     }
 
     private static func isIdeograph(_ character: Character) -> Bool {
@@ -121,7 +183,7 @@ enum CELRelevance {
     }
 
     /// English words too common to tell documents apart.
-    static let stopWords: Set<Substring> = [
+    static let stopWords: Set<String> = [
         "the", "and", "for", "with", "that", "this", "from", "are", "was", "were", "has", "have", "had", "its", "it's",
         "of", "in", "on", "at", "to", "by", "an", "or", "as", "is", "be", "it", "we", "our", "their", "they", "what",
         "which", "who", "how", "about", "into", "over", "new", "week", "this",

@@ -49,6 +49,16 @@ enum CELStrings {
             return .list(split(text, separator, limit: limit).map { .string($0) })
         case ("indexOf", 1), ("indexOf", 2), ("lastIndexOf", 1), ("lastIndexOf", 2):
             guard case .string(let needle) = arguments[0] else { break }
+            if name == "indexOf", let bytes = asciiBytes(text) {
+                // ASCII: a code point is a byte, so byte positions are the answer.
+                var from = 0
+                if arguments.count == 2 {
+                    guard case .int(let n) = arguments[1] else { break }
+                    guard n >= 0, n <= bytes.count else { throw CELError("index \(n) out of range in \(name)()") }
+                    from = Int(n)
+                }
+                return .int(Int64(CELSubstringSearch(Array(needle.utf8)).firstIndex(in: bytes, from: from) ?? -1))
+            }
             let scalars = Array(text.unicodeScalars), target = Array(needle.unicodeScalars)
             var from: Int? = nil
             if arguments.count == 2 {
@@ -58,17 +68,25 @@ enum CELStrings {
             }
             return .int(Int64(name == "indexOf" ? indexOf(target, in: scalars, from: from ?? 0) : lastIndexOf(target, in: scalars, from: from ?? scalars.count)))
         case ("substring", 1), ("substring", 2):
-            let scalars = Array(text.unicodeScalars)
             guard case .int(let start) = arguments[0] else { break }
-            var end = Int64(scalars.count)
+            let ascii = isASCII(text)
+            let count = ascii ? text.utf8.count : text.unicodeScalars.count
+            var end = Int64(count)
             if arguments.count == 2 {
                 guard case .int(let e) = arguments[1] else { break }
                 end = e
             }
-            guard start >= 0, end <= scalars.count, start <= end else {
-                throw CELError("substring(\(start), \(end)) out of range for a string of size \(scalars.count)")
+            guard start >= 0, end <= count, start <= end else {
+                throw CELError("substring(\(start), \(end)) out of range for a string of size \(count)")
             }
-            return .string(String(String.UnicodeScalarView(scalars[Int(start)..<Int(end)])))
+            if ascii {
+                let utf8 = text.utf8
+                let from = utf8.index(utf8.startIndex, offsetBy: Int(start))
+                return .string(String(Substring(utf8[from..<utf8.index(from, offsetBy: Int(end - start))])))
+            }
+            let scalars = text.unicodeScalars
+            let from = scalars.index(scalars.startIndex, offsetBy: Int(start))
+            return .string(String(scalars[from..<scalars.index(from, offsetBy: Int(end - start))]))
         case ("charAt", 1):
             let scalars = Array(text.unicodeScalars)
             guard case .int(let i) = arguments[0] else { break }
@@ -103,7 +121,7 @@ enum CELStrings {
     }
 
     /// The start of every non-overlapping occurrence of `needle`, left to right, at most `limit`.
-    private static func occurrences(of needle: [Unicode.Scalar], in scalars: [Unicode.Scalar], limit: Int) -> [Int] {
+    private static func occurrences<Element: Equatable>(of needle: [Element], in scalars: [Element], limit: Int) -> [Int] {
         let search = CELSubstringSearch(needle)
         var found: [Int] = []
         var from = 0
@@ -114,7 +132,29 @@ enum CELStrings {
         return found
     }
 
+    /// The bytes of `text` when it is all ASCII (then a code point is a byte), else nil.
+    private static func asciiBytes(_ text: String) -> [UInt8]? {
+        let bytes = Array(text.utf8)
+        for byte in bytes where byte >= 0x80 { return nil }
+        return bytes
+    }
+
+    private static func isASCII(_ text: String) -> Bool {
+        text.utf8.allSatisfy { $0 < 0x80 }
+    }
+
     static func split(_ text: String, _ separator: String, limit: Int) -> [String] {
+        if !separator.isEmpty, let bytes = asciiBytes(text) {
+            // ASCII text: pieces cut from its bytes (building them scalar by scalar was most of the time).
+            var parts: [String] = []
+            var start = 0
+            for match in occurrences(of: Array(separator.utf8), in: bytes, limit: limit == Int.max ? limit : limit - 1) {
+                parts.append(String(decoding: bytes[start..<match], as: UTF8.self))
+                start = match + separator.utf8.count
+            }
+            parts.append(String(decoding: bytes[start...], as: UTF8.self))
+            return parts
+        }
         let scalars = Array(text.unicodeScalars), sep = Array(separator.unicodeScalars)
         func piece(_ range: Range<Int>) -> String { String(String.UnicodeScalarView(scalars[range])) }
         if sep.isEmpty {

@@ -153,19 +153,30 @@ final class CurlTransfer: @unchecked Sendable {
         return ms % 1000 == 0 ? "\(ms / 1000)s" : "\(ms)ms"
     }
 
+    /// One header line, cut from its bytes (HTTP's whitespace is ASCII: space, tab, CR, LF),
+    /// without Foundation's Unicode trimming, which cost more than the rest of the line's work.
     fileprivate func receiveHeader(_ bytes: UnsafeBufferPointer<UInt8>) {
         lastActivity = .now
-        let line = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        if line.hasPrefix("HTTP/") {
+        let line = Self.trimmed(bytes[...])
+        if line.starts(with: "HTTP/".utf8) {
             // A new header block (after a redirect or a 100 Continue) replaces the previous one.
             headers = []
-            let parts = line.split(separator: " ", maxSplits: 2)
-            statusLine = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
-        } else if let colon = line.firstIndex(of: ":") {
-            let name = String(line[..<colon])
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            let parts = line.split(separator: UInt8(ascii: " "), maxSplits: 2)
+            statusLine = parts.count > 1 ? Int(String(decoding: parts[1], as: UTF8.self)) ?? 0 : 0
+        } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+            let name = String(decoding: line[..<colon], as: UTF8.self)
+            let value = String(decoding: Self.trimmed(line[(colon + 1)...]), as: UTF8.self)
             headers.append(HTTPHeader(name, value))
         }
+    }
+
+    private static func trimmed(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Slice<UnsafeBufferPointer<UInt8>> {
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        while start < end, isSpace(bytes[start]) { start += 1 }
+        while end > start, isSpace(bytes[end - 1]) { end -= 1 }
+        return bytes[start..<end]
     }
 
     fileprivate func receiveBody(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {

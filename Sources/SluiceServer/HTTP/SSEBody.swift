@@ -16,11 +16,12 @@ enum SSEBody {
         _ events: AsyncStream<Element>, heartbeat: Duration, format: @escaping @Sendable (Element) -> [UInt8]?,
         to writer: inout any ResponseBodyWriter
     ) async throws {
-        let (chunks, output) = AsyncStream.makeStream(of: [UInt8].self)
+        // What is formatted while a write is under way goes out with the next one (see SSEMailbox).
+        let output = SSEMailbox()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await event in events {
-                    if let bytes = format(event) { output.yield(bytes) }
+                    if let bytes = format(event) { output.append(bytes) }
                 }
                 output.finish()
             }
@@ -31,12 +32,12 @@ enum SSEBody {
                     } catch {
                         return
                     }
-                    output.yield(Array(SSEEvent.comment("heartbeat").utf8))
+                    output.append(Array(SSEEvent.comment("heartbeat").utf8))
                 }
             }
             defer { group.cancelAll() }
-            for await chunk in chunks {
-                try await writer.write(ByteBuffer(bytes: chunk))
+            while let bytes = await output.next() {
+                try await writer.write(bytes)
             }
         }
         try await writer.finish(nil)

@@ -50,7 +50,9 @@ struct MCPEventRenderer {
     /// (``logNotification(for:meta:)``, ``progressNotification(for:token:progress:meta:)``).
     mutating func renderedNotifications(for event: RunEvent, minimumLevel: MCPLogLevel) -> [(message: JSONRPCMessage, progress: Int?)] {
         var messages: [(message: JSONRPCMessage, progress: Int?)] = []
-        if let (level, message) = Self.logNotification(for: event, meta: meta), level >= minimumLevel {
+        // The level first: most events (streamed text, completions) are below `info`, and
+        // building their message only to drop it was most of the rendering.
+        if let level = Self.level(of: event), level >= minimumLevel, let (_, message) = Self.logNotification(for: event, meta: meta) {
             messages.append((message, nil))
         }
         if event.type == .stepStarted, Self.isAnnounced(event) { announced.insert(StepExecution(event)) }
@@ -96,8 +98,22 @@ struct MCPEventRenderer {
         event.data["status"] != nil || event.data["message"] != nil
     }
 
+    /// The level of the `notifications/message` for an event (nil: it has none).
+    static func level(of event: RunEvent) -> MCPLogLevel? {
+        switch event.type {
+        case .runStarted, .gateEvaluated, .modelUsage, .runCompleted: .info
+        case .stepStarted: isAnnounced(event) ? .info : .debug
+        case .stepDelta, .stepCompleted, .stepSkipped: .debug
+        case .stepRetrying, .runCancelled: .warning
+        case .stepFailed, .runFailed: .error
+        case .inputRequested: .notice
+        default: nil
+        }
+    }
+
     /// `(level, data)` of the `notifications/message` for an event.
     static func logMessage(for event: RunEvent) -> (MCPLogLevel, JSONValue)? {
+        guard let level = level(of: event) else { return nil }
         let data = event.data
         func msg(_ status: String, _ message: String, _ details: JSONValue) -> JSONValue {
             ["msg": ["status": .string(status), "message": .string(message), "details": details]]
@@ -115,36 +131,35 @@ struct MCPEventRenderer {
         switch event.type {
         case .runStarted:
             let title = data["title"]?.stringValue ?? data["plan"]?.stringValue ?? "plan"
-            return (.info, msg("started", "Started \(title)", [
+            return (level, msg("started", "Started \(title)", [
                 "session_id": .string(event.runID), "plan": data["plan"] ?? .null, "inputs": data["inputs"] ?? .null,
             ]))
         case .stepStarted:
             let status = data["status"]?.stringValue ?? step
             let message = data["message"]?.stringValue ?? data["title"]?.stringValue ?? "Running \(step)"
             // A step's own details (seed 001's generating_sections {id, name, content}) win.
-            let level: MCPLogLevel = isAnnounced(event) ? .info : .debug
             return (level, msg(status, message, data["details"] ?? details([("kind", data["kind"]), ("items", data["items"])])))
         case .stepDelta:
-            return (.debug, msg("streaming", "Text of \(step)", details([("text", data["text"])])))
+            return (level, msg("streaming", "Text of \(step)", details([("text", data["text"])])))
         case .stepCompleted:
-            return (.debug, msg("step_completed", "Finished \(step)", details([("duration_ms", data["duration_ms"]), ("output", data["output"])])))
+            return (level, msg("step_completed", "Finished \(step)", details([("duration_ms", data["duration_ms"]), ("output", data["output"])])))
         case .stepSkipped:
-            return (.debug, msg("step_skipped", "Skipped \(step)", details([("reason", data["reason"])])))
+            return (level, msg("step_skipped", "Skipped \(step)", details([("reason", data["reason"])])))
         case .stepRetrying:
-            return (.warning, msg("step_retrying", "Retrying \(step)", details([("attempt", data["attempt"]), ("reason", data["reason"])])))
+            return (level, msg("step_retrying", "Retrying \(step)", details([("attempt", data["attempt"]), ("reason", data["reason"])])))
         case .stepFailed:
             let message = data["error"]?["message"]?.stringValue ?? "failed"
-            return (.error, msg("step_failed", "\(step) failed: \(message)", details([("error", data["error"])])))
+            return (level, msg("step_failed", "\(step) failed: \(message)", details([("error", data["error"])])))
         case .gateEvaluated:
             let score = data["score"].map { $0.serialized(pretty: false) } ?? "?"
             let threshold = data["threshold"].map { $0.serialized(pretty: false) } ?? "?"
             let passed = data["passed"]?.boolValue == true
-            return (.info, msg("quality_evaluated", "Quality score \(score) against \(threshold): \(passed ? "passed" : "not yet")", details([
+            return (level, msg("quality_evaluated", "Quality score \(score) against \(threshold): \(passed ? "passed" : "not yet")", details([
                 ("scores", data["scores"]), ("score", data["score"]), ("threshold", data["threshold"]),
                 ("passed", data["passed"]), ("feedback", data["feedback"]),
             ])))
         case .modelUsage:
-            return (.info, ["msg": [
+            return (level, ["msg": [
                 "type": "model_usage",
                 "data": [
                     "model_provider": data["provider"] ?? .null,
@@ -154,14 +169,14 @@ struct MCPEventRenderer {
                 ],
             ]])
         case .inputRequested:
-            return (.notice, msg("input_requested", data["message"]?.stringValue ?? "Waiting for confirmation", details([("details", data["details"])])))
+            return (level, msg("input_requested", data["message"]?.stringValue ?? "Waiting for confirmation", details([("details", data["details"])])))
         case .runCompleted:
-            return (.info, msg("completed", "Completed", ["session_id": .string(event.runID), "usage": data["usage"] ?? .null, "billing": data["billing"] ?? .null]))
+            return (level, msg("completed", "Completed", ["session_id": .string(event.runID), "usage": data["usage"] ?? .null, "billing": data["billing"] ?? .null]))
         case .runFailed:
             let message = data["error"]?["message"]?.stringValue ?? "the run failed"
-            return (.error, msg("failed", message, ["session_id": .string(event.runID), "error": data["error"] ?? .null]))
+            return (level, msg("failed", message, ["session_id": .string(event.runID), "error": data["error"] ?? .null]))
         case .runCancelled:
-            return (.warning, msg("cancelled", "Cancelled: \(data["reason"]?.stringValue ?? "")", ["session_id": .string(event.runID)]))
+            return (level, msg("cancelled", "Cancelled: \(data["reason"]?.stringValue ?? "")", ["session_id": .string(event.runID)]))
         default:
             return nil
         }

@@ -11,8 +11,8 @@ public final class RunCallLedger: Sendable {
     private let store: any RunStore
 
     private struct State {
-        var counts: [String: Int] = [:]
-        var saved: [String: JSONValue] = [:]
+        var counts: [CallKey: Int] = [:]
+        var saved: [CallKey: JSONValue] = [:]
         var replayed = 0
         var recorded = 0
         var failures: [StoreError] = []
@@ -25,7 +25,7 @@ public final class RunCallLedger: Sendable {
         self.store = store
         self.runID = runID
         var initial = State()
-        for call in prior { initial.saved[Self.slot(call.kind, call.request, call.occurrence)] = call.response }
+        for call in prior { initial.saved[CallKey(call.kind, call.request, occurrence: call.occurrence)] = call.response }
         state = Mutex(initial)
     }
 
@@ -42,10 +42,10 @@ public final class RunCallLedger: Sendable {
     /// Counts this request and returns its occurrence and the saved response, if any.
     func next(_ kind: ProviderCall.Kind, _ request: String) -> (occurrence: Int, saved: JSONValue?) {
         state.withLock { state in
-            let counter = kind.rawValue + "\u{0}" + request
+            let counter = CallKey(kind, request, occurrence: 0)
             let occurrence = (state.counts[counter] ?? 0) + 1
             state.counts[counter] = occurrence
-            return (occurrence, state.saved[Self.slot(kind, request, occurrence)])
+            return (occurrence, state.saved[CallKey(kind, request, occurrence: occurrence)])
         }
     }
 
@@ -60,8 +60,31 @@ public final class RunCallLedger: Sendable {
         }
     }
 
-    private static func slot(_ kind: ProviderCall.Kind, _ request: String, _ occurrence: Int) -> String {
-        "\(kind.rawValue)\u{0}\(occurrence)\u{0}\(request)"
+    /// A request (its kind, its exact bytes, an occurrence or 0 for the counter), hashed and
+    /// compared by its UTF-8 bytes: requests are made by the same code from the same inputs,
+    /// and a `String` key of a prompt with any non-ASCII character was normalized (Unicode
+    /// NFC) on every hash, three times per call, besides the copy that built the key.
+    private struct CallKey: Hashable {
+        let kind: ProviderCall.Kind
+        let request: String
+        let occurrence: Int
+
+        init(_ kind: ProviderCall.Kind, _ request: String, occurrence: Int) {
+            self.kind = kind
+            self.request = request
+            self.occurrence = occurrence
+        }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(kind)
+            hasher.combine(occurrence)
+            var request = request
+            request.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        }
+
+        static func == (lhs: CallKey, rhs: CallKey) -> Bool {
+            lhs.kind == rhs.kind && lhs.occurrence == rhs.occurrence && lhs.request.utf8.elementsEqual(rhs.request.utf8)
+        }
     }
 }
 
