@@ -93,7 +93,7 @@ extension MCPSession {
         }
         let taskParams = params["task"]?.objectValue
         if let taskParams, protocolVersion >= "2025-11-25" {
-            return try startTask(plan: plan, inputs: inputs, params: taskParams, traceparent: Self.traceparent(params))
+            return try await startTask(plan: plan, inputs: inputs, params: taskParams, traceparent: Self.traceparent(params))
         }
 
         var services = runServices(outbound: outbound, relatedTask: nil)

@@ -52,7 +52,8 @@ public struct DurableRunExecutor: RunExecutor {
         if request.resumesStoredRun { return await resumeStored(request, plan: plan, sink: sink) }
         let durable = DurableRun(newRunID: request.runID, store: opened, cache: cacheSetting(for: plan))
         do {
-            var options: JSONObject = ["origin": "server"]
+            var options = request.services.recordedOptions
+            options["origin"] = "server"
             if request.services.answersByRetry { options[Self.answersByRetryOption] = true }
             try await durable.record(plan: PlanIdentity(plan), inputs: request.inputs, options: .object(options), user: request.user)
         } catch {

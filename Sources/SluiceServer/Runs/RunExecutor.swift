@@ -34,11 +34,16 @@ public struct RunServices: Sendable {
     /// The caller's W3C `traceparent` (an HTTP request header, or `_meta.traceparent` of an
     /// MCP call): a traced run's workflow span continues that trace.
     public var traceparent: String?
+    /// What the transport keeps with the run's record (its `options`), e.g. the MCP
+    /// 2025-11-25 task the run is (see ``SluiceStore/MCPTaskRecord``); a durable executor
+    /// records it, others ignore it.
+    public var recordedOptions: JSONObject
 
     public init(
         confirmation: (any ConfirmationChannel)? = nil, model: (any ModelProvider)? = nil, answersByRetry: Bool = false,
-        answer: RetryAnswer? = nil, traceparent: String? = nil
+        answer: RetryAnswer? = nil, traceparent: String? = nil, recordedOptions: JSONObject = JSONObject()
     ) {
+        self.recordedOptions = recordedOptions
         self.confirmation = confirmation
         self.model = model
         self.answersByRetry = answersByRetry
