@@ -119,7 +119,13 @@ extension MCPSession {
         if result.errorType == "resume_failed" { throw Self.stateUsed }
         guard result.status == .waiting else { return try Self.toolResult(result).get() }
         guard let question = try await storedQuestion(record.id) else {
-            // Answered or cancelled already (through tasks/update or another retry).
+            // Cancelled (or ended) between parking and this read: the caller is told so.
+            if let durable = server.runs.executor as? DurableRunExecutor, let stored = try? await durable.store.run(id: record.id),
+                stored.user == user, let ended = RunResult(stored: stored)
+            {
+                return try Self.toolResult(ended).get()
+            }
+            // Resumed already by another answer (tasks/update, another retry).
             throw Self.stateUsed
         }
         let requestState = RequestState(

@@ -64,13 +64,23 @@ public struct DurableRunExecutor: RunExecutor {
     }
 
     /// Parks a released run in the store as `waiting` at `question`. A run cancelled while it
-    /// was being released (`cancelled`: its caller cancelled it here; or a cancel request in
-    /// the store) lost its `run.cancelled` to the release: it is cancelled in the store now.
+    /// was being released lost its `run.cancelled` to the release: it is cancelled in the store
+    /// now. Both kinds of cancel are looked at once the run is parked, so none slips between
+    /// the release and the park: its record's here (`cancelled`, or this task cancelled since —
+    /// the run manager cancels it) and a request in the store (any process; one made after
+    /// the park finds the run `waiting` and ends it itself).
     func park(_ runID: String, at question: PendingInput, cancelled: Bool = false) async -> RunResult {
         do throws(StoreError) {
             try await store.releaseWaiting(id: runID, question: question)
-            let requested = try await store.isCancelRequested(id: runID)
-            if cancelled || requested {
+            // Read in a task of its own: the database layer refuses a read in a cancelled task,
+            // and this one is cancelled exactly when its run was (the parked run then stayed
+            // `waiting` with its cancel request unseen).
+            let store = self.store
+            let check = Task { () -> Result<Bool, StoreError> in
+                do throws(StoreError) { return .success(try await store.isCancelRequested(id: runID)) } catch { return .failure(error) }
+            }
+            let requested = try await check.value.get()
+            if cancelled || Task.isCancelled || requested {
                 _ = try await store.requestCancel(id: runID)
                 return RunResult(status: .cancelled, errorType: "cancelled", errorMessage: "the run was cancelled", billing: ["billable": false])
             }
