@@ -150,4 +150,36 @@ struct MCPLegacyTaskReplicaTests {
         let resumed = try await onB.request("tasks/result", ["taskId": .string(second)])
         #expect(resumed["result"]?["isError"] == false && resumed["result"]?["structuredContent"] != nil, "\(resumed.serialized(pretty: false).prefix(400))\n\(servers[1].stderr)")
     }
+    @Test func aPlainCallsQuestionIsAnsweredThroughTheOtherReplica() async throws {
+        let (url, _) = try await PostgresReplicaProcessTests.newDatabase()
+        let homes = [PostgresReplicaProcessTests.scratchHome(), PostgresReplicaProcessTests.scratchHome()]
+        defer { homes.forEach(PostgresReplicaProcessTests.remove) }
+        let servers = try await MCPModernReplicaTests.replicas(url, homes: homes)
+        defer { servers.forEach { $0.terminate() } }
+        let alice = MCPModernReplicaTests.alice
+
+        // The call streams on A; its question comes on the call's own stream.
+        let (onA, _, session) = try await MCPLegacyTaskStoreTests.newSession(servers[0].port, key: alice)
+        let call = try await onA.start("tools/call", ["name": "news_report", "arguments": ["task": "AI agents", "auto_confirm": false]])
+        let question = try await onA.waitFor { $0["method"] == "elicitation/create" }
+        #expect(question["params"]?["_meta"] == nil)
+        let questionID = try #require(question["id"])
+
+        // Bob cannot answer it, even with Alice's session id: his POST is refused.
+        let bobs = try await HTTP.request(
+            servers[1].port, "POST", "/mcp",
+            headers: ["Authorization": "Bearer \(MCPModernReplicaTests.bob)", "MCP-Session-Id": session, "Accept": "application/json, text/event-stream"],
+            json: ["jsonrpc": "2.0", "id": questionID, "result": MCPLegacyTaskStoreTests.approve])
+        #expect(bobs.status == 404)
+
+        // Alice's answer reaches B; the call on A goes on and answers there.
+        let (_, transportB) = MCPLegacyTaskStoreTests.client(servers[1].port, session: session, key: alice)
+        try await transportB.send(["jsonrpc": "2.0", "id": questionID, "result": MCPLegacyTaskStoreTests.approve])
+        #expect(transportB.statuses.last == 202)
+        let response = try await onA.response(to: call)
+        #expect(response["result"]?["isError"] == false && response["result"]?["structuredContent"] != nil, "\(response.serialized(pretty: false).prefix(400))\n\(servers[0].stderr)\n\(servers[1].stderr)")
+        // Its progress went on on A's stream after the answer.
+        let after = await onA.notifications.filter { $0["method"] == "notifications/message" }
+        #expect(!after.isEmpty)
+    }
 }

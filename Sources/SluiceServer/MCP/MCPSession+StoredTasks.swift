@@ -81,11 +81,11 @@ extension MCPSession {
     }
 
     /// Sends the `elicitation/create` of a stored question, once per session and process.
-    func askStored(_ question: PendingInput, runID: String, outbound: any MCPOutbound) async {
+    func askStored(_ question: PendingInput, runID: String, outbound: any MCPOutbound, relatedTask: Bool = true) async {
         let id = Self.storedQuestionID(runID: runID, seq: question.seq)
         guard state.withLock({ $0.asked.insert(id).inserted }) else { return }
         var params = ElicitationChannel.formParams(step: question.step, message: question.message, details: question.details, mode: protocolVersion >= "2025-11-25")
-        params["_meta"] = [Self.relatedTaskKey: ["taskId": .string(runID)]]
+        if relatedTask { params["_meta"] = [Self.relatedTaskKey: ["taskId": .string(runID)]] }
         await outbound.send(.request(id: .string(id), method: "elicitation/create", params: .object(params)))
     }
 
@@ -100,16 +100,19 @@ extension MCPSession {
     }
 
     /// The client's answer to a stored question: resumes the run here when it is this
-    /// session's task and still waits on that very question. Anything else (an unknown id,
+    /// session's task (or plain call) and still waits on that very question. Anything else (an unknown id,
     /// another session's or user's run, a question answered already) is ignored, as a response
     /// to no request is. An error response declines.
     func answerStoredQuestion(runID: String, seq: Int, outcome: Result<JSONValue, JSONRPCError>) async {
-        guard durableExecutor != nil, let stored = try? await server.waitingRun(runID, user: user),
-            MCPTaskRecord(options: stored.options)?.session == sessionID, let question = stored.pendingInput, question.seq == seq
+        guard durableExecutor != nil, let stored = try? await server.waitingRun(runID, user: user), let question = stored.pendingInput, question.seq == seq
         else { return }
+        let task = MCPTaskRecord(options: stored.options)
+        guard task?.session == sessionID || stored.options[Self.callSessionOption]?.stringValue == sessionID else { return }
         let approve = (try? outcome.get()).flatMap(\.objectValue).map(Self.approves) ?? false
         guard let record = try? await server.resumeWaiting(stored, answer: RetryAnswer(step: question.step, approve: approve)) else { return }
-        trackTask(record, ttl: MCPTaskRecord(options: stored.options)?.ttlMilliseconds ?? server.configuration.taskTTLMilliseconds)
+        // A plain call's follower asks the next question on the call's stream.
+        guard let task else { return }
+        trackTask(record, ttl: task.ttlMilliseconds)
         announceQuestion(of: record)
     }
 
