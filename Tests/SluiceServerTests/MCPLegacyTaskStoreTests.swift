@@ -97,6 +97,20 @@ import Testing
         #expect(try await client.request("tasks/cancel", ["taskId": .string(waiting)])["error"]?["code"] == -32602)
         let rest = try await HTTP.request(server.port, "GET", "/v1/runs/\(waiting)")
         #expect(rest.json?["status"] == "cancelled", "\(rest.text.prefix(300))")
+
+        // A task is kept for its TTL once it has ended, then it is gone.
+        var shortLived = Self.quick
+        shortLived["task"] = ["ttl": 1]
+        let brief = try await Self.makeTask(client, shortLived)
+        var ended = false
+        for _ in 0..<1500 where !ended {
+            ended = try await HTTP.request(server.port, "GET", "/v1/runs/\(brief)").json?["status"] == "completed"
+            if !ended { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(ended)
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(try await client.request("tasks/get", ["taskId": .string(brief)])["error"]?["code"] == -32602)
+        #expect(try await client.request("tasks/list")["result"]?["tasks"]?.arrayValue?.compactMap { $0["taskId"]?.stringValue } == [waiting])
     }
 }
 
