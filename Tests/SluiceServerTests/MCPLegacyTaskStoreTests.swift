@@ -83,6 +83,53 @@ import Testing
         #expect(try await again.request("tasks/get", ["taskId": .string(waiting)])["result"]?["status"] == "completed")
     }
 
+    @Test func aTaskAnswersAtOnceWhileTheServerIsFull() async throws {
+        let home = ServerRestartProcessTests.scratchHome()
+        defer { ServerRestartProcessTests.remove(home) }
+        let server = try await ServeProcess(home: home, delayMilliseconds: 30, arguments: ["--max-runs", "1"])
+        defer { server.terminate() }
+        let (client, _, _) = try await Self.newSession(server.port)
+        let running = try await Self.makeTask(client, Self.quick)
+        // No place for these while `running` runs: both revisions hand out their task anyway,
+        // recorded in the store, and the runs wait for the place.
+        let waiting = try await Self.makeTask(client, Self.quick)
+        let modern = try await MCPModernRestartTests.request(
+            server.port, "tools/call", ["name": "news_report", "arguments": ["task": "AI agents", "auto_confirm": true]], id: 50,
+            capabilities: MCPModernRestartTests.tasks)
+        #expect(modern["result"]?["resultType"] == "task", "\(modern.serialized(pretty: false).prefix(300))")
+        let modernID = try #require(modern["result"]?["taskId"]?.stringValue)
+        #expect(try await client.request("tasks/get", ["taskId": .string(running)])["result"]?["status"] == "working")
+        #expect(try await client.request("tasks/get", ["taskId": .string(waiting)])["result"]?["status"] == "working")
+        #expect(try await HTTP.request(server.port, "GET", "/v1/runs/\(modernID)").json?["status"] == "running")
+        // Each runs once a place frees.
+        for task in [running, waiting] {
+            #expect(try await Self.poll(client, task, until: ["completed", "failed", "cancelled"])["status"] == "completed")
+        }
+        var done = false
+        for attempt in 0..<1500 where !done {
+            let task = try await MCPModernRestartTests.request(server.port, "tasks/get", ["taskId": .string(modernID)], id: 100 + attempt, capabilities: MCPModernRestartTests.tasks)
+            done = task["result"]?["status"] == "completed"
+            if !done { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(done, "\(server.stderr)")
+    }
+
+    @Test func aTaskWaitingForAPlaceOutlivesTheServer() async throws {
+        let home = ServerRestartProcessTests.scratchHome()
+        defer { ServerRestartProcessTests.remove(home) }
+        let first = try await ServeProcess(home: home, delayMilliseconds: 30, arguments: ["--max-runs", "1"])
+        let (client, _, session) = try await Self.newSession(first.port)
+        _ = try await Self.makeTask(client, Self.quick)
+        let waiting = try await Self.makeTask(client, Self.quick)
+        await first.kill()
+        // Started again, it runs the task that never had a place (from its start: no event yet).
+        let second = try await ServeProcess(home: home, delayMilliseconds: 0)
+        defer { second.terminate() }
+        let (again, _) = Self.client(second.port, session: session)
+        let done = try await Self.poll(again, waiting, until: ["completed", "failed", "cancelled"])
+        #expect(done["status"] == "completed", "\(done.serialized(pretty: false).prefix(300))\n\(second.stderr)")
+    }
+
     @Test func cancellingAWaitingTaskEndsItInTheStore() async throws {
         let home = ServerRestartProcessTests.scratchHome()
         defer { ServerRestartProcessTests.remove(home) }

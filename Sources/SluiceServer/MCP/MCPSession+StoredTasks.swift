@@ -36,22 +36,25 @@ extension MCPSession {
         }
         services.traceparent = traceparent
         services.recordedOptions[MCPTaskRecord.optionKey] = binding.jsonValue
-        let record: RunRecord
-        do {
-            record = try server.runs.start(plan: plan, inputs: inputs, user: user, services: services)
-        } catch {
-            throw JSONRPCError.runFailed(type: "unavailable", message: error.description)
-        }
+        // Recorded before it has a place: the handle goes out at once, even at `--max-runs`.
+        let record = try await startRecordedRun(plan: plan, inputs: inputs, services: services)
         taskIDBox.set(record.id)
         trackTask(record, ttl: ttl)
-        for await _ in record.events() { break }
-        guard let stored = try await storedRun(record.id) else {
-            // Never recorded (the store refused it): no task exists to hand out.
-            let result = await record.waitForResult()
-            throw JSONRPCError.runFailed(type: result.errorType ?? "store_unavailable", message: result.errorMessage ?? "the task could not be recorded")
-        }
+        guard let stored = try await storedRun(record.id) else { throw Self.taskNotFound }
         if services.answersByRetry { announceQuestion(of: record) }
         return ["task": .object(storedTaskObject(stored, binding: binding))]
+    }
+
+    /// Starts a task's run recorded in the store first (see ``RunManager/startRecorded(plan:inputs:user:services:)``).
+    func startRecordedRun(plan: ServedPlan, inputs: JSONValue, services: RunServices) async throws -> RunRecord {
+        do {
+            return try await server.runs.startRecorded(plan: plan, inputs: inputs, user: user, services: services)
+        } catch {
+            switch error {
+            case .refused(let refusal): throw JSONRPCError.runFailed(type: "unavailable", message: refusal.description)
+            case .store(let message): throw JSONRPCError.runFailed(type: "store_unavailable", message: message)
+            }
+        }
     }
 
     /// Keeps a run this process executes for a task among the session's tasks (a session with

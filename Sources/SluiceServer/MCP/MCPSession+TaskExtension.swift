@@ -28,11 +28,11 @@ extension MCPSession {
         return steps > server.configuration.inlineStepLimit
     }
 
-    /// Starts the run and answers with its `CreateTaskResult` once the run is recorded (in the
-    /// store too, with a durable executor: its `run.started` is stored before anyone sees it).
+    /// Starts the run and answers with its `CreateTaskResult` once the run is recorded — in
+    /// the store, with a durable executor, before it has a place (so at once even while
+    /// `--max-runs` runs execute; it starts when one frees).
     func createTask(plan: ServedPlan, inputs: JSONValue, meta: ModernMeta) async throws -> JSONValue {
-        let record = try startModernRun(plan: plan, inputs: inputs, meta: meta)
-        for await _ in record.events() { break }
+        let record = try await startRecordedRun(plan: plan, inputs: inputs, services: modernServices(meta))
         var task = taskObject(record)
         task["resultType"] = "task"
         return .object(task)

@@ -20,7 +20,7 @@ extension DurableRunExecutor {
     /// nothing only this process has — no model sampled through its MCP client, and no one
     /// to answer `confirm` steps here when the plan (or a plan it calls) may ask.
     func distributes(_ request: RunRequest) -> Bool {
-        guard runQueue != nil, !request.resumesStoredRun, let plan = request.plan.plan, request.services.model == nil else { return false }
+        guard runQueue != nil, !request.resumesStoredRun, !request.recordedAhead, let plan = request.plan.plan, request.services.model == nil else { return false }
         guard request.services.confirmation != nil else { return true }
         return !plan.allSteps.contains { step in
             switch step.kind {

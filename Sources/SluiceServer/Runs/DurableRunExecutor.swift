@@ -51,6 +51,7 @@ public struct DurableRunExecutor: RunExecutor {
         guard let plan = request.plan.plan else { return await engine.execute(request, sink: sink) }
         if request.resumesStoredRun { return await resumeStored(request, plan: plan, sink: sink) }
         let durable = DurableRun(newRunID: request.runID, store: opened, cache: cacheSetting(for: plan))
+        if request.recordedAhead { return await execute(request, sink: sink, as: durable) }
         do {
             var options = request.services.recordedOptions
             options["origin"] = "server"
@@ -61,6 +62,13 @@ public struct DurableRunExecutor: RunExecutor {
             return RunResult(status: .failed, errorType: "store_unavailable", errorMessage: error.message, billing: ["billable": false, "units": 0])
         }
         return await execute(request, sink: sink, as: durable)
+    }
+
+    /// Records a new run in the store before it executes (``RunRequest/recordedAhead``): a
+    /// `running` run owned (and, on PostgreSQL, leased) by this process, with no event yet.
+    func recordAhead(_ request: RunRequest) async throws(StoreError) {
+        guard let plan = request.plan.plan else { return }
+        try await store.createRun(newRun(request, plan: plan))
     }
 
     /// Parks a released run in the store as `waiting` at `question`. A run cancelled while it
