@@ -212,12 +212,15 @@ public struct RunFilter: Sendable {
     public var user: String?
     public var status: StoredRunStatus?
     public var plan: String?
+    /// Only the MCP tasks of this session (runs whose options name it, see ``MCPTaskRecord``).
+    public var taskSession: String?
     public var limit: Int
 
-    public init(user: String? = nil, status: StoredRunStatus? = nil, plan: String? = nil, limit: Int = 50) {
+    public init(user: String? = nil, status: StoredRunStatus? = nil, plan: String? = nil, taskSession: String? = nil, limit: Int = 50) {
         self.user = user
         self.status = status
         self.plan = plan
+        self.taskSession = taskSession
         self.limit = limit
     }
 }

@@ -51,6 +51,10 @@ extension PostgresRunStore {
             binds.append(plan)
             sql += " AND plan_name = $\(binds.count)"
         }
+        if let session = filter.taskSession {
+            binds.append(session)
+            sql += " AND (options::jsonb -> '\(MCPTaskRecord.optionKey)' ->> 'session') = $\(binds.count)"
+        }
         // `interrupted` is derived from `running`, so filter those after reading.
         if let status = filter.status {
             binds.append(status == .interrupted ? StoredRunStatus.running.rawValue : status.rawValue)

@@ -98,7 +98,7 @@ final class MCPHTTPSessions: Sendable {
         let id = UUID().uuidString.lowercased()
         // Stream 0 is the GET stream; POST streams count from 1.
         let getStream = ResumableStream(streamID: 0, capacity: streamCapacity)
-        let session = server.makeSession(user: user, unrelated: StreamOutbound(stream: getStream))
+        let session = server.makeSession(user: user, unrelated: StreamOutbound(stream: getStream), sessionID: id)
         let entry = Entry(id: id, user: user, session: session, getStream: getStream)
         let admitted = entries.withLock { entries -> Bool in
             guard entries.values.lazy.filter({ $0.user == user }).count < limit else { return false }
@@ -115,7 +115,7 @@ final class MCPHTTPSessions: Sendable {
     /// taken for new events; POST streams count on from there.
     func restore(_ stored: StoredMCPSession, server: MCPServer) -> Entry {
         let getStream = ResumableStream(streamID: stored.nextStreamID, capacity: streamCapacity)
-        let session = server.makeSession(user: stored.user, unrelated: StreamOutbound(stream: getStream))
+        let session = server.makeSession(user: stored.user, unrelated: StreamOutbound(stream: getStream), sessionID: stored.id)
         var capabilities = JSONObject()
         if case .object(let object) = stored.clientCapabilities { capabilities = object }
         session.restore(MCPSession.Snapshot(

@@ -85,8 +85,9 @@ public final class MCPServer: Sendable {
     /// - Parameters:
     ///   - user: who owns the runs started through this session.
     ///   - unrelated: where messages tied to no open request go (task elicitations).
-    public func makeSession(user: String, unrelated: any MCPOutbound) -> MCPSession {
-        MCPSession(server: self, user: user, unrelated: unrelated)
+    ///   - sessionID: the `MCP-Session-Id`; a connection of its own (stdio) gets a fresh one.
+    public func makeSession(user: String, unrelated: any MCPOutbound, sessionID: String? = nil) -> MCPSession {
+        MCPSession(server: self, user: user, unrelated: unrelated, sessionID: sessionID ?? UUID().uuidString.lowercased())
     }
 
     /// The seed's orchestrator tool name.

@@ -41,17 +41,22 @@ extension MCPSession {
     /// client declared elicitation (form mode) and the server keeps runs in a store (a run
     /// waiting for the answer lives there), else their fallback applies.
     func startModernRun(plan: ServedPlan, inputs: JSONValue, meta: ModernMeta) throws -> RunRecord {
+        do {
+            return try server.runs.start(plan: plan, inputs: inputs, user: user, services: modernServices(meta))
+        } catch {
+            throw JSONRPCError.runFailed(type: "unavailable", message: error.description)
+        }
+    }
+
+    /// The services of a 2026-07-28 call's run (see ``startModernRun(plan:inputs:meta:)``).
+    func modernServices(_ meta: ModernMeta) -> RunServices {
         var services = RunServices(traceparent: meta.traceparent)
         if let elicitation = meta.capabilities["elicitation"]?.objectValue, elicitation.isEmpty || elicitation["form"] != nil,
             server.runs.executor is DurableRunExecutor
         {
             services.answersByRetry = true
         }
-        do {
-            return try server.runs.start(plan: plan, inputs: inputs, user: user, services: services)
-        } catch {
-            throw JSONRPCError.runFailed(type: "unavailable", message: error.description)
-        }
+        return services
     }
 
     /// A retry carrying `requestState` (and, normally, `inputResponses`): continues the run
@@ -119,7 +124,13 @@ extension MCPSession {
         if result.errorType == "resume_failed" { throw Self.stateUsed }
         guard result.status == .waiting else { return try Self.toolResult(result).get() }
         guard let question = try await storedQuestion(record.id) else {
-            // Answered or cancelled already (through tasks/update or another retry).
+            // Cancelled (or ended) between parking and this read: the caller is told so.
+            if let durable = server.runs.executor as? DurableRunExecutor, let stored = try? await durable.store.run(id: record.id),
+                stored.user == user, let ended = RunResult(stored: stored)
+            {
+                return try Self.toolResult(ended).get()
+            }
+            // Resumed already by another answer (tasks/update, another retry).
             throw Self.stateUsed
         }
         let requestState = RequestState(

@@ -28,11 +28,11 @@ extension MCPSession {
         return steps > server.configuration.inlineStepLimit
     }
 
-    /// Starts the run and answers with its `CreateTaskResult` once the run is recorded (in the
-    /// store too, with a durable executor: its `run.started` is stored before anyone sees it).
+    /// Starts the run and answers with its `CreateTaskResult` once the run is recorded — in
+    /// the store, with a durable executor, before it has a place (so at once even while
+    /// `--max-runs` runs execute; it starts when one frees).
     func createTask(plan: ServedPlan, inputs: JSONValue, meta: ModernMeta) async throws -> JSONValue {
-        let record = try startModernRun(plan: plan, inputs: inputs, meta: meta)
-        for await _ in record.events() { break }
+        let record = try await startRecordedRun(plan: plan, inputs: inputs, services: modernServices(meta))
         var task = taskObject(record)
         task["resultType"] = "task"
         return .object(task)
@@ -71,22 +71,14 @@ extension MCPSession {
             }
             return .object(JSONObject())
         default:
-            if let local, local.status == .running {
-                local.cancel(reason: "the client cancelled the task")
-                // It may be parking at its question just now (its run.cancelled would then be
-                // dropped): the store's request covers that; a running run ends as asked anyway.
-                if let durable {
-                    _ = try? await durable.store.requestCancel(id: taskID)
-                    // Once this process is done with it, whatever it left — a run parked at its
-                    // question while the cancel was on its way — is cancelled in the store.
-                    _ = await local.waitForResult()
-                    if let stored = try? await durable.store.run(id: taskID), stored.status == .waiting {
-                        _ = try? await durable.store.requestCancel(id: taskID)
-                    }
-                }
-            } else if let durable {
+            if let durable {
                 guard let stored = try? await durable.store.run(id: taskID), stored.user == user else { throw Self.unknownTask }
+                // The store first: a run parking at its question meanwhile sees the request
+                // there (``DurableRunExecutor/park(_:at:cancelled:)``), and a parked one ends now.
                 if !stored.status.isFinished || stored.status == .interrupted { _ = try? await durable.store.requestCancel(id: taskID) }
+                _ = local?.cancel(reason: "the client cancelled the task")
+            } else if let local, local.status == .running {
+                _ = local.cancel(reason: "the client cancelled the task")
             } else {
                 throw Self.unknownTask
             }

@@ -59,10 +59,13 @@ struct MCPTask: Sendable {
 extension MCPSession {
     static let relatedTaskKey = "io.modelcontextprotocol/related-task"
 
-    func startTask(plan: ServedPlan, inputs: JSONValue, params: JSONObject, traceparent: String? = nil) throws -> JSONValue {
+    func startTask(plan: ServedPlan, inputs: JSONValue, params: JSONObject, traceparent: String? = nil) async throws -> JSONValue {
         let configuration = server.configuration
         let requestedTTL = params["ttl"]?.integerValue.map { Int($0) }
         let ttl = min(requestedTTL ?? configuration.taskTTLMilliseconds, configuration.taskTTLMilliseconds)
+        if durableExecutor != nil {
+            return try await startStoredTask(plan: plan, inputs: inputs, ttl: max(0, ttl), traceparent: traceparent)
+        }
         // The run id doubles as the task id; elicitations need it before the run starts, so the
         // services look it up lazily through a box filled right after start.
         let taskIDBox = TaskIDBox()

@@ -93,11 +93,19 @@ extension MCPSession {
         }
         let taskParams = params["task"]?.objectValue
         if let taskParams, protocolVersion >= "2025-11-25" {
-            return try startTask(plan: plan, inputs: inputs, params: taskParams, traceparent: Self.traceparent(params))
+            return try await startTask(plan: plan, inputs: inputs, params: taskParams, traceparent: Self.traceparent(params))
         }
 
         var services = runServices(outbound: outbound, relatedTask: nil)
         services.traceparent = Self.traceparent(params)
+        // With a store, a confirm question parks the run there (see ``followParked``) unless
+        // the model is sampled through this connection (then the run stays here).
+        let parks = durableExecutor != nil && services.model == nil && services.confirmation != nil
+        if parks {
+            services.confirmation = nil
+            services.answersByRetry = true
+            services.recordedOptions[Self.callSessionOption] = .string(sessionID)
+        }
         let record: RunRecord
         do {
             record = try server.runs.start(plan: plan, inputs: inputs, user: user, services: services)
@@ -108,27 +116,24 @@ extension MCPSession {
         defer { untrackCall(key) }
 
         let progressToken = params["_meta"]?["progressToken"]
-        var renderer = MCPEventRenderer(progressToken: progressToken)
-        // The call keeps the level in effect when it started, so its notifications can be
-        // rendered again from the run's stored events alone, the same ones.
-        let level = logLevel
+        var call = CallRendering(
+            renderer: MCPEventRenderer(progressToken: progressToken), progressToken: progressToken,
+            // The call keeps the level in effect when it started, so its notifications can be
+            // rendered again from the run's stored events alone, the same ones.
+            level: logLevel, stream: outbound as? StreamOutbound, outbound: outbound)
         // An HTTP call stream notes what each notification was rendered from, so it can make
         // it again from the durable store once its replay buffer has let it go, and records
         // which run it renders (before anything of the run is sent) for a server restart.
-        let stream = outbound as? StreamOutbound
-        await stream?.bind(CallStreamBinding(runID: record.id, requestID: id, progressToken: progressToken, logLevel: level))
+        await call.stream?.bind(CallStreamBinding(runID: record.id, requestID: id, progressToken: progressToken, logLevel: call.level))
+        var seq = 0
         for await event in record.events() {
-            let rendered = renderer.renderedNotifications(for: event, minimumLevel: level)
-            guard !rendered.isEmpty else { continue }
-            if let stream {
-                stream.send(
-                    rendered.map(\.message), renderedFrom: RenderedOrigin(runID: event.runID, seq: event.seq, progressToken: progressToken),
-                    progress: rendered.map(\.progress))
-            } else {
-                for (notification, _) in rendered { await outbound.send(notification) }
-            }
+            await call.render(event)
+            seq = event.seq
         }
-        let result = await record.waitForResult()
+        var result = await record.waitForResult()
+        if parks, result.status == .waiting, let parked = try await followParked(record.id, after: seq, key: key, call: &call) {
+            result = parked
+        }
         // The client cancelled this request: it expects no response.
         if state.withLock({ $0.cancelledCalls.contains(key) }) { return nil }
         return try Self.toolResult(result).get()

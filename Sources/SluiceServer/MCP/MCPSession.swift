@@ -12,6 +12,9 @@ public final class MCPSession: Sendable {
     public let user: String
     /// Messages tied to no open request (elicitations of task-augmented calls) go here.
     let unrelated: any MCPOutbound
+    /// The `MCP-Session-Id` (an id of its own on stdio): the 2025-11-25 tasks it makes are
+    /// bound to it in the store, so any replica taking the session up sees them.
+    let sessionID: String
 
     struct State {
         var initialized = false
@@ -31,15 +34,18 @@ public final class MCPSession: Sendable {
         var earlyCancels: [String] = []
         var tasks: [String: MCPTask] = [:]
         var taskOrder: [String] = []
+        /// The ids of stored questions this session asked (see ``askStored(_:runID:outbound:)``).
+        var asked: Set<String> = []
         var closed = false
     }
 
     let state: Mutex<State>
 
-    init(server: MCPServer, user: String, unrelated: any MCPOutbound) {
+    init(server: MCPServer, user: String, unrelated: any MCPOutbound, sessionID: String) {
         self.server = server
         self.user = user
         self.unrelated = unrelated
+        self.sessionID = sessionID
         self.state = Mutex(State(logLevel: server.configuration.defaultLogLevel))
     }
 
@@ -74,10 +80,10 @@ public final class MCPSession: Sendable {
             notify(method: method, params: params?.objectValue ?? JSONObject())
             return nil
         case .result(let id, let result):
-            resolve(id: id, with: .success(result))
+            await resolve(id: id, with: .success(result))
             return nil
         case .error(let id, let error):
-            resolve(id: id, with: .failure(error))
+            await resolve(id: id, with: .failure(error))
             return nil
         }
     }
@@ -108,10 +114,11 @@ public final class MCPSession: Sendable {
             }
             state.withLock { $0.logLevel = level }
             return .object(JSONObject())
-        case "tasks/get": return try taskStatus(params).jsonValue
-        case "tasks/result": return try await taskResult(params)
-        case "tasks/list": return try tasksList(params)
-        case "tasks/cancel": return try cancelTask(params)
+        // With a durable store, tasks live there (any replica, or after a restart, answers).
+        case "tasks/get": return durableExecutor != nil ? try await storedTasksGet(params) : try taskStatus(params).jsonValue
+        case "tasks/result": return durableExecutor != nil ? try await storedTasksResult(params, outbound: outbound) : try await taskResult(params)
+        case "tasks/list": return durableExecutor != nil ? try await storedTasksList(params) : try tasksList(params)
+        case "tasks/cancel": return durableExecutor != nil ? try await storedTasksCancel(params) : try cancelTask(params)
         default: throw JSONRPCError.methodNotFound(method)
         }
     }
@@ -196,10 +203,14 @@ public final class MCPSession: Sendable {
         }
     }
 
-    private func resolve(id: JSONValue, with outcome: Result<JSONValue, JSONRPCError>) {
+    private func resolve(id: JSONValue, with outcome: Result<JSONValue, JSONRPCError>) async {
         guard let key = id.stringValue else { return }
-        let promise = state.withLock { $0.pending.removeValue(forKey: key) }
-        promise?.fulfill(outcome.mapError { $0 })
+        if let promise = state.withLock({ $0.pending.removeValue(forKey: key) }) {
+            promise.fulfill(outcome.mapError { $0 })
+        } else if let (runID, seq) = Self.storedQuestion(ofID: key) {
+            // A question a task's run asked from the store, perhaps from another process.
+            await answerStoredQuestion(runID: runID, seq: seq, outcome: outcome)
+        }
     }
 }
 

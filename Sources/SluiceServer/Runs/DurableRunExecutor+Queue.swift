@@ -20,7 +20,7 @@ extension DurableRunExecutor {
     /// nothing only this process has — no model sampled through its MCP client, and no one
     /// to answer `confirm` steps here when the plan (or a plan it calls) may ask.
     func distributes(_ request: RunRequest) -> Bool {
-        guard runQueue != nil, !request.resumesStoredRun, let plan = request.plan.plan, request.services.model == nil else { return false }
+        guard runQueue != nil, !request.resumesStoredRun, !request.recordedAhead, let plan = request.plan.plan, request.services.model == nil else { return false }
         guard request.services.confirmation != nil else { return true }
         return !plan.allSteps.contains { step in
             switch step.kind {
@@ -77,7 +77,8 @@ extension DurableRunExecutor {
     /// The record of a new server run, as ``execute(_:sink:)`` makes it; the caller's trace
     /// context goes with it, so the replica that claims it continues that trace.
     func newRun(_ request: RunRequest, plan: Plan) -> NewRun {
-        var options: JSONObject = ["origin": "server"]
+        var options = request.services.recordedOptions
+        options["origin"] = "server"
         if request.services.answersByRetry { options[Self.answersByRetryOption] = true }
         if let traceparent = request.services.traceparent { options["traceparent"] = .string(traceparent) }
         return NewRun(id: request.runID, plan: PlanIdentity(plan), inputs: request.inputs, options: .object(options), user: request.user)

@@ -51,8 +51,10 @@ public struct DurableRunExecutor: RunExecutor {
         guard let plan = request.plan.plan else { return await engine.execute(request, sink: sink) }
         if request.resumesStoredRun { return await resumeStored(request, plan: plan, sink: sink) }
         let durable = DurableRun(newRunID: request.runID, store: opened, cache: cacheSetting(for: plan))
+        if request.recordedAhead { return await execute(request, sink: sink, as: durable) }
         do {
-            var options: JSONObject = ["origin": "server"]
+            var options = request.services.recordedOptions
+            options["origin"] = "server"
             if request.services.answersByRetry { options[Self.answersByRetryOption] = true }
             try await durable.record(plan: PlanIdentity(plan), inputs: request.inputs, options: .object(options), user: request.user)
         } catch {
@@ -62,14 +64,31 @@ public struct DurableRunExecutor: RunExecutor {
         return await execute(request, sink: sink, as: durable)
     }
 
+    /// Records a new run in the store before it executes (``RunRequest/recordedAhead``): a
+    /// `running` run owned (and, on PostgreSQL, leased) by this process, with no event yet.
+    func recordAhead(_ request: RunRequest) async throws(StoreError) {
+        guard let plan = request.plan.plan else { return }
+        try await store.createRun(newRun(request, plan: plan))
+    }
+
     /// Parks a released run in the store as `waiting` at `question`. A run cancelled while it
-    /// was being released (`cancelled`: its caller cancelled it here; or a cancel request in
-    /// the store) lost its `run.cancelled` to the release: it is cancelled in the store now.
+    /// was being released lost its `run.cancelled` to the release: it is cancelled in the store
+    /// now. Both kinds of cancel are looked at once the run is parked, so none slips between
+    /// the release and the park: its record's here (`cancelled`, or this task cancelled since —
+    /// the run manager cancels it) and a request in the store (any process; one made after
+    /// the park finds the run `waiting` and ends it itself).
     func park(_ runID: String, at question: PendingInput, cancelled: Bool = false) async -> RunResult {
         do throws(StoreError) {
             try await store.releaseWaiting(id: runID, question: question)
-            let requested = try await store.isCancelRequested(id: runID)
-            if cancelled || requested {
+            // Read in a task of its own: the database layer refuses a read in a cancelled task,
+            // and this one is cancelled exactly when its run was (the parked run then stayed
+            // `waiting` with its cancel request unseen).
+            let store = self.store
+            let check = Task { () -> Result<Bool, StoreError> in
+                do throws(StoreError) { return .success(try await store.isCancelRequested(id: runID)) } catch { return .failure(error) }
+            }
+            let requested = try await check.value.get()
+            if cancelled || Task.isCancelled || requested {
                 _ = try await store.requestCancel(id: runID)
                 return RunResult(status: .cancelled, errorType: "cancelled", errorMessage: "the run was cancelled", billing: ["billable": false])
             }

@@ -34,11 +34,16 @@ public struct RunServices: Sendable {
     /// The caller's W3C `traceparent` (an HTTP request header, or `_meta.traceparent` of an
     /// MCP call): a traced run's workflow span continues that trace.
     public var traceparent: String?
+    /// What the transport keeps with the run's record (its `options`), e.g. the MCP
+    /// 2025-11-25 task the run is (see ``SluiceStore/MCPTaskRecord``); a durable executor
+    /// records it, others ignore it.
+    public var recordedOptions: JSONObject
 
     public init(
         confirmation: (any ConfirmationChannel)? = nil, model: (any ModelProvider)? = nil, answersByRetry: Bool = false,
-        answer: RetryAnswer? = nil, traceparent: String? = nil
+        answer: RetryAnswer? = nil, traceparent: String? = nil, recordedOptions: JSONObject = JSONObject()
     ) {
+        self.recordedOptions = recordedOptions
         self.confirmation = confirmation
         self.model = model
         self.answersByRetry = answersByRetry
@@ -58,6 +63,9 @@ public struct RunRequest: Sendable {
     /// Continue the stored run `runID` from its checkpoints instead of starting it (only an
     /// executor with a durable store can; others fail the run).
     public var resumesStoredRun: Bool
+    /// Recorded in the durable store already, before it had a place (see
+    /// ``RunManager/startRecorded(plan:inputs:user:services:)``): executed without recording it again.
+    public var recordedAhead = false
 
     public init(runID: String, plan: ServedPlan, inputs: JSONValue, user: String, services: RunServices = RunServices(), resumesStoredRun: Bool = false) {
         self.runID = runID

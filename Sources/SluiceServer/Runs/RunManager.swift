@@ -1,5 +1,6 @@
 import Foundation
 import SluiceEngine
+import SluiceStore
 public import SluiceJSON
 public import SluiceRunLog
 import Synchronization
@@ -74,6 +75,37 @@ public final class RunManager: Sendable {
         registry.insert(record)
         observer?.runStarted(plan: plan.name)
         jobsContinuation.yield(Job(record: record, request: RunRequest(runID: id, plan: plan, inputs: inputs, user: user, services: services)))
+        return record
+    }
+
+    /// Why ``startRecorded(plan:inputs:user:services:)`` started nothing.
+    public enum RecordedStartFailure: Error, Sendable {
+        case refused(RunRefusal)
+        /// The store could not record it (its message).
+        case store(String)
+    }
+
+    /// Starts a run as ``start(plan:inputs:user:services:)`` does, after recording it in the
+    /// executor's durable store (when it has one), so it exists there before it has a place:
+    /// an MCP task's handle names a run any replica can read at once, even while
+    /// ``ServingLimits/concurrentRuns`` (`--max-runs`) run. It executes here when a place frees.
+    public func startRecorded(plan: ServedPlan, inputs: JSONValue, user: String, services: RunServices = RunServices()) async throws(RecordedStartFailure) -> RunRecord {
+        guard let durable = executor as? DurableRunExecutor, plan.plan != nil else {
+            do { return try start(plan: plan, inputs: inputs, user: user, services: services) } catch { throw .refused(error) }
+        }
+        do { try admit(user) } catch { throw .refused(error) }
+        var request = RunRequest(runID: makeRunID(), plan: plan, inputs: inputs, user: user, services: services)
+        do {
+            try await durable.recordAhead(request)
+        } catch {
+            release(user)
+            throw .store(error.message)
+        }
+        request.recordedAhead = true
+        let record = RunRecord(id: request.runID, planName: plan.name, user: user, inputs: inputs)
+        registry.insert(record)
+        observer?.runStarted(plan: plan.name)
+        jobsContinuation.yield(Job(record: record, request: request))
         return record
     }
 

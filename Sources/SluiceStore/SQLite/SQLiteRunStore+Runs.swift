@@ -49,6 +49,10 @@ extension SQLiteRunStore {
             clauses.append("plan_name = ?")
             arguments += [plan]
         }
+        if let session = filter.taskSession {
+            clauses.append("json_extract(options, '$.\(MCPTaskRecord.optionKey).session') = ?")
+            arguments += [session]
+        }
         // `interrupted` is derived from `running`, so filter those after reading.
         if let status = filter.status {
             clauses.append("status = ?")
