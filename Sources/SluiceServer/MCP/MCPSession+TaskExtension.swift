@@ -31,7 +31,7 @@ extension MCPSession {
     /// Starts the run and answers with its `CreateTaskResult` once the run is recorded (in the
     /// store too, with a durable executor: its `run.started` is stored before anyone sees it).
     func createTask(plan: ServedPlan, inputs: JSONValue, meta: ModernMeta) async throws -> JSONValue {
-        let record = try startModernRun(plan: plan, inputs: inputs, meta: meta)
+        let record = try await startModernRun(plan: plan, inputs: inputs, meta: meta)
         for await _ in record.events() { break }
         var task = taskObject(record)
         task["resultType"] = "task"

@@ -59,7 +59,7 @@ struct MCPTask: Sendable {
 extension MCPSession {
     static let relatedTaskKey = "io.modelcontextprotocol/related-task"
 
-    func startTask(plan: ServedPlan, inputs: JSONValue, params: JSONObject, traceparent: String? = nil) throws -> JSONValue {
+    func startTask(plan: ServedPlan, inputs: JSONValue, params: JSONObject, traceparent: String? = nil) async throws -> JSONValue {
         let configuration = server.configuration
         let requestedTTL = params["ttl"]?.integerValue.map { Int($0) }
         let ttl = min(requestedTTL ?? configuration.taskTTLMilliseconds, configuration.taskTTLMilliseconds)
@@ -70,7 +70,7 @@ extension MCPSession {
         services.traceparent = traceparent
         let record: RunRecord
         do {
-            record = try server.runs.start(plan: plan, inputs: inputs, user: user, services: services)
+            record = try await server.runs.start(plan: plan, inputs: inputs, user: user, services: services)
         } catch {
             throw JSONRPCError.runFailed(type: "unavailable", message: error.description)
         }

@@ -93,14 +93,14 @@ extension MCPSession {
         }
         let taskParams = params["task"]?.objectValue
         if let taskParams, protocolVersion >= "2025-11-25" {
-            return try startTask(plan: plan, inputs: inputs, params: taskParams, traceparent: Self.traceparent(params))
+            return try await startTask(plan: plan, inputs: inputs, params: taskParams, traceparent: Self.traceparent(params))
         }
 
         var services = runServices(outbound: outbound, relatedTask: nil)
         services.traceparent = Self.traceparent(params)
         let record: RunRecord
         do {
-            record = try server.runs.start(plan: plan, inputs: inputs, user: user, services: services)
+            record = try await server.runs.start(plan: plan, inputs: inputs, user: user, services: services)
         } catch {
             throw JSONRPCError.runFailed(type: "unavailable", message: error.description)
         }

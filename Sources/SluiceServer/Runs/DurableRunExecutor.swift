@@ -206,7 +206,7 @@ extension DurableRunExecutor {
     /// events stored before `sink` sees them, cut off on a hand-back, cancelled by a request
     /// in the store. A run that answers by retry is released at its first unanswered question
     /// (see ``WaitRelease``) and parked as `waiting`.
-    private func execute(_ request: RunRequest, sink: any EventSink, as durable: DurableRun) async -> RunResult {
+    func execute(_ request: RunRequest, sink: any EventSink, as durable: DurableRun) async -> RunResult {
         var engine = self.engine
         engine.providers = durable.providers(engine.providers)
         let configured = engine

@@ -1,7 +1,68 @@
+import SluiceDurable
 import SluiceEngine
+import SluicePlan
 import SluiceStore
 
+/// Where a started run executes (see ``RunManager/start(plan:inputs:user:services:)``).
+enum JobPlacement: Sendable, Equatable {
+    /// No shared queue (SQLite, no store, a stored-run resume): it waits for a place here and
+    /// the executor records it as it starts.
+    case local
+    /// Queued in the shared store for whichever replica has room: followed from the store.
+    case follow
+    /// Recorded as this replica's own: it had a free place (reserved: `reserved`), or the run
+    /// needs what only this process has (a model sampled through the caller's MCP client,
+    /// someone here to answer its `confirm` steps) and waits here for a place.
+    case owned(reserved: Bool)
+
+    var isOwned: Bool {
+        if case .owned = self { return true }
+        return false
+    }
+}
+
 extension RunManager {
+    /// The executor's durable store side, when it records runs (see ``RunExecutor/durable``).
+    var durable: DurableRunExecutor? { executor as? DurableRunExecutor }
+
+    /// Admits a new run on a shared queue: the limits are counted in the store, across every
+    /// replica sharing it — the user's active runs against ``ServingLimits/runsPerUser``, and,
+    /// when no place is free here, the runs waiting in the store against
+    /// ``ServingLimits/queuedRuns`` — and the run is recorded in the same step, before the
+    /// caller answers. A free place here is reserved first: with one, the run is recorded
+    /// already claimed by this replica (owned and leased, in the same statement: no added
+    /// latency, and never counted as waiting); without one, it is queued and the replicas are
+    /// woken, whichever has room claiming it with `FOR UPDATE SKIP LOCKED`.
+    func admitShared(_ request: RunRequest, plan: Plan, queue: DurableRunExecutor) async throws(RunRefusal) -> RunRecord {
+        let reserved = slots.tryAcquire()
+        let distributed = queue.distributes(request)
+        // A run only this replica can execute, with no place free, waits here: this process's
+        // own queue limit applies to it.
+        do {
+            try admit(request.user, checkingLimits: !distributed && !reserved)
+        } catch {
+            if reserved { slots.release() }
+            throw error
+        }
+        let limits = RunAdmissionLimits(runsPerUser: self.limits.runsPerUser, queuedRuns: distributed && !reserved ? self.limits.queuedRuns : nil)
+        let refusal: RunRefusal?
+        do throws(StoreError) {
+            switch try await queue.admit(request, plan: plan, as: distributed && !reserved ? .queued : .owned, limits: limits) {
+            case .admitted: refusal = nil
+            case .userLimit: refusal = .userLimit(self.limits.runsPerUser)
+            case .queueFull(let queued): refusal = .queueFull(queued: queued)
+            }
+        } catch {
+            refusal = .storeUnavailable(error.message)
+        }
+        if let refusal {
+            release(request.user)
+            if reserved { slots.release() }
+            throw refusal
+        }
+        return enqueue(request, placement: distributed && !reserved ? .follow : .owned(reserved: reserved))
+    }
+
     /// On a shared queue (the executor's store is a ``RunQueue``), takes queued runs — received
     /// by any replica with no free place — whenever this one has room: a free place of
     /// ``ServingLimits/concurrentRuns`` (`--max-runs`) is taken first, then as many runs claimed,
@@ -13,8 +74,9 @@ extension RunManager {
     /// manager drains and the runs it claimed have ended; cancelling it cancels them (during a
     /// hand-back they stop without an end, for another replica to take over).
     public func claimQueuedRuns(library: PlanLibrary, every interval: Duration, log: @escaping @Sendable (String) -> Void) async {
-        guard let executor = executor as? DurableRunExecutor, let queue = executor.runQueue else { return }
-        let plans = library.plans.map(\.name)
+        guard let executor = durable, let queue = executor.runQueue else { return }
+        // By name and content: a replica never claims a run of a plan version it does not serve.
+        let plans = library.plans.compactMap { $0.plan.map(PlanIdentity.init) }
         let wakeups = executor.opened.wakeups
         _ = wakeups?.watchEvents(runID: RunQueueWakeup.key)
         defer { wakeups?.unwatchEvents(runID: RunQueueWakeup.key) }

@@ -32,12 +32,18 @@ public enum RunRefusal: Error, Sendable, CustomStringConvertible {
     case userLimit(Int)
     /// The server runs and queues all it may.
     case serverFull(running: Int, queued: Int)
+    /// The replicas sharing the store have this many runs waiting for a place (the limit).
+    case queueFull(queued: Int)
+    /// The shared store could not record the run (why).
+    case storeUnavailable(String)
 
     public var description: String {
         switch self {
         case .shuttingDown: "the server is shutting down and accepts no new runs"
         case .userLimit(let limit): "too many runs: you already have \(limit) runs going (the per-user limit); wait for one to finish"
         case .serverFull(let running, let queued): "the server is busy: \(running) runs are running and \(queued) waiting; try again shortly"
+        case .queueFull(let queued): "the servers are busy: \(queued) runs wait in the shared queue for a place (the limit); try again shortly"
+        case .storeUnavailable(let reason): "the run could not be recorded: \(reason)"
         }
     }
 }

@@ -1,0 +1,154 @@
+import Foundation
+import SluiceJSON
+import SluiceTesting
+import Testing
+
+/// How real `sluice serve` replicas on one PostgreSQL store admit runs: every run is in the
+/// store before the receiving replica answers (another replica reads it at once), the
+/// receiving replica executes it itself when it has a free place, the limits hold across
+/// replicas, and a replica never claims a run of a plan version it does not serve.
+@Suite(.serialized, .timeLimit(.minutes(5)), .enabled(if: PostgresCluster.available, "PostgreSQL is not installed (CI installs it)"))
+struct PostgresAdmissionProcessTests {
+    typealias Replicas = PostgresReplicaProcessTests
+
+    static let keys = "alice-key:alice,bob-key:bob"
+    static let alice = ["Authorization": "Bearer alice-key"]
+    static let bob = ["Authorization": "Bearer bob-key"]
+    static let inputs: JSONValue = ["inputs": ["task": "AI agents"]]
+
+    /// Right after the 202 on one replica, the other finds the run; a run the receiving
+    /// replica has room for runs there (no other replica is woken for it: the follow poll is
+    /// an hour), one it has no room for runs on the other.
+    @Test func aStartedRunIsInTheStoreBeforeTheReplicaAnswers() async throws {
+        let (url, database) = try await Replicas.newDatabase()
+        let homes = [Replicas.scratchHome(), Replicas.scratchHome()]
+        defer { homes.forEach(Replicas.remove) }
+        let environment = ["SLUICE_STORE": url, "SLUICE_STORE_FOLLOW_POLL": "1h"]
+        let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, arguments: ["--max-runs", "1"], environment: environment)
+        defer { first.terminate() }
+        let second = try await ServeProcess(home: homes[1], delayMilliseconds: 100, environment: environment)
+        defer { second.terminate() }
+        var runIDs: [String] = []
+        for _ in 0..<2 {
+            let started = try await HTTP.request(first.port, "POST", "/v1/plans/news_report/runs", json: Self.inputs)
+            #expect(started.status == 202, "\(started.text)")
+            let runID = try #require(started.json?["run_id"]?.stringValue)
+            let elsewhere = try await HTTP.request(second.port, "GET", "/v1/runs/\(runID)")
+            #expect(elsewhere.status == 200, "\(elsewhere.text)")
+            #expect(elsewhere.json?["status"] == "running", "\(elsewhere.text)")
+            runIDs.append(runID)
+        }
+        for (runID, executor) in zip(runIDs, [first.pid, second.pid]) {
+            let owner = try await Self.owner(of: runID, database: database)
+            #expect(owner.hasPrefix("\(executor)@"), "run \(runID) is owned by \(owner); replicas \(first.pid), \(second.pid)")
+        }
+        for runID in runIDs {
+            let (_, reader, _) = try await HTTP.sse(second.port, "GET", "/v1/runs/\(runID)/events")
+            let events = await HTTP.drain(reader)
+            #expect(events.last?.event == "final_result", "\(events.last?.data.prefix(300) ?? "nothing")\n\(first.stderr)")
+        }
+    }
+
+    /// `--runs-per-user` counts a user's runs on every replica: alice, at her limit with a
+    /// run on one replica, is refused on the other; bob is not; once her run ends she starts again.
+    @Test func aUserAtTheLimitOnOneReplicaIsRefusedOnAnother() async throws {
+        let (url, _) = try await Replicas.newDatabase()
+        let homes = [Replicas.scratchHome(), Replicas.scratchHome()]
+        defer { homes.forEach(Replicas.remove) }
+        let environment = ["SLUICE_STORE": url, "SLUICE_API_KEYS": Self.keys]
+        let replicas = [
+            try await ServeProcess(home: homes[0], delayMilliseconds: 100, arguments: ["--runs-per-user", "1"], environment: environment),
+            try await ServeProcess(home: homes[1], delayMilliseconds: 100, arguments: ["--runs-per-user", "1"], environment: environment),
+        ]
+        defer { replicas.forEach { $0.terminate() } }
+        let started = try await HTTP.request(replicas[0].port, "POST", "/v1/plans/news_report/runs", headers: Self.alice, json: Self.inputs)
+        #expect(started.status == 202, "\(started.text)")
+        let runID = try #require(started.json?["run_id"]?.stringValue)
+        let refused = try await HTTP.request(replicas[1].port, "POST", "/v1/plans/news_report/runs", headers: Self.alice, json: Self.inputs)
+        #expect(refused.status == 429, "\(refused.text)")
+        #expect(refused.headers["retry-after"] == "5")
+        #expect(refused.json?["error"]?.stringValue?.contains("per-user limit") == true, "\(refused.text)")
+        let other = try await HTTP.request(replicas[1].port, "POST", "/v1/plans/news_report/runs", headers: Self.bob, json: Self.inputs)
+        #expect(other.status == 202, "\(other.text)")
+
+        let (_, reader, _) = try await HTTP.sse(replicas[1].port, "GET", "/v1/runs/\(runID)/events", headers: Self.alice)
+        #expect(await HTTP.drain(reader).last?.event == "final_result")
+        let again = try await HTTP.request(replicas[1].port, "POST", "/v1/plans/news_report/runs", headers: Self.alice, json: Self.inputs)
+        #expect(again.status == 202, "\(again.text)")
+    }
+
+    /// `--max-queued-runs` counts the runs waiting in the store: with every replica full and
+    /// one run waiting, the next is refused on either replica.
+    @Test func theQueuedRunLimitCountsTheSharedQueue() async throws {
+        let (url, database) = try await Replicas.newDatabase()
+        let homes = [Replicas.scratchHome(), Replicas.scratchHome()]
+        defer { homes.forEach(Replicas.remove) }
+        let environment = ["SLUICE_STORE": url]
+        let options = ["--max-runs", "1", "--max-queued-runs", "1"]
+        let replicas = [
+            try await ServeProcess(home: homes[0], delayMilliseconds: 100, arguments: options, environment: environment),
+            try await ServeProcess(home: homes[1], delayMilliseconds: 100, arguments: options, environment: environment),
+        ]
+        defer { replicas.forEach { $0.terminate() } }
+        // One run on each replica's one place, then one queued (through the first).
+        for port in [replicas[0].port, replicas[1].port, replicas[0].port] {
+            let started = try await HTTP.request(port, "POST", "/v1/plans/news_report/runs", json: Self.inputs)
+            #expect(started.status == 202, "\(started.text)")
+        }
+        #expect(try await Replicas.psql("SELECT count(*) FROM runs WHERE queued", database: database) == "1")
+        let refused = try await HTTP.request(replicas[1].port, "POST", "/v1/plans/news_report/runs", json: Self.inputs)
+        #expect(refused.status == 429, "\(refused.text)")
+        #expect(refused.json?["error"]?.stringValue?.contains("shared queue") == true, "\(refused.text)")
+        #expect(try await Replicas.psql("SELECT count(*) FROM runs", database: database) == "3")
+    }
+
+    /// A rolling deploy: the replica serving another version of `news_report` (other bytes,
+    /// another content hash) has room the whole time, and is woken by the queued run, yet
+    /// leaves it to the replica serving the version it was started with.
+    @Test func aRunIsClaimedOnlyByAReplicaServingTheSamePlanVersion() async throws {
+        let (url, database) = try await Replicas.newDatabase()
+        let homes = [Replicas.scratchHome(), Replicas.scratchHome()]
+        defer { homes.forEach(Replicas.remove) }
+        let newer = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-plans-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: newer) }
+        try FileManager.default.copyItem(atPath: TestPaths.shippedPlans, toPath: newer.path)
+        let plan = newer.appendingPathComponent("news_report.json")
+        try (try Data(contentsOf: plan) + Data("\n".utf8)).write(to: plan)
+
+        let environment = ["SLUICE_STORE": url]
+        let old = try await ServeProcess(home: homes[0], delayMilliseconds: 100, arguments: ["--max-runs", "1"], environment: environment)
+        defer { old.terminate() }
+        let new = try await ServeProcess(home: homes[1], delayMilliseconds: 100, plans: newer.path, environment: environment)
+        defer { new.terminate() }
+        var runIDs: [String] = []
+        for _ in 0..<2 {
+            let started = try await HTTP.request(old.port, "POST", "/v1/plans/news_report/runs", json: Self.inputs)
+            #expect(started.status == 202, "\(started.text)")
+            runIDs.append(try #require(started.json?["run_id"]?.stringValue))
+        }
+        // The second waits for the old replica's one place (a run takes seconds).
+        for runID in runIDs {
+            let owner = try await Self.owner(of: runID, database: database)
+            #expect(owner.hasPrefix("\(old.pid)@"), "run \(runID) is executed by \(owner); the old version is served by \(old.pid)")
+        }
+        for runID in runIDs {
+            let (_, reader, _) = try await HTTP.sse(old.port, "GET", "/v1/runs/\(runID)/events")
+            #expect(await HTTP.drain(reader).last?.event == "final_result", "\(old.stderr)")
+        }
+        // The new version's own runs run there.
+        let started = try await HTTP.request(new.port, "POST", "/v1/plans/news_report/runs", json: Self.inputs)
+        let runID = try #require(started.json?["run_id"]?.stringValue)
+        #expect(try await Self.owner(of: runID, database: database).hasPrefix("\(new.pid)@"))
+    }
+
+    /// The run's owner once one replica has claimed it (it is cleared when the run ends).
+    static func owner(of runID: String, database: String) async throws -> String {
+        var owner = ""
+        for _ in 0..<1200 {
+            owner = try await Replicas.psql("SELECT coalesce(owner, 'none') FROM runs WHERE id = '\(runID)'", database: database)
+            if owner != "none" { break }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        return owner
+    }
+}
