@@ -141,6 +141,68 @@ struct PostgresAdmissionProcessTests {
         #expect(try await Self.owner(of: runID, database: database).hasPrefix("\(new.pid)@"))
     }
 
+    /// Runs taken over from a replica that stopped count against the taker's `--max-runs`:
+    /// given two runs back (SIGTERM), a replica with one place executes one at a time, and
+    /// both end.
+    @Test func takenOverRunsHoldThePlacesOfTheReplicaTakingThem() async throws {
+        let (url, database) = try await Replicas.newDatabase()
+        let homes = [Replicas.scratchHome(), Replicas.scratchHome()]
+        defer { homes.forEach(Replicas.remove) }
+        // A 3 s lease: the taker looks again every second for what it had no place for.
+        let environment = ["SLUICE_STORE": url, "SLUICE_STORE_LEASE": "3s"]
+        let first = try await ServeProcess(home: homes[0], delayMilliseconds: 60, environment: environment)
+        let second = try await ServeProcess(home: homes[1], delayMilliseconds: 60, arguments: ["--max-runs", "1"], environment: environment)
+        defer { second.terminate() }
+        var runIDs: [String] = []
+        for _ in 0..<2 {
+            let started = try await HTTP.request(first.port, "POST", "/v1/plans/news_report/runs", json: Self.inputs)
+            #expect(started.status == 202, "\(started.text)")
+            runIDs.append(try #require(started.json?["run_id"]?.stringValue))
+        }
+        for runID in runIDs { #expect(try await Self.owner(of: runID, database: database).hasPrefix("\(first.pid)@")) }
+        await first.stop()
+        let list = runIDs.map { "'\($0)'" }.joined(separator: ", ")
+        var mostAtOnce = 0
+        var ended = ""
+        for _ in 0..<2400 where ended != "2" {
+            let executing = try await Replicas.psql(
+                "SELECT count(*) FROM runs WHERE id IN (\(list)) AND status = 'running' AND owner LIKE '\(second.pid)@%'", database: database)
+            mostAtOnce = max(mostAtOnce, Int(executing) ?? 0)
+            ended = try await Replicas.psql("SELECT count(*) FROM runs WHERE id IN (\(list)) AND status = 'completed'", database: database)
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        #expect(ended == "2", "\(second.stderr)")
+        #expect(mostAtOnce == 1, "the replica with one place executed \(mostAtOnce) runs at once")
+        for runID in runIDs { #expect(second.stderr.contains("resuming run \(runID)"), "\(second.stderr)") }
+    }
+
+    /// `sluice serve --stdio` on a shared store, its stdin closed while a task's run goes on:
+    /// it stops the run without ending it and gives its lease back, so a replica takes it
+    /// over at once (the lease is an hour: without the release it would be held that long).
+    @Test func aStdioServerGivesItsLeasesBackWhenItsInputCloses() async throws {
+        let (url, database) = try await Replicas.newDatabase()
+        let transport = try StdioTransport(
+            arguments: ["--simulated-delay-ms", "100"], environment: ["SLUICE_STORE": url, "SLUICE_STORE_LEASE": "1h"], plans: TestPaths.shippedPlans)
+        let client = MCPTestClient(transport)
+        _ = try await client.initialize()
+        let created = try await client.request("tools/call", ["name": "news_report", "arguments": ["task": "AI agents"], "task": ["ttl": 60000]])
+        let runID = try #require(created["result"]?["task"]?["taskId"]?.stringValue, "\(created)")
+        var events = "0"
+        for _ in 0..<400 where (Int(events) ?? 0) < 4 {
+            events = try await Replicas.psql("SELECT count(*) FROM events WHERE run_id = '\(runID)'", database: database)
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        #expect(try await Replicas.psql("SELECT status || ' ' || (owner IS NOT NULL) FROM runs WHERE id = '\(runID)'", database: database) == "running true")
+        await client.close()
+        #expect(transport.exitStatus == 0)
+        let stored = try await Replicas.psql("""
+            SELECT status || ' ' || (owner IS NULL) || ' ' || coalesce((lease_expires_at < extract(epoch FROM clock_timestamp()))::text, 'none')
+            FROM runs WHERE id = '\(runID)'
+            """, database: database)
+        #expect(stored == "running true true", "\(stored)")
+        #expect(try await Replicas.psql("SELECT count(*) FROM events WHERE run_id = '\(runID)' AND type = 'run.cancelled'", database: database) == "0")
+    }
+
     /// The run's owner once one replica has claimed it (it is cleared when the run ends).
     static func owner(of runID: String, database: String) async throws -> String {
         var owner = ""

@@ -43,7 +43,7 @@ extension MCPSession {
     func startModernRun(plan: ServedPlan, inputs: JSONValue, meta: ModernMeta) async throws -> RunRecord {
         var services = RunServices(traceparent: meta.traceparent)
         if let elicitation = meta.capabilities["elicitation"]?.objectValue, elicitation.isEmpty || elicitation["form"] != nil,
-            server.runs.executor is DurableRunExecutor
+            server.runs.executor.durable != nil
         {
             services.answersByRetry = true
         }

@@ -20,10 +20,11 @@ extension DurableRunExecutor {
 
     /// Whether `request` may run on another replica: a new run on a shared queue that needs
     /// nothing only this process has — no model sampled through its MCP client, and no one
-    /// to answer `confirm` steps here when the plan (or a plan it calls) may ask.
+    /// to answer `confirm` steps here (a channel, or a caller answering by retry, whose run
+    /// this replica parks at its question) when the plan (or a plan it calls) may ask.
     func distributes(_ request: RunRequest) -> Bool {
         guard runQueue != nil, !request.resumesStoredRun, let plan = request.plan.plan, request.services.model == nil else { return false }
-        guard request.services.confirmation != nil else { return true }
+        guard request.services.confirmation != nil || request.services.answersByRetry else { return true }
         return !plan.allSteps.contains { step in
             switch step.kind {
             case .confirm, .call: true

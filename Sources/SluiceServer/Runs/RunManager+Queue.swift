@@ -22,9 +22,6 @@ enum JobPlacement: Sendable, Equatable {
 }
 
 extension RunManager {
-    /// The executor's durable store side, when it records runs (see ``RunExecutor/durable``).
-    var durable: DurableRunExecutor? { executor as? DurableRunExecutor }
-
     /// Admits a new run on a shared queue: the limits are counted in the store, across every
     /// replica sharing it — the user's active runs against ``ServingLimits/runsPerUser``, and,
     /// when no place is free here, the runs waiting in the store against
@@ -74,7 +71,7 @@ extension RunManager {
     /// manager drains and the runs it claimed have ended; cancelling it cancels them (during a
     /// hand-back they stop without an end, for another replica to take over).
     public func claimQueuedRuns(library: PlanLibrary, every interval: Duration, log: @escaping @Sendable (String) -> Void) async {
-        guard let executor = durable, let queue = executor.runQueue else { return }
+        guard let executor = executor.durable, let queue = executor.runQueue else { return }
         // By name and content: a replica never claims a run of a plan version it does not serve.
         let plans = library.plans.compactMap { $0.plan.map(PlanIdentity.init) }
         let wakeups = executor.opened.wakeups
@@ -115,6 +112,14 @@ extension RunManager {
             // Draining: the claimed runs go on until they end or the task is cancelled (after a
             // hand-back has begun, so they stop without recording an end).
         }
+    }
+
+    /// Keeps taking over the server runs replicas that died left interrupted (see
+    /// ``DurableRunExecutor/takeOverInterrupted(library:every:log:)``), each holding one of
+    /// this replica's places (`--max-runs`) like a run it received. Returns at once without a
+    /// durable store.
+    public func takeOverInterrupted(library: PlanLibrary, every interval: Duration, log: @escaping @Sendable (String) -> Void) async {
+        await executor.durable?.takeOverInterrupted(library: library, every: interval, places: slots, log: log)
     }
 
     /// Runs claimed in one statement at most.

@@ -75,7 +75,7 @@ public final class RunManager: Sendable {
     ///   the shared store cannot record the run.
     public func start(plan: ServedPlan, inputs: JSONValue, user: String, services: RunServices = RunServices()) async throws(RunRefusal) -> RunRecord {
         let request = RunRequest(runID: makeRunID(), plan: plan, inputs: inputs, user: user, services: services)
-        guard let queue = durable, queue.runQueue != nil, let planBody = plan.plan else {
+        guard let queue = executor.durable, queue.runQueue != nil, let planBody = plan.plan else {
             try admit(user, checkingLimits: true)
             return enqueue(request, placement: .local)
         }
@@ -119,7 +119,7 @@ public final class RunManager: Sendable {
         admission.withLock { $0.accepting = false }
         jobsContinuation.finish()
         let active = registry.activeRuns()
-        if let handBack = durable?.handBack {
+        if let handBack = executor.durable?.handBack {
             handBack.begin()
             for record in active { record.cancel(reason: "server shutting down: run handed back to another replica") }
             for record in active { _ = await record.waitForResult() }
@@ -197,7 +197,7 @@ public final class RunManager: Sendable {
         defer { if placedHere { slots.release() } }
         // Executed here: as the executor does, or (on a shared queue) recorded already;
         // else followed from the store while another replica executes it.
-        let shared = durable
+        let shared = executor.durable
         let placement = job.placement
         let sink = RecordingSink(record: record, observer: observer, plan: record.planName)
         let result: RunResult = await withTaskGroup(of: RunResult?.self) { group in
