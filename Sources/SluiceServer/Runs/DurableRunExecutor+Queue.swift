@@ -40,6 +40,18 @@ extension DurableRunExecutor {
         return try await queue.admitRun(newRun(request, plan: plan), as: placement, limits: limits)
     }
 
+    /// Ends a run admitted just as this replica began draining, before anything executed it:
+    /// `run.cancelled` in the store (a queued one is cancelled there at once), so no replica
+    /// takes it up for a caller that was told the server is shutting down.
+    func withdraw(_ runID: String, queued: Bool) async {
+        if queued {
+            _ = try? await store.requestCancel(id: runID)
+        } else {
+            let ended = RunEvent(seq: 1, runID: runID, time: Date(), type: .runCancelled, data: ["reason": "server shutting down"])
+            try? await store.append([ended])
+        }
+    }
+
     /// Executes a run recorded already (admitted as this replica's own): composed
     /// as a new run, not recorded again; its events stored before `sink` sees them.
     func executeRecorded(_ request: RunRequest, sink: any EventSink) async -> RunResult {

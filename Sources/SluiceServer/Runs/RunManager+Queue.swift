@@ -42,7 +42,7 @@ extension RunManager {
             throw error
         }
         let limits = RunAdmissionLimits(runsPerUser: self.limits.runsPerUser, queuedRuns: distributed && !reserved ? self.limits.queuedRuns : nil)
-        let refusal: RunRefusal?
+        var refusal: RunRefusal?
         do throws(StoreError) {
             switch try await queue.admit(request, plan: plan, as: distributed && !reserved ? .queued : .owned, limits: limits) {
             case .admitted: refusal = nil
@@ -52,12 +52,18 @@ extension RunManager {
         } catch {
             refusal = .storeUnavailable(error.message)
         }
+        let queued = distributed && !reserved
+        if refusal == nil, !isAccepting {
+            // Draining began meanwhile: the run is ended in the store, never executed.
+            await queue.withdraw(request.runID, queued: queued)
+            refusal = .shuttingDown
+        }
         if let refusal {
             release(request.user)
             if reserved { slots.release() }
             throw refusal
         }
-        return enqueue(request, placement: distributed && !reserved ? .follow : .owned(reserved: reserved))
+        return enqueue(request, placement: queued ? .follow : .owned(reserved: reserved))
     }
 
     /// On a shared queue (the executor's store is a ``RunQueue``), takes queued runs — received

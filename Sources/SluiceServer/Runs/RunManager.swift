@@ -69,7 +69,7 @@ public final class RunManager: Sendable {
     ///
     /// On a shared queue (a store with a ``SluiceStore/RunQueue``: PostgreSQL) the run is in
     /// the store when this returns — any replica can read it — and the limits are counted
-    /// there, across replicas (see ``admitShared(_:queue:)``).
+    /// there, across replicas (see ``admitShared(_:plan:queue:)``).
     ///
     /// - Throws: ``RunRefusal``: once ``drain(gracePeriod:)`` has begun, past a limit, or when
     ///   the shared store cannot record the run.
@@ -178,8 +178,11 @@ public final class RunManager: Sendable {
         registry.insert(record)
         observer?.runStarted(plan: request.plan.name)
         if case .terminated = jobsContinuation.yield(Job(record: record, request: request, placement: placement)) {
-            // Draining began while a shared store admitted it: never executed here.
+            // Draining began just after a shared store admitted it: never executed.
             record.finish(RunResult(status: .cancelled, errorType: "cancelled", errorMessage: "server shutting down", billing: ["billable": false]))
+            if placement != .local, let durable = executor.durable {
+                Task { await durable.withdraw(request.runID, queued: placement == .follow) }
+            }
         }
         return record
     }

@@ -4,13 +4,15 @@ import Synchronization
 /// How much of the server one user, and everyone together, may hold at once. Past a limit the
 /// request is refused at once (HTTP 429 with `Retry-After`), never queued without bound.
 public struct ServingLimits: Sendable {
-    /// Runs one user may have started and not yet finished (queued or running).
+    /// Runs one user may have started and not yet finished (queued or running); on a shared
+    /// queue (PostgreSQL), counted across replicas, runs waiting for an answer included.
     public var runsPerUser: Int
     /// MCP sessions (streamable HTTP) one user may hold open.
     public var sessionsPerUser: Int
     /// Runs executing at once, server-wide; more wait in a queue, in the order they came.
     public var concurrentRuns: Int
     /// Runs waiting for a free place beyond ``concurrentRuns``; past it new runs are refused.
+    /// On a shared queue: the runs queued in the store, for any replica.
     public var queuedRuns: Int
     /// What `Retry-After` says to a refused client, in seconds.
     public var retryAfterSeconds: Int
