@@ -49,6 +49,26 @@ struct PostgresAdmissionProcessTests {
         }
     }
 
+    /// The same through MCP: a 2025-11-25 task-augmented `tools/call` on one replica answers
+    /// with its task once the run is in the store, so the other replica finds the run at once.
+    @Test func anMCPTasksRunIsInTheStoreBeforeItsTaskIsAnswered() async throws {
+        let (url, _) = try await Replicas.newDatabase()
+        let homes = [Replicas.scratchHome(), Replicas.scratchHome()]
+        defer { homes.forEach(Replicas.remove) }
+        let environment = ["SLUICE_STORE": url]
+        let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, environment: environment)
+        defer { first.terminate() }
+        let second = try await ServeProcess(home: homes[1], delayMilliseconds: 100, environment: environment)
+        defer { second.terminate() }
+        let client = MCPTestClient(HTTPTransport(port: first.port))
+        try await client.initialize(version: "2025-11-25")
+        let created = try await client.request("tools/call", ["name": "news_report", "arguments": ["task": "AI agents"], "task": ["ttl": 60000]])
+        let runID = try #require(created["result"]?["task"]?["taskId"]?.stringValue, "\(created)")
+        let elsewhere = try await HTTP.request(second.port, "GET", "/v1/runs/\(runID)")
+        #expect(elsewhere.status == 200, "\(elsewhere.text)")
+        await client.close()
+    }
+
     /// `--runs-per-user` counts a user's runs on every replica: alice, at her limit with a
     /// run on one replica, is refused on the other; bob is not; once her run ends she starts again.
     @Test func aUserAtTheLimitOnOneReplicaIsRefusedOnAnother() async throws {

@@ -191,10 +191,12 @@ public final class RunManager: Sendable {
         let record = job.record
         let request = job.request
         defer { release(record.user) }
-        var placedHere = true
+        let placedHere: Bool
         switch job.placement {
-        case .local, .owned(reserved: false): await slots.acquire()
-        case .owned(reserved: true): break
+        case .local, .owned(reserved: false):
+            await slots.acquire()
+            placedHere = true
+        case .owned(reserved: true): placedHere = true
         case .follow: placedHere = false
         }
         defer { if placedHere { slots.release() } }
