@@ -20,14 +20,9 @@ struct PostgresAdmissionProcessTests {
     /// replica has room for runs there (no other replica is woken for it: the follow poll is
     /// an hour), one it has no room for runs on the other.
     @Test func aStartedRunIsInTheStoreBeforeTheReplicaAnswers() async throws {
-        let (url, database) = try await Replicas.newDatabase()
-        let homes = [Replicas.scratchHome(), Replicas.scratchHome()]
-        defer { homes.forEach(Replicas.remove) }
-        let environment = ["SLUICE_STORE": url, "SLUICE_STORE_FOLLOW_POLL": "1h"]
-        let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, arguments: ["--max-runs", "1"], environment: environment)
-        defer { first.terminate() }
-        let second = try await ServeProcess(home: homes[1], delayMilliseconds: 100, environment: environment)
-        defer { second.terminate() }
+        let pair = try await Pair.start(environment: ["SLUICE_STORE_FOLLOW_POLL": "1h"], first: ["--max-runs", "1"])
+        defer { pair.end() }
+        let (first, second, database) = (pair.first, pair.second, pair.database)
         var runIDs: [String] = []
         for _ in 0..<2 {
             let started = try await HTTP.request(first.port, "POST", "/v1/plans/news_report/runs", json: Self.inputs)
@@ -52,14 +47,9 @@ struct PostgresAdmissionProcessTests {
     /// The same through MCP: a 2025-11-25 task-augmented `tools/call` on one replica answers
     /// with its task once the run is in the store, so the other replica finds the run at once.
     @Test func anMCPTasksRunIsInTheStoreBeforeItsTaskIsAnswered() async throws {
-        let (url, _) = try await Replicas.newDatabase()
-        let homes = [Replicas.scratchHome(), Replicas.scratchHome()]
-        defer { homes.forEach(Replicas.remove) }
-        let environment = ["SLUICE_STORE": url]
-        let first = try await ServeProcess(home: homes[0], delayMilliseconds: 100, environment: environment)
-        defer { first.terminate() }
-        let second = try await ServeProcess(home: homes[1], delayMilliseconds: 100, environment: environment)
-        defer { second.terminate() }
+        let pair = try await Pair.start()
+        defer { pair.end() }
+        let (first, second) = (pair.first, pair.second)
         let client = MCPTestClient(HTTPTransport(port: first.port))
         try await client.initialize(version: "2025-11-25")
         let created = try await client.request("tools/call", ["name": "news_report", "arguments": ["task": "AI agents"], "task": ["ttl": 60000]])
@@ -72,15 +62,9 @@ struct PostgresAdmissionProcessTests {
     /// `--runs-per-user` counts a user's runs on every replica: alice, at her limit with a
     /// run on one replica, is refused on the other; bob is not; once her run ends she starts again.
     @Test func aUserAtTheLimitOnOneReplicaIsRefusedOnAnother() async throws {
-        let (url, _) = try await Replicas.newDatabase()
-        let homes = [Replicas.scratchHome(), Replicas.scratchHome()]
-        defer { homes.forEach(Replicas.remove) }
-        let environment = ["SLUICE_STORE": url, "SLUICE_API_KEYS": Self.keys]
-        let replicas = [
-            try await ServeProcess(home: homes[0], delayMilliseconds: 100, arguments: ["--runs-per-user", "1"], environment: environment),
-            try await ServeProcess(home: homes[1], delayMilliseconds: 100, arguments: ["--runs-per-user", "1"], environment: environment),
-        ]
-        defer { replicas.forEach { $0.terminate() } }
+        let pair = try await Pair.start(environment: ["SLUICE_API_KEYS": Self.keys], first: ["--runs-per-user", "1"], second: ["--runs-per-user", "1"])
+        defer { pair.end() }
+        let replicas = [pair.first, pair.second]
         let started = try await HTTP.request(replicas[0].port, "POST", "/v1/plans/news_report/runs", headers: Self.alice, json: Self.inputs)
         #expect(started.status == 202, "\(started.text)")
         let runID = try #require(started.json?["run_id"]?.stringValue)
@@ -100,22 +84,17 @@ struct PostgresAdmissionProcessTests {
     /// `--max-queued-runs` counts the runs waiting in the store: with every replica full and
     /// one run waiting, the next is refused on either replica.
     @Test func theQueuedRunLimitCountsTheSharedQueue() async throws {
-        let (url, database) = try await Replicas.newDatabase()
-        let homes = [Replicas.scratchHome(), Replicas.scratchHome()]
-        defer { homes.forEach(Replicas.remove) }
-        let environment = ["SLUICE_STORE": url]
         let options = ["--max-runs", "1", "--max-queued-runs", "1"]
-        let replicas = [
-            try await ServeProcess(home: homes[0], delayMilliseconds: 100, arguments: options, environment: environment),
-            try await ServeProcess(home: homes[1], delayMilliseconds: 100, arguments: options, environment: environment),
-        ]
-        defer { replicas.forEach { $0.terminate() } }
+        let pair = try await Pair.start(first: options, second: options)
+        defer { pair.end() }
+        let (replicas, database) = ([pair.first, pair.second], pair.database)
         // One run on each replica's one place, then one queued (through the first).
         for port in [replicas[0].port, replicas[1].port, replicas[0].port] {
             let started = try await HTTP.request(port, "POST", "/v1/plans/news_report/runs", json: Self.inputs)
             #expect(started.status == 202, "\(started.text)")
         }
-        #expect(try await Replicas.psql("SELECT count(*) FROM runs WHERE queued", database: database) == "1")
+        let runs = try await Replicas.psql("SELECT string_agg(status || ' ' || queued || ' ' || coalesce(error, '-'), '; ') FROM runs", database: database)
+        #expect(try await Replicas.psql("SELECT count(*) FROM runs WHERE queued", database: database) == "1", "\(runs)")
         let refused = try await HTTP.request(replicas[1].port, "POST", "/v1/plans/news_report/runs", json: Self.inputs)
         #expect(refused.status == 429, "\(refused.text)")
         #expect(refused.json?["error"]?.stringValue?.contains("shared queue") == true, "\(refused.text)")
@@ -126,26 +105,16 @@ struct PostgresAdmissionProcessTests {
     /// another content hash) has room the whole time, and is woken by the queued run, yet
     /// leaves it to the replica serving the version it was started with.
     @Test func aRunIsClaimedOnlyByAReplicaServingTheSamePlanVersion() async throws {
-        let (url, database) = try await Replicas.newDatabase()
-        let homes = [Replicas.scratchHome(), Replicas.scratchHome()]
-        defer { homes.forEach(Replicas.remove) }
         let newer = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-plans-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: newer) }
         try FileManager.default.copyItem(atPath: TestPaths.shippedPlans, toPath: newer.path)
         let plan = newer.appendingPathComponent("news_report.json")
         try (try Data(contentsOf: plan) + Data("\n".utf8)).write(to: plan)
 
-        let environment = ["SLUICE_STORE": url]
-        let old = try await ServeProcess(home: homes[0], delayMilliseconds: 100, arguments: ["--max-runs", "1"], environment: environment)
-        defer { old.terminate() }
-        let new = try await ServeProcess(home: homes[1], delayMilliseconds: 100, plans: newer.path, environment: environment)
-        defer { new.terminate() }
-        var runIDs: [String] = []
-        for _ in 0..<2 {
-            let started = try await HTTP.request(old.port, "POST", "/v1/plans/news_report/runs", json: Self.inputs)
-            #expect(started.status == 202, "\(started.text)")
-            runIDs.append(try #require(started.json?["run_id"]?.stringValue))
-        }
+        let pair = try await Pair.start(first: ["--max-runs", "1"], secondPlans: newer.path)
+        defer { pair.end() }
+        let (old, new, database) = (pair.first, pair.second, pair.database)
+        let runIDs = try await Self.startRuns(2, on: old)
         // The second waits for the old replica's one place (a run takes seconds).
         for runID in runIDs {
             let owner = try await Self.owner(of: runID, database: database)
@@ -165,20 +134,11 @@ struct PostgresAdmissionProcessTests {
     /// given two runs back (SIGTERM), a replica with one place executes one at a time, and
     /// both end.
     @Test func takenOverRunsHoldThePlacesOfTheReplicaTakingThem() async throws {
-        let (url, database) = try await Replicas.newDatabase()
-        let homes = [Replicas.scratchHome(), Replicas.scratchHome()]
-        defer { homes.forEach(Replicas.remove) }
         // A 3 s lease: the taker looks again every second for what it had no place for.
-        let environment = ["SLUICE_STORE": url, "SLUICE_STORE_LEASE": "3s"]
-        let first = try await ServeProcess(home: homes[0], delayMilliseconds: 60, environment: environment)
-        let second = try await ServeProcess(home: homes[1], delayMilliseconds: 60, arguments: ["--max-runs", "1"], environment: environment)
-        defer { second.terminate() }
-        var runIDs: [String] = []
-        for _ in 0..<2 {
-            let started = try await HTTP.request(first.port, "POST", "/v1/plans/news_report/runs", json: Self.inputs)
-            #expect(started.status == 202, "\(started.text)")
-            runIDs.append(try #require(started.json?["run_id"]?.stringValue))
-        }
+        let pair = try await Pair.start(environment: ["SLUICE_STORE_LEASE": "3s"], delayMilliseconds: 60, second: ["--max-runs", "1"])
+        defer { pair.end() }
+        let (first, second, database) = (pair.first, pair.second, pair.database)
+        let runIDs = try await Self.startRuns(2, on: first)
         for runID in runIDs { #expect(try await Self.owner(of: runID, database: database).hasPrefix("\(first.pid)@")) }
         await first.stop()
         let list = runIDs.map { "'\($0)'" }.joined(separator: ", ")
@@ -223,6 +183,17 @@ struct PostgresAdmissionProcessTests {
         #expect(try await Replicas.psql("SELECT count(*) FROM events WHERE run_id = '\(runID)' AND type = 'run.cancelled'", database: database) == "0")
     }
 
+    /// Starts `count` runs of `news_report` through `replica`; their ids.
+    static func startRuns(_ count: Int, on replica: ServeProcess) async throws -> [String] {
+        var runIDs: [String] = []
+        for _ in 0..<count {
+            let started = try await HTTP.request(replica.port, "POST", "/v1/plans/news_report/runs", json: inputs)
+            #expect(started.status == 202, "\(started.text)")
+            runIDs.append(try #require(started.json?["run_id"]?.stringValue))
+        }
+        return runIDs
+    }
+
     /// The run's owner once one replica has claimed it (it is cleared when the run ends).
     static func owner(of runID: String, database: String) async throws -> String {
         var owner = ""
@@ -232,5 +203,38 @@ struct PostgresAdmissionProcessTests {
             try await Task.sleep(for: .milliseconds(25))
         }
         return owner
+    }
+
+    /// Two replicas on a new database, with `environment` besides `SLUICE_STORE`.
+    struct Pair {
+        let database: String
+        let first: ServeProcess
+        let second: ServeProcess
+        let homes: [String]
+
+        static func start(
+            environment: [String: String] = [:], delayMilliseconds: Int = 100, first: [String] = [], second: [String] = [],
+            secondPlans: String = TestPaths.shippedPlans
+        ) async throws -> Pair {
+            let (url, database) = try await Replicas.newDatabase()
+            let homes = [Replicas.scratchHome(), Replicas.scratchHome()]
+            let environment = environment.merging(["SLUICE_STORE": url]) { $1 }
+            let one = try await ServeProcess(home: homes[0], delayMilliseconds: delayMilliseconds, arguments: first, environment: environment)
+            do {
+                let other = try await ServeProcess(
+                    home: homes[1], delayMilliseconds: delayMilliseconds, plans: secondPlans, arguments: second, environment: environment)
+                return Pair(database: database, first: one, second: other, homes: homes)
+            } catch {
+                one.terminate()
+                homes.forEach(Replicas.remove)
+                throw error
+            }
+        }
+
+        func end() {
+            first.terminate()
+            second.terminate()
+            homes.forEach(Replicas.remove)
+        }
     }
 }

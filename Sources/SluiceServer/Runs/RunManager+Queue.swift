@@ -67,9 +67,9 @@ extension RunManager {
     }
 
     /// On a shared queue (the executor's store is a ``RunQueue``), takes queued runs — received
-    /// by any replica with no free place — whenever this one has room: a free place of
-    /// ``ServingLimits/concurrentRuns`` (`--max-runs`) is taken first, then as many runs claimed,
-    /// oldest first, and each executed here (see ``DurableRunExecutor/runClaimed(_:library:log:)``).
+    /// by any replica with no free place — whenever this one has room: as many runs as it has
+    /// free places of ``ServingLimits/concurrentRuns`` (`--max-runs`) are claimed, oldest
+    /// first, and each executed here in one of them (see ``DurableRunExecutor/runClaimed(_:library:log:)``).
     ///
     /// It looks again when a run is queued anywhere (the store's wake-up,
     /// ``RunQueueWakeup/key``), when a place frees up here while full, and every `interval`
@@ -87,8 +87,9 @@ extension RunManager {
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled && isAccepting {
                 let seen = wakeups?.eventGeneration(runID: RunQueueWakeup.key)
-                var places = 0
-                while places < Self.claimBatch, slots.tryAcquire() { places += 1 }
+                // Free places are counted, not taken: a run received here meanwhile keeps its
+                // place instead of being queued because an empty claim held it.
+                let places = min(Self.claimBatch, slots.available)
                 guard places > 0 else {
                     // Full: nothing can be claimed until a place frees up.
                     await Self.race(interval) { await slots.waitUntilFree() }
@@ -100,9 +101,12 @@ extension RunManager {
                 } catch {
                     log("cannot claim queued runs: \(error.message)")
                 }
-                for _ in claimed.count..<places { slots.release() }
                 for run in claimed {
+                    // Taken now, so the next count sees it; a run received since the count may
+                    // have taken it first: then this one waits here for the next free place.
+                    let placed = slots.tryAcquire()
                     group.addTask {
+                        if !placed { await slots.acquire() }
                         defer { slots.release() }
                         await executor.runClaimed(run, library: library, log: log)
                     }

@@ -85,6 +85,11 @@ final class RunSlots: Sendable {
         }
     }
 
+    /// How many places are free now (taking none).
+    var available: Int {
+        state.withLock { $0.free }
+    }
+
     /// Takes a place if one is free, without waiting.
     func tryAcquire() -> Bool {
         state.withLock { state in
