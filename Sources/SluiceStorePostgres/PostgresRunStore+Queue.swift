@@ -8,31 +8,62 @@ public import SluiceStore
 /// mistakes it for an interrupted one. Replicas claim queued rows with
 /// `FOR UPDATE SKIP LOCKED`: two claiming at once skip each other's rows instead of waiting.
 extension PostgresRunStore: RunQueue {
-    public func enqueueRun(_ run: NewRun) async throws(StoreError) {
+    /// Checks the limits and inserts in one transaction under transaction-scoped advisory
+    /// locks: the user's own lock (two-key space `userLockSpace`, `hashtext(user)`), so two
+    /// replicas admitting runs of one user take turns and the count cannot be passed, while
+    /// other users' admissions go on in parallel; and, only when the queued-run limit is
+    /// checked (the receiving replica has no free place), the queue's lock as well, always
+    /// after the user's (one order: no deadlock). A hash collision only makes two users take
+    /// turns. Counting in the same transaction as the insert, under a lock every admission
+    /// takes, is what makes it race-free; a plain `INSERT … SELECT … WHERE count < n` is not
+    /// under READ COMMITTED (two transactions would both see the old count).
+    public func admitRun(_ run: NewRun, as placement: RunPlacement, limits: RunAdmissionLimits) async throws(StoreError) -> RunAdmission {
         let inputs = run.inputs.serialized()
         let options = run.options.serialized()
         let created = run.createdAt.timeIntervalSince1970
-        try await write("queue run \(run.id)") { session in
+        let owner = placement == .owned ? self.owner : nil
+        let lease = placement == .owned ? leaseTimeout : nil
+        let queued = placement != .owned
+        return try await write("record run \(run.id)") { session in
+            if let perUser = limits.runsPerUser {
+                try await session.execute("SELECT pg_advisory_xact_lock(\(Self.userLockSpace), hashtext(\(run.user)))")
+                let active = try await session.rows("""
+                    SELECT count(*) AS n FROM runs WHERE user_name = \(run.user) AND status IN ('running', 'waiting')
+                    """).first?["n"].decode(Int.self) ?? 0
+                if active >= perUser { return .userLimit(active: active) }
+            }
+            if let limit = limits.queuedRuns {
+                try await session.execute("SELECT pg_advisory_xact_lock(\(Self.queueLock))")
+                let waiting = try await session.rows("SELECT count(*) AS n FROM runs WHERE queued").first?["n"].decode(Int.self) ?? 0
+                if waiting >= limit { return .queueFull(queued: waiting) }
+            }
             try await session.execute("""
-                INSERT INTO runs (id, plan_name, plan_path, plan_hash, inputs, options, user_name, status, created_at, updated_at, queued)
+                INSERT INTO runs (id, plan_name, plan_path, plan_hash, inputs, options, user_name, status, created_at, updated_at, queued,
+                    owner, lease_expires_at)
                 VALUES (\(run.id), \(run.plan.name), \(run.plan.path), \(run.plan.contentHash), \(inputs), \(options), \(run.user), 'running',
-                    \(created), \(created), TRUE)
+                    \(created), \(created), \(queued), \(owner), \(unescaped: PostgresSchema.now) + \(lease))
                 """)
-            // Delivered at commit: replicas waiting for work claim it (the payload is a fixed key).
-            try await session.execute("SELECT pg_notify(\(PostgresRunStore.eventsChannel), \(RunQueueWakeup.key))")
+            if placement == .queued {
+                // Delivered at commit: replicas waiting for work claim it (the payload is a fixed key).
+                try await session.execute("SELECT pg_notify(\(PostgresRunStore.eventsChannel), \(RunQueueWakeup.key))")
+            }
+            return .admitted
         }
     }
 
-    public func claimQueuedRuns(limit: Int, plans: [String]) async throws(StoreError) -> [StoredRun] {
+    public func claimQueuedRuns(limit: Int, plans: [PlanIdentity]) async throws(StoreError) -> [StoredRun] {
         guard limit > 0, !plans.isEmpty else { return [] }
         let owner = self.owner
         let lease = leaseTimeout
+        let names = plans.map(\.name)
+        let hashes = plans.map(\.contentHash)
         let claimed = try await write("claim queued runs") { session in
             try await session.rows("""
                 UPDATE runs SET queued = FALSE, owner = \(owner), lease_expires_at = \(unescaped: PostgresSchema.now) + \(lease),
                     updated_at = \(Date().timeIntervalSince1970)
                 WHERE id IN (
-                    SELECT id FROM runs WHERE queued AND plan_name = ANY(\(plans))
+                    SELECT id FROM runs WHERE queued
+                        AND (plan_name, plan_hash) IN (SELECT * FROM unnest(\(names)::text[], \(hashes)::text[]))
                     ORDER BY created_at, id LIMIT \(limit) FOR UPDATE SKIP LOCKED)
                 RETURNING \(unescaped: Self.runColumns)
                 """).map(Self.decodeRun)
@@ -47,4 +78,10 @@ extension PostgresRunStore: RunQueue {
             try await session.rows("SELECT queued FROM runs WHERE id = \(id)").first?["queued"].decode(Bool.self) ?? false
         }
     }
+
+    /// The advisory lock space of per-user admission ("slu" in ASCII; the two-key form, apart
+    /// from the one-key migration lock).
+    static let userLockSpace: Int32 = 0x736C75
+    /// The advisory lock of the queued-run limit (one key; not the migration lock's).
+    static let queueLock: Int64 = 0x736C_7569_6371
 }

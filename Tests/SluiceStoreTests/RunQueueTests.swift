@@ -28,14 +28,14 @@ struct RunQueueTests {
         #expect(queued.owner == nil)
         #expect(try await first.runs(RunFilter(status: .interrupted)).isEmpty)
 
-        let claimedFirst = try await first.claimQueuedRuns(limit: 2, plans: ["p"])
+        let claimedFirst = try await first.claimQueuedRuns(limit: 2, plans: [Self.p])
         #expect(claimedFirst.map(\.id) == ["c", "a"])
         #expect(claimedFirst.allSatisfy { $0.owner == first.owner && $0.status == .running })
-        let claimedSecond = try await second.claimQueuedRuns(limit: 5, plans: ["p"])
+        let claimedSecond = try await second.claimQueuedRuns(limit: 5, plans: [Self.p])
         #expect(claimedSecond.map(\.id) == ["b"])
-        #expect(try await second.claimQueuedRuns(limit: 5, plans: ["p"]).isEmpty)
+        #expect(try await second.claimQueuedRuns(limit: 5, plans: [Self.p]).isEmpty)
         #expect(try await second.isQueued(id: "other-plan"))
-        #expect(try await second.claimQueuedRuns(limit: 5, plans: ["not_served_here"]).map(\.id) == ["other-plan"])
+        #expect(try await second.claimQueuedRuns(limit: 5, plans: [Self.notServedHere]).map(\.id) == ["other-plan"])
         // Claimed runs are leased like created ones: giving the leases back makes them interrupted.
         try await first.releaseLeases()
         #expect(try await first.run(id: "c")?.status == .interrupted)
@@ -69,15 +69,87 @@ struct RunQueueTests {
         #expect(cancelled.status == .cancelled)
         #expect(try await store.events(runID: "waiting", after: 0, limit: nil).map(\.type) == [.runCancelled])
         #expect(try await store.isQueued(id: "waiting") == false)
-        #expect(try await store.claimQueuedRuns(limit: 5, plans: ["p"]).isEmpty)
+        #expect(try await store.claimQueuedRuns(limit: 5, plans: [Self.p]).isEmpty)
     }
 
     static func claimAll(_ store: PostgresRunStore) async throws -> [String] {
         var claimed: [String] = []
         while true {
-            let batch = try await store.claimQueuedRuns(limit: 3, plans: ["p"])
+            let batch = try await store.claimQueuedRuns(limit: 3, plans: [Self.p])
             if batch.isEmpty { return claimed }
             claimed += batch.map(\.id)
         }
+    }
+
+    /// Plan `p` as `StoreHarness.newRun` records it (the path may differ between replicas).
+    static let p = PlanIdentity(name: "p", path: "another/home/p.json", contentHash: "0")
+    static let notServedHere = PlanIdentity(name: "not_served_here", path: "inline.json", contentHash: "0")
+
+    /// During a rolling deploy: a replica serving another version of plan `p` (another
+    /// content hash) leaves its runs for one serving the version they were started with.
+    @Test func aRunIsClaimedOnlyWithTheSamePlanContent() async throws {
+        let temporary = try await TemporaryStore(.postgres)
+        defer { temporary.remove() }
+        let store = try #require(temporary.store as? PostgresRunStore)
+        try await store.enqueueRun(StoreHarness.newRun("old-version"))
+        let newer = PlanIdentity(name: "p", path: "inline.json", contentHash: "1")
+        #expect(try await store.claimQueuedRuns(limit: 5, plans: [newer]).isEmpty)
+        #expect(try await store.isQueued(id: "old-version"))
+        #expect(try await store.claimQueuedRuns(limit: 5, plans: [newer, Self.p]).map(\.id) == ["old-version"])
+    }
+
+    /// A run admitted as the receiving process's own is claimed as it is recorded: never queued.
+    @Test func anOwnedRunIsNeverQueued() async throws {
+        let temporary = try await TemporaryStore(.postgres)
+        defer { temporary.remove() }
+        let store = try #require(temporary.store as? PostgresRunStore)
+        #expect(try await store.admitRun(StoreHarness.newRun("mine"), as: .owned, limits: RunAdmissionLimits(queuedRuns: 0)) == .queueFull(queued: 0))
+        #expect(try await store.admitRun(StoreHarness.newRun("mine"), as: .owned, limits: RunAdmissionLimits()) == .admitted)
+        let mine = try #require(try await store.run(id: "mine"))
+        #expect(mine.owner == store.owner && mine.status == .running)
+        #expect(try await store.isQueued(id: "mine") == false)
+        #expect(try await store.claimQueuedRuns(limit: 5, plans: [Self.p]).isEmpty)
+    }
+
+    /// The limits are counted in the store: a user's queued, running and waiting runs, and
+    /// the runs queued by anyone; what a limit refuses is not recorded.
+    @Test func admissionCountsTheStore() async throws {
+        let temporary = try await TemporaryStore(.postgres)
+        defer { temporary.remove() }
+        let store = try #require(temporary.store as? PostgresRunStore)
+        let limits = RunAdmissionLimits(runsPerUser: 2, queuedRuns: 3)
+        #expect(try await store.admitRun(StoreHarness.newRun("a1", user: "alice"), as: .queued, limits: limits) == .admitted)
+        #expect(try await store.admitRun(StoreHarness.newRun("a2", user: "alice"), as: .owned, limits: limits) == .admitted)
+        #expect(try await store.admitRun(StoreHarness.newRun("a3", user: "alice"), as: .queued, limits: limits) == .userLimit(active: 2))
+        #expect(try await store.run(id: "a3") == nil)
+        #expect(try await store.admitRun(StoreHarness.newRun("b1", user: "bob"), as: .queued, limits: limits) == .admitted)
+        #expect(try await store.admitRun(StoreHarness.newRun("c1", user: "carol"), as: .queued, limits: limits) == .admitted)
+        #expect(try await store.admitRun(StoreHarness.newRun("d1", user: "dave"), as: .queued, limits: limits) == .queueFull(queued: 3))
+        // Without the queue limit (the receiver has a free place) dave's run is admitted.
+        #expect(try await store.admitRun(StoreHarness.newRun("d1", user: "dave"), as: .queued, limits: RunAdmissionLimits(runsPerUser: 2)) == .admitted)
+        // An ended run no longer counts.
+        _ = try await store.requestCancel(id: "a1")
+        #expect(try await store.admitRun(StoreHarness.newRun("a3", user: "alice"), as: .owned, limits: RunAdmissionLimits(runsPerUser: 2)) == .admitted)
+    }
+
+    /// Many admissions of one user at once, from two processes: exactly the limit gets in.
+    @Test func concurrentAdmissionsNeverPassTheUserLimit() async throws {
+        let temporary = try await TemporaryStore(.postgres)
+        defer { temporary.remove() }
+        let first = try #require(temporary.store as? PostgresRunStore)
+        let second = try #require(try await temporary.opening(owner: "\(ProcessInfo.processInfo.processIdentifier)@another-host") as? PostgresRunStore)
+        defer { second.close() }
+        let limits = RunAdmissionLimits(runsPerUser: 5)
+        let admitted = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<20 {
+                let store = index.isMultiple(of: 2) ? first : second
+                group.addTask {
+                    try await store.admitRun(StoreHarness.newRun("r\(index)", user: "alice"), as: .owned, limits: limits) == .admitted
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(admitted == 5)
+        #expect(try await first.runs(RunFilter(user: "alice", limit: 100)).count == 5)
     }
 }

@@ -101,7 +101,7 @@ struct PostgresClaimBenchmark: Benchmark {
         let claimer = Task {
             while !Task.isCancelled {
                 let seen = consumer.eventGeneration(runID: RunQueueWakeup.key)
-                let claimed = try await consumer.claimQueuedRuns(limit: 8, plans: ["bench"])
+                let claimed = try await consumer.claimQueuedRuns(limit: 8, plans: [newRun("").plan])
                 let now = ContinuousClock.now
                 for run in claimed {
                     if let start = enqueued.withLock({ $0[run.id] }) { latencies.withLock { $0.append((now - start).seconds * 1000) } }
@@ -136,7 +136,7 @@ struct PostgresClaimBenchmark: Benchmark {
                 group.addTask {
                     while true {
                         let before = ContinuousClock.now
-                        let claimed = try await store.claimQueuedRuns(limit: 1, plans: ["bench"])
+                        let claimed = try await store.claimQueuedRuns(limit: 1, plans: [newRun("").plan])
                         guard let run = claimed.first else { return }
                         latencies.withLock { $0.append((ContinuousClock.now - before).seconds * 1000) }
                         claimedIDs.withLock { $0.append(run.id) }

@@ -144,6 +144,9 @@ struct Serve: AsyncParsableCommand {
                 await runs.drain(gracePeriod: .zero)
                 group.cancelAll()
             }
+            // Stdin closed: on a shared store the runs stopped without ending (handed back);
+            // their leases go back too, so a running replica takes them over at once.
+            await Self.releaseLeases(of: runs)
             await traces?.shutdown()
             return
         }
@@ -167,8 +170,8 @@ struct Serve: AsyncParsableCommand {
         let server = SluiceHTTPServer(mcp: mcp, configuration: serverConfiguration, metrics: metrics)
         let plans = library.plans.count
         // Interrupted server runs continue alongside; stopping the server cancels them (or hands them back).
-        let resumer = noResume ? nil : runs.executor as? DurableRunExecutor
-        let handBack = (runs.executor as? DurableRunExecutor)?.handBack
+        let resumer = noResume ? nil : runs.executor.durable
+        let handBack = runs.executor.durable?.handBack
         try await withThrowingTaskGroup(of: Void.self) { group in
             // A shared queue: take the runs any replica queued while this one has room.
             group.addTask { await runs.claimQueuedRuns(library: library, every: followPoll) { Terminal.error("sluice: \($0)") } }
@@ -176,7 +179,7 @@ struct Serve: AsyncParsableCommand {
                 if store.resolved(environment: environment) != nil {
                     // A shared store: keep taking over what replicas that died leave behind.
                     let interval = Duration.seconds(max(try store.leaseTimeout(environment: environment) / 3, 0.5))
-                    group.addTask { await resumer.takeOverInterrupted(library: library, every: interval) { Terminal.error("sluice: \($0)") } }
+                    group.addTask { await runs.takeOverInterrupted(library: library, every: interval) { Terminal.error("sluice: \($0)") } }
                 } else {
                     group.addTask { await resumer.resumeInterrupted(library: library) { Terminal.error("sluice: \($0)") } }
                 }
@@ -189,13 +192,7 @@ struct Serve: AsyncParsableCommand {
             group.cancelAll()
         }
         // Every run has stopped and written its last event: give their leases back.
-        if let handBack {
-            do {
-                try await handBack.release()
-            } catch {
-                Terminal.error("sluice: cannot hand runs back: \(error.message); they are taken over when their leases run out")
-            }
-        }
+        await Self.releaseLeases(of: runs)
         // The runs have drained: their spans are exported before the process exits.
         await traces?.shutdown()
     }
@@ -273,6 +270,17 @@ extension Serve {
 }
 
 extension Serve {
+    /// On a shared store, gives back the leases of the runs this process held, once every run
+    /// has stopped (see ``RunHandBack``).
+    fileprivate static func releaseLeases(of runs: RunManager) async {
+        guard let handBack = runs.executor.durable?.handBack else { return }
+        do {
+            try await handBack.release()
+        } catch {
+            Terminal.error("sluice: cannot hand runs back: \(error.message); they are taken over when their leases run out")
+        }
+    }
+
     /// `SLUICE_STORE_FOLLOW_POLL`: the safety-net poll of a follower waiting for wake-ups.
     fileprivate func followPoll(environment: [String: String]) throws -> TimeInterval {
         guard let text = environment["SLUICE_STORE_FOLLOW_POLL"], !text.isEmpty else { return 2 }

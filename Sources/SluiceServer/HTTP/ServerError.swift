@@ -77,11 +77,11 @@ public struct ServerError: Error, Sendable, CustomStringConvertible {
 }
 
 extension ServerError {
-    /// A run the server would not start: 503 while shutting down, else 429; both with `Retry-After`.
+    /// A run the server would not start: 503 while shutting down or without its store, else 429; both with `Retry-After`.
     static func refused(_ refusal: RunRefusal, retryAfter: Int) -> ServerError {
         switch refusal {
-        case .shuttingDown: ServerError(.serviceUnavailable, refusal.description, retryAfter: retryAfter)
-        case .userLimit, .serverFull: ServerError(.tooManyRequests, refusal.description, retryAfter: retryAfter)
+        case .shuttingDown, .storeUnavailable: ServerError(.serviceUnavailable, refusal.description, retryAfter: retryAfter)
+        case .userLimit, .serverFull, .queueFull: ServerError(.tooManyRequests, refusal.description, retryAfter: retryAfter)
         }
     }
 }

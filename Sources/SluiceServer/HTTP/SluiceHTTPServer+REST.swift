@@ -23,7 +23,7 @@ extension SluiceHTTPServer {
             // `{"inputs": {...}}` or the inputs themselves.
             let inputs = body["inputs"] ?? body
             let services = try Self.restServices(body, waiting: self.mcp.waiting, runs: self.runs)
-            return try self.startRun(plan: plan, inputs: inputs, request: request, context: context, seed: SeedEvents(userID: context.user), services: services)
+            return try await self.startRun(plan: plan, inputs: inputs, request: request, context: context, seed: SeedEvents(userID: context.user), services: services)
         }
         router.get("/v1/runs/:id") { _, context in
             let id = try context.parameters.require("id")
@@ -77,7 +77,7 @@ extension SluiceHTTPServer {
     func startRun(
         plan: ServedPlan, inputs: JSONValue, request: Request, context: SluiceRequestContext, seed: SeedEvents, sse forceSSE: Bool = false,
         services: RunServices = RunServices()
-    ) throws(ServerError) -> Response {
+    ) async throws(ServerError) -> Response {
         let prepared: JSONValue
         switch InputCheck.prepare(inputs, schema: plan.inputSchema, schemaInputs: plan.schemaInputs) {
         case .success(let value): prepared = value
@@ -89,7 +89,7 @@ extension SluiceHTTPServer {
             var services = services
             // The caller's trace continues into the run (a caller-given `traceparent` wins).
             if services.traceparent == nil { services.traceparent = request.headers[values: HTTPField.Name("traceparent")!].first }
-            record = try runs.start(plan: plan, inputs: prepared, user: context.user, services: services)
+            record = try await runs.start(plan: plan, inputs: prepared, user: context.user, services: services)
         } catch {
             throw ServerError.refused(error, retryAfter: runs.limits.retryAfterSeconds)
         }

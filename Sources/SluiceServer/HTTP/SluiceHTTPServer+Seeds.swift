@@ -27,7 +27,7 @@ extension SluiceHTTPServer {
             }
             let record: RunRecord
             do throws(RunRefusal) {
-                record = try self.runs.start(plan: plan, inputs: inputs, user: context.user)
+                record = try await self.runs.start(plan: plan, inputs: inputs, user: context.user)
             } catch {
                 throw ServerError.refused(error, retryAfter: self.runs.limits.retryAfterSeconds)
             }
@@ -53,7 +53,7 @@ extension SluiceHTTPServer {
             let userID = body["user_id"]?.stringValue ?? context.user
             var inputs = body["inputs"]?.objectValue ?? JSONObject()
             inputs["document_path"] = .string(documentPath)
-            return try self.startRun(
+            return try await self.startRun(
                 plan: plan, inputs: .object(inputs), request: request, context: context,
                 seed: SeedEvents(userID: userID, documentPath: documentPath), sse: true
             )

@@ -13,7 +13,7 @@ import Synchronization
 extension SluiceHTTPServer {
     /// The store behind the run manager, as opened, when runs are recorded.
     var openedStore: OpenedStore? {
-        (mcp.runs.executor as? DurableRunExecutor)?.opened
+        mcp.runs.executor.durable?.opened
     }
 
     /// The runs of ``openedStore``.

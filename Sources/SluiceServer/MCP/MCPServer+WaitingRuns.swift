@@ -17,7 +17,7 @@ extension MCPServer {
     /// The run `runID` when it is `user`'s and waits in the store for an answer; nil otherwise
     /// (and without a durable store).
     func waitingRun(_ runID: String, user: String) async throws(StoreError) -> StoredRun? {
-        guard let durable = runs.executor as? DurableRunExecutor else { return nil }
+        guard let durable = runs.executor.durable else { return nil }
         // Only a run that answers by retry is ever parked (a web-page resume with "confirm":
         // "ask" may park a run first started without it), so the status says it all.
         guard let stored = try await durable.store.run(id: runID), stored.user == user, stored.status == .waiting, stored.pendingInput != nil

@@ -33,16 +33,16 @@ extension MCPSession {
         case .success(let value): inputs = value
         }
         if runsAsTask(plan, meta: meta) { return try await createTask(plan: plan, inputs: inputs, meta: meta) }
-        let record = try startModernRun(plan: plan, inputs: inputs, meta: meta)
+        let record = try await startModernRun(plan: plan, inputs: inputs, meta: meta)
         return try await follow(record, after: 0, id: id, name: name, arguments: arguments, params: params, meta: meta, outbound: outbound)
     }
 
     /// Starts a run for a 2026-07-28 call: its `confirm` steps become input requests when the
     /// client declared elicitation (form mode) and the server keeps runs in a store (a run
     /// waiting for the answer lives there), else their fallback applies.
-    func startModernRun(plan: ServedPlan, inputs: JSONValue, meta: ModernMeta) throws -> RunRecord {
+    func startModernRun(plan: ServedPlan, inputs: JSONValue, meta: ModernMeta) async throws -> RunRecord {
         do {
-            return try server.runs.start(plan: plan, inputs: inputs, user: user, services: modernServices(meta))
+            return try await server.runs.start(plan: plan, inputs: inputs, user: user, services: modernServices(meta))
         } catch {
             throw JSONRPCError.runFailed(type: "unavailable", message: error.description)
         }
@@ -52,7 +52,7 @@ extension MCPSession {
     func modernServices(_ meta: ModernMeta) -> RunServices {
         var services = RunServices(traceparent: meta.traceparent)
         if let elicitation = meta.capabilities["elicitation"]?.objectValue, elicitation.isEmpty || elicitation["form"] != nil,
-            server.runs.executor is DurableRunExecutor
+            server.runs.executor.durable != nil
         {
             services.answersByRetry = true
         }

@@ -45,7 +45,7 @@ extension MCPSession {
                 data: ["requiredCapabilities": ["extensions": .object([Self.tasksExtension: .object(JSONObject())])]])
         }
         guard let taskID = params["taskId"]?.stringValue else { throw JSONRPCError.invalidParams("Invalid params: 'taskId' is required") }
-        let durable = server.runs.executor as? DurableRunExecutor
+        let durable = server.runs.executor.durable
         let local = server.runs.run(id: taskID, user: user)
         // A finished task is kept for its TTL, then it is gone (here as in the store).
         if durable == nil, let finished = local?.finishedAt, Date().timeIntervalSince(finished) * 1000 > Double(server.configuration.taskTTLMilliseconds) {
@@ -132,7 +132,7 @@ extension MCPSession {
 
     /// The task of a run this process does not hold, from the store.
     private func storedTask(_ taskID: String) async throws -> JSONObject {
-        guard let durable = server.runs.executor as? DurableRunExecutor else { throw Self.unknownTask }
+        guard let durable = server.runs.executor.durable else { throw Self.unknownTask }
         let stored: StoredRun?
         do {
             stored = try await durable.store.run(id: taskID)

@@ -73,7 +73,7 @@ extension MCPSession {
         services.traceparent = traceparent
         let record: RunRecord
         do {
-            record = try server.runs.start(plan: plan, inputs: inputs, user: user, services: services)
+            record = try await server.runs.start(plan: plan, inputs: inputs, user: user, services: services)
         } catch {
             throw JSONRPCError.runFailed(type: "unavailable", message: error.description)
         }

@@ -6,22 +6,25 @@ import SluiceDurable
 import SluicePlan
 public import SluiceStore
 
-/// Work distribution on a shared queue (a store opened with a ``RunQueue``: PostgreSQL). A run
-/// that finds no free place on the replica that received it is queued in the store; a
-/// replica with room claims it (``RunManager/claimQueuedRuns(library:every:log:)``) and
-/// executes it with ``runClaimed(_:library:log:)``, and the receiving replica's record follows
-/// it from the store (``enqueueAndFollow(_:sink:)``), so every transport (REST, the seed
-/// routes, MCP call streams) streams it as if it ran there.
+/// Work distribution on a shared queue (a store opened with a ``RunQueue``: PostgreSQL). Every
+/// new run is recorded in the store before its caller is answered
+/// (``admit(_:plan:as:limits:)``): claimed by the receiving replica in the same statement when
+/// it has a free place, else queued for a replica with room
+/// (``RunManager/claimQueuedRuns(library:every:log:)``, executing it with
+/// ``runClaimed(_:library:log:)``), while the receiving replica's record follows it from the
+/// store (``follow(_:sink:)``), so every transport (REST, the seed routes, MCP call streams)
+/// streams it as if it ran there.
 extension DurableRunExecutor {
     /// The store's shared run queue, if its backend has one.
     var runQueue: (any RunQueue)? { opened.queue }
 
     /// Whether `request` may run on another replica: a new run on a shared queue that needs
     /// nothing only this process has — no model sampled through its MCP client, and no one
-    /// to answer `confirm` steps here when the plan (or a plan it calls) may ask.
+    /// to answer `confirm` steps here (a channel, or a caller answering by retry, whose run
+    /// this replica parks at its question) when the plan (or a plan it calls) may ask.
     func distributes(_ request: RunRequest) -> Bool {
         guard runQueue != nil, !request.resumesStoredRun, !request.recordedAhead, let plan = request.plan.plan, request.services.model == nil else { return false }
-        guard request.services.confirmation != nil else { return true }
+        guard request.services.confirmation != nil || request.services.answersByRetry else { return true }
         return !plan.allSteps.contains { step in
             switch step.kind {
             case .confirm, .call: true
@@ -30,19 +33,39 @@ extension DurableRunExecutor {
         }
     }
 
-    /// Queues the run in the store, then follows it there to its end: each stored event goes
-    /// to `sink` once, in order, and the stored end becomes the result.
+    /// Records the new run of `request` in the shared queue, unless `limits` refuse it (see
+    /// ``SluiceStore/RunQueue/admitRun(_:as:limits:)``).
+    func admit(_ request: RunRequest, plan: Plan, as placement: RunPlacement, limits: RunAdmissionLimits) async throws(StoreError) -> RunAdmission {
+        guard let queue = runQueue else { throw StoreError(.unavailable, "the store \(opened.location) has no shared run queue") }
+        return try await queue.admitRun(newRun(request, plan: plan), as: placement, limits: limits)
+    }
+
+    /// Ends a run admitted just as this replica began draining, before anything executed it:
+    /// `run.cancelled` in the store (a queued one is cancelled there at once), so no replica
+    /// takes it up for a caller that was told the server is shutting down.
+    func withdraw(_ runID: String, queued: Bool) async {
+        if queued {
+            _ = try? await store.requestCancel(id: runID)
+        } else {
+            let ended = RunEvent(seq: 1, runID: runID, time: Date(), type: .runCancelled, data: ["reason": "server shutting down"])
+            try? await store.append([ended])
+        }
+    }
+
+    /// Executes a run recorded already (admitted as this replica's own): composed
+    /// as a new run, not recorded again; its events stored before `sink` sees them.
+    func executeRecorded(_ request: RunRequest, sink: any EventSink) async -> RunResult {
+        guard let plan = request.plan.plan else { return await engine.execute(request, sink: sink) }
+        return await execute(request, sink: sink, as: DurableRun(newRunID: request.runID, store: opened, cache: cacheSetting(for: plan)))
+    }
+
+    /// Follows a run queued in the store to its end: each stored event goes to `sink` once,
+    /// in order, and the stored end becomes the result.
     ///
     /// Cancelling the task asks the store to cancel the run (the replica executing it stops
     /// it, or it ends at once if still queued) and keeps following until `run.cancelled` is
     /// stored; during a hand-back (SIGTERM) it only stops following, the run goes on elsewhere.
-    func enqueueAndFollow(_ request: RunRequest, sink: any EventSink) async -> RunResult {
-        guard let queue = runQueue, let plan = request.plan.plan else { return await execute(request, sink: sink) }
-        do {
-            try await queue.enqueueRun(newRun(request, plan: plan))
-        } catch {
-            return RunResult(status: .failed, errorType: "store_unavailable", errorMessage: error.message, billing: ["billable": false, "units": 0])
-        }
+    func follow(_ request: RunRequest, sink: any EventSink) async -> RunResult {
         let store = self.store
         let runID = request.runID
         let handBack = self.handBack

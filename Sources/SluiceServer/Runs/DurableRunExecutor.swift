@@ -42,6 +42,9 @@ public struct DurableRunExecutor: RunExecutor {
     /// Where runs are recorded.
     public var store: any RunStore { opened.runs }
 
+    /// Itself: it is the durable executor (see ``RunExecutor/durable``).
+    public var durable: DurableRunExecutor? { self }
+
     /// The response cache setting of a run of `plan`: the server's (`--cache`), else the plan's.
     func cacheSetting(for plan: Plan) -> CacheSetting? {
         cacheAll ?? plan.cache
@@ -136,6 +139,12 @@ extension DurableRunExecutor {
     /// out, or their process on this machine died) are resumed here, each by one replica only
     /// (claiming locks the run). Returns when cancelled; the runs it resumed are cancelled then.
     public func takeOverInterrupted(library: PlanLibrary, every interval: Duration, log: @escaping @Sendable (String) -> Void) async {
+        await takeOverInterrupted(library: library, every: interval, places: nil, log: log)
+    }
+
+    /// The same, each run taken over holding one of `places` (the server's `--max-runs`):
+    /// with none free, the rest are left for another replica, or for the next look.
+    func takeOverInterrupted(library: PlanLibrary, every interval: Duration, places: RunSlots?, log: @escaping @Sendable (String) -> Void) async {
         let taken = TakenRuns()
         // On a store with wake-ups, a replica handing its runs back (SIGTERM) ends the wait.
         let wakeups = opened.wakeups
@@ -156,8 +165,13 @@ extension DurableRunExecutor {
                         taken.ids.withLock { _ = $0.remove(run.id) }
                         continue
                     }
+                    guard places?.tryAcquire() ?? true else {
+                        taken.ids.withLock { _ = $0.remove(run.id) }
+                        break
+                    }
                     group.addTask {
                         await self.resume(run, library: library, log: log)
+                        places?.release()
                         taken.ids.withLock { _ = $0.remove(run.id) }
                     }
                 }
@@ -225,7 +239,7 @@ extension DurableRunExecutor {
     /// events stored before `sink` sees them, cut off on a hand-back, cancelled by a request
     /// in the store. A run that answers by retry is released at its first unanswered question
     /// (see ``WaitRelease``) and parked as `waiting`.
-    private func execute(_ request: RunRequest, sink: any EventSink, as durable: DurableRun) async -> RunResult {
+    func execute(_ request: RunRequest, sink: any EventSink, as durable: DurableRun) async -> RunResult {
         var engine = self.engine
         engine.providers = durable.providers(engine.providers)
         let configured = engine

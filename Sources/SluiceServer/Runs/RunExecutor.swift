@@ -117,4 +117,14 @@ public struct RunResult: Sendable {
 /// run promptly with a `run.cancelled` event and a `cancelled` result.
 public protocol RunExecutor: Sendable {
     func execute(_ request: RunRequest, sink: any EventSink) async -> RunResult
+
+    /// The executor's durable half, when it records runs in a store: the server reads stored
+    /// runs, follows runs executing elsewhere, shares the run queue and MCP state, resumes
+    /// and hands back runs through it. Nil (the default) for an executor that records
+    /// nothing; one wrapping a durable executor passes its `durable` on.
+    var durable: DurableRunExecutor? { get }
+}
+
+extension RunExecutor {
+    public var durable: DurableRunExecutor? { nil }
 }

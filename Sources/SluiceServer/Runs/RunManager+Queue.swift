@@ -1,11 +1,75 @@
+import SluiceDurable
 import SluiceEngine
+import SluicePlan
 import SluiceStore
 
+/// Where a started run executes (see ``RunManager/start(plan:inputs:user:services:)``).
+enum JobPlacement: Sendable, Equatable {
+    /// No shared queue (SQLite, no store, a stored-run resume): it waits for a place here and
+    /// the executor records it as it starts.
+    case local
+    /// Queued in the shared store for whichever replica has room: followed from the store.
+    case follow
+    /// Recorded as this replica's own: it had a free place (reserved: `reserved`), or the run
+    /// needs what only this process has (a model sampled through the caller's MCP client,
+    /// someone here to answer its `confirm` steps) and waits here for a place.
+    case owned(reserved: Bool)
+
+    var isOwned: Bool {
+        if case .owned = self { return true }
+        return false
+    }
+}
+
 extension RunManager {
+    /// Admits a new run on a shared queue: the limits are counted in the store, across every
+    /// replica sharing it — the user's active runs against ``ServingLimits/runsPerUser``, and,
+    /// when no place is free here, the runs waiting in the store against
+    /// ``ServingLimits/queuedRuns`` — and the run is recorded in the same step, before the
+    /// caller answers. A free place here is reserved first: with one, the run is recorded
+    /// already claimed by this replica (owned and leased, in the same statement: no added
+    /// latency, and never counted as waiting); without one, it is queued and the replicas are
+    /// woken, whichever has room claiming it with `FOR UPDATE SKIP LOCKED`.
+    func admitShared(_ request: RunRequest, plan: Plan, queue: DurableRunExecutor) async throws(RunRefusal) -> RunRecord {
+        let reserved = slots.tryAcquire()
+        let distributed = queue.distributes(request)
+        // A run only this replica can execute, with no place free, waits here: this process's
+        // own queue limit applies to it.
+        do {
+            try admit(request.user, checkingLimits: !distributed && !reserved)
+        } catch {
+            if reserved { slots.release() }
+            throw error
+        }
+        let limits = RunAdmissionLimits(runsPerUser: self.limits.runsPerUser, queuedRuns: distributed && !reserved ? self.limits.queuedRuns : nil)
+        var refusal: RunRefusal?
+        do throws(StoreError) {
+            switch try await queue.admit(request, plan: plan, as: distributed && !reserved ? .queued : .owned, limits: limits) {
+            case .admitted: refusal = nil
+            case .userLimit: refusal = .userLimit(self.limits.runsPerUser)
+            case .queueFull(let queued): refusal = .queueFull(queued: queued)
+            }
+        } catch {
+            refusal = .storeUnavailable(error.message)
+        }
+        let queued = distributed && !reserved
+        if refusal == nil, !isAccepting {
+            // Draining began meanwhile: the run is ended in the store, never executed.
+            await queue.withdraw(request.runID, queued: queued)
+            refusal = .shuttingDown
+        }
+        if let refusal {
+            release(request.user)
+            if reserved { slots.release() }
+            throw refusal
+        }
+        return enqueue(request, placement: queued ? .follow : .owned(reserved: reserved))
+    }
+
     /// On a shared queue (the executor's store is a ``RunQueue``), takes queued runs — received
-    /// by any replica with no free place — whenever this one has room: a free place of
-    /// ``ServingLimits/concurrentRuns`` (`--max-runs`) is taken first, then as many runs claimed,
-    /// oldest first, and each executed here (see ``DurableRunExecutor/runClaimed(_:library:log:)``).
+    /// by any replica with no free place — whenever this one has room: as many runs as it has
+    /// free places of ``ServingLimits/concurrentRuns`` (`--max-runs`) are claimed, oldest
+    /// first, and each executed here in one of them (see ``DurableRunExecutor/runClaimed(_:library:log:)``).
     ///
     /// It looks again when a run is queued anywhere (the store's wake-up,
     /// ``RunQueueWakeup/key``), when a place frees up here while full, and every `interval`
@@ -13,8 +77,9 @@ extension RunManager {
     /// manager drains and the runs it claimed have ended; cancelling it cancels them (during a
     /// hand-back they stop without an end, for another replica to take over).
     public func claimQueuedRuns(library: PlanLibrary, every interval: Duration, log: @escaping @Sendable (String) -> Void) async {
-        guard let executor = executor as? DurableRunExecutor, let queue = executor.runQueue else { return }
-        let plans = library.plans.map(\.name)
+        guard let executor = executor.durable, let queue = executor.runQueue else { return }
+        // By name and content: a replica never claims a run of a plan version it does not serve.
+        let plans = library.plans.compactMap { $0.plan.map(PlanIdentity.init) }
         let wakeups = executor.opened.wakeups
         _ = wakeups?.watchEvents(runID: RunQueueWakeup.key)
         defer { wakeups?.unwatchEvents(runID: RunQueueWakeup.key) }
@@ -22,8 +87,9 @@ extension RunManager {
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled && isAccepting {
                 let seen = wakeups?.eventGeneration(runID: RunQueueWakeup.key)
-                var places = 0
-                while places < Self.claimBatch, slots.tryAcquire() { places += 1 }
+                // Free places are counted, not taken: a run received here meanwhile keeps its
+                // place instead of being queued because an empty claim held it.
+                let places = min(Self.claimBatch, slots.available)
                 guard places > 0 else {
                     // Full: nothing can be claimed until a place frees up.
                     await Self.race(interval) { await slots.waitUntilFree() }
@@ -35,9 +101,12 @@ extension RunManager {
                 } catch {
                     log("cannot claim queued runs: \(error.message)")
                 }
-                for _ in claimed.count..<places { slots.release() }
                 for run in claimed {
+                    // Taken now, so the next count sees it; a run received since the count may
+                    // have taken it first: then this one waits here for the next free place.
+                    let placed = slots.tryAcquire()
                     group.addTask {
+                        if !placed { await slots.acquire() }
                         defer { slots.release() }
                         await executor.runClaimed(run, library: library, log: log)
                     }
@@ -53,6 +122,14 @@ extension RunManager {
             // Draining: the claimed runs go on until they end or the task is cancelled (after a
             // hand-back has begun, so they stop without recording an end).
         }
+    }
+
+    /// Keeps taking over the server runs replicas that died left interrupted (see
+    /// ``DurableRunExecutor/takeOverInterrupted(library:every:log:)``), each holding one of
+    /// this replica's places (`--max-runs`) like a run it received. Returns at once without a
+    /// durable store.
+    public func takeOverInterrupted(library: PlanLibrary, every interval: Duration, log: @escaping @Sendable (String) -> Void) async {
+        await executor.durable?.takeOverInterrupted(library: library, every: interval, places: slots, log: log)
     }
 
     /// Runs claimed in one statement at most.

@@ -32,6 +32,7 @@ public final class RunManager: Sendable {
     private struct Job: Sendable {
         var record: RunRecord
         var request: RunRequest
+        var placement: JobPlacement
     }
 
     private let jobs: AsyncStream<Job>
@@ -67,15 +68,19 @@ public final class RunManager: Sendable {
     /// Starts a run of `plan` for `user` with prepared inputs (validated, defaults applied). It
     /// executes at once, or after the runs ahead of it when ``ServingLimits/concurrentRuns`` run.
     ///
-    /// - Throws: ``RunRefusal``: once ``drain(gracePeriod:)`` has begun, or past a limit.
-    public func start(plan: ServedPlan, inputs: JSONValue, user: String, services: RunServices = RunServices()) throws(RunRefusal) -> RunRecord {
-        try admit(user)
-        let id = makeRunID()
-        let record = RunRecord(id: id, planName: plan.name, user: user, inputs: inputs)
-        registry.insert(record)
-        observer?.runStarted(plan: plan.name)
-        jobsContinuation.yield(Job(record: record, request: RunRequest(runID: id, plan: plan, inputs: inputs, user: user, services: services)))
-        return record
+    /// On a shared queue (a store with a ``SluiceStore/RunQueue``: PostgreSQL) the run is in
+    /// the store when this returns — any replica can read it — and the limits are counted
+    /// there, across replicas (see ``admitShared(_:plan:queue:)``).
+    ///
+    /// - Throws: ``RunRefusal``: once ``drain(gracePeriod:)`` has begun, past a limit, or when
+    ///   the shared store cannot record the run.
+    public func start(plan: ServedPlan, inputs: JSONValue, user: String, services: RunServices = RunServices()) async throws(RunRefusal) -> RunRecord {
+        let request = RunRequest(runID: makeRunID(), plan: plan, inputs: inputs, user: user, services: services)
+        guard let queue = executor.durable, queue.runQueue != nil, let planBody = plan.plan else {
+            try admit(user, checkingLimits: true)
+            return enqueue(request, placement: .local)
+        }
+        return try await admitShared(request, plan: planBody, queue: queue)
     }
 
     /// Why ``startRecorded(plan:inputs:user:services:)`` started nothing.
@@ -90,10 +95,11 @@ public final class RunManager: Sendable {
     /// an MCP task's handle names a run any replica can read at once, even while
     /// ``ServingLimits/concurrentRuns`` (`--max-runs`) run. It executes here when a place frees.
     public func startRecorded(plan: ServedPlan, inputs: JSONValue, user: String, services: RunServices = RunServices()) async throws(RecordedStartFailure) -> RunRecord {
-        guard let durable = executor as? DurableRunExecutor, plan.plan != nil else {
-            do { return try start(plan: plan, inputs: inputs, user: user, services: services) } catch { throw .refused(error) }
+        // A shared queue records every run before ``start(plan:inputs:user:services:)`` returns.
+        guard let durable = executor.durable, durable.runQueue == nil, plan.plan != nil else {
+            do { return try await start(plan: plan, inputs: inputs, user: user, services: services) } catch { throw .refused(error) }
         }
-        do { try admit(user) } catch { throw .refused(error) }
+        do { try admit(user, checkingLimits: true) } catch { throw .refused(error) }
         var request = RunRequest(runID: makeRunID(), plan: plan, inputs: inputs, user: user, services: services)
         do {
             try await durable.recordAhead(request)
@@ -102,11 +108,7 @@ public final class RunManager: Sendable {
             throw .store(error.message)
         }
         request.recordedAhead = true
-        let record = RunRecord(id: request.runID, planName: plan.name, user: user, inputs: inputs)
-        registry.insert(record)
-        observer?.runStarted(plan: plan.name)
-        jobsContinuation.yield(Job(record: record, request: request))
-        return record
+        return enqueue(request, placement: .local)
     }
 
     /// Continues the stored run `id` (stopped, e.g. by a restart) from its checkpoints under the
@@ -114,13 +116,8 @@ public final class RunManager: Sendable {
     ///
     /// - Throws: ``RunRefusal``: as ``start(plan:inputs:user:services:)``.
     public func resume(id: String, plan: ServedPlan, inputs: JSONValue, user: String, services: RunServices = RunServices()) throws(RunRefusal) -> RunRecord {
-        try admit(user)
-        let record = RunRecord(id: id, planName: plan.name, user: user, inputs: inputs)
-        registry.insert(record)
-        observer?.runStarted(plan: plan.name)
-        let request = RunRequest(runID: id, plan: plan, inputs: inputs, user: user, services: services, resumesStoredRun: true)
-        jobsContinuation.yield(Job(record: record, request: request))
-        return record
+        try admit(user, checkingLimits: true)
+        return enqueue(RunRequest(runID: id, plan: plan, inputs: inputs, user: user, services: services, resumesStoredRun: true), placement: .local)
     }
 
     /// The run `id` when it belongs to `user` (nil for someone else's run: they get a 404).
@@ -151,7 +148,7 @@ public final class RunManager: Sendable {
         admission.withLock { $0.accepting = false }
         jobsContinuation.finish()
         let active = registry.activeRuns()
-        if let handBack = (executor as? DurableRunExecutor)?.handBack {
+        if let handBack = executor.durable?.handBack {
             handBack.begin()
             for record in active { record.cancel(reason: "server shutting down: run handed back to another replica") }
             for record in active { _ = await record.waitForResult() }
@@ -173,14 +170,18 @@ public final class RunManager: Sendable {
         for record in active { _ = await record.waitForResult() }
     }
 
-    private func admit(_ user: String) throws(RunRefusal) {
+    /// Counts the run of `user` here; `checkingLimits`: refuses it past the limits of this
+    /// process (a shared queue counts them in the store instead, see ``admitShared(_:plan:queue:)``).
+    func admit(_ user: String, checkingLimits: Bool) throws(RunRefusal) {
         let limits = self.limits
         let refusal = admission.withLock { admission -> RunRefusal? in
             guard admission.accepting else { return .shuttingDown }
             let mine = admission.perUser[user, default: 0]
-            guard mine < limits.runsPerUser else { return .userLimit(limits.runsPerUser) }
-            guard admission.total < limits.concurrentRuns + limits.queuedRuns else {
-                return .serverFull(running: limits.concurrentRuns, queued: admission.total - limits.concurrentRuns)
+            if checkingLimits {
+                guard mine < limits.runsPerUser else { return .userLimit(limits.runsPerUser) }
+                guard admission.total < limits.concurrentRuns + limits.queuedRuns else {
+                    return .serverFull(running: limits.concurrentRuns, queued: admission.total - limits.concurrentRuns)
+                }
             }
             admission.perUser[user] = mine + 1
             admission.total += 1
@@ -189,7 +190,7 @@ public final class RunManager: Sendable {
         if let refusal { throw refusal }
     }
 
-    private func release(_ user: String) {
+    func release(_ user: String) {
         admission.withLock { admission in
             let mine = admission.perUser[user, default: 1] - 1
             admission.perUser[user] = mine > 0 ? mine : nil
@@ -200,20 +201,46 @@ public final class RunManager: Sendable {
     /// Whether new runs are still taken (not draining).
     var isAccepting: Bool { admission.withLock { $0.accepting } }
 
+    /// Records `request`'s run here and hands it to ``run()``.
+    func enqueue(_ request: RunRequest, placement: JobPlacement) -> RunRecord {
+        let record = RunRecord(id: request.runID, planName: request.plan.name, user: request.user, inputs: request.inputs)
+        registry.insert(record)
+        observer?.runStarted(plan: request.plan.name)
+        if case .terminated = jobsContinuation.yield(Job(record: record, request: request, placement: placement)) {
+            // Draining began just after a shared store admitted it: never executed.
+            record.finish(RunResult(status: .cancelled, errorType: "cancelled", errorMessage: "server shutting down", billing: ["billable": false]))
+            if placement != .local, let durable = executor.durable {
+                Task { await durable.withdraw(request.runID, queued: placement == .follow) }
+            }
+        }
+        return record
+    }
+
     private func execute(_ job: Job) async {
         let record = job.record
+        let request = job.request
         defer { release(record.user) }
-        // On a shared queue, a run that finds no free place here waits in the store for any
-        // replica with room, and this record follows it; otherwise it waits for a place here.
-        let queue = (executor as? DurableRunExecutor).flatMap { $0.distributes(job.request) ? $0 : nil }
-        let placedHere = queue == nil || slots.tryAcquire()
-        if queue == nil { await slots.acquire() }
+        let placedHere: Bool
+        switch job.placement {
+        case .local, .owned(reserved: false):
+            await slots.acquire()
+            placedHere = true
+        case .owned(reserved: true): placedHere = true
+        case .follow: placedHere = false
+        }
         defer { if placedHere { slots.release() } }
+        // Executed here: as the executor does, or (on a shared queue) recorded already;
+        // else followed from the store while another replica executes it.
+        let shared = executor.durable
+        let placement = job.placement
         let sink = RecordingSink(record: record, observer: observer, plan: record.planName)
         let result: RunResult = await withTaskGroup(of: RunResult?.self) { group in
             group.addTask {
-                if let queue, !placedHere { return await queue.enqueueAndFollow(job.request, sink: sink) }
-                return await self.executor.execute(job.request, sink: sink)
+                switch (placement, shared) {
+                case (.owned, let shared?): return await shared.executeRecorded(request, sink: sink)
+                case (.follow, let shared?): return await shared.follow(request, sink: sink)
+                default: return await self.executor.execute(request, sink: sink)
+                }
             }
             group.addTask {
                 await record.waitForCancelRequest()

@@ -4,13 +4,15 @@ import Synchronization
 /// How much of the server one user, and everyone together, may hold at once. Past a limit the
 /// request is refused at once (HTTP 429 with `Retry-After`), never queued without bound.
 public struct ServingLimits: Sendable {
-    /// Runs one user may have started and not yet finished (queued or running).
+    /// Runs one user may have started and not yet finished (queued or running); on a shared
+    /// queue (PostgreSQL), counted across replicas, runs waiting for an answer included.
     public var runsPerUser: Int
     /// MCP sessions (streamable HTTP) one user may hold open.
     public var sessionsPerUser: Int
     /// Runs executing at once, server-wide; more wait in a queue, in the order they came.
     public var concurrentRuns: Int
     /// Runs waiting for a free place beyond ``concurrentRuns``; past it new runs are refused.
+    /// On a shared queue: the runs queued in the store, for any replica.
     public var queuedRuns: Int
     /// What `Retry-After` says to a refused client, in seconds.
     public var retryAfterSeconds: Int
@@ -32,12 +34,18 @@ public enum RunRefusal: Error, Sendable, CustomStringConvertible {
     case userLimit(Int)
     /// The server runs and queues all it may.
     case serverFull(running: Int, queued: Int)
+    /// The replicas sharing the store have this many runs waiting for a place (the limit).
+    case queueFull(queued: Int)
+    /// The shared store could not record the run (why).
+    case storeUnavailable(String)
 
     public var description: String {
         switch self {
         case .shuttingDown: "the server is shutting down and accepts no new runs"
         case .userLimit(let limit): "too many runs: you already have \(limit) runs going (the per-user limit); wait for one to finish"
         case .serverFull(let running, let queued): "the server is busy: \(running) runs are running and \(queued) waiting; try again shortly"
+        case .queueFull(let queued): "the servers are busy: \(queued) runs wait in the shared queue for a place (the limit); try again shortly"
+        case .storeUnavailable(let reason): "the run could not be recorded: \(reason)"
         }
     }
 }
@@ -75,6 +83,11 @@ final class RunSlots: Sendable {
             }
             if immediate { continuation.resume() }
         }
+    }
+
+    /// How many places are free now (taking none).
+    var available: Int {
+        state.withLock { $0.free }
     }
 
     /// Takes a place if one is free, without waiting.

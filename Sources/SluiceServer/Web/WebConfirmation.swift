@@ -45,7 +45,7 @@ extension SluiceHTTPServer {
 
     /// The services of a run whose confirm steps the web page answers.
     static func webAsks(waiting: WaitingInputs, runs: RunManager) -> RunServices {
-        guard runs.executor is DurableRunExecutor else { return RunServices(confirmation: WebConfirmation(waiting: waiting, runs: runs)) }
+        guard runs.executor.durable != nil else { return RunServices(confirmation: WebConfirmation(waiting: waiting, runs: runs)) }
         return RunServices(answersByRetry: true)
     }
 
@@ -56,7 +56,7 @@ extension SluiceHTTPServer {
             guard case .bool(let approve)? = body["approve"] else {
                 throw ServerError(.badRequest, "the body must be {\"approve\": true} or {\"approve\": false}")
             }
-            if self.runs.executor is DurableRunExecutor { return try await self.answerStored(id: id, user: context.user, approve: approve) }
+            if self.runs.executor.durable != nil { return try await self.answerStored(id: id, user: context.user, approve: approve) }
             guard self.runs.run(id: id, user: context.user) != nil else { throw ServerError(.notFound, "no such run") }
             guard let question = self.mcp.waiting.question(runID: id),
                 self.mcp.waiting.answer(runID: id, nonce: question.nonce, approve: approve)
