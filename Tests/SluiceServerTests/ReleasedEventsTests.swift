@@ -63,6 +63,52 @@ import Testing
         }
     }
 
+    /// MCP: a `tools/call` stream resumed with `Last-Event-ID` after its run's record let the
+    /// events go (and its buffer of 2 let most notifications go) gets the same bytes again.
+    @Test func anMCPCallStreamResumesWholeAfterItsRunLetItsEventsGo() async throws {
+        let folder = Self.storeFolder()
+        defer { Self.remove(folder) }
+        let executor = DurableRunExecutor(engine: try ServerHarness.engineExecutor(), store: OpenedStore(try SQLiteRunStore(home: folder)))
+        let configuration = SluiceHTTPServer.Configuration(port: 0, replayBufferSize: 2)
+        try await ServerHarness.withServer(executor: executor, configuration: configuration) { port, server in
+            let session = try await MCPStoreReplayTests.openSession(port)
+            let call = MCPStoreReplayTests.call("echo", ["text": "hello", "times": 2])
+            let (head, reader, _) = try await HTTP.sse(port, "POST", "/mcp", headers: ["MCP-Session-Id": session], json: call)
+            #expect(head.status == 200)
+            let original = await HTTP.drain(reader)
+            #expect(original.last?.data.contains(#""isError":false"#) == true)
+            let record = try #require(server.mcp.runs.registry.runs(user: "anonymous").first)
+            _ = await record.waitForResult()
+            #expect(record.eventsReleased && record.recordedEvents.isEmpty)
+            let lastSeen = try #require(original.first?.id)
+            let (resumedHead, resumedReader, _) = try await HTTP.sse(port, "GET", "/mcp", headers: ["MCP-Session-Id": session, "Last-Event-ID": lastSeen])
+            #expect(resumedHead.status == 200)
+            #expect(await HTTP.drain(resumedReader) == Array(original.dropFirst()))
+        }
+    }
+
+    /// A real `sluice serve` (its store in `SLUICE_HOME`): a finished run replays over REST as
+    /// its live stream sent it, whole and from a `Last-Event-ID`.
+    @Test func aServedRunReplaysWholeAfterItEnds() async throws {
+        let home = Self.storeFolder()
+        defer { Self.remove(home) }
+        let server = try await ServeProcess(home: home, delayMilliseconds: 0, arguments: ["--documents", TestPaths.repository.path])
+        defer { server.terminate() }
+        let inputs: JSONValue = ["inputs": ["document_path": "samples/contract.md"]]
+        let (head, reader, _) = try await HTTP.sse(server.port, "POST", "/v1/plans/extraction/runs", json: inputs)
+        #expect(head.status == 200)
+        let runID = try #require(head.headers["x-run-id"])
+        let live = await HTTP.drain(reader)
+        #expect(live.count >= 4)
+        #expect(live.last?.event == "final_result", "\(live.last?.data ?? "no events")")
+        for after in [0, 2] {
+            let headers = after > 0 ? ["Last-Event-ID": String(after)] : [:]
+            let (_, replay, _) = try await HTTP.sse(server.port, "GET", "/v1/runs/\(runID)/events", headers: headers)
+            #expect(await HTTP.drain(replay) == Array(live.dropFirst(after)), "replayed after \(after)")
+        }
+        await server.stop()
+    }
+
     @Test func withoutAStoreAFinishedRunKeepsItsEvents() async throws {
         try await ServerHarness.withServer { port, server in
             let (runID, live) = try await Self.runEcho(port, times: 2)
