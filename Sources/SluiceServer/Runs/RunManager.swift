@@ -257,7 +257,10 @@ public final class RunManager: Sendable {
             }
             return final ?? RunResult(status: .cancelled, errorType: "cancelled", errorMessage: record.cancelReason ?? "cancelled")
         }
-        record.finish(result)
+        // With a store holding the whole log, the record lets its events go (replays read the
+        // store): finished runs kept for followers no longer hold their events in memory.
+        let log = await (executor as? DurableRunExecutor)?.completeLog(runID: record.id, through: record.lastSeq)
+        record.finish(result, log: log)
         observer?.runFinished(plan: record.planName, status: result.status)
     }
 }

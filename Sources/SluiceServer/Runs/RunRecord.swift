@@ -9,6 +9,10 @@ import Synchronization
 ///
 /// The record is the run's event sink: the executor delivers every event here, and the record
 /// fans it out to subscribers (SSE streams, MCP calls) without ever waiting on them.
+///
+/// A run whose whole log is in a durable store lets its events go when it ends (see
+/// ``finish(_:at:log:)``): the registry keeps up to a thousand finished runs, and their event
+/// arrays were most of a busy server's memory. Its replay is then read from the store.
 public final class RunRecord: EventSink, Sendable {
     public let id: String
     public let planName: String
@@ -21,6 +25,12 @@ public final class RunRecord: EventSink, Sendable {
     private struct State {
         var events: [RunEvent] = []
         var droppedEvents = 0
+        /// The `seq` of the last event received.
+        var lastSeq = 0
+        /// Set when the run ended with its events let go: where they are read back.
+        var log: StoredLog?
+        /// How many events were let go with ``log``.
+        var releasedEvents = 0
         var result: RunResult?
         var finishedAt: Date?
         var subscribers: [UInt64: AsyncStream<RunEvent>.Continuation] = [:]
@@ -45,24 +55,37 @@ public final class RunRecord: EventSink, Sendable {
     public var status: RunStatus { state.withLock { $0.result?.status ?? .running } }
     public var result: RunResult? { state.withLock { $0.result } }
     public var finishedAt: Date? { state.withLock { $0.finishedAt } }
-    public var eventCount: Int { state.withLock { $0.events.count + $0.droppedEvents } }
+    public var eventCount: Int { state.withLock { $0.events.count + $0.droppedEvents + $0.releasedEvents } }
+    /// The `seq` of the last event received (0 before the first).
+    public var lastSeq: Int { state.withLock { $0.lastSeq } }
+    /// Whether the events were let go at the end, to be read back from the store.
+    public var eventsReleased: Bool { state.withLock { $0.log != nil } }
 
     // MARK: Events in
 
     public func receive(_ event: RunEvent) async {
         let subscribers = state.withLock { state in
             if state.events.count < maxEvents { state.events.append(event) } else { state.droppedEvents += 1 }
+            state.lastSeq = max(state.lastSeq, event.seq)
             return Array(state.subscribers.values)
         }
         for subscriber in subscribers { subscriber.yield(event) }
     }
 
     /// Records the end of the run and ends every subscription.
-    public func finish(_ result: RunResult, at time: Date = Date()) {
+    ///
+    /// - Parameter log: the run's log in the store, when it holds every event this record
+    ///   received (the caller checked): the record lets its events go, and replays read `log`.
+    public func finish(_ result: RunResult, at time: Date = Date(), log: StoredLog? = nil) {
         let (subscribers, waiters) = state.withLock { state -> ([AsyncStream<RunEvent>.Continuation], [CheckedContinuation<RunResult, Never>]) in
             guard state.result == nil else { return ([], []) }
             state.result = result
             state.finishedAt = time
+            if let log {
+                state.log = log
+                state.releasedEvents = state.events.count
+                state.events = []
+            }
             let subscribers = Array(state.subscribers.values)
             state.subscribers.removeAll()
             let waiters = state.finishWaiters
@@ -78,29 +101,40 @@ public final class RunRecord: EventSink, Sendable {
     /// The events with `seq` greater than `after`, then the live ones until the run ends.
     ///
     /// The stream buffers without limit for its consumer: a subscriber is one connection whose
-    /// lifetime is bounded by the run's.
+    /// lifetime is bounded by the run's. A finished run whose events were let go is read back
+    /// from its stored log a page at a time; a store error ends the stream early (the client
+    /// can reconnect with `Last-Event-ID`), as ``StoredEventFeed`` does.
     public func events(after: Int = 0) -> AsyncStream<RunEvent> {
         let (stream, continuation) = AsyncStream.makeStream(of: RunEvent.self)
-        let key: UInt64? = state.withLock { state in
+        enum Subscription { case ended, live(UInt64), stored(StoredLog) }
+        // One look under the lock: the events cannot be let go between reading and subscribing.
+        let subscription: Subscription = state.withLock { state in
+            if let log = state.log { return .stored(log) }
             for event in state.events where event.seq > after { continuation.yield(event) }
             if state.result != nil {
                 continuation.finish()
-                return nil
+                return .ended
             }
             let key = state.nextSubscriber
             state.nextSubscriber += 1
             state.subscribers[key] = continuation
-            return key
+            return .live(key)
         }
-        if let key {
+        switch subscription {
+        case .ended:
+            break
+        case .live(let key):
             continuation.onTermination = { [weak self] _ in
                 _ = self?.state.withLock { $0.subscribers.removeValue(forKey: key) }
             }
+        case .stored(let log):
+            log.replay(after: after, into: continuation)
         }
         return stream
     }
 
-    /// The events recorded so far.
+    /// The events recorded so far and still held (none once let go at the end: see
+    /// ``events(after:)``).
     public var recordedEvents: [RunEvent] { state.withLock { $0.events } }
 
     /// Waits until the run has ended.
@@ -161,7 +195,7 @@ public final class RunRecord: EventSink, Sendable {
 
     /// The run as REST reports it (`GET /v1/runs/{id}`).
     public var summary: JSONValue {
-        let (result, finishedAt, count) = state.withLock { ($0.result, $0.finishedAt, $0.events.count + $0.droppedEvents) }
+        let (result, finishedAt, count) = state.withLock { ($0.result, $0.finishedAt, $0.events.count + $0.droppedEvents + $0.releasedEvents) }
         var object: JSONObject = [
             "run_id": .string(id),
             "plan": .string(planName),
