@@ -55,12 +55,15 @@ public struct DurableRun: Sendable {
 
     /// Claims the stopped run `id` to continue it: its open steps end as `interrupted` in the
     /// log, and the run goes on from its checkpoints, saved calls, usage and next `seq` (see
-    /// ``SluiceStore/RunStore/prepareResume(id:now:)``).
+    /// ``SluiceStore/RunStore/prepareResume(id:expecting:now:)``); with `expecting`, only a
+    /// run in that status (an answer continues a `waiting` run, not one cancelled meanwhile).
     ///
     /// - Throws: ``StoreError`` `notFound`, or `conflict` when the run completed or still runs
-    ///   (or another process claimed it first).
-    public static func resuming(id: String, store: OpenedStore, cache: CacheSetting?, now: Date = Date()) async throws(StoreError) -> DurableRun {
-        let prepared = try await store.runs.prepareResume(id: id, now: now)
+    ///   (or another process claimed it first, or it is not `expecting`).
+    public static func resuming(
+        id: String, store: OpenedStore, cache: CacheSetting?, expecting: StoredRunStatus? = nil, now: Date = Date()
+    ) async throws(StoreError) -> DurableRun {
+        let prepared = try await store.runs.prepareResume(id: id, expecting: expecting, now: now)
         return DurableRun(store: store, runID: prepared.run.id, resumed: prepared, ledger: prepared.ledger, cache: cache)
     }
 

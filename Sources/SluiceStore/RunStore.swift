@@ -50,8 +50,12 @@ public protocol RunStore: Sendable {
 
     /// Takes over a stopped run for a resume: it becomes `running`, owned by this process.
     ///
-    /// - Throws: `conflict` when the run is completed, or still running in a live process.
-    func claimForResume(id: String) async throws(StoreError) -> StoredRun
+    /// `expecting` claims it only in that status: an answer resumes a `waiting` run, never
+    /// one cancelled between the answer's arrival and its claim.
+    ///
+    /// - Throws: `conflict` when the run is completed, still running in a live process, or
+    ///   not in the `expecting` status.
+    func claimForResume(id: String, expecting: StoredRunStatus?) async throws(StoreError) -> StoredRun
     /// Asks a run to stop. A run whose process is gone is marked cancelled at once; a live one
     /// sees the request (``isCancelRequested(id:)``) and ends with `run.cancelled`.
     /// Returns the run as it is now.
@@ -59,7 +63,7 @@ public protocol RunStore: Sendable {
     /// Parks a run this process runs at a question its caller answers by retrying (MCP
     /// 2026-07-28 input requests and tasks): it becomes `waiting`, owned by nobody (no lease),
     /// with `question` kept beside it. Its log and checkpoints stay as they are; whoever brings
-    /// the answer claims it with ``claimForResume(id:)``, on any process sharing the store.
+    /// the answer claims it with ``claimForResume(id:expecting:)``, on any process sharing the store.
     ///
     /// - Throws: `notFound`; `conflict` when the run is not running in this process.
     func releaseWaiting(id: String, question: PendingInput) async throws(StoreError)
@@ -195,8 +199,15 @@ extension StoredRunStatus {
 extension StoredRun {
     /// Why a store refuses to claim this run for a resume (nil: it may be resumed). Every
     /// backend says it the same way.
-    public var resumeRefusal: StoreError? {
-        switch status {
+    public var resumeRefusal: StoreError? { resumeRefusal(expecting: nil) }
+
+    /// Why this run cannot be claimed for a resume that expects it `expecting` (any stopped
+    /// run when nil); nil when it can.
+    public func resumeRefusal(expecting: StoredRunStatus?) -> StoreError? {
+        if let expecting, status != expecting, status != .running, status != .completed {
+            return StoreError(.conflict, "run \(id) is \(status.rawValue), no longer \(expecting.rawValue); it was not resumed")
+        }
+        return switch status {
         case .completed:
             StoreError(.conflict, "run \(id) already completed; there is nothing to resume")
         case .running:

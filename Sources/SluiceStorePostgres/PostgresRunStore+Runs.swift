@@ -68,7 +68,7 @@ extension PostgresRunStore {
         return runs.filter { $0.status == status }
     }
 
-    public func claimForResume(id: String) async throws(StoreError) -> StoredRun {
+    public func claimForResume(id: String, expecting: StoredRunStatus? = nil) async throws(StoreError) -> StoredRun {
         let owner = self.owner
         let lease = leaseTimeout
         return try await write("claim run \(id) for a resume") { session in
@@ -78,7 +78,7 @@ extension PostgresRunStore {
                 throw StoreError(.notFound, "no run '\(id)' to resume (see sluice runs list)")
             }
             let run = try Self.decodeRun(row)
-            if let refusal = run.resumeRefusal { throw refusal }
+            if let refusal = run.resumeRefusal(expecting: expecting) { throw refusal }
             guard let claimed = try await session.rows("""
                 UPDATE runs SET status = 'running', owner = \(owner), lease_expires_at = \(unescaped: PostgresSchema.now) + \(lease),
                     cancel_requested = FALSE, finished_at = NULL, pending_input = NULL, resumes = resumes + 1, updated_at = \(Date().timeIntervalSince1970)

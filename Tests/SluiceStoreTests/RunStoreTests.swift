@@ -111,16 +111,16 @@ import Testing
         let store = temporary.store
         try await store.createRun(StoreHarness.newRun("mine"))
         // Our own live run cannot be claimed.
-        await #expect(throws: StoreError.self) { try await store.claimForResume(id: "mine") }
+        await #expect(throws: StoreError.self) { try await store.claimForResume(id: "mine", expecting: nil) }
         // A run owned by a process that no longer exists reads as interrupted.
         let other = try await temporary.opening(owner: "999999999@\(ProcessInfo.processInfo.hostName)")
         try await other.createRun(StoreHarness.newRun("dead"))
         #expect(try await store.run(id: "dead")?.status == .interrupted)
         #expect(try await store.runs(RunFilter(status: .interrupted)).map(\.id) == ["dead"])
-        let claimed = try await store.claimForResume(id: "dead")
+        let claimed = try await store.claimForResume(id: "dead", expecting: nil)
         #expect(claimed.status == .running)
         #expect(claimed.resumes == 1)
-        await #expect(throws: StoreError.self) { try await store.claimForResume(id: "dead") }
+        await #expect(throws: StoreError.self) { try await store.claimForResume(id: "dead", expecting: nil) }
     }
 
     /// SIGTERM on a PostgreSQL replica: its live runs, leases far from running out, read as
@@ -141,7 +141,7 @@ import Testing
         // Another live replica (this process under another name on another host) takes it over.
         let other = try await temporary.opening(owner: "\(ProcessInfo.processInfo.processIdentifier)@another-host")
         defer { (other as? PostgresRunStore)?.close() }
-        let claimed = try await other.claimForResume(id: "handed")
+        let claimed = try await other.claimForResume(id: "handed", expecting: nil)
         #expect(claimed.status == .running)
         #expect(claimed.resumes == 1)
         // The releasing process no longer holds it: giving its leases back again leaves it be.

@@ -35,13 +35,33 @@ import Testing
 
         // Another live process (another host) brings the answer: it claims the run, once.
         let other = try await temporary.opening(owner: "\(ProcessInfo.processInfo.processIdentifier)@another-host")
-        let claimed = try await other.claimForResume(id: "asks")
+        let claimed = try await other.claimForResume(id: "asks", expecting: nil)
         #expect(claimed.status == .running && claimed.resumes == 1 && claimed.pendingInput == nil)
-        await #expect(throws: StoreError.self) { try await store.claimForResume(id: "asks") }
+        await #expect(throws: StoreError.self) { try await store.claimForResume(id: "asks", expecting: nil) }
         // Its log goes on with the next seq.
         try await other.append(StoreHarness.events("asks", from: 4, count: 2, end: .runCompleted))
         #expect(try await store.run(id: "asks")?.status == .completed)
         #expect(try await store.events(runID: "asks", after: 0, limit: nil).map(\.seq) == [1, 2, 3, 4, 5])
+    }
+
+    /// An answer claims the run only while it waits: one cancelled between the answer's
+    /// arrival and its claim stays cancelled (an explicit resume may still continue it).
+    @Test(arguments: StoreBackend.all) func anAnswerNeverResumesARunCancelledMeanwhile(backend: StoreBackend) async throws {
+        let temporary = try await TemporaryStore(backend)
+        defer { temporary.remove() }
+        let store = temporary.store
+        try await Self.parked(store, "asks")
+        #expect(try await store.requestCancel(id: "asks").status == .cancelled)
+        do {
+            _ = try await store.claimForResume(id: "asks", expecting: .waiting)
+            Issue.record("a cancelled run was claimed for an answer")
+        } catch {
+            #expect(error.code == .conflict)
+            #expect(error.message.contains("cancelled"), "\(error.message)")
+        }
+        let after = try #require(try await store.run(id: "asks"))
+        #expect(after.status == .cancelled && after.resumes == 0)
+        #expect(try await store.claimForResume(id: "asks", expecting: nil).status == .running, "sluice runs resume still may")
     }
 
     @Test(arguments: StoreBackend.all) func onlyARunningRunOfThisProcessCanBeParked(backend: StoreBackend) async throws {

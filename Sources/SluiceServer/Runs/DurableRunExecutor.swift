@@ -228,7 +228,9 @@ extension DurableRunExecutor {
     func resumeStored(_ request: RunRequest, plan: Plan, sink: any EventSink) async -> RunResult {
         let durable: DurableRun
         do {
-            durable = try await DurableRun.resuming(id: request.runID, store: opened, cache: cacheSetting(for: plan))
+            // An answer continues the run only while it waits: one cancelled since stays so.
+            durable = try await DurableRun.resuming(
+                id: request.runID, store: opened, cache: cacheSetting(for: plan), expecting: request.services.answer == nil ? nil : .waiting)
         } catch {
             return RunResult(status: .failed, errorType: "resume_failed", errorMessage: error.message, billing: ["billable": false])
         }
@@ -277,7 +279,7 @@ extension DurableRunExecutor {
             seq: asked.seq, step: step, message: asked.data["message"]?.stringValue ?? "Continue with step '\(step)'?",
             details: asked.data["details"] ?? .null)
         do {
-            _ = try await store.claimForResume(id: run.id)
+            _ = try await store.claimForResume(id: run.id, expecting: nil)
         } catch {
             log(error.code == .conflict ? "run \(run.id) was not parked here: \(error.message)" : "cannot park run \(run.id): \(error.message)")
             return true

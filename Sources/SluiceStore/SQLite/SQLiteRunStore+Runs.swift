@@ -69,7 +69,7 @@ extension SQLiteRunStore {
         return runs.filter { $0.status == status }
     }
 
-    public func claimForResume(id: String) async throws(StoreError) -> StoredRun {
+    public func claimForResume(id: String, expecting: StoredRunStatus? = nil) async throws(StoreError) -> StoredRun {
         let owner = self.owner
         let now = Date().timeIntervalSince1970
         return try await write("claim run \(id) for a resume") { db in
@@ -77,7 +77,7 @@ extension SQLiteRunStore {
                 throw StoreError(.notFound, "no run '\(id)' to resume (see sluice runs list)")
             }
             let run = try Self.decodeRun(row)
-            if let refusal = run.resumeRefusal { throw refusal }
+            if let refusal = run.resumeRefusal(expecting: expecting) { throw refusal }
             try db.execute(
                 sql: """
                     UPDATE runs SET status = 'running', owner = ?, cancel_requested = 0, finished_at = NULL, pending_input = NULL,
