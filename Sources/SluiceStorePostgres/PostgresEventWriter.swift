@@ -37,6 +37,8 @@ final class PostgresEventWriter: Sendable {
         var afterClose: (@Sendable () -> Void)?
     }
 
+    /// The writer's own pool of one connection: a round never waits behind the runs' other
+    /// queries (saved provider calls, reads, claims) for a connection of the store's pool.
     private let client: PostgresClient
     private let logger: Logger
     private let location: String

@@ -73,9 +73,11 @@ public final class PostgresRunStore: RunStore, ResponseCache, MCPSessionStore {
         self.leaseTimeout = leaseTimeout
         self.logger = logger
         client = PostgresClient(configuration: url.clientConfiguration(maximumConnections: maximumConnections), backgroundLogger: logger)
-        writer = PostgresEventWriter(client: client, logger: logger, location: url.redacted)
+        let writerClient = PostgresClient(configuration: url.clientConfiguration(maximumConnections: 1), backgroundLogger: logger)
+        writer = PostgresEventWriter(client: writerClient, logger: logger, location: url.redacted)
         let client = self.client
         let runner = Task.detached { await client.run() }
+        let writerRunner = Task.detached { await writerClient.run() }
         let location = self.location
         // The leases are renewed with the rows locked in id order, as appends lock them, so a
         // heartbeat waits for a round of appends instead of deadlocking with it.
@@ -97,7 +99,7 @@ public final class PostgresRunStore: RunStore, ResponseCache, MCPSessionStore {
                 }
             }
         }
-        background = [runner, heartbeat]
+        background = [runner, writerRunner, heartbeat]
     }
 
     deinit {
