@@ -173,22 +173,9 @@ extension PostgresRunStore {
             """)
     }
 
+    /// Read with the other reads waiting at the same moment, in one query (``PostgresEventReader``).
     public func events(runID: String, after: Int = 0, limit: Int? = nil) async throws(StoreError) -> [RunEvent] {
-        try await read("read the events of run \(runID)") { session in
-            let rows = try await session.rows("""
-                SELECT seq, time, type, step, item, iteration, data FROM events WHERE run_id = \(runID) AND seq > \(after)
-                ORDER BY seq LIMIT \(limit)
-                """)
-            return try rows.map { row in
-                let seq = try row["seq"].decode(Int.self)
-                return RunEvent(
-                    seq: seq, runID: runID, time: Date(timeIntervalSince1970: try row["time"].decode(Double.self)),
-                    type: EventType(rawValue: try row["type"].decode(String.self)),
-                    step: try row["step"].decode(String?.self), item: try row["item"].decode(Int?.self),
-                    iteration: try row["iteration"].decode(Int?.self),
-                    data: try Self.decodeJSON(row["data"].decode(String.self), what: "data of event \(seq) of run \(runID)") ?? .null)
-            }
-        }
+        try await reader.events(runID: runID, after: after, limit: limit)
     }
 
     public func checkpoints(runID: String) async throws(StoreError) -> [String: StepCheckpoint] {

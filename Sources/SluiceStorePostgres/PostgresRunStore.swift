@@ -38,6 +38,8 @@ public final class PostgresRunStore: RunStore, ResponseCache, MCPSessionStore {
     let listener = Mutex<Task<Void, Never>?>(nil)
     /// Every append goes through it: one transaction per round for all runs (group commit).
     let writer: PostgresEventWriter
+    /// Every read of a run's log goes through it: reads waiting together share one query.
+    let reader: PostgresEventReader
 
     /// Connects, brings the schema up to date and starts the pool and the lease heartbeat.
     ///
@@ -75,6 +77,7 @@ public final class PostgresRunStore: RunStore, ResponseCache, MCPSessionStore {
         client = PostgresClient(configuration: url.clientConfiguration(maximumConnections: maximumConnections), backgroundLogger: logger)
         let writerClient = PostgresClient(configuration: url.clientConfiguration(maximumConnections: 1), backgroundLogger: logger)
         writer = PostgresEventWriter(client: writerClient, logger: logger, location: url.redacted)
+        reader = PostgresEventReader(client: client, logger: logger, location: url.redacted)
         let client = self.client
         let runner = Task.detached { await client.run() }
         let writerRunner = Task.detached { await writerClient.run() }

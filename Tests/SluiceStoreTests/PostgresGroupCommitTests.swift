@@ -8,7 +8,8 @@ import Testing
 /// The PostgreSQL store's group commit (`PostgresEventWriter`): appends of many runs at once
 /// share transactions, yet each run's log continues with no gap and no repeat, each append is
 /// answered for itself (a refused or failing run fails alone), every run of a round wakes its
-/// followers, and closing the store answers every append already made.
+/// followers, and closing the store answers every append already made. Reads made together
+/// share queries (`PostgresEventReader`) and each still gets its own run's events.
 @Suite(.enabled(if: PostgresCluster.available, "PostgreSQL is not installed (CI installs it)"))
 struct PostgresGroupCommitTests {
     /// 40 runs on two stores (two replicas' writers on one database), each appending 15 batches
@@ -168,6 +169,40 @@ struct PostgresGroupCommitTests {
         } catch {
             #expect(error.code == .unavailable)
             #expect(error.message.contains("closed"))
+        }
+    }
+
+    /// Reads of many runs at once (as the followers one round wakes make them) share queries,
+    /// yet each gets its own run's events after its own position, up to its own limit.
+    @Test func readsOfManyRunsAtOnceEachGetTheirOwnEvents() async throws {
+        let temporary = try await TemporaryStore(.postgres)
+        defer { temporary.remove() }
+        let store = temporary.store
+        for index in 0..<30 {
+            try await store.createRun(StoreHarness.newRun("run_\(index)"))
+            try await store.append(StoreHarness.events("run_\(index)", count: index + 1))
+        }
+        let reads = await withTaskGroup(of: (Int, [RunEvent]?).self) { group in
+            for round in 0..<3 {
+                for index in 0..<30 {
+                    group.addTask {
+                        let events = try? await store.events(runID: "run_\(index)", after: (index + round) % 4, limit: index % 2 == 0 ? 2 : nil)
+                        return (round * 100 + index, events)
+                    }
+                }
+            }
+            var reads: [Int: [RunEvent]?] = [:]
+            for await (key, events) in group { reads[key] = events }
+            return reads
+        }
+        for round in 0..<3 {
+            for index in 0..<30 {
+                let after = (index + round) % 4
+                let last = index % 2 == 0 ? min(index + 1, after + 2) : index + 1
+                let events = try #require(reads[round * 100 + index] ?? nil, "read \(round)/\(index) failed")
+                #expect(events.map(\.seq) == Array(stride(from: after + 1, through: last, by: 1)), "run_\(index) after \(after)")
+                #expect(events.allSatisfy { $0.runID == "run_\(index)" && $0.deltaText == "chunk \($0.seq)" })
+            }
         }
     }
 
