@@ -177,6 +177,14 @@ public final class PostgresRunStore: RunStore, ResponseCache, MCPSessionStore {
             return StoreError(.invalidData, "cannot \(doing): column \(error.columnName) in \(location) does not hold the expected type (\(error.code))")
         }
         guard let error = error as? PSQLError else {
+            // The pool's own error (postgres-nio's `_ConnectionPoolModule`, not a dependency of
+            // this one): its connection attempts kept failing (the database is down or gone), so
+            // it stopped trying for a while; or it was shut down.
+            if String(reflecting: type(of: error)).hasSuffix(".ConnectionPoolError") {
+                return StoreError(
+                    .unavailable,
+                    "cannot \(doing): the PostgreSQL server at \(location) cannot be reached (the connection pool: \(error)); check --store / SLUICE_STORE and that the server runs")
+            }
             return StoreError(.io, "cannot \(doing) (\(location)): \(error)")
         }
         if error.code == .server, let info = error.serverInfo {

@@ -172,6 +172,44 @@ struct PostgresGroupCommitTests {
         }
     }
 
+    /// The database gone under a store (dropped, its sessions ended): every run's append gets
+    /// `unavailable` naming its run, none is acknowledged, and none waits forever.
+    @Test func appendsToADatabaseThatIsGoneFailAsUnavailable() async throws {
+        let temporary = try await TemporaryStore(.postgres)
+        defer { temporary.remove() }
+        let store = temporary.store
+        let runIDs = (0..<10).map { "run_\($0)" }
+        for id in runIDs {
+            try await store.createRun(StoreHarness.newRun(id))
+            try await store.append(StoreHarness.events(id, count: 1))
+        }
+        let database = try #require(temporary.location.split(separator: "/").last.map(String.init))
+        _ = try await PostgresCluster.offThread {
+            try #require(try PostgresCluster.shared()).psql("DROP DATABASE \"\(database)\" WITH (FORCE)", database: "postgres")
+        }
+        let failures = await withTaskGroup(of: (String, StoreError?).self) { group in
+            for id in runIDs {
+                group.addTask {
+                    do throws(StoreError) {
+                        try await store.append(StoreHarness.events(id, from: 2, count: 1))
+                        return (id, nil)
+                    } catch {
+                        return (id, error)
+                    }
+                }
+            }
+            var outcomes = Outcomes()
+            for await (id, error) in group { outcomes.record(id, error) }
+            return outcomes
+        }
+        #expect(failures.succeeded.isEmpty, "acknowledged with the database gone: \(failures.succeeded)")
+        for id in runIDs {
+            let error = try #require(failures.failures[id], "run \(id) got no error")
+            #expect(error.code == .unavailable, "run \(id): \(error.message)")
+            #expect(error.message.contains("run \(id) "), "\(error.message)")
+        }
+    }
+
     /// Reads of many runs at once (as the followers one round wakes make them) share queries,
     /// yet each gets its own run's events after its own position, up to its own limit.
     @Test func readsOfManyRunsAtOnceEachGetTheirOwnEvents() async throws {
