@@ -9,68 +9,110 @@ extension PostgresRunStore {
     /// Rows per multi-row INSERT (8 parameters each, well under the protocol's 65,535).
     static let eventsPerStatement = 500
 
+    /// Waits for the group commit (``PostgresEventWriter``) that stores `events`.
     public func append(_ events: [RunEvent]) async throws(StoreError) {
-        guard let first = events.first else { return }
-        try await write("record \(events.count) event(s) of run \(first.runID) from seq \(first.seq)") { session in
-            try await Self.insert(events, in: session)
-        }
+        guard !events.isEmpty else { return }
+        try await writer.append(events)
     }
 
     /// Appends to the log after checking that `seq` continues it with no gap and no repeat,
-    /// saves the checkpoints, and records the run's end when an end event is among them. The
-    /// run's row is locked first, so two writers of one run take turns and the check holds.
+    /// saves the checkpoints, and records the run's end when an end event is among them: in
+    /// the caller's transaction, which a thrown error must roll back.
     static func insert(_ events: [RunEvent], in session: PostgresSession) async throws {
-        var index = 0
-        while index < events.count {
-            let runID = events[index].runID
-            guard let row = try await session.rows("SELECT last_seq FROM runs WHERE id = \(runID) FOR UPDATE").first else {
-                throw StoreError(.notFound, "cannot record events of run \(runID): the store has no such run (create it first)")
-            }
-            var expected = try row["last_seq"].decode(Int.self) + 1
-            var batch: [RunEvent] = []
-            while index < events.count, events[index].runID == runID {
-                let event = events[index]
-                guard event.seq == expected else {
-                    throw StoreError(.conflict, "run \(runID): event seq \(event.seq) does not continue the stored log (expected \(expected)); nothing was written")
-                }
-                batch.append(event)
-                expected += 1
-                index += 1
-            }
-            var start = 0
-            while start < batch.count {
-                let chunk = batch[start..<min(start + eventsPerStatement, batch.count)]
-                try await session.execute(insertEvents(chunk))
-                start += eventsPerStatement
-            }
-            // The batch's checkpoints in one upsert (the last of a key wins, as one by one).
-            var checkpoints: [String: (seq: Int, checkpoint: StepCheckpoint)] = [:]
-            for event in batch {
-                if let checkpoint = event.checkpoint { checkpoints[checkpoint.key] = (event.seq, checkpoint) }
-            }
-            let saved = checkpoints.values.sorted { $0.seq < $1.seq }
-            start = 0
-            while start < saved.count {
-                try await session.execute(upsertCheckpoints(saved[start..<min(start + eventsPerStatement, saved.count)], runID: runID))
-                start += eventsPerStatement
-            }
-            for event in batch where event.type.endsRun { try await recordEnd(event, in: session) }
-            // The NOTIFY is delivered at commit, to followers on every replica (the payload is
-            // only the run id, far under PostgreSQL's 8000-byte limit for any id a store accepts).
-            let notifies = runID.utf8.count < 4000
-            try await session.execute("""
-                WITH updated AS (UPDATE runs SET last_seq = \(expected - 1), updated_at = \(Date().timeIntervalSince1970) WHERE id = \(runID) RETURNING id)
-                SELECT pg_notify(\(PostgresRunStore.eventsChannel), id) FROM updated WHERE \(notifies)
-                """)
+        var runs: [(runID: String, events: [RunEvent])] = []
+        for event in events {
+            if let index = runs.firstIndex(where: { $0.runID == event.runID }) { runs[index].events.append(event) } else { runs.append((event.runID, [event])) }
         }
+        let failures = try await insert(runs: runs, in: session)
+        if let failed = runs.first(where: { failures[$0.runID] != nil }) { throw failures[failed.runID]! }
     }
 
-    /// One upsert of several checkpoints of a run (distinct keys), their values bound as parameters.
-    private static func upsertCheckpoints(_ saved: ArraySlice<(seq: Int, checkpoint: StepCheckpoint)>, runID: String) -> PostgresQuery {
+    /// Several runs' events at once (one batch per run, distinct run ids), in the caller's
+    /// transaction: the runs' rows are locked in one statement, in id order (two writers lock
+    /// in the same order, so they wait rather than deadlock), each batch is checked against its
+    /// run's `last_seq`, and the accepted ones are written with a few multi-row statements and
+    /// one NOTIFY per 8 KB of run ids. A refused run (unknown, or a `seq` that does not continue
+    /// its log) is left out with nothing written and named in the result; errors of the
+    /// database are thrown.
+    static func insert(runs: [(runID: String, events: [RunEvent])], in session: PostgresSession) async throws -> [String: StoreError] {
+        let ids = runs.map(\.runID).sorted()
+        var lastSeqs: [String: Int] = [:]
+        for row in try await session.rows("SELECT id, last_seq FROM runs WHERE id = ANY(\(ids)) ORDER BY id FOR UPDATE") {
+            lastSeqs[try row["id"].decode(String.self)] = try row["last_seq"].decode(Int.self)
+        }
+        var failures: [String: StoreError] = [:]
+        var accepted: [(runID: String, events: [RunEvent])] = []
+        for run in runs {
+            guard let lastSeq = lastSeqs[run.runID] else {
+                failures[run.runID] = StoreError(.notFound, "cannot record events of run \(run.runID): the store has no such run (create it first)")
+                continue
+            }
+            if let misplaced = zip(run.events, (lastSeq + 1)...).first(where: { $0.seq != $1 }) {
+                failures[run.runID] = StoreError(
+                    .conflict, "run \(run.runID): event seq \(misplaced.0.seq) does not continue the stored log (expected \(misplaced.1)); nothing was written")
+                continue
+            }
+            accepted.append(run)
+        }
+        guard !accepted.isEmpty else { return failures }
+        let events = accepted.flatMap(\.events)
+        var start = 0
+        while start < events.count {
+            try await session.execute(insertEvents(events[start..<min(start + eventsPerStatement, events.count)]))
+            start += eventsPerStatement
+        }
+        // Each batch's checkpoints (the last of a key wins, as one by one), in upserts of many.
+        var saved: [(runID: String, seq: Int, checkpoint: StepCheckpoint)] = []
+        for run in accepted {
+            var checkpoints: [String: (seq: Int, checkpoint: StepCheckpoint)] = [:]
+            for event in run.events {
+                if let checkpoint = event.checkpoint { checkpoints[checkpoint.key] = (event.seq, checkpoint) }
+            }
+            saved += checkpoints.values.sorted { $0.seq < $1.seq }.map { (run.runID, $0.seq, $0.checkpoint) }
+        }
+        start = 0
+        while start < saved.count {
+            try await session.execute(upsertCheckpoints(saved[start..<min(start + eventsPerStatement, saved.count)]))
+            start += eventsPerStatement
+        }
+        for event in events where event.type.endsRun { try await recordEnd(event, in: session) }
+        let updated = accepted.map(\.runID)
+        let lastSeqsWritten = accepted.map { $0.events[$0.events.count - 1].seq }
+        try await session.execute("""
+            UPDATE runs SET last_seq = written.last_seq, updated_at = \(Date().timeIntervalSince1970)
+            FROM unnest(\(updated)::text[], \(lastSeqsWritten)::bigint[]) AS written (id, last_seq) WHERE runs.id = written.id
+            """)
+        // Delivered at commit, to followers on every replica: the run ids, one per line, in
+        // payloads under PostgreSQL's 8000-byte limit (an id too long or with a line break in
+        // it is left to the followers' safety-net poll).
+        let payloads = notifyPayloads(updated)
+        if !payloads.isEmpty {
+            try await session.execute("SELECT pg_notify(\(PostgresRunStore.eventsChannel), payload) FROM unnest(\(payloads)::text[]) AS payload")
+        }
+        return failures
+    }
+
+    /// Run ids joined by line breaks, each payload at most `limit` bytes.
+    static func notifyPayloads(_ runIDs: [String], limit: Int = 7900) -> [String] {
+        var payloads: [String] = []
+        var current = ""
+        for id in runIDs where id.utf8.count < 4000 && !id.contains("\n") {
+            if !current.isEmpty, current.utf8.count + 1 + id.utf8.count > limit {
+                payloads.append(current)
+                current = ""
+            }
+            current += current.isEmpty ? id : "\n" + id
+        }
+        if !current.isEmpty { payloads.append(current) }
+        return payloads
+    }
+
+    /// One upsert of several checkpoints (distinct run and key pairs), their values bound as parameters.
+    private static func upsertCheckpoints(_ saved: ArraySlice<(runID: String, seq: Int, checkpoint: StepCheckpoint)>) -> PostgresQuery {
         var binds = PostgresBindings(capacity: saved.count * 7)
         var rows: [String] = []
         rows.reserveCapacity(saved.count)
-        for (seq, checkpoint) in saved {
+        for (runID, seq, checkpoint) in saved {
             let base = binds.count
             binds.append(runID)
             binds.append(checkpoint.key)
@@ -131,22 +173,9 @@ extension PostgresRunStore {
             """)
     }
 
+    /// Read with the other reads waiting at the same moment, in one query (``PostgresEventReader``).
     public func events(runID: String, after: Int = 0, limit: Int? = nil) async throws(StoreError) -> [RunEvent] {
-        try await read("read the events of run \(runID)") { session in
-            let rows = try await session.rows("""
-                SELECT seq, time, type, step, item, iteration, data FROM events WHERE run_id = \(runID) AND seq > \(after)
-                ORDER BY seq LIMIT \(limit)
-                """)
-            return try rows.map { row in
-                let seq = try row["seq"].decode(Int.self)
-                return RunEvent(
-                    seq: seq, runID: runID, time: Date(timeIntervalSince1970: try row["time"].decode(Double.self)),
-                    type: EventType(rawValue: try row["type"].decode(String.self)),
-                    step: try row["step"].decode(String?.self), item: try row["item"].decode(Int?.self),
-                    iteration: try row["iteration"].decode(Int?.self),
-                    data: try Self.decodeJSON(row["data"].decode(String.self), what: "data of event \(seq) of run \(runID)") ?? .null)
-            }
-        }
+        try await reader.events(runID: runID, after: after, limit: limit)
     }
 
     public func checkpoints(runID: String) async throws(StoreError) -> [String: StepCheckpoint] {

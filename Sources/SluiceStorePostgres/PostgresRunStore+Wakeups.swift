@@ -3,9 +3,10 @@ import PostgresNIO
 public import SluiceStore
 import Synchronization
 
-/// Wake-ups for followers of runs executing on other replicas: every append NOTIFYs
-/// ``PostgresRunStore/eventsChannel`` with the run id (nothing else: a payload must stay under
-/// PostgreSQL's 8000 bytes), and one connection per store LISTENs once a follower watches.
+/// Wake-ups for followers of runs executing on other replicas: every round of appends NOTIFYs
+/// ``PostgresRunStore/eventsChannel`` with the ids of its runs, one per line (nothing else: a
+/// payload must stay under PostgreSQL's 8000 bytes, so a big round sends several), and one
+/// connection per store LISTENs once a follower watches.
 ///
 /// A follower ``watchEvents(runID:)``, reads the log, and if it has nothing new calls
 /// ``waitForEvents(runID:seen:timeout:)`` with the generation it read before: it returns at
@@ -60,7 +61,10 @@ extension PostgresRunStore {
                             try await connection.listen(on: PostgresRunStore.eventsChannel) { notifications in
                                 wakeups.wakeAll()
                                 for try await notification in notifications {
-                                    wakeups.notify(notification.payload)
+                                    // A round of appends names its runs one per line.
+                                    for key in notification.payload.split(separator: "\n", omittingEmptySubsequences: false) {
+                                        wakeups.notify(String(key))
+                                    }
                                 }
                             }
                         }

@@ -36,6 +36,10 @@ public final class PostgresRunStore: RunStore, ResponseCache, MCPSessionStore {
     let wakeups = EventWakeups()
     /// The LISTENing connection's task, started by the first follower.
     let listener = Mutex<Task<Void, Never>?>(nil)
+    /// Every append goes through it: one transaction per round for all runs (group commit).
+    let writer: PostgresEventWriter
+    /// Every read of a run's log goes through it: reads waiting together share one query.
+    let reader: PostgresEventReader
 
     /// Connects, brings the schema up to date and starts the pool and the lease heartbeat.
     ///
@@ -71,9 +75,15 @@ public final class PostgresRunStore: RunStore, ResponseCache, MCPSessionStore {
         self.leaseTimeout = leaseTimeout
         self.logger = logger
         client = PostgresClient(configuration: url.clientConfiguration(maximumConnections: maximumConnections), backgroundLogger: logger)
+        let writerClient = PostgresClient(configuration: url.clientConfiguration(maximumConnections: 1), backgroundLogger: logger)
+        writer = PostgresEventWriter(client: writerClient, logger: logger, location: url.redacted)
+        reader = PostgresEventReader(client: client, logger: logger, location: url.redacted)
         let client = self.client
         let runner = Task.detached { await client.run() }
+        let writerRunner = Task.detached { await writerClient.run() }
         let location = self.location
+        // The leases are renewed with the rows locked in id order, as appends lock them, so a
+        // heartbeat waits for a round of appends instead of deadlocking with it.
         let heartbeat = Task.detached {
             let interval = max(leaseTimeout / 3, 0.05)
             while !Task.isCancelled {
@@ -82,7 +92,7 @@ public final class PostgresRunStore: RunStore, ResponseCache, MCPSessionStore {
                     try await client.withConnection { connection in
                         try await PostgresSession(connection: connection, logger: logger).execute("""
                             UPDATE runs SET lease_expires_at = \(unescaped: PostgresSchema.now) + \(leaseTimeout)
-                            WHERE owner = \(owner) AND status = 'running'
+                            WHERE id IN (SELECT id FROM runs WHERE owner = \(owner) AND status = 'running' ORDER BY id FOR UPDATE)
                             """)
                     }
                 } catch {
@@ -92,7 +102,7 @@ public final class PostgresRunStore: RunStore, ResponseCache, MCPSessionStore {
                 }
             }
         }
-        background = [runner, heartbeat]
+        background = [runner, writerRunner, heartbeat]
     }
 
     deinit {
@@ -100,9 +110,12 @@ public final class PostgresRunStore: RunStore, ResponseCache, MCPSessionStore {
         listener.withLock { $0?.cancel() }
     }
 
-    /// Stops the heartbeat and closes the pool's connections. The store cannot be used after.
+    /// Stops the heartbeat and closes the pool's connections once the appends already made
+    /// are written (they still get their answer); later appends are refused. The store cannot
+    /// be used after.
     public func close() {
-        for task in background { task.cancel() }
+        let background = self.background
+        writer.close { for task in background { task.cancel() } }
         listener.withLock { $0?.cancel() }
     }
 
@@ -164,6 +177,14 @@ public final class PostgresRunStore: RunStore, ResponseCache, MCPSessionStore {
             return StoreError(.invalidData, "cannot \(doing): column \(error.columnName) in \(location) does not hold the expected type (\(error.code))")
         }
         guard let error = error as? PSQLError else {
+            // The pool's own error (postgres-nio's `_ConnectionPoolModule`, not a dependency of
+            // this one): its connection attempts kept failing (the database is down or gone), so
+            // it stopped trying for a while; or it was shut down.
+            if String(reflecting: type(of: error)).hasSuffix(".ConnectionPoolError") {
+                return StoreError(
+                    .unavailable,
+                    "cannot \(doing): the PostgreSQL server at \(location) cannot be reached (the connection pool: \(error)); check --store / SLUICE_STORE and that the server runs")
+            }
             return StoreError(.io, "cannot \(doing) (\(location)): \(error)")
         }
         if error.code == .server, let info = error.serverInfo {

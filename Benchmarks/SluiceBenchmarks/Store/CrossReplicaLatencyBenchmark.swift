@@ -13,6 +13,12 @@ import Synchronization
 /// A's batching and commit) to the moment the client on B had parsed it. Events stored
 /// before the client's response head arrived were replayed, not pushed, and are left out.
 ///
+/// Both replicas log their events' times (`SLUICE_BENCH_EVENT_TIMES`, see `EventTimesLog`), so
+/// the figure comes with where it goes: on A from the engine to the store's writer, waiting
+/// for a round, the round's commit; then B's wake-up, B's read, and B's SSE to the client.
+/// `written_to_parsed_ms` is the "an event written on A reaches a client on B": from
+/// A's commit to the client's parse.
+///
 /// `SLUICE_BENCH_REPLICA_RUNS` (default 100) changes the number of runs in flight;
 /// `SLUICE_BENCH_REPLICA_DELAY_MS` (default 15) the simulated model's delay per chunk;
 /// `SLUICE_BENCH_REPLICA_FOLLOW=a` follows on A itself instead (the same-replica baseline:
@@ -37,6 +43,7 @@ struct CrossReplicaLatencyBenchmark: Benchmark {
             var serverEnvironment = environment.filter { key, _ in !key.hasPrefix("SLUICE_") && !key.hasSuffix("_API_KEY") && !key.hasSuffix("_BASE_URL") }
             serverEnvironment["SLUICE_HOME"] = home.path
             serverEnvironment["SLUICE_STORE"] = url
+            serverEnvironment["SLUICE_BENCH_EVENT_TIMES"] = home.appendingPathComponent("event-times.log").path
             replicas.append(try ServedProcess(
                 executable: executable,
                 arguments: [
@@ -91,6 +98,7 @@ struct CrossReplicaLatencyBenchmark: Benchmark {
         let all = followed.withLock { $0 }
 
         // When each event was stamped on A, from the shared store.
+        let measured = Mutex<[(key: String, parsedAt: Double)]>([])
         let latencies = try blockingAwait {
             let store = try await PostgresRunStore.open(url: url, owner: "bench@reader")
             defer { store.close() }
@@ -103,6 +111,7 @@ struct CrossReplicaLatencyBenchmark: Benchmark {
                 for event in run.events {
                     guard let seq = Int(event.id), let time = written[seq], time > run.headAt else { continue }
                     latencies.append((event.parsedAt - time) * 1000)
+                    measured.withLock { $0.append(("\(run.runID) \(seq)", event.parsedAt)) }
                 }
             }
             if unfinished > 0 { throw BenchmarkFailure("\(unfinished) followed runs did not end with final_result") }
@@ -120,7 +129,58 @@ struct CrossReplicaLatencyBenchmark: Benchmark {
             "wall_seconds": wallSeconds.rounded(places: 1),
             "latency_ms": ["p50": percentile(0.5), "p90": percentile(0.9), "p99": percentile(0.99), "max": percentile(1)],
             "target_p99_ms": 50,
+            "breakdown_ms": EventTimes.breakdown(
+                measured: measured.withLock { $0 }, a: scratch.appendingPathComponent("a/event-times.log"),
+                b: scratch.appendingPathComponent("b/event-times.log")),
             "replica_cpu_seconds": ["a": replicas[0].cpuSeconds.rounded(places: 1), "b": replicas[1].cpuSeconds.rounded(places: 1)],
         ]
+    }
+}
+
+/// The replicas' `SLUICE_BENCH_EVENT_TIMES` logs joined with the measured events: each stage's
+/// p50 / p99 / max in milliseconds, over the events both logs name.
+enum EventTimes {
+    static func breakdown(measured: [(key: String, parsedAt: Double)], a: URL, b: URL) -> JSONValue {
+        // `stored RUN SEQ PUBLISHED QUEUED BEGAN COMMITTED` on A; `read RUN SEQ WOKEN READ` on B.
+        var stored: [String: [Double]] = [:]
+        var read: [String: [Double]] = [:]
+        for (url, kind) in [(a, "stored"), (b, "read")] {
+            guard let text = try? String(contentsOf: url, encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n") {
+                let fields = line.split(separator: " ")
+                guard fields.count >= 5, fields[0] == kind else { continue }
+                let key = "\(fields[1]) \(fields[2])"
+                let times = fields[3...].compactMap { Double($0) }
+                if kind == "stored", stored[key] == nil { stored[key] = times }
+                if kind == "read", read[key] == nil { read[key] = times }
+            }
+        }
+        var stages: [(String, [Double])] = [
+            ("published_to_queued", []), ("queued_to_round", []), ("round_to_committed", []), ("committed_to_woken_on_b", []),
+            ("woken_to_read_on_b", []), ("read_to_parsed", []), ("written_to_parsed", []),
+        ]
+        var joined = 0
+        for (key, parsedAt) in measured {
+            guard let a = stored[key], a.count == 4 else { continue }
+            let (published, queued, began, committed) = (a[0], a[1], a[2], a[3])
+            stages[0].1.append(queued - published)
+            stages[1].1.append(began - queued)
+            stages[2].1.append(committed - began)
+            stages[6].1.append(parsedAt - committed)
+            guard let b = read[key], b.count == 2 else { continue }
+            joined += 1
+            stages[3].1.append(b[0] - committed)
+            stages[4].1.append(b[1] - b[0])
+            stages[5].1.append(parsedAt - b[1])
+        }
+        var result = JSONObject()
+        result["events_with_times_on_a"] = .integer(Int64(stages[0].1.count))
+        result["events_with_times_on_b"] = .integer(Int64(joined))
+        for (name, values) in stages where !values.isEmpty {
+            let sorted = values.map { $0 * 1000 }.sorted()
+            func percentile(_ p: Double) -> JSONValue { sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))].rounded(places: 1) }
+            result[name] = ["p50": percentile(0.5), "p99": percentile(0.99), "max": percentile(1)]
+        }
+        return .object(result)
     }
 }

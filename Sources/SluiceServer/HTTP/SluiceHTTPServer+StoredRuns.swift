@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import SluiceEngine
@@ -80,6 +81,11 @@ extension SluiceHTTPServer {
 
 /// Pages through a run's stored log, polling while the run goes on in another process (or
 /// in this one, resumed after a restart).
+///
+/// With wake-ups, one read per wake-up: after a page of new events (short of a full page,
+/// and not the run's end) the feed waits for the next wake-up counted since that read began,
+/// instead of reading again and then the run's status — a wake-up that came meanwhile ends
+/// the wait at once, and the run's status is read only when a read finds nothing.
 final class StoredEventFeed: Sendable {
     let store: any RunStore
     let runID: String
@@ -90,7 +96,19 @@ final class StoredEventFeed: Sendable {
     /// the log anyway (a safety net for a lost notification); else it polls every 200 ms.
     let safetyPoll: Duration
     private let wakeups: (any RunEventWakeups)?
-    private let state: Mutex<(buffer: [RunEvent], last: Int, done: Bool, interruptedSince: ContinuousClock.Instant?)>
+    private let state: Mutex<State>
+    /// Events per read.
+    private static let pageSize = 1000
+
+    private struct State {
+        var buffer: [RunEvent] = []
+        var last: Int
+        var done = false
+        var interruptedSince: ContinuousClock.Instant?
+        /// The wake-up count before the last read, when that read brought new events of a
+        /// running run and was not a full page: the next read waits for a later wake-up.
+        var caughtUpAt: Int?
+    }
 
     /// - Parameter wakeups: the store's wake-ups, when it sends them (else the feed polls).
     init(
@@ -102,7 +120,7 @@ final class StoredEventFeed: Sendable {
         self.resumeWait = resumeWait
         self.safetyPoll = safetyPoll
         self.wakeups = wakeups
-        state = Mutex(([], after, false, nil))
+        state = Mutex(State(last: after))
         _ = wakeups?.watchEvents(runID: runID)
     }
 
@@ -114,20 +132,28 @@ final class StoredEventFeed: Sendable {
     /// store error or cancellation: the client can reconnect with `Last-Event-ID`).
     func next() async -> RunEvent? {
         while true {
-            let (ready, last, done) = state.withLock { state -> (RunEvent?, Int, Bool) in
-                if !state.buffer.isEmpty { return (state.buffer.removeFirst(), state.last, state.done) }
-                return (nil, state.last, state.done)
+            let (ready, last, done, caughtUpAt) = state.withLock { state -> (RunEvent?, Int, Bool, Int?) in
+                if !state.buffer.isEmpty { return (state.buffer.removeFirst(), state.last, state.done, nil) }
+                return (nil, state.last, state.done, state.caughtUpAt)
             }
             if let ready { return ready }
             if done { return nil }
-            // Read before the log: a wake-up for what the read misses ends the wait at once.
-            let seen = wakeups?.eventGeneration(runID: runID)
             do {
-                let page = try await store.events(runID: runID, after: last, limit: 1000)
+                if let wakeups, let caughtUpAt {
+                    await wakeups.waitForEvents(runID: runID, seen: caughtUpAt, timeout: safetyPoll)
+                    try Task.checkCancellation()
+                    state.withLock { $0.caughtUpAt = nil }
+                }
+                // Read before the log: a wake-up for what the read misses ends the wait at once.
+                let seen = wakeups?.eventGeneration(runID: runID)
+                let readAt = EventTimesLog.shared == nil ? 0 : Date().timeIntervalSince1970
+                let page = try await store.events(runID: runID, after: last, limit: Self.pageSize)
                 if let end = page.last {
+                    EventTimesLog.shared?.read(page, woken: readAt)
                     state.withLock { state in
                         state.buffer = page
                         state.last = end.seq
+                        state.caughtUpAt = page.count < Self.pageSize && !end.type.endsRun ? seen : nil
                     }
                     continue
                 }
