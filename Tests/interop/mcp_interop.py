@@ -56,6 +56,12 @@ async def exercise(label: str, server, mode: str) -> None:
         if mode != "legacy":
             discovered = await client.session.discover()
             check(MODERN in discovered.supported_versions, f"{label}: discover lists {discovered.supported_versions}")
+            # subscriptions/listen: acknowledged with the subset honoured (none: Sluice's tools
+            # never change while it runs); leaving the block cancels it, and the client goes on.
+            async with client.listen(tools_list_changed=True) as subscription:
+                honored = subscription.honored
+                check(honored is not None and not honored.tools_list_changed,
+                      f"{label}: listen acknowledged {honored}, expected nothing honoured")
 
         tools = (await client.list_tools()).tools
         names = [tool.name for tool in tools]

@@ -94,7 +94,13 @@ extension SluiceHTTPServer {
         }
         // A session object for this request alone: it keeps nothing between requests.
         let session = mcp.makeSession(user: context.user, unrelated: DiscardingOutbound())
-        guard method == "tools/call", HTTPResponses.accepts(request, "text/event-stream") else {
+        let streams = HTTPResponses.accepts(request, "text/event-stream")
+        if method == "subscriptions/listen", !streams {
+            return Self.rpcAnswer(
+                id: id, JSONRPCError(code: JSONRPCError.invalidRequest, message: "Invalid Request: subscriptions/listen answers with a stream; Accept must include text/event-stream"),
+                status: .notAcceptable)
+        }
+        guard method == "tools/call" || method == "subscriptions/listen", streams else {
             let response = await session.handle(message, outbound: DiscardingOutbound())
             return HTTPResponses.json(response?.jsonValue ?? .null)
         }

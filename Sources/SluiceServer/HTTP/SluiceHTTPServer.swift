@@ -192,6 +192,8 @@ private struct BackgroundService: Service {
             // Drain: refuse new runs, let running ones finish for the grace period, cancel the
             // rest; end the sessions; then let the queued MCP work finish on its own (every
             // call ends with its run), so no answer is dropped.
+            // Listen streams end first, answered: they hold no work, only connections.
+            server.mcp.subscriptions.closeAll()
             await server.runs.drain(gracePeriod: server.configuration.shutdownGracePeriod)
             server.mcpSessions.closeAll(reason: "the server is shutting down")
             server.jobs.close()

@@ -66,6 +66,10 @@ public final class MCPServer: Sendable {
     public let configuration: Configuration
     /// Runs of 2026-07-28 calls parked on a question to their caller.
     let waiting: WaitingInputs
+    /// Open 2026-07-28 `subscriptions/listen` streams (ended with a result at shutdown).
+    let subscriptions = MCPSubscriptions(perUser: MCPServer.listensPerUser)
+    /// `subscriptions/listen` streams one user may hold open at once.
+    public static let listensPerUser = 8
 
     public init(library: PlanLibrary, runs: RunManager, configuration: Configuration = Configuration()) {
         self.library = library

@@ -20,7 +20,7 @@ extension MCPSession {
 
     /// The methods a 2026-07-28 request may name (`ping`, `logging/setLevel` and the handshake
     /// are gone from that revision).
-    static let modernMethods: Set<String> = Set(["server/discover", "tools/list", "tools/call"]).union(taskMethods)
+    static let modernMethods: Set<String> = Set(["server/discover", "tools/list", "tools/call", "subscriptions/listen"]).union(taskMethods)
 
     /// The version a message names in `params._meta`, which makes it a per-request (modern) one.
     static func metaVersion(of params: JSONValue?) -> String? {
@@ -72,6 +72,7 @@ extension MCPSession {
             case "server/discover": result = discoverResult()
             case "tools/list": result = modernToolsList()
             case "tools/call": result = try await modernCallTool(id: id, params: object, meta: meta, outbound: outbound)
+            case "subscriptions/listen": result = try await listen(id: id, params: object, outbound: outbound)
             case _ where Self.taskMethods.contains(method): result = try await respondTaskMethod(method, params: object, meta: meta)
             default: throw JSONRPCError.methodNotFound(method)
             }
@@ -129,5 +130,30 @@ extension MCPSession {
             "ttlMs": .integer(Int64(server.configuration.listTTLMilliseconds)),
             "cacheScope": "public",
         ]
+    }
+
+    /// `subscriptions/listen`: acknowledged with the notifications Sluice honours — none, its
+    /// tool list is fixed while it runs and it has no prompts or resources (see
+    /// ``MCPSubscriptions``) — then held open until the client cancels it (no answer) or the
+    /// server shuts down (a completion result naming the subscription).
+    ///
+    /// - Throws: `-32602` for a `notifications` filter that is not an object; `-32000` when the
+    ///   user holds ``MCPServer/listensPerUser`` streams already.
+    func listen(id: JSONValue, params: JSONObject, outbound: any MCPOutbound) async throws(JSONRPCError) -> JSONValue? {
+        if let filter = params["notifications"], filter.objectValue == nil {
+            throw .invalidParams("Invalid params: notifications must be an object (toolsListChanged, promptsListChanged, resourcesListChanged, resourceSubscriptions)")
+        }
+        guard let number = server.subscriptions.open(session: sessionID, request: id, user: user) else {
+            throw JSONRPCError(code: -32000, message: "Too many subscriptions: at most \(MCPServer.listensPerUser) subscriptions/listen streams per user are open at once")
+        }
+        let subscription: JSONValue = [MCPSubscriptions.subscriptionIDKey: id]
+        await outbound.send(.notification(method: "notifications/subscriptions/acknowledged", params: [
+            "_meta": subscription,
+            "notifications": .object(JSONObject()),
+        ]))
+        switch await server.subscriptions.wait(number) {
+        case .client: return nil
+        case .server: return ["_meta": subscription]
+        }
     }
 }

@@ -98,6 +98,7 @@ public final class MCPSession: Sendable {
         }
         for record in calls + tasks { record.cancel(reason: reason) }
         for promise in pending { promise.fulfill(.failure(CancellationError())) }
+        server.subscriptions.closeSession(sessionID)
     }
 
     // MARK: Requests
@@ -160,6 +161,7 @@ public final class MCPSession: Sendable {
             state.withLock { $0.initialized = true }
         case "notifications/cancelled":
             guard let requestID = params["requestId"] else { return }
+            if server.subscriptions.cancel(session: sessionID, request: requestID) { return }
             let key = requestID.serialized(pretty: false)
             let reason = params["reason"]?.stringValue ?? "cancelled by the client"
             let record = state.withLock { state -> RunRecord? in
