@@ -138,7 +138,7 @@ public struct RunEngine: Sendable {
         set { settings = Settings(providers: providers, configuration: newValue, schemas: schemas) }
     }
 
-    /// Compiled schemas, shared by every engine's runs (``SchemaCache/shared``).
+    /// Compiled schemas, shared by every engine's runs (``SluiceJSON/CompiledSchemas/shared``).
     var schemas: SchemaCache { settings.schemas }
 
     /// Everything above in one shared object: every run's driver and interpreters hold a

@@ -1,5 +1,4 @@
 import SluiceJSON
-import Synchronization
 
 extension ChatModelRunner {
     /// Structured output: parsed as it streams, validated at the end, and given up to
@@ -10,7 +9,7 @@ extension ChatModelRunner {
     ) async throws -> ModelResponse {
         let validator: JSONSchema
         do {
-            validator = try StructuredSchemas.compiled(schema)
+            validator = try CompiledSchemas.shared.compiled(schema)
         } catch {
             throw ProviderError(.invalidRequest, "\(where_(request))the output schema is not a valid JSON Schema: \(error)", provider: providerName)
         }
@@ -104,23 +103,5 @@ struct RepairPlan {
 
     static func lowered(_ temperature: Double?) -> Double {
         ((temperature ?? 1) / 2 * 100).rounded() / 100
-    }
-}
-
-/// The output schemas of structured calls, compiled once per process: a plan's steps ask for
-/// the same few schemas on every run (compiling one per call was ~1% of the served CPU).
-/// Keyed by the schema itself; past `limit` entries the cache starts over.
-enum StructuredSchemas {
-    static let limit = 256
-    private static let entries = Mutex<[JSONValue: JSONSchema]>([:])
-
-    static func compiled(_ schema: JSONValue) throws -> JSONSchema {
-        if let cached = entries.withLock({ $0[schema] }) { return cached }
-        let compiled = try JSONSchema(schema)
-        entries.withLock { entries in
-            if entries.count >= limit { entries.removeAll() }
-            entries[schema] = compiled
-        }
-        return compiled
     }
 }
