@@ -31,4 +31,14 @@ public enum LoopbackSocket {
             offset += written
         }
     }
+
+    /// One `recv` into `scratch`, retried when a signal interrupts it: the number of bytes read
+    /// (at most `scratch.count`), 0 at the end of the stream.
+    public static func receive(from descriptor: Int32, into scratch: inout [UInt8]) throws(FakeServerError) -> Int {
+        while true {
+            let count = scratch.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count >= 0 { return count }
+            guard errno == EINTR else { throw FakeServerError("recv failed: errno \(errno)") }
+        }
+    }
 }

@@ -40,12 +40,13 @@ enum StreamedSSE {
         var events: [Event] = []
         var scratch = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
-            let count = scratch.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            if count == 0 { break }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw BenchmarkFailure("recv \(path): errno \(errno) after \(events.count) events")
+            let count: Int
+            do {
+                count = try LoopbackSocket.receive(from: descriptor, into: &scratch)
+            } catch {
+                throw BenchmarkFailure("GET \(path): \(error.description) after \(events.count) events")
             }
+            if count == 0 { break }
             let now = Date().timeIntervalSince1970
             raw.append(contentsOf: scratch[0..<count])
             if !headDone {

@@ -53,12 +53,13 @@ struct WireExchange {
         var response: [UInt8] = []
         var scratch = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
-            let count = scratch.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            if count == 0 { break }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw BenchmarkFailure("recv \(method) \(path) failed after \(response.count) bytes: errno \(errno)")
+            let count: Int
+            do {
+                count = try LoopbackSocket.receive(from: descriptor, into: &scratch)
+            } catch {
+                throw BenchmarkFailure("\(method) \(path): \(error.description) after \(response.count) bytes")
             }
+            if count == 0 { break }
             response.append(contentsOf: scratch[0..<count])
             guard response.count <= maxResponseBytes else { throw BenchmarkFailure("\(path): response over \(maxResponseBytes) bytes") }
         }

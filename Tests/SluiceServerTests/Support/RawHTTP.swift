@@ -73,12 +73,14 @@ final class RawHTTPConnection: Sendable {
         var buffer = [UInt8]()
         var scratch = [UInt8](repeating: 0, count: 1 << 16)
         func fill() -> Bool {
-            var count = scratch.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            while count < 0, errno == EINTR {
-                count = scratch.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            let count: Int
+            do {
+                count = try LoopbackSocket.receive(from: descriptor, into: &scratch)
+            } catch {
+                chunks.put(.failed(error.description))
+                return false
             }
-            if count < 0 { chunks.put(.failed("recv failed: errno \(errno)")) }
-            if count <= 0 { return false }
+            if count == 0 { return false }
             buffer.append(contentsOf: scratch[0..<count])
             return true
         }
