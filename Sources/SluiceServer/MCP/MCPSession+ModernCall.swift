@@ -125,7 +125,7 @@ extension MCPSession {
         guard result.status == .waiting else { return try Self.toolResult(result).get() }
         guard let question = try await storedQuestion(record.id) else {
             // Cancelled (or ended) between parking and this read: the caller is told so.
-            if let durable = server.runs.executor as? DurableRunExecutor, let stored = try? await durable.store.run(id: record.id),
+            if let durable = server.runs.executor.durable, let stored = try? await durable.store.run(id: record.id),
                 stored.user == user, let ended = RunResult(stored: stored)
             {
                 return try Self.toolResult(ended).get()

@@ -18,7 +18,7 @@ import Synchronization
 /// the one way a waiting run is continued), so nothing hangs when the asking process is gone:
 /// `tasks/result`, on any replica, asks the question again.
 extension MCPSession {
-    var durableExecutor: DurableRunExecutor? { server.runs.executor as? DurableRunExecutor }
+    var durableExecutor: DurableRunExecutor? { server.runs.executor.durable }
 
     static let taskNotFound = JSONRPCError.invalidParams("Failed to retrieve task: Task not found")
 

@@ -23,7 +23,7 @@ extension DurableRunExecutor {
     /// to answer `confirm` steps here (a channel, or a caller answering by retry, whose run
     /// this replica parks at its question) when the plan (or a plan it calls) may ask.
     func distributes(_ request: RunRequest) -> Bool {
-        guard runQueue != nil, !request.resumesStoredRun, !request.recordedAhead, let plan = request.plan.plan, request.services.model == nil else { return false }
+        guard runQueue != nil, !request.resumesStoredRun, let plan = request.plan.plan, request.services.model == nil else { return false }
         guard request.services.confirmation != nil || request.services.answersByRetry else { return true }
         return !plan.allSteps.contains { step in
             switch step.kind {

@@ -54,7 +54,6 @@ public struct DurableRunExecutor: RunExecutor {
         guard let plan = request.plan.plan else { return await engine.execute(request, sink: sink) }
         if request.resumesStoredRun { return await resumeStored(request, plan: plan, sink: sink) }
         let durable = DurableRun(newRunID: request.runID, store: opened, cache: cacheSetting(for: plan))
-        if request.recordedAhead { return await execute(request, sink: sink, as: durable) }
         do {
             var options = request.services.recordedOptions
             options["origin"] = "server"
@@ -67,8 +66,9 @@ public struct DurableRunExecutor: RunExecutor {
         return await execute(request, sink: sink, as: durable)
     }
 
-    /// Records a new run in the store before it executes (``RunRequest/recordedAhead``): a
-    /// `running` run owned (and, on PostgreSQL, leased) by this process, with no event yet.
+    /// Records a new run in the store before it has a place (see
+    /// ``RunManager/startRecorded(plan:inputs:user:services:)``; executed later by
+    /// ``executeRecorded(_:sink:)``): a `running` run owned by this process, with no event yet.
     func recordAhead(_ request: RunRequest) async throws(StoreError) {
         guard let plan = request.plan.plan else { return }
         try await store.createRun(newRun(request, plan: plan))

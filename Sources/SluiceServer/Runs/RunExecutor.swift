@@ -63,9 +63,6 @@ public struct RunRequest: Sendable {
     /// Continue the stored run `runID` from its checkpoints instead of starting it (only an
     /// executor with a durable store can; others fail the run).
     public var resumesStoredRun: Bool
-    /// Recorded in the durable store already, before it had a place (see
-    /// ``RunManager/startRecorded(plan:inputs:user:services:)``): executed without recording it again.
-    public var recordedAhead = false
 
     public init(runID: String, plan: ServedPlan, inputs: JSONValue, user: String, services: RunServices = RunServices(), resumesStoredRun: Bool = false) {
         self.runID = runID

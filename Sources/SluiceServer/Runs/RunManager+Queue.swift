@@ -12,7 +12,8 @@ enum JobPlacement: Sendable, Equatable {
     case follow
     /// Recorded as this replica's own: it had a free place (reserved: `reserved`), or the run
     /// needs what only this process has (a model sampled through the caller's MCP client,
-    /// someone here to answer its `confirm` steps) and waits here for a place.
+    /// someone here to answer its `confirm` steps), or it was recorded before it had a place
+    /// (an MCP task on a store without a queue), and waits here for a place.
     case owned(reserved: Bool)
 
     var isOwned: Bool {

@@ -100,15 +100,15 @@ public final class RunManager: Sendable {
             do { return try await start(plan: plan, inputs: inputs, user: user, services: services) } catch { throw .refused(error) }
         }
         do { try admit(user, checkingLimits: true) } catch { throw .refused(error) }
-        var request = RunRequest(runID: makeRunID(), plan: plan, inputs: inputs, user: user, services: services)
+        let request = RunRequest(runID: makeRunID(), plan: plan, inputs: inputs, user: user, services: services)
         do {
             try await durable.recordAhead(request)
         } catch {
             release(user)
             throw .store(error.message)
         }
-        request.recordedAhead = true
-        return enqueue(request, placement: .local)
+        // Recorded as this process's own, it waits here for a place, as an owned run does.
+        return enqueue(request, placement: .owned(reserved: false))
     }
 
     /// Continues the stored run `id` (stopped, e.g. by a restart) from its checkpoints under the
@@ -259,7 +259,7 @@ public final class RunManager: Sendable {
         }
         // With a store holding the whole log, the record lets its events go (replays read the
         // store): finished runs kept for followers no longer hold their events in memory.
-        let log = await (executor as? DurableRunExecutor)?.completeLog(runID: record.id, through: record.lastSeq)
+        let log = await executor.durable?.completeLog(runID: record.id, through: record.lastSeq)
         record.finish(result, log: log)
         observer?.runFinished(plan: record.planName, status: result.status)
     }
