@@ -184,14 +184,29 @@ public final class PostgresCluster: Sendable {
         return text
     }
 
-    /// Adds a close action for every descriptor of this process from 3 up (glibc ignores the
-    /// ones closed meanwhile), so the child inherits only stdin, stdout and stderr.
+    /// Closes every descriptor from 3 up in the child, atomically at the spawn: a listing of
+    /// this process's descriptors taken before the spawn missed the ones other tests' threads
+    /// opened meanwhile, and a child holding the socket Foundation's `Process` watches for a
+    /// test's `sluice` to exit kept that wait spinning forever (the watchdog, which lives as
+    /// long as the tests, held one).
     private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+        if let closeFrom = addCloseFrom {
+            _ = closeFrom(&actions, 3)
+            return
+        }
+        // Without glibc 2.34's closefrom action: every descriptor open now.
         let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
         for descriptor in open.compactMap(Int32.init) where descriptor > 2 {
             posix_spawn_file_actions_addclose(&actions, descriptor)
         }
     }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which Swift's Glibc
+    /// module does not declare.
+    private static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
 
     /// A port nobody listens on now: bound on 127.0.0.1 with port 0, read back, released.
     private static func freePort() throws(Failure) -> Int {
