@@ -56,6 +56,33 @@ extension PostgresRunStore {
         }
     }
 
+    /// Counts and inserts in one transaction under the user's advisory lock (the two-key
+    /// space `sessionLockSpace`, `hashtext(user)`), as runs are admitted (see
+    /// ``admitRun(_:as:limits:)``): two replicas creating sessions of one user take turns, so
+    /// the count cannot be passed; other users' sessions go on in parallel.
+    public func createMCPSession(_ session: StoredMCPSession, limit: Int, liveSince: Date) async throws(StoreError) -> Int? {
+        let capabilities = session.clientCapabilities.serialized()
+        let info = session.clientInfo.serialized()
+        return try await write("record MCP session \(session.id)") { db -> Int? in
+            try await db.execute("SELECT pg_advisory_xact_lock(\(Self.sessionLockSpace), hashtext(\(session.user)))")
+            let held = try await db.rows("""
+                SELECT count(*) AS n FROM mcp_sessions WHERE user_name = \(session.user) AND (saved_at >= \(liveSince.timeIntervalSince1970) OR EXISTS (
+                    SELECT 1 FROM mcp_streams JOIN runs ON runs.id = mcp_streams.run_id
+                    WHERE mcp_streams.session_id = mcp_sessions.id AND runs.status = 'running'))
+                """).first?["n"].decode(Int.self) ?? 0
+            if held >= limit { return held }
+            try await db.execute("""
+                INSERT INTO mcp_sessions (id, user_name, protocol_version, client_capabilities, client_info, initialized, log_level, next_stream_id, saved_at)
+                VALUES (\(session.id), \(session.user), \(session.protocolVersion), \(capabilities), \(info), \(session.initialized),
+                    \(session.logLevel), \(session.nextStreamID), \(session.savedAt.timeIntervalSince1970))
+                """)
+            return nil
+        }
+    }
+
+    /// The advisory lock space of per-user session admission ("slm"; apart from the runs' "slu").
+    static let sessionLockSpace: Int32 = 0x736C6D
+
     public func saveMCPStream(_ stream: StoredMCPStream) async throws(StoreError) {
         try await write("record stream \(stream.streamID) of MCP session \(stream.sessionID)") { db in
             try await db.execute("""

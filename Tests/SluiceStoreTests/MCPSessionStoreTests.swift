@@ -3,6 +3,7 @@ import SluiceEngine
 import SluiceJSON
 import SluiceRunLog
 import SluiceStore
+import SluiceStorePostgres
 import Testing
 
 /// MCP sessions and their call streams, kept for a server restart: saved and read back whole,
@@ -66,5 +67,52 @@ import Testing
         #expect(try await store.mcpSession(id: "finished") == nil)
         #expect(try await store.mcpSession(id: "busy") != nil)
         #expect(try await store.mcpSession(id: "recent") != nil)
+    }
+
+    /// `--sessions-per-user` counted in the store: a user's sessions that are live — saved
+    /// since the cutoff, or with a call still running — count, others' and stale ones do not;
+    /// a refused session is not recorded; an ended one frees its place.
+    @Test(arguments: StoreBackend.all) func aUsersLiveSessionsCountAgainstTheLimit(backend: StoreBackend) async throws {
+        let temporary = try await TemporaryStore(backend)
+        defer { temporary.remove() }
+        let store = temporary.store
+        let cutoff = Date(timeIntervalSinceNow: -3600)
+        let old = Date(timeIntervalSinceNow: -7200)
+        // Stale (its server gone, nothing running): not counted. Stale with a running call: counted.
+        try await store.saveMCPSession(Self.session("stale", savedAt: old))
+        try await store.saveMCPSession(Self.session("busy", savedAt: old))
+        try await store.createRun(StoreHarness.newRun("run_busy"))
+        try await store.saveMCPStream(StoredMCPStream(sessionID: "busy", streamID: 1, requestID: "1", runID: "run_busy"))
+
+        #expect(try await store.createMCPSession(Self.session("s1"), limit: 3, liveSince: cutoff) == nil)
+        #expect(try await store.createMCPSession(Self.session("s2"), limit: 3, liveSince: cutoff) == nil)
+        #expect(try await store.createMCPSession(Self.session("s3"), limit: 3, liveSince: cutoff) == 3)
+        #expect(try await store.mcpSession(id: "s3") == nil)
+        var bobs = Self.session("b1")
+        bobs.user = "bob"
+        #expect(try await store.createMCPSession(bobs, limit: 3, liveSince: cutoff) == nil)
+
+        try await store.deleteMCPSession(id: "s1")
+        #expect(try await store.createMCPSession(Self.session("s3"), limit: 3, liveSince: cutoff) == nil)
+        #expect(try await store.mcpSession(id: "s3")?.user == "alice")
+    }
+
+    /// Sessions of one user created at once through two stores on one database (two servers)
+    /// never pass the limit.
+    @Test(arguments: StoreBackend.all) func concurrentSessionsNeverPassTheUserLimit(backend: StoreBackend) async throws {
+        let temporary = try await TemporaryStore(backend)
+        defer { temporary.remove() }
+        let other = try await temporary.opening(owner: "other@host")
+        defer { (other as? PostgresRunStore)?.close() }
+        let stores: [TestedStore] = [temporary.store, other]
+        let cutoff = Date(timeIntervalSinceNow: -3600)
+        let admitted = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<12 {
+                let store = stores[index % 2]
+                group.addTask { try await store.createMCPSession(Self.session("c\(index)"), limit: 4, liveSince: cutoff) == nil }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(admitted == 4)
     }
 }

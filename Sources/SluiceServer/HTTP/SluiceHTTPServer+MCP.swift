@@ -82,10 +82,20 @@ extension SluiceHTTPServer {
 
         if case .request(_, "initialize", _) = message {
             let limits = configuration.limits
-            guard let entry = mcpSessions.create(user: context.user, server: mcp, limit: limits.sessionsPerUser) else {
-                throw ServerError(
-                    .tooManyRequests, "Too Many Requests: you already hold \(limits.sessionsPerUser) MCP sessions (the per-user limit); end one with DELETE /mcp",
-                    retryAfter: limits.retryAfterSeconds, rpcCode: JSONRPCError.invalidRequest)
+            let tooMany = ServerError(
+                .tooManyRequests, "Too Many Requests: you already hold \(limits.sessionsPerUser) MCP sessions (the per-user limit); end one with DELETE /mcp",
+                retryAfter: limits.retryAfterSeconds, rpcCode: JSONRPCError.invalidRequest)
+            // With a store, the user's sessions are counted there (across every server sharing
+            // it, see ``admitSession(_:)``); without one, in this process.
+            guard let entry = mcpSessions.create(user: context.user, server: mcp, limit: sessionStore == nil ? limits.sessionsPerUser : .max) else {
+                throw tooMany
+            }
+            switch await admitSession(entry) {
+            case .admitted: break
+            case .refused:
+                throw tooMany
+            case .storeFailed(let message):
+                throw rpcError(.serviceUnavailable, JSONRPCError.internalError, "Service Unavailable: the session could not be recorded in the store: \(message)")
             }
             let response = await entry.session.handle(message, outbound: DiscardingOutbound())
             await saveSession(entry)

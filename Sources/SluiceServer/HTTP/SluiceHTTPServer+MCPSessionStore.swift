@@ -29,6 +29,48 @@ extension SluiceHTTPServer {
         return entry
     }
 
+    /// Whether a new session may be kept (see ``admitSession(_:)``).
+    enum SessionAdmission {
+        case admitted
+        /// Its user holds ``ServingLimits/sessionsPerUser`` sessions already.
+        case refused
+        case storeFailed(String)
+    }
+
+    /// Records the new session `entry` in the store, unless its user already holds
+    /// ``ServingLimits/sessionsPerUser`` sessions there — on any server sharing the store, so
+    /// a user at the limit on one replica is refused on another. A session counts until it is
+    /// ended or expires; one a stopped server left counts until the store's sweep would
+    /// forget it (idle for the timeout plus the five minutes a saved time may lag). A refused
+    /// session is forgotten here. Without a store it is admitted (this process counted it).
+    func admitSession(_ entry: MCPHTTPSessions.Entry) async -> SessionAdmission {
+        guard let store = sessionStore, let (snapshot, nextStreamID) = entry.unsaved() else { return .admitted }
+        let now = Date()
+        let stored = StoredMCPSession(
+            id: entry.id, user: entry.user, protocolVersion: snapshot.protocolVersion, clientCapabilities: .object(snapshot.clientCapabilities),
+            clientInfo: snapshot.clientInfo, initialized: snapshot.initialized, logLevel: snapshot.logLevel.rawValue,
+            nextStreamID: nextStreamID, savedAt: now)
+        let outcome: SessionAdmission
+        do {
+            let held = try await store.createMCPSession(stored, limit: configuration.limits.sessionsPerUser, liveSince: sessionSweepCutoff(now: now))
+            outcome = held == nil ? .admitted : .refused
+        } catch {
+            outcome = .storeFailed(error.message)
+        }
+        if case .admitted = outcome { return outcome }
+        _ = mcpSessions.remove(entry.id)
+        entry.session.close(reason: "the session was not admitted")
+        entry.getStream.finish()
+        return outcome
+    }
+
+    /// Sessions saved before this are the store's to forget (see ``expireMCPSessions(now:)``):
+    /// a live session's saved time lags its last activity by up to five minutes (see
+    /// `MCPHTTPSessions.Entry.unsaved`), so it gets that much more than the idle timeout.
+    func sessionSweepCutoff(now: Date) -> Date {
+        now.addingTimeInterval(-Double(configuration.sessionIdleTimeout.components.seconds) - 300)
+    }
+
     /// Keeps the session's state in the store when it changed since it was last kept.
     /// A failure is reported on stderr: the session works on, but would not survive a restart.
     func saveSession(_ entry: MCPHTTPSessions.Entry) async {
@@ -62,11 +104,8 @@ extension SluiceHTTPServer {
         let timeout = configuration.sessionIdleTimeout
         for id in mcpSessions.expiredSessions(timeout: timeout, now: now) { await forgetSession(id) }
         guard let store = sessionStore else { return }
-        // A live session's saved time lags its last activity by up to five minutes (see
-        // `MCPHTTPSessions.Entry.unsaved`): give it that much more.
-        let before = now.addingTimeInterval(-Double(timeout.components.seconds) - 300)
         do {
-            _ = try await store.deleteMCPSessions(savedBefore: before)
+            _ = try await store.deleteMCPSessions(savedBefore: sessionSweepCutoff(now: now))
         } catch {
             Self.report("idle MCP sessions could not be removed from the store: \(error.message)")
         }

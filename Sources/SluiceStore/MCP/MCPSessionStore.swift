@@ -25,6 +25,13 @@ public protocol MCPSessionStore: Sendable {
     /// Forgets the sessions last saved before `date`, except those with a stream whose run is
     /// still running (a session never expires while one of its calls runs); returns how many.
     func deleteMCPSessions(savedBefore date: Date) async throws(StoreError) -> Int
+    /// Records a new session unless its user already holds `limit` sessions, counted in the
+    /// store (so across every server sharing it) as one step that servers creating sessions
+    /// at once cannot interleave. A session counts until it is deleted (ended or expired) or,
+    /// once saved before `liveSince`, could be by ``deleteMCPSessions(savedBefore:)`` (no
+    /// call of it still runs): a session its server left behind stops counting when a sweep
+    /// would forget it. Returns nil when recorded; else how many the user holds (nothing recorded).
+    func createMCPSession(_ session: StoredMCPSession, limit: Int, liveSince: Date) async throws(StoreError) -> Int?
 
     /// Records which run a `tools/call` stream of a stored session renders.
     func saveMCPStream(_ stream: StoredMCPStream) async throws(StoreError)

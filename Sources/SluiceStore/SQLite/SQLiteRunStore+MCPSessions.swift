@@ -55,6 +55,34 @@ extension SQLiteRunStore {
         }
     }
 
+    /// One process writes at a time (a write transaction): the count and the insert cannot
+    /// interleave with another server's on the same file.
+    public func createMCPSession(_ session: StoredMCPSession, limit: Int, liveSince: Date) async throws(StoreError) -> Int? {
+        let capabilities = session.clientCapabilities.serialized()
+        let info = session.clientInfo.serialized()
+        return try await write("record MCP session \(session.id)") { db -> Int? in
+            let held = try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) FROM mcp_sessions WHERE user = ? AND (saved_at >= ? OR EXISTS (
+                        SELECT 1 FROM mcp_streams JOIN runs ON runs.id = mcp_streams.run_id
+                        WHERE mcp_streams.session_id = mcp_sessions.id AND runs.status = 'running'))
+                    """,
+                arguments: [session.user, liveSince.timeIntervalSince1970]) ?? 0
+            if held >= limit { return held }
+            try db.execute(
+                sql: """
+                    INSERT INTO mcp_sessions (id, user, protocol_version, client_capabilities, client_info, initialized, log_level, next_stream_id, saved_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    session.id, session.user, session.protocolVersion, capabilities, info, session.initialized, session.logLevel,
+                    session.nextStreamID, session.savedAt.timeIntervalSince1970,
+                ])
+            return nil
+        }
+    }
+
     public func saveMCPStream(_ stream: StoredMCPStream) async throws(StoreError) {
         try await write("record stream \(stream.streamID) of MCP session \(stream.sessionID)") { db in
             try db.execute(
