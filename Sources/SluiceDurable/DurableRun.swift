@@ -61,9 +61,9 @@ public struct DurableRun: Sendable {
     /// - Throws: ``StoreError`` `notFound`, or `conflict` when the run completed or still runs
     ///   (or another process claimed it first, or it is not `expecting`).
     public static func resuming(
-        id: String, store: OpenedStore, cache: CacheSetting?, expecting: StoredRunStatus? = nil, now: Date = Date()
+        id: String, store: OpenedStore, cache: CacheSetting?, expecting: StoredRunStatus? = nil, runsPerUser: Int? = nil, now: Date = Date()
     ) async throws(StoreError) -> DurableRun {
-        let prepared = try await store.runs.prepareResume(id: id, expecting: expecting, now: now)
+        let prepared = try await store.runs.prepareResume(id: id, expecting: expecting, runsPerUser: runsPerUser, now: now)
         return DurableRun(store: store, runID: prepared.run.id, resumed: prepared, ledger: prepared.ledger, cache: cache)
     }
 

@@ -53,9 +53,14 @@ public protocol RunStore: Sendable {
     /// `expecting` claims it only in that status: an answer resumes a `waiting` run, never
     /// one cancelled between the answer's arrival and its claim.
     ///
+    /// With `runsPerUser`, a run that does not count among its user's active runs now (it
+    /// failed or was cancelled) is claimed only while the user's active runs are fewer — checked
+    /// and claimed as one step that other processes admitting or claiming runs of the user
+    /// cannot interleave; a `waiting` or interrupted run counts already and is not counted twice.
+    ///
     /// - Throws: `conflict` when the run is completed, still running in a live process, or
-    ///   not in the `expecting` status.
-    func claimForResume(id: String, expecting: StoredRunStatus?) async throws(StoreError) -> StoredRun
+    ///   not in the `expecting` status; `limit` when `runsPerUser` refuses it.
+    func claimForResume(id: String, expecting: StoredRunStatus?, runsPerUser: Int?) async throws(StoreError) -> StoredRun
     /// Asks a run to stop. A run whose process is gone is marked cancelled at once; a live one
     /// sees the request (``isCancelRequested(id:)``) and ends with `run.cancelled`.
     /// Returns the run as it is now.
@@ -70,6 +75,14 @@ public protocol RunStore: Sendable {
     func isCancelRequested(id: String) async throws(StoreError) -> Bool
     /// Deletes finished runs (with their events, checkpoints and calls) last updated before `date`.
     func deleteRuns(finishedBefore date: Date) async throws(StoreError) -> Int
+}
+
+extension RunStore {
+    /// Claims a stopped run for a resume with no limit (see
+    /// ``claimForResume(id:expecting:runsPerUser:)``).
+    public func claimForResume(id: String, expecting: StoredRunStatus?) async throws(StoreError) -> StoredRun {
+        try await claimForResume(id: id, expecting: expecting, runsPerUser: nil)
+    }
 }
 
 /// A run's status in the store.
@@ -200,6 +213,11 @@ extension StoredRun {
     /// Why a store refuses to claim this run for a resume (nil: it may be resumed). Every
     /// backend says it the same way.
     public var resumeRefusal: StoreError? { resumeRefusal(expecting: nil) }
+
+    /// The refusal of a resume of run `id` whose user has `active` runs, the limit.
+    public static func userLimitRefusal(id: String, active: Int) -> StoreError {
+        StoreError(.limit, "run \(id) was not resumed: its user already has \(active) runs going (the per-user limit)")
+    }
 
     /// Why this run cannot be claimed for a resume that expects it `expecting` (any stopped
     /// run when nil); nil when it can.

@@ -3,7 +3,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// A struct wrapping a private enum, so codes can be added without breaking callers.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Value: String, Sendable, Hashable {
-            case locked, corrupt, notFound, conflict, io, invalidData, unavailable
+            case locked, corrupt, notFound, conflict, io, invalidData, unavailable, limit
         }
 
         private let value: Value
@@ -24,6 +24,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         /// The database server cannot be reached or refused the connection (PostgreSQL: down,
         /// wrong address, unknown database or user, bad password).
         public static let unavailable = Code(.unavailable)
+        /// A limit counted in the store refused it (the user's active runs, see
+        /// ``RunStore/claimForResume(id:expecting:runsPerUser:)``); nothing was changed.
+        public static let limit = Code(.limit)
 
         public var description: String { value.rawValue }
     }

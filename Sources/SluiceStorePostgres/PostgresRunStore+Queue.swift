@@ -26,10 +26,8 @@ extension PostgresRunStore: RunQueue {
         let queued = placement != .owned
         return try await write("record run \(run.id)") { session in
             if let perUser = limits.runsPerUser {
-                try await session.execute("SELECT pg_advisory_xact_lock(\(Self.userLockSpace), hashtext(\(run.user)))")
-                let active = try await session.rows("""
-                    SELECT count(*) AS n FROM runs WHERE user_name = \(run.user) AND status IN ('running', 'waiting')
-                    """).first?["n"].decode(Int.self) ?? 0
+                try await Self.lockUser(run.user, in: session)
+                let active = try await Self.activeRuns(of: run.user, excluding: nil, in: session)
                 if active >= perUser { return .userLimit(active: active) }
             }
             if let limit = limits.queuedRuns {
@@ -70,6 +68,38 @@ extension PostgresRunStore: RunQueue {
         }
         // RETURNING keeps no order: oldest first, as claimed.
         return claimed.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+    }
+
+    /// Whether resuming the stored run `id` of `user` stays within `runsPerUser`: a run that
+    /// counts already (waiting, interrupted) is admitted; another only while the user's active
+    /// runs are fewer. Nothing is reserved: the claim checks again, as one step with itself
+    /// (``claimForResume(id:expecting:runsPerUser:)``); this lets a server refuse at once.
+    public func resumeAdmission(id: String, user: String, runsPerUser: Int) async throws(StoreError) -> RunAdmission {
+        try await read("count the runs of \(user)") { session in
+            guard let row = try await session.rows("SELECT \(unescaped: Self.runColumns) FROM runs WHERE id = \(id)").first else { return .admitted }
+            if Self.countsAsActive(try Self.decodeRun(row)) { return .admitted }
+            let active = try await Self.activeRuns(of: user, excluding: id, in: session)
+            return active >= runsPerUser ? .userLimit(active: active) : .admitted
+        }
+    }
+
+    /// Takes `user`'s transaction-scoped admission lock: every count of their runs that
+    /// decides an insert or a claim holds it (two-key space `userLockSpace`, `hashtext(user)`).
+    static func lockUser(_ user: String, in session: PostgresSession) async throws {
+        try await session.execute("SELECT pg_advisory_xact_lock(\(userLockSpace), hashtext(\(user)))")
+    }
+
+    /// Whether `run` is among its user's active runs (see ``activeRuns(of:excluding:in:)``).
+    static func countsAsActive(_ run: StoredRun) -> Bool {
+        [.running, .waiting, .interrupted].contains(run.status)
+    }
+
+    /// How many of `user`'s runs count against `--runs-per-user` (not counting `excluding`):
+    /// queued, running or waiting for an answer.
+    static func activeRuns(of user: String, excluding id: String?, in session: PostgresSession) async throws -> Int {
+        try await session.rows("""
+            SELECT count(*) AS n FROM runs WHERE user_name = \(user) AND status IN ('running', 'waiting') AND id IS DISTINCT FROM \(id)
+            """).first?["n"].decode(Int.self) ?? 0
     }
 
     /// Whether the run `id` still waits in the queue (nobody claimed it).

@@ -68,10 +68,15 @@ extension PostgresRunStore {
         return runs.filter { $0.status == status }
     }
 
-    public func claimForResume(id: String, expecting: StoredRunStatus? = nil) async throws(StoreError) -> StoredRun {
+    /// With `runsPerUser`, the user's advisory lock is taken before the run's row lock (the
+    /// order ``admitRun(_:as:limits:)`` keeps too), so the count and the claim are one step.
+    public func claimForResume(id: String, expecting: StoredRunStatus?, runsPerUser: Int?) async throws(StoreError) -> StoredRun {
         let owner = self.owner
         let lease = leaseTimeout
         return try await write("claim run \(id) for a resume") { session in
+            if runsPerUser != nil, let user = try await session.rows("SELECT user_name FROM runs WHERE id = \(id)").first {
+                try await Self.lockUser(try user["user_name"].decode(String.self), in: session)
+            }
             // The row lock makes two replicas claiming the same run take turns: the second
             // sees it running (and leased) and gets `conflict`.
             guard let row = try await session.rows("SELECT \(unescaped: Self.runColumns) FROM runs WHERE id = \(id) FOR UPDATE").first else {
@@ -79,6 +84,10 @@ extension PostgresRunStore {
             }
             let run = try Self.decodeRun(row)
             if let refusal = run.resumeRefusal(expecting: expecting) { throw refusal }
+            if let runsPerUser, !Self.countsAsActive(run) {
+                let active = try await Self.activeRuns(of: run.user, excluding: id, in: session)
+                if active >= runsPerUser { throw StoredRun.userLimitRefusal(id: id, active: active) }
+            }
             guard let claimed = try await session.rows("""
                 UPDATE runs SET status = 'running', owner = \(owner), lease_expires_at = \(unescaped: PostgresSchema.now) + \(lease),
                     cancel_requested = FALSE, finished_at = NULL, pending_input = NULL, resumes = resumes + 1, updated_at = \(Date().timeIntervalSince1970)

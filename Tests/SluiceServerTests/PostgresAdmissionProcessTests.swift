@@ -214,12 +214,13 @@ struct PostgresAdmissionProcessTests {
 
         static func start(
             environment: [String: String] = [:], delayMilliseconds: Int = 100, first: [String] = [], second: [String] = [],
-            secondPlans: String = TestPaths.shippedPlans
+            firstPlans: String = TestPaths.shippedPlans, secondPlans: String = TestPaths.shippedPlans
         ) async throws -> Pair {
             let (url, database) = try await Replicas.newDatabase()
             let homes = [Replicas.scratchHome(), Replicas.scratchHome()]
             let environment = environment.merging(["SLUICE_STORE": url]) { $1 }
-            let one = try await ServeProcess(home: homes[0], delayMilliseconds: delayMilliseconds, arguments: first, environment: environment)
+            let one = try await ServeProcess(
+                home: homes[0], delayMilliseconds: delayMilliseconds, plans: firstPlans, arguments: first, environment: environment)
             do {
                 let other = try await ServeProcess(
                     home: homes[1], delayMilliseconds: delayMilliseconds, plans: secondPlans, arguments: second, environment: environment)

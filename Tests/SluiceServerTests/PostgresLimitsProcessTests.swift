@@ -45,4 +45,46 @@ struct PostgresLimitsProcessTests {
         let again = try await HTTP.request(second.port, "POST", "/mcp", headers: Self.mcpHeaders(Admission.alice), json: Self.initialize)
         #expect(again.status == 200, "\(again.text)")
     }
+
+    /// A resume of a stored run counts against `--runs-per-user` across replicas like a new
+    /// run: alice, at her limit of one with a run going on one replica, is refused (429) a
+    /// resume of her failed run on the other; once that run ended, the resume is accepted and
+    /// parks at its question (`waiting`, her one active run), and her answer through the
+    /// first replica resumes it without counting it twice.
+    @Test func aResumeCountsAgainstTheUsersRunsOnEveryReplica() async throws {
+        let options = ["--runs-per-user", "1"]
+        let pair = try await Admission.Pair.start(
+            environment: ["SLUICE_API_KEYS": Admission.keys], delayMilliseconds: 400, first: options, second: options,
+            firstPlans: TestPaths.fixturePlans, secondPlans: TestPaths.fixturePlans)
+        defer { pair.end() }
+        let (first, second) = (pair.first, pair.second)
+        let alice = Admission.alice
+        // `ask` fails at its confirm step when nobody is asked.
+        let failed = try await HTTP.request(first.port, "POST", "/v1/plans/ask/runs", headers: alice, json: ["inputs": ["topic": "weirs"]])
+        let failedID = try #require(failed.json?["run_id"]?.stringValue, "\(failed.text)")
+        _ = try await HTTP.request(first.port, "GET", "/v1/runs/\(failedID)/events", headers: alice)
+        #expect(try await Replicas.psql("SELECT status FROM runs WHERE id = '\(failedID)'", database: pair.database) == "failed")
+
+        let going = try await HTTP.request(first.port, "POST", "/v1/plans/ask/runs", headers: alice, json: ["inputs": ["auto_confirm": true]])
+        #expect(going.status == 202, "\(going.text)")
+        let goingID = try #require(going.json?["run_id"]?.stringValue)
+        let refused = try await HTTP.request(second.port, "POST", "/v1/runs/\(failedID)/resume", headers: alice, json: .object([:]))
+        #expect(refused.status == 429, "\(refused.text)")
+        #expect(refused.headers["retry-after"] == "5")
+        #expect(refused.json?["error"]?.stringValue?.contains("per-user limit") == true, "\(refused.text)")
+        #expect(try await Replicas.psql("SELECT status FROM runs WHERE id = '\(failedID)'", database: pair.database) == "failed")
+
+        _ = try await HTTP.request(first.port, "DELETE", "/v1/runs/\(goingID)", headers: alice)
+        _ = try await HTTP.request(first.port, "GET", "/v1/runs/\(goingID)/events", headers: alice)
+        let resumed = try await HTTP.request(second.port, "POST", "/v1/runs/\(failedID)/resume", headers: alice, json: ["confirm": "ask"])
+        #expect(resumed.status == 202, "\(resumed.text)")
+        var answer = try await HTTP.request(first.port, "POST", "/v1/runs/\(failedID)/answer", headers: alice, json: ["approve": true])
+        for _ in 0..<400 where answer.status == 409 {
+            try await Task.sleep(for: .milliseconds(50))
+            answer = try await HTTP.request(first.port, "POST", "/v1/runs/\(failedID)/answer", headers: alice, json: ["approve": true])
+        }
+        #expect(answer.status == 200, "\(answer.text)")
+        let events = try await HTTP.request(first.port, "GET", "/v1/runs/\(failedID)/events", headers: alice).text
+        #expect(events.contains("event: final_result"), "\(events.suffix(400))")
+    }
 }

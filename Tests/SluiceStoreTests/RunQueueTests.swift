@@ -1,5 +1,6 @@
 import Foundation
 import SluiceEngine
+import SluiceJSON
 import SluiceRunLog
 import SluiceStore
 import SluiceStorePostgres
@@ -133,6 +134,25 @@ struct RunQueueTests {
     }
 
     /// Many admissions of one user at once, from two processes: exactly the limit gets in.
+    /// A resume's admission counts the user's active runs in the store: a failed run needs a
+    /// place below the limit, a waiting one counts already.
+    @Test func aResumeIsAdmittedByTheStoresCount() async throws {
+        let temporary = try await TemporaryStore(.postgres)
+        defer { temporary.remove() }
+        let store = try #require(temporary.store as? PostgresRunStore)
+        try await store.createRun(StoreHarness.newRun("failed", user: "alice"))
+        try await store.append(StoreHarness.events("failed", count: 2, end: .runFailed))
+        try await store.createRun(StoreHarness.newRun("asks", user: "alice"))
+        try await store.append(StoreHarness.events("asks", count: 2))
+        try await store.releaseWaiting(id: "asks", question: PendingInput(seq: 2, step: "s", message: "Go on?", details: .null))
+        try await store.enqueueRun(StoreHarness.newRun("queued", user: "alice"))
+
+        #expect(try await store.resumeAdmission(id: "failed", user: "alice", runsPerUser: 2) == .userLimit(active: 2))
+        #expect(try await store.resumeAdmission(id: "failed", user: "alice", runsPerUser: 3) == .admitted)
+        #expect(try await store.resumeAdmission(id: "asks", user: "alice", runsPerUser: 2) == .admitted)
+        #expect(try await store.resumeAdmission(id: "asks", user: "alice", runsPerUser: 1) == .admitted)
+    }
+
     @Test func concurrentAdmissionsNeverPassTheUserLimit() async throws {
         let temporary = try await TemporaryStore(.postgres)
         defer { temporary.remove() }

@@ -123,6 +123,36 @@ import Testing
         await #expect(throws: StoreError.self) { try await store.claimForResume(id: "dead", expecting: nil) }
     }
 
+    /// A resume claimed within the user's run limit: a failed run needs a free place among
+    /// the user's active runs (refused with `limit`, nothing changed); an interrupted one
+    /// counts already and is not counted twice; other users' runs do not count.
+    @Test(arguments: StoreBackend.all) func aResumeIsClaimedWithinTheUsersRunLimit(backend: StoreBackend) async throws {
+        let temporary = try await TemporaryStore(backend)
+        defer { temporary.remove() }
+        let store = temporary.store
+        try await store.createRun(StoreHarness.newRun("failed", user: "alice"))
+        try await store.append(StoreHarness.events("failed", count: 2, end: .runFailed))
+        try await store.createRun(StoreHarness.newRun("live", user: "alice"))
+        try await store.createRun(StoreHarness.newRun("bobs", user: "bob"))
+        let other = try await temporary.opening(owner: "999999999@\(ProcessInfo.processInfo.hostName)")
+        try await other.createRun(StoreHarness.newRun("dead", user: "alice"))
+        (other as? PostgresRunStore)?.close()
+
+        // alice: "live" and "dead" (interrupted) are active.
+        do {
+            _ = try await store.claimForResume(id: "failed", expecting: nil, runsPerUser: 2)
+            Issue.record("a resume past the limit was claimed")
+        } catch {
+            #expect(error.code == .limit, "\(error)")
+            #expect(error.message.contains("per-user limit"), "\(error)")
+        }
+        #expect(try await store.run(id: "failed")?.status == .failed)
+        // The interrupted run counts already: claimed at the limit.
+        #expect(try await store.claimForResume(id: "dead", expecting: nil, runsPerUser: 2).status == .running)
+        // With a place free, the failed run is claimed.
+        #expect(try await store.claimForResume(id: "failed", expecting: nil, runsPerUser: 3).status == .running)
+    }
+
     /// SIGTERM on a PostgreSQL replica: its live runs, leases far from running out, read as
     /// interrupted as soon as it gives their leases back, and another process claims them.
     @Test(.enabled(if: PostgresCluster.available, "PostgreSQL is not installed (CI installs it)"))

@@ -37,7 +37,7 @@ extension MCPServer {
         guard (try? await waitingRun(stored.id, user: stored.user)) != nil else { throw .notWaiting }
         let record: RunRecord
         do {
-            record = try runs.resume(
+            record = try await runs.resume(
                 id: stored.id, plan: plan, inputs: stored.inputs, user: stored.user, services: RunServices(answersByRetry: true, answer: answer))
         } catch {
             throw .refused(error)

@@ -230,9 +230,12 @@ extension DurableRunExecutor {
         do {
             // An answer continues the run only while it waits: one cancelled since stays so.
             durable = try await DurableRun.resuming(
-                id: request.runID, store: opened, cache: cacheSetting(for: plan), expecting: request.services.answer == nil ? nil : .waiting)
+                id: request.runID, store: opened, cache: cacheSetting(for: plan), expecting: request.services.answer == nil ? nil : .waiting,
+                runsPerUser: request.claimedWithin)
         } catch {
-            return RunResult(status: .failed, errorType: "resume_failed", errorMessage: error.message, billing: ["billable": false])
+            // `limit`: another resume or run of the user took the last place since the check.
+            return RunResult(
+                status: .failed, errorType: error.code == .limit ? "user_limit" : "resume_failed", errorMessage: error.message, billing: ["billable": false])
         }
         return await execute(request, sink: sink, as: durable)
     }

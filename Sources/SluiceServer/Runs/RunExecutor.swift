@@ -63,6 +63,9 @@ public struct RunRequest: Sendable {
     /// Continue the stored run `runID` from its checkpoints instead of starting it (only an
     /// executor with a durable store can; others fail the run).
     public var resumesStoredRun: Bool
+    /// For a stored-run resume on a shared queue: the user's `--runs-per-user`, checked again
+    /// when the run is claimed, as one step with the claim (nil: not checked there).
+    public var claimedWithin: Int?
 
     public init(runID: String, plan: ServedPlan, inputs: JSONValue, user: String, services: RunServices = RunServices(), resumesStoredRun: Bool = false) {
         self.runID = runID

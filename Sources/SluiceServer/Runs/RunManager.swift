@@ -114,10 +114,34 @@ public final class RunManager: Sendable {
     /// Continues the stored run `id` (stopped, e.g. by a restart) from its checkpoints under the
     /// same id, through the executor's durable store; a new record follows it in this process.
     ///
+    /// On a shared queue the user's runs are counted in the store, across replicas, as for a
+    /// new run: a run that counts already (waiting for an answer, interrupted) is not counted
+    /// twice; a failed or cancelled one needs a free place under ``ServingLimits/runsPerUser``,
+    /// checked now (a refusal at once) and again as one step with the store's claim.
+    ///
     /// - Throws: ``RunRefusal``: as ``start(plan:inputs:user:services:)``.
-    public func resume(id: String, plan: ServedPlan, inputs: JSONValue, user: String, services: RunServices = RunServices()) throws(RunRefusal) -> RunRecord {
-        try admit(user, checkingLimits: true)
-        return enqueue(RunRequest(runID: id, plan: plan, inputs: inputs, user: user, services: services, resumesStoredRun: true), placement: .local)
+    public func resume(id: String, plan: ServedPlan, inputs: JSONValue, user: String, services: RunServices = RunServices()) async throws(RunRefusal) -> RunRecord {
+        var request = RunRequest(runID: id, plan: plan, inputs: inputs, user: user, services: services, resumesStoredRun: true)
+        guard let queue = executor.durable?.runQueue else {
+            try admit(user, checkingLimits: true)
+            return enqueue(request, placement: .local)
+        }
+        // This process's places are counted here; the user's runs in the store.
+        try admit(user, checkingLimits: true, countingUser: false)
+        var refusal: RunRefusal?
+        do throws(StoreError) {
+            if case .userLimit = try await queue.resumeAdmission(id: id, user: user, runsPerUser: limits.runsPerUser) {
+                refusal = .userLimit(limits.runsPerUser)
+            }
+        } catch {
+            refusal = .storeUnavailable(error.message)
+        }
+        if let refusal {
+            release(user)
+            throw refusal
+        }
+        request.claimedWithin = limits.runsPerUser
+        return enqueue(request, placement: .local)
     }
 
     /// The run `id` when it belongs to `user` (nil for someone else's run: they get a 404).
@@ -171,14 +195,15 @@ public final class RunManager: Sendable {
     }
 
     /// Counts the run of `user` here; `checkingLimits`: refuses it past the limits of this
-    /// process (a shared queue counts them in the store instead, see ``admitShared(_:plan:queue:)``).
-    func admit(_ user: String, checkingLimits: Bool) throws(RunRefusal) {
+    /// process (a shared queue counts them in the store instead, see ``admitShared(_:plan:queue:)``)
+    /// — the user's own only when `countingUser` (a resume on a shared queue counts them in the store).
+    func admit(_ user: String, checkingLimits: Bool, countingUser: Bool = true) throws(RunRefusal) {
         let limits = self.limits
         let refusal = admission.withLock { admission -> RunRefusal? in
             guard admission.accepting else { return .shuttingDown }
             let mine = admission.perUser[user, default: 0]
             if checkingLimits {
-                guard mine < limits.runsPerUser else { return .userLimit(limits.runsPerUser) }
+                guard mine < limits.runsPerUser || !countingUser else { return .userLimit(limits.runsPerUser) }
                 guard admission.total < limits.concurrentRuns + limits.queuedRuns else {
                     return .serverFull(running: limits.concurrentRuns, queued: admission.total - limits.concurrentRuns)
                 }

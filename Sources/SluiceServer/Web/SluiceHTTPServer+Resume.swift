@@ -33,7 +33,7 @@ extension SluiceHTTPServer {
             guard self.mcp.waiting.beginResume(runID: id) else { throw ServerError(.conflict, "the run is being resumed") }
             defer { self.mcp.waiting.endResume(runID: id) }
             do throws(RunRefusal) {
-                _ = try self.runs.resume(id: id, plan: plan, inputs: stored.inputs, user: context.user, services: services)
+                _ = try await self.runs.resume(id: id, plan: plan, inputs: stored.inputs, user: context.user, services: services)
             } catch {
                 throw ServerError.refused(error, retryAfter: self.runs.limits.retryAfterSeconds)
             }

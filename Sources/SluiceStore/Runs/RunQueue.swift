@@ -24,6 +24,13 @@ public protocol RunQueue: RunStore {
     /// have: it leaves the run for one that does. Each becomes owned and leased like a run
     /// created here. Servers claiming at once get different runs (none waits on another's claim).
     func claimQueuedRuns(limit: Int, plans: [PlanIdentity]) async throws(StoreError) -> [StoredRun]
+
+    /// Whether a resume of the stored run `id` of `user` stays within `runsPerUser`, counted
+    /// across every server: `.admitted` for a run already counted (waiting, interrupted) and
+    /// when the user's other active runs are fewer. A check only, so a server can refuse at
+    /// once; the claim checks again as one step with itself
+    /// (``RunStore/claimForResume(id:expecting:runsPerUser:)``).
+    func resumeAdmission(id: String, user: String, runsPerUser: Int) async throws(StoreError) -> RunAdmission
 }
 
 extension RunQueue {

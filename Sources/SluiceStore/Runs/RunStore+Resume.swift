@@ -20,9 +20,10 @@ extension RunStore {
     /// first, so every started step in the log ends, and the log stays one gapless sequence.
     ///
     /// - Throws: ``StoreError`` `notFound`, or `conflict` when the run completed or still runs
-    ///   (or is not in the `expecting` status, see ``RunStore/claimForResume(id:expecting:)``).
-    public func prepareResume(id: String, expecting: StoredRunStatus? = nil, now: Date = Date()) async throws(StoreError) -> PreparedResume {
-        let run = try await claimForResume(id: id, expecting: expecting)
+    ///   (or is not in the `expecting` status), `limit` when the user's `runsPerUser` refuses
+    ///   it (see ``RunStore/claimForResume(id:expecting:runsPerUser:)``).
+    public func prepareResume(id: String, expecting: StoredRunStatus? = nil, runsPerUser: Int? = nil, now: Date = Date()) async throws(StoreError) -> PreparedResume {
+        let run = try await claimForResume(id: id, expecting: expecting, runsPerUser: runsPerUser)
         let replay = RunLogReplay(runID: id, log: try await events(runID: id, after: 0, limit: nil), simulatedProvider: SimulatedModel.providerName)
         let endings = replay.interruptions(now: now)
         if !endings.isEmpty { try await append(endings) }

@@ -69,7 +69,9 @@ extension SQLiteRunStore {
         return runs.filter { $0.status == status }
     }
 
-    public func claimForResume(id: String, expecting: StoredRunStatus? = nil) async throws(StoreError) -> StoredRun {
+    /// One writer at a time (a write transaction): `runsPerUser` is counted and the run claimed
+    /// without another process's claim in between.
+    public func claimForResume(id: String, expecting: StoredRunStatus?, runsPerUser: Int?) async throws(StoreError) -> StoredRun {
         let owner = self.owner
         let now = Date().timeIntervalSince1970
         return try await write("claim run \(id) for a resume") { db in
@@ -78,6 +80,12 @@ extension SQLiteRunStore {
             }
             let run = try Self.decodeRun(row)
             if let refusal = run.resumeRefusal(expecting: expecting) { throw refusal }
+            if let runsPerUser, ![.waiting, .interrupted].contains(run.status) {
+                let active = try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM runs WHERE user = ? AND status IN ('running', 'waiting') AND id != ?",
+                    arguments: [run.user, id]) ?? 0
+                if active >= runsPerUser { throw StoredRun.userLimitRefusal(id: id, active: active) }
+            }
             try db.execute(
                 sql: """
                     UPDATE runs SET status = 'running', owner = ?, cancel_requested = 0, finished_at = NULL, pending_input = NULL,
