@@ -76,8 +76,7 @@ extension PostgresRunStore: RunQueue {
     /// (``claimForResume(id:expecting:runsPerUser:)``); this lets a server refuse at once.
     public func resumeAdmission(id: String, user: String, runsPerUser: Int) async throws(StoreError) -> RunAdmission {
         try await read("count the runs of \(user)") { session in
-            guard let row = try await session.rows("SELECT \(unescaped: Self.runColumns) FROM runs WHERE id = \(id)").first else { return .admitted }
-            if Self.countsAsActive(try Self.decodeRun(row)) { return .admitted }
+            if try await Self.isActive(id, in: session) != false { return .admitted }
             let active = try await Self.activeRuns(of: user, excluding: id, in: session)
             return active >= runsPerUser ? .userLimit(active: active) : .admitted
         }
@@ -89,17 +88,55 @@ extension PostgresRunStore: RunQueue {
         try await session.execute("SELECT pg_advisory_xact_lock(\(userLockSpace), hashtext(\(user)))")
     }
 
-    /// Whether `run` is among its user's active runs (see ``activeRuns(of:excluding:in:)``).
-    static func countsAsActive(_ run: StoredRun) -> Bool {
-        [.running, .waiting, .interrupted].contains(run.status)
-    }
+    /// Whether a run counts against its user's `--runs-per-user` (a condition on a `runs`
+    /// row): waiting for an answer, queued, running under a live lease — or interrupted (no
+    /// live lease) while a live replica serves its plan version and so could take it over. An
+    /// interrupted run of a plan version no replica serves would otherwise hold its user's
+    /// place for ever; it counts again once resumed (a resume of it is admitted as a failed
+    /// run's is). `sluice serve` replicas say what they serve with ``serve(_:)``.
+    static let countsAgainstUser = """
+        (status = 'waiting' OR (status = 'running' AND (queued OR COALESCE(lease_expires_at >= \(PostgresSchema.now), FALSE) OR EXISTS (
+            SELECT 1 FROM served_plans WHERE served_plans.plan_name = runs.plan_name AND served_plans.plan_hash = runs.plan_hash
+                AND served_plans.expires_at >= \(PostgresSchema.now)))))
+        """
 
-    /// How many of `user`'s runs count against `--runs-per-user` (not counting `excluding`):
-    /// queued, running or waiting for an answer.
+    /// How many of `user`'s runs count against `--runs-per-user` (not counting `excluding`;
+    /// see ``countsAgainstUser``).
     static func activeRuns(of user: String, excluding id: String?, in session: PostgresSession) async throws -> Int {
         try await session.rows("""
-            SELECT count(*) AS n FROM runs WHERE user_name = \(user) AND status IN ('running', 'waiting') AND id IS DISTINCT FROM \(id)
+            SELECT count(*) AS n FROM runs WHERE user_name = \(user) AND id IS DISTINCT FROM \(id) AND \(unescaped: countsAgainstUser)
             """).first?["n"].decode(Int.self) ?? 0
+    }
+
+    /// Whether run `id` counts against its user's limit now (nil: no such run).
+    static func isActive(_ id: String, in session: PostgresSession) async throws -> Bool? {
+        try await session.rows("SELECT \(unescaped: countsAgainstUser) AS active FROM runs WHERE id = \(id)").first?["active"].decode(Bool.self)
+    }
+
+    /// Says which plan versions this process serves, replacing what it said before: kept in
+    /// the store while the lease heartbeat renews them (one lease timeout at a time), so
+    /// every replica's count can tell an interrupted run some replica could take over from
+    /// one none can (see ``countsAgainstUser``). Kept here first: when the write fails, the
+    /// next heartbeat makes it.
+    public func serve(_ plans: [PlanIdentity]) async throws(StoreError) {
+        served.set(plans)
+        let owner = self.owner
+        let lease = leaseTimeout
+        try await write("record the plans this process serves") { session in
+            try await session.execute("DELETE FROM served_plans WHERE owner = \(owner)")
+            try await Self.renew(plans, owner: owner, for: lease, in: session)
+        }
+    }
+
+    /// Records (or renews) `owner`'s served `plans` for `lease` seconds from now.
+    static func renew(_ plans: [PlanIdentity], owner: String, for lease: TimeInterval, in session: PostgresSession) async throws {
+        guard !plans.isEmpty else { return }
+        try await session.execute("""
+            INSERT INTO served_plans (owner, plan_name, plan_hash, expires_at)
+            SELECT \(owner), name, hash, \(unescaped: PostgresSchema.now) + \(lease)
+            FROM unnest(\(plans.map(\.name))::text[], \(plans.map(\.contentHash))::text[]) AS served (name, hash)
+            ON CONFLICT (owner, plan_name, plan_hash) DO UPDATE SET expires_at = excluded.expires_at
+            """)
     }
 
     /// Whether the run `id` still waits in the queue (nobody claimed it).

@@ -84,7 +84,7 @@ extension PostgresRunStore {
             }
             let run = try Self.decodeRun(row)
             if let refusal = run.resumeRefusal(expecting: expecting) { throw refusal }
-            if let runsPerUser, !Self.countsAsActive(run) {
+            if let runsPerUser, try await Self.isActive(id, in: session) == false {
                 let active = try await Self.activeRuns(of: run.user, excluding: id, in: session)
                 if active >= runsPerUser { throw StoredRun.userLimitRefusal(id: id, active: active) }
             }
@@ -138,11 +138,14 @@ extension PostgresRunStore {
     /// may take them over. Call it only once this process has stopped them.
     public func releaseLeases() async throws(StoreError) {
         let owner = self.owner
+        served.set(nil)
         try await write("give up the leases of this process's runs") { session in
             try await session.execute("""
                 UPDATE runs SET owner = NULL, lease_expires_at = \(unescaped: PostgresSchema.now) - 1
                 WHERE owner = \(owner) AND status = 'running'
                 """)
+            // It takes nothing over any more: its runs count while another replica could.
+            try await session.execute("DELETE FROM served_plans WHERE owner = \(owner)")
             // Wakes the takeover loops of the other replicas (the payload `handBackKey`).
             try await session.execute("SELECT pg_notify(\(PostgresRunStore.eventsChannel), \(PostgresRunStore.handBackKey))")
         }

@@ -40,6 +40,8 @@ public final class PostgresRunStore: RunStore, ResponseCache, MCPSessionStore {
     let writer: PostgresEventWriter
     /// Every read of a run's log goes through it: reads waiting together share one query.
     let reader: PostgresEventReader
+    /// The plan versions this process serves (see ``serve(_:)``), renewed by the heartbeat.
+    let served: ServedPlans
 
     /// Connects, brings the schema up to date and starts the pool and the lease heartbeat.
     ///
@@ -78,6 +80,8 @@ public final class PostgresRunStore: RunStore, ResponseCache, MCPSessionStore {
         let writerClient = PostgresClient(configuration: url.clientConfiguration(maximumConnections: 1), backgroundLogger: logger)
         writer = PostgresEventWriter(client: writerClient, logger: logger, location: url.redacted)
         reader = PostgresEventReader(client: client, logger: logger, location: url.redacted)
+        let served = ServedPlans()
+        self.served = served
         let client = self.client
         let runner = Task.detached { await client.run() }
         let writerRunner = Task.detached { await writerClient.run() }
@@ -94,6 +98,11 @@ public final class PostgresRunStore: RunStore, ResponseCache, MCPSessionStore {
                             UPDATE runs SET lease_expires_at = \(unescaped: PostgresSchema.now) + \(leaseTimeout)
                             WHERE id IN (SELECT id FROM runs WHERE owner = \(owner) AND status = 'running' ORDER BY id FOR UPDATE)
                             """)
+                    }
+                    if let plans = served.current, !plans.isEmpty {
+                        try await client.withConnection { connection in
+                            try await Self.renew(plans, owner: owner, for: leaseTimeout, in: PostgresSession(connection: connection, logger: logger))
+                        }
                     }
                 } catch {
                     // A missed heartbeat only shortens the lease; the next one tries again.
@@ -226,4 +235,13 @@ struct PostgresSession: Sendable {
     func execute(_ query: PostgresQuery) async throws {
         _ = try await connection.query(query, logger: logger).collect()
     }
+}
+
+/// The plan versions a process serves (nil: it announced none; see ``PostgresRunStore/serve(_:)``).
+final class ServedPlans: Sendable {
+    private let plans = Mutex<[PlanIdentity]?>(nil)
+
+    var current: [PlanIdentity]? { plans.withLock { $0 } }
+
+    func set(_ new: [PlanIdentity]?) { plans.withLock { $0 = new } }
 }

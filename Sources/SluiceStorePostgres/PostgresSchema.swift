@@ -124,6 +124,20 @@ enum PostgresSchema {
             "ALTER TABLE runs ADD COLUMN queued BOOLEAN NOT NULL DEFAULT FALSE",
             "CREATE INDEX runs_queue ON runs (created_at, id) WHERE queued",
         ]),
+        // The plan versions each live replica serves, renewed with its leases: an interrupted
+        // run counts against its user's limit only while one of them could take it over.
+        (4, "plans served by live replicas", [
+            """
+            CREATE TABLE served_plans (
+                owner TEXT NOT NULL,
+                plan_name TEXT NOT NULL,
+                plan_hash TEXT NOT NULL,
+                expires_at DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (owner, plan_name, plan_hash)
+            )
+            """,
+            "CREATE INDEX served_plans_by_plan ON served_plans (plan_name, plan_hash)",
+        ]),
     ]
 
     /// Brings the database up to the newest migration, in one transaction under the lock.

@@ -87,4 +87,37 @@ struct PostgresLimitsProcessTests {
         let events = try await HTTP.request(first.port, "GET", "/v1/runs/\(failedID)/events", headers: alice).text
         #expect(events.contains("event: final_result"), "\(events.suffix(400))")
     }
+
+    /// A run left interrupted holds its user's place while the replica serves its plan
+    /// version (it could take it over), and not once no replica serves that version: alice,
+    /// at `--runs-per-user 1` with such a run, is refused while it is of the served version,
+    /// and admitted once it is of a version nobody serves.
+    @Test func anInterruptedRunOfAPlanNoReplicaServesStopsCounting() async throws {
+        let (url, database) = try await Replicas.newDatabase()
+        let home = Replicas.scratchHome()
+        defer { Replicas.remove(home) }
+        let replica = try await ServeProcess(
+            home: home, delayMilliseconds: 100, arguments: ["--runs-per-user", "1"],
+            environment: ["SLUICE_STORE": url, "SLUICE_API_KEYS": Admission.keys, "SLUICE_STORE_LEASE": "1h"])
+        defer { replica.terminate() }
+        var served = "0"
+        for _ in 0..<400 where served == "0" {
+            served = try await Replicas.psql("SELECT count(*) FROM served_plans WHERE plan_name = 'news_report'", database: database)
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        #expect(served == "1", "the replica never said it serves news_report")
+        // Left by a replica that is gone (its lease ran out); not a server run, so nobody takes it over.
+        _ = try await Replicas.psql("""
+            INSERT INTO runs (id, plan_name, plan_path, plan_hash, inputs, options, user_name, status, created_at, updated_at, owner, lease_expires_at)
+            SELECT 'run_stuck', plan_name, 'news_report.json', plan_hash, '{}', '{}', 'alice', 'running', 1, 1, 'gone@elsewhere', 1
+            FROM served_plans WHERE plan_name = 'news_report'
+            """, database: database)
+        let refused = try await HTTP.request(replica.port, "POST", "/v1/plans/news_report/runs", headers: Admission.alice, json: Admission.inputs)
+        #expect(refused.status == 429, "\(refused.text)")
+        #expect(refused.json?["error"]?.stringValue?.contains("per-user limit") == true, "\(refused.text)")
+
+        _ = try await Replicas.psql("UPDATE runs SET plan_hash = 'a version nobody serves' WHERE id = 'run_stuck'", database: database)
+        let admitted = try await HTTP.request(replica.port, "POST", "/v1/plans/news_report/runs", headers: Admission.alice, json: Admission.inputs)
+        #expect(admitted.status == 202, "\(admitted.text)")
+    }
 }

@@ -153,6 +153,45 @@ struct RunQueueTests {
         #expect(try await store.resumeAdmission(id: "asks", user: "alice", runsPerUser: 1) == .admitted)
     }
 
+    /// An interrupted run counts against its user's limit only while a live replica serves its
+    /// plan version (and so could take it over): what the replicas serve decides, and a
+    /// replica that stopped serves nothing once its lease ran out. (A limit of 0 makes the
+    /// admission say the count without recording anything.)
+    @Test func anInterruptedRunCountsOnlyWhileSomeReplicaServesItsPlan() async throws {
+        let temporary = try await TemporaryStore(.postgres)
+        defer { temporary.remove() }
+        let store = try #require(temporary.store as? PostgresRunStore)
+        let gone = try #require(try await temporary.opening(owner: "gone@another-host") as? PostgresRunStore)
+        try await gone.createRun(StoreHarness.newRun("served", user: "alice"))
+        try await gone.createRun(StoreHarness.newRun("retired", plan: "old_plan", user: "alice"))
+        try await gone.releaseLeases()
+        gone.close()
+        let old = PlanIdentity(name: "old_plan", path: "elsewhere.json", contentHash: "0")
+        func count() async throws -> RunAdmission {
+            try await store.admitRun(StoreHarness.newRun("probe", user: "alice"), as: .queued, limits: RunAdmissionLimits(runsPerUser: 0))
+        }
+
+        #expect(try await count() == .userLimit(active: 0))
+        try await store.serve([Self.p])
+        #expect(try await count() == .userLimit(active: 1))
+        try await store.serve([Self.p, old])
+        #expect(try await count() == .userLimit(active: 2))
+        try await store.serve([Self.p, Self.notServedHere])
+        #expect(try await count() == .userLimit(active: 1))
+        // A resume of the run nobody could take over needs a place like a failed run's; the
+        // other counts already.
+        #expect(try await store.resumeAdmission(id: "retired", user: "alice", runsPerUser: 1) == .userLimit(active: 1))
+        #expect(try await store.resumeAdmission(id: "served", user: "alice", runsPerUser: 1) == .admitted)
+
+        // A replica with a one-second lease serving the old version, then stopped.
+        let brief = try await PostgresRunStore.open(url: temporary.location, owner: "brief@another-host", leaseTimeout: 1)
+        try await brief.serve([old])
+        #expect(try await count() == .userLimit(active: 2))
+        brief.close()
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(try await count() == .userLimit(active: 1))
+    }
+
     @Test func concurrentAdmissionsNeverPassTheUserLimit() async throws {
         let temporary = try await TemporaryStore(.postgres)
         defer { temporary.remove() }
