@@ -1,6 +1,8 @@
 import Foundation
 import GRDB
 import SluiceEngine
+import SluiceJSON
+import SluiceRunLog
 import SluiceStore
 import Testing
 
@@ -74,6 +76,38 @@ import Testing
         await sink.receive(batch: StoreHarness.events("r1", from: 3, count: 1))
         #expect(sink.unwritten.count == 0)
         #expect(try await store.events(runID: "r1", after: 0, limit: nil).map(\.seq) == [1, 2, 3])
+    }
+
+    /// An append whose COMMIT went through though its answer was lost (a connection dropped
+    /// after the commit) is retried by the sink: the retry finds its own events stored as sent
+    /// and counts them as written instead of failing as a `conflict` for ever; other events
+    /// at those `seq`s stay a conflict.
+    @Test(arguments: StoreBackend.all) func aRetryOfEventsAlreadyStoredIsNotAConflict(backend: StoreBackend) async throws {
+        let temporary = try await TemporaryStore(backend)
+        defer { temporary.remove() }
+        let store = temporary.store
+        try await store.createRun(StoreHarness.newRun("r1"))
+        let batch = StoreHarness.events("r1", count: 3)
+        // The first attempt: stored, its answer lost.
+        try await store.append(batch)
+        let sink = StoreEventSink(store: store)
+        await sink.receive(batch: batch)
+        #expect(sink.unwritten.count == 0, "\(String(describing: sink.unwritten.error))")
+        // A retry that carries its lost batch and a new one: the new one is written.
+        let next = StoreHarness.events("r1", from: 4, count: 2)
+        await sink.receive(batch: next)
+        #expect(sink.unwritten.count == 0)
+        #expect(sink.writtenCount == 5)
+        #expect(try await store.events(runID: "r1", after: 0, limit: nil).map(\.seq) == [1, 2, 3, 4, 5])
+
+        // Someone else's events at those seqs are a real conflict.
+        let other = StoreEventSink(store: store)
+        var altered = next
+        altered[1].data = ["text": "not what was stored"]
+        await other.receive(batch: altered)
+        #expect(other.unwritten.count == 1)
+        #expect(other.unwritten.error?.code == .conflict)
+        #expect(try await store.events(runID: "r1", after: 0, limit: nil).count == 5)
     }
 
     @Test(arguments: StoreBackend.all) func severalStoresOnOneFileWriteConcurrentlyWithoutLoss(backend: StoreBackend) async throws {
