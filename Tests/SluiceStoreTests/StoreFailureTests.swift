@@ -110,6 +110,31 @@ import Testing
         #expect(try await store.events(runID: "r1", after: 0, limit: nil).count == 5)
     }
 
+    /// Reads made in a cancelled task are answered, as writes are: callers decide things in
+    /// them (whether a run parked as its task was cancelled has a cancel request, whether a
+    /// retried append was stored) and a refusal would lose or wrongly refuse that.
+    @Test(arguments: StoreBackend.all) func readsAreAnsweredInACancelledTask(backend: StoreBackend) async throws {
+        let temporary = try await TemporaryStore(backend)
+        defer { temporary.remove() }
+        let store = temporary.store
+        try await store.createRun(StoreHarness.newRun("r1"))
+        try await store.append(StoreHarness.events("r1", count: 2))
+        _ = try await store.requestCancel(id: "r1")
+        let reading = Task { () async throws -> (StoredRun?, [RunEvent], Bool, [StoredRun]) in
+            withUnsafeCurrentTask { $0?.cancel() }
+            #expect(Task.isCancelled)
+            return (
+                try await store.run(id: "r1"), try await store.events(runID: "r1", after: 0, limit: nil),
+                try await store.isCancelRequested(id: "r1"), try await store.runs(RunFilter())
+            )
+        }
+        let (run, events, requested, runs) = try await reading.value
+        #expect(run?.id == "r1")
+        #expect(events.map(\.seq) == [1, 2])
+        #expect(requested)
+        #expect(runs.map(\.id) == ["r1"])
+    }
+
     @Test(arguments: StoreBackend.all) func severalStoresOnOneFileWriteConcurrentlyWithoutLoss(backend: StoreBackend) async throws {
         let temporary = try await TemporaryStore(backend)
         defer { temporary.remove() }

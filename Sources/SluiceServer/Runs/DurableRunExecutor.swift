@@ -83,14 +83,10 @@ public struct DurableRunExecutor: RunExecutor {
     func park(_ runID: String, at question: PendingInput, cancelled: Bool = false) async -> RunResult {
         do throws(StoreError) {
             try await store.releaseWaiting(id: runID, question: question)
-            // Read in a task of its own: the database layer refuses a read in a cancelled task,
-            // and this one is cancelled exactly when its run was (the parked run then stayed
-            // `waiting` with its cancel request unseen).
-            let store = self.store
-            let check = Task { () -> Result<Bool, StoreError> in
-                do throws(StoreError) { return .success(try await store.isCancelRequested(id: runID)) } catch { return .failure(error) }
-            }
-            let requested = try await check.value.get()
+            // This task is cancelled exactly when its run was: both stores answer a read made
+            // in a cancelled task (a refusal here left the parked run `waiting`, its cancel
+            // request unseen; see `StoreFailureTests.readsAreAnsweredInACancelledTask`).
+            let requested = try await store.isCancelRequested(id: runID)
             if cancelled || Task.isCancelled || requested {
                 _ = try await store.requestCancel(id: runID)
                 return RunResult(status: .cancelled, errorType: "cancelled", errorMessage: "the run was cancelled", billing: ["billable": false])

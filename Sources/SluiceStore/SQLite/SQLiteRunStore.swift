@@ -197,12 +197,20 @@ public final class SQLiteRunStore: RunStore, ResponseCache, MCPSessionStore {
     }
 
     /// Runs a read, mapping database errors to ``StoreError``.
+    ///
+    /// Not cancellable either, as PostgreSQL's are not: GRDB's async `read` refuses to start
+    /// in a cancelled task, and the reads made there decide something — whether a parked run
+    /// was cancelled meanwhile, whether a retried append was stored already — so a refusal
+    /// would lose or wrongly refuse it. A read is short; it is queued with a completion.
     func read<T: Sendable>(_ doing: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
-        do {
-            return try await pool.read(body)
-        } catch {
-            throw Self.storeError(error, path: path, doing: doing)
+        let path = self.path
+        let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
+            pool.asyncRead { database in
+                continuation.resume(
+                    returning: Result { try body(database.get()) }.mapError { Self.storeError($0, path: path, doing: doing) })
+            }
         }
+        return try result.get()
     }
 
     /// One message per failure, naming the file and what was being done; never "unknown error".
