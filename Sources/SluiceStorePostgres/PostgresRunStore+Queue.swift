@@ -93,7 +93,7 @@ extension PostgresRunStore: RunQueue {
     /// live lease) while a live replica serves its plan version and so could take it over. An
     /// interrupted run of a plan version no replica serves would otherwise hold its user's
     /// place for ever; it counts again once resumed (a resume of it is admitted as a failed
-    /// run's is). `sluice serve` replicas say what they serve with ``serve(_:)``.
+    /// run's is). `sluice serve` replicas that take runs over say what they serve with ``serve(_:)``.
     static let countsAgainstUser = """
         (status = 'waiting' OR (status = 'running' AND (queued OR COALESCE(lease_expires_at >= \(PostgresSchema.now), FALSE) OR EXISTS (
             SELECT 1 FROM served_plans WHERE served_plans.plan_name = runs.plan_name AND served_plans.plan_hash = runs.plan_hash

@@ -91,14 +91,16 @@ struct PostgresLimitsProcessTests {
     /// A run left interrupted holds its user's place while the replica serves its plan
     /// version (it could take it over), and not once no replica serves that version: alice,
     /// at `--runs-per-user 1` with such a run, is refused while it is of the served version,
-    /// and admitted once it is of a version nobody serves.
+    /// and admitted once it is of a version nobody serves. A server run of a version the
+    /// replica does not serve is left interrupted, not taken over (the replica looks every
+    /// second with a 3 s lease).
     @Test func anInterruptedRunOfAPlanNoReplicaServesStopsCounting() async throws {
         let (url, database) = try await Replicas.newDatabase()
         let home = Replicas.scratchHome()
         defer { Replicas.remove(home) }
         let replica = try await ServeProcess(
             home: home, delayMilliseconds: 100, arguments: ["--runs-per-user", "1"],
-            environment: ["SLUICE_STORE": url, "SLUICE_API_KEYS": Admission.keys, "SLUICE_STORE_LEASE": "1h"])
+            environment: ["SLUICE_STORE": url, "SLUICE_API_KEYS": Admission.keys, "SLUICE_STORE_LEASE": "3s"])
         defer { replica.terminate() }
         var served = "0"
         for _ in 0..<400 where served == "0" {
@@ -119,5 +121,18 @@ struct PostgresLimitsProcessTests {
         _ = try await Replicas.psql("UPDATE runs SET plan_hash = 'a version nobody serves' WHERE id = 'run_stuck'", database: database)
         let admitted = try await HTTP.request(replica.port, "POST", "/v1/plans/news_report/runs", headers: Admission.alice, json: Admission.inputs)
         #expect(admitted.status == 202, "\(admitted.text)")
+
+        _ = try await Replicas.psql("""
+            INSERT INTO runs (id, plan_name, plan_path, plan_hash, inputs, options, user_name, status, created_at, updated_at, owner, lease_expires_at)
+            VALUES ('run_other_version', 'news_report', 'news_report.json', 'a version nobody serves', '{"task": "x"}', '{"origin": "server"}',
+                'bob', 'running', 1, 1, 'gone@elsewhere', 1)
+            """, database: database)
+        var left = false
+        for _ in 0..<400 where !left {
+            left = replica.stderr.contains("run run_other_version was not resumed here: this replica serves another version of 'news_report'")
+            if !left { try await Task.sleep(for: .milliseconds(25)) }
+        }
+        #expect(left, "\(replica.stderr)")
+        #expect(try await Replicas.psql("SELECT status || ' ' || owner FROM runs WHERE id = 'run_other_version'", database: database) == "running gone@elsewhere")
     }
 }

@@ -140,7 +140,21 @@ extension DurableRunExecutor {
 
     /// The same, each run taken over holding one of `places` (the server's `--max-runs`):
     /// with none free, the rest are left for another replica, or for the next look.
+    ///
+    /// Only runs of the plan versions this replica serves (name and content hash, as a
+    /// queued run is claimed) are taken over; on a shared queue those versions are recorded
+    /// in the store for as long as this replica lives, so a run left interrupted that no
+    /// replica could take over stops counting against its user's runs (see
+    /// ``SluiceStore/RunQueue/serve(_:)``).
     func takeOverInterrupted(library: PlanLibrary, every interval: Duration, places: RunSlots?, log: @escaping @Sendable (String) -> Void) async {
+        let served = Set(library.plans.compactMap { $0.plan.map(PlanIdentity.init) }.map(\.version))
+        if let queue = runQueue {
+            do throws(StoreError) {
+                try await queue.serve(library.plans.compactMap { $0.plan.map(PlanIdentity.init) })
+            } catch {
+                log("cannot record the plans this replica serves (its lease heartbeat tries again): \(error.message)")
+            }
+        }
         let taken = TakenRuns()
         // On a store with wake-ups, a replica handing its runs back (SIGTERM) ends the wait.
         let wakeups = opened.wakeups
@@ -156,6 +170,12 @@ extension DurableRunExecutor {
                     log("cannot look for interrupted runs: \(error.message)")
                 }
                 for run in found where run.options["origin"] == "server" && run.owner != ProcessOwner.current {
+                    guard served.contains(run.plan.version) else {
+                        if taken.otherVersions.withLock({ $0.insert(run.id).inserted }) {
+                            log("run \(run.id) was not resumed here: this replica serves another version of '\(run.plan.name)' (or none); left for one serving its version")
+                        }
+                        continue
+                    }
                     guard taken.ids.withLock({ $0.insert(run.id).inserted }) else { continue }
                     if await parkIfAsking(run, log: log) {
                         taken.ids.withLock { _ = $0.remove(run.id) }
@@ -305,6 +325,13 @@ private let handBackKey = ""
 /// The runs this process is resuming, so a scan does not start one twice.
 private final class TakenRuns: Sendable {
     let ids = Mutex<Set<String>>([])
+    /// Runs of plan versions this replica does not serve, said once each.
+    let otherVersions = Mutex<Set<String>>([])
+}
+
+extension PlanIdentity {
+    /// Name and content: what a replica must serve to take a run of this plan over.
+    var version: [String] { [name, contentHash] }
 }
 
 extension DurableRunExecutor {

@@ -81,12 +81,6 @@ extension RunManager {
         guard let executor = executor.durable, let queue = executor.runQueue else { return }
         // By name and content: a replica never claims a run of a plan version it does not serve.
         let plans = library.plans.compactMap { $0.plan.map(PlanIdentity.init) }
-        // What it could take over: an interrupted run of a version nobody serves stops counting.
-        do throws(StoreError) {
-            try await queue.serve(plans)
-        } catch {
-            log("cannot record the plans this replica serves (the lease heartbeat tries again): \(error.message)")
-        }
         let wakeups = executor.opened.wakeups
         _ = wakeups?.watchEvents(runID: RunQueueWakeup.key)
         defer { wakeups?.unwatchEvents(runID: RunQueueWakeup.key) }

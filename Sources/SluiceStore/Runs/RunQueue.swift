@@ -32,9 +32,9 @@ public protocol RunQueue: RunStore {
     /// (``RunStore/claimForResume(id:expecting:runsPerUser:)``).
     func resumeAdmission(id: String, user: String, runsPerUser: Int) async throws(StoreError) -> RunAdmission
 
-    /// Says which plan versions this server serves (replacing what it said before), for as
-    /// long as it lives: an interrupted run counts against its user's runs only while some
-    /// live server serves its plan version (and so could take it over).
+    /// Says which plan versions this server takes interrupted runs over for (replacing what it
+    /// said before), for as long as it lives: an interrupted run counts against its user's
+    /// runs only while some live server could take it over.
     func serve(_ plans: [PlanIdentity]) async throws(StoreError)
 }
 
