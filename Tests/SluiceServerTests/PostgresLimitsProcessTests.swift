@@ -44,6 +44,13 @@ struct PostgresLimitsProcessTests {
         #expect(ended.status == 204, "\(ended.text)")
         let again = try await HTTP.request(second.port, "POST", "/mcp", headers: Self.mcpHeaders(Admission.alice), json: Self.initialize)
         #expect(again.status == 200, "\(again.text)")
+
+        // A store that cannot record the session (its table gone): 503, no session.
+        _ = try await Replicas.psql("ALTER TABLE mcp_sessions RENAME TO mcp_sessions_away", database: pair.database)
+        let unrecorded = try await HTTP.request(first.port, "POST", "/mcp", headers: Self.mcpHeaders(Admission.bob), json: Self.initialize)
+        #expect(unrecorded.status == 503, "\(unrecorded.text)")
+        #expect(unrecorded.headers["mcp-session-id"] == nil)
+        #expect(unrecorded.json?["error"]?["message"]?.stringValue?.contains("could not be recorded in the store") == true, "\(unrecorded.text)")
     }
 
     /// A resume of a stored run counts against `--runs-per-user` across replicas like a new
