@@ -16,6 +16,16 @@ import Foundation
 ///
 /// The folder is trusted as `runs.sqlite` beside it is: whoever can write there could also
 /// write an entry claiming any bytes valid.
+///
+/// ```swift
+/// let cache = PlanValidationCache(directory: home + "/plan-cache")   // nil: no build id
+/// let plan = try PlanLoader(catalog: catalog, validationCache: cache).load(path: path)
+/// ```
+///
+/// #### Errors
+/// None of its own: an entry that cannot be read is a miss, one that cannot be written is
+/// skipped (the next start checks in full again); the plan's problems are thrown by
+/// ``PlanLoader`` as without a cache.
 public struct PlanValidationCache: Sendable {
     public let directory: String
     private let binary: [UInt8]
