@@ -111,6 +111,8 @@ let package = Package(
                 "SluiceRunLog",
                 "SluiceProviders",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API for what GRDB does not wrap (the write-ahead log kept at exit).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -11,16 +11,17 @@ struct PlanDirectoryOptions: ParsableArguments {
         PlanCatalog.standard(plansOption: plans, environment: ProcessInfo.processInfo.environment)
     }
 
-    /// Loads PLAN (a path or a plan name).
+    /// Loads PLAN (a path or a plan name); with `validationCache`, an unchanged plan this binary
+    /// validated before skips its byte-only checks (see ``PlanValidationCache``).
     ///
     /// - Throws: ``CLIError`` (exit 2) naming the folders searched, or with every problem of
     ///   the plan as `FILE:LINE:COL: error: …` and their count.
-    func loadPlan(_ reference: String) throws(CLIError) -> Plan {
+    func loadPlan(_ reference: String, validationCache: PlanValidationCache? = nil) throws(CLIError) -> Plan {
         guard let path = catalog.resolve(reference) else {
             throw .invalid("no plan '\(reference)': not a file, and not a plan name in \(catalog.directories.joined(separator: ", "))")
         }
         do {
-            return try PlanLoader(catalog: catalog).load(path: path)
+            return try PlanLoader(catalog: catalog, validationCache: validationCache).load(path: path)
         } catch {
             let count = error.diagnostics.count
             throw CLIError(lines: [error.description, "\(PlanDiagnostic.displayable(path)): \(count) problem\(count == 1 ? "" : "s")"], exitCode: ExitStatus.invalid)

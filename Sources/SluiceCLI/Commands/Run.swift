@@ -94,7 +94,7 @@ struct Run: AsyncParsableCommand {
             throw CLIError.invalid("--corpus needs --offline (online runs search a folder with SLUICE_SEARCH=corpus and SLUICE_CORPUS)")
         }
         let environment = ProcessInfo.processInfo.environment
-        let loaded = try directory.loadPlan(plan)
+        let loaded = try directory.loadPlan(plan, validationCache: validationCache(environment: environment))
         if let output { try ReportOutput.check(loaded, destination: output) }
         let cacheSetting = try responseCache(for: loaded)
         let recording = try await RunRecording.open(enabled: !noStore, resumeID: resumeRun, cache: cacheSetting, storeOptions: store)
@@ -136,6 +136,13 @@ struct Run: AsyncParsableCommand {
             if events == .pretty { Terminal.print("  \(written): \(output)") }
         }
         if outcome.exitCode != ExitStatus.completed { throw CLIError.exit(outcome.exitCode) }
+    }
+
+    /// Where the plans this binary validated are remembered: `plan-cache` in `SLUICE_HOME`, beside
+    /// the SQLite run store; none with `--no-store` or a PostgreSQL store, which write nothing there.
+    private func validationCache(environment: [String: String]) -> PlanValidationCache? {
+        guard !noStore, store.resolved(environment: environment) == nil else { return nil }
+        return PlanValidationCache(directory: SluiceHome.resolve(environment: environment) + "/plan-cache")
     }
 
     /// The response cache this run uses, if any: `--no-cache` wins, then `--cache`, then the

@@ -17,6 +17,8 @@ struct RunRecording {
     /// The run in the store; nil with `--no-store`.
     let durable: DurableRun?
     let runID: String
+    /// Closes the store as the process ends (see ``StoreOptions/openForProcess(environment:)``).
+    var closeStore: (@Sendable () -> Void)? = nil
 
     /// The resumed run (nil for a new run).
     var resumed: PreparedResume? { durable?.resumed }
@@ -43,14 +45,14 @@ struct RunRecording {
             return RunRecording(durable: nil, runID: DurableRun.newRunID())
         }
         do {
-            let opened = try await storeOptions.open(environment: environment)
+            let (opened, close) = try await storeOptions.openForProcess(environment: environment)
             let setting = cache.map { CacheSetting(timeToLive: $0.timeToLive) }
             if let resumeID {
                 let durable = try await DurableRun.resuming(id: try await opened.runs.run(matching: resumeID).id, store: opened, cache: setting)
-                return RunRecording(durable: durable, runID: durable.runID)
+                return RunRecording(durable: durable, runID: durable.runID, closeStore: close)
             }
             let durable = DurableRun(newRunID: DurableRun.newRunID(), store: opened, cache: setting)
-            return RunRecording(durable: durable, runID: durable.runID)
+            return RunRecording(durable: durable, runID: durable.runID, closeStore: close)
         } catch {
             throw CLIError.invalid(error.message + (resumeID == nil ? " (or run with --no-store)" : ""))
         }
@@ -89,9 +91,11 @@ struct RunRecording {
         }
     }
 
-    /// Writes what the store still lacks and reports anything that could not be recorded.
+    /// Writes what the store still lacks, reports anything that could not be recorded, and
+    /// closes the store.
     func end(_ outcome: RunOutcome) async {
         guard let durable else { return }
+        defer { closeStore?() }
         if let error = await durable.flush() {
             Terminal.error("error: \(durable.storage.unwritten.count) event(s) of run \(runID) could not be recorded: \(error.message)")
         }

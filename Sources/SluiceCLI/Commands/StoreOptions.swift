@@ -37,8 +37,15 @@ struct StoreOptions: ParsableArguments {
     /// - Throws: ``StoreError``: `invalidData` for a value that is not a PostgreSQL URL,
     ///   `unavailable` for a server that cannot be reached, the SQLite store's errors otherwise.
     func open(environment: [String: String] = ProcessInfo.processInfo.environment) async throws(StoreError) -> OpenedStore {
+        try await openForProcess(environment: environment).store
+    }
+
+    /// ``open(environment:)``, with what to call once the process is done with the store: the
+    /// SQLite store's ``SluiceStore/SQLiteRunStore/closeForNextStart()`` (nil for PostgreSQL).
+    func openForProcess(environment: [String: String]) async throws(StoreError) -> (store: OpenedStore, close: (@Sendable () -> Void)?) {
         guard let url = resolved(environment: environment) else {
-            return OpenedStore(try SQLiteRunStore(home: SluiceHome.resolve(environment: environment)))
+            let store = try SQLiteRunStore(home: SluiceHome.resolve(environment: environment))
+            return (OpenedStore(store), { store.closeForNextStart() })
         }
         let origin = self.url == nil ? "SLUICE_STORE" : "--store"
         guard PostgresRunStore.isPostgresURL(url) else {
@@ -48,7 +55,7 @@ struct StoreOptions: ParsableArguments {
         }
         let lease = try leaseTimeout(environment: environment)
         do {
-            return OpenedStore(try await PostgresRunStore.open(url: url, leaseTimeout: lease))
+            return (OpenedStore(try await PostgresRunStore.open(url: url, leaseTimeout: lease)), nil)
         } catch {
             throw StoreError(error.code, "\(origin): \(error.message)")
         }

@@ -19,8 +19,13 @@ public struct PlanLoader: Sendable {
     /// Where `call` steps look for the plans they name (besides the calling plan's own folder).
     public var catalog: PlanCatalog
 
-    public init(catalog: PlanCatalog = PlanCatalog(directories: [])) {
+    /// Plans this binary already validated: their byte-only checks are skipped (see
+    /// ``PlanValidationCache``); nil checks every plan in full.
+    public var validationCache: PlanValidationCache?
+
+    public init(catalog: PlanCatalog = PlanCatalog(directories: []), validationCache: PlanValidationCache? = nil) {
         self.catalog = catalog
+        self.validationCache = validationCache
     }
 
     /// Loads and validates the plan file at `path`.
@@ -49,21 +54,32 @@ public struct PlanLoader: Sendable {
             ])
         }
         let source = PlanSource(path: path, document: document, bytes: bytes)
-        var diagnostics = schemaDiagnostics(source)
-        var inputs = InputSchemaChecker(source: source)
-        inputs.check()
-        diagnostics += inputs.diagnostics
+        let validated = validationCache?.isValidated(path: path, bytes: bytes) ?? false
+        var diagnostics: [PlanDiagnostic] = []
+        if !validated {
+            diagnostics = schemaDiagnostics(source)
+            var inputs = InputSchemaChecker(source: source)
+            inputs.check()
+            diagnostics += inputs.diagnostics
+        }
         let decoder = PlanDecoder(source: source)
         if let plan = decoder.decodePlan() {
-            var checker = ReferenceChecker(plan: plan, calledPlanOutput: calledPlanOutput(besides: path)) { code, message, pointer, offset in
-                decoder.report(code, message, at: pointer, offset: offset)
+            // A validated plan's checks that read other files (the plans its call steps name,
+            // which may have changed) still run; without call steps they depend on its bytes only.
+            if !validated || plan.allSteps.contains(where: { if case .call = $0.kind { true } else { false } }) {
+                var checker = ReferenceChecker(plan: plan, calledPlanOutput: calledPlanOutput(besides: path)) { code, message, pointer, offset in
+                    decoder.report(code, message, at: pointer, offset: offset)
+                }
+                checker.check()
+                CallChecker(plan: plan, catalog: catalog) { code, message, pointer in
+                    decoder.report(code, message, at: pointer, offset: nil)
+                }.check()
             }
-            checker.check()
-            CallChecker(plan: plan, catalog: catalog) { code, message, pointer in
-                decoder.report(code, message, at: pointer, offset: nil)
-            }.check()
             diagnostics += decoder.diagnostics
-            if diagnostics.isEmpty { return plan }
+            if diagnostics.isEmpty {
+                if !validated { validationCache?.remember(path: path, bytes: bytes) }
+                return plan
+            }
         } else {
             diagnostics += decoder.diagnostics
         }
