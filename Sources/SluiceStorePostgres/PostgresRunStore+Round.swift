@@ -11,7 +11,8 @@ import SluiceStore
 /// round trip to the database instead of eight (BEGIN, lock, events, checkpoints, each run's
 /// end, last_seq, NOTIFY, COMMIT): under load every round trip waited for both processes to be
 /// scheduled, and the round trips, not the work, made a round last (`make bench-store`). The
-/// text of the statement is the same for every round; only the arrays change.
+/// text of the statement is the same for every round, only the arrays change, so it is a
+/// prepared statement.
 extension PostgresRunStore {
     /// Several runs' events at once (one batch per run, distinct run ids), in one statement
     /// (atomic by itself, or part of the caller's transaction): rows locked in id order (two
@@ -26,8 +27,9 @@ extension PostgresRunStore {
         var round = RoundArrays()
         for run in runs { round.add(run) }
         var lastSeqs: [String: Int] = [:]
-        for row in try await session.rows(round.statement(now: Date().timeIntervalSince1970)) {
-            lastSeqs[try row["id"].decode(String.self)] = try row["last_seq"].decode(Int.self)
+        let statement = RoundStatement(query: round.statement(now: Date().timeIntervalSince1970))
+        for try await (id, lastSeq) in try await session.connection.execute(statement, logger: session.logger) {
+            lastSeqs[id] = lastSeq
         }
         // The same test the statement made, to say why a batch was refused.
         var failures: [String: StoreError] = [:]
@@ -42,6 +44,22 @@ extension PostgresRunStore {
             }
         }
         return failures
+    }
+}
+
+/// The round's statement, prepared once per connection (the driver keeps it by name): its
+/// text never changes, so PostgreSQL parses it once and may keep its plan, instead of parsing
+/// and planning six CTEs for every round.
+private struct RoundStatement: PostgresPreparedStatement {
+    typealias Row = (String, Int)
+    static let sql = RoundArrays().statement(now: 0).sql
+    let query: PostgresQuery
+
+    func makeBindings() -> PostgresBindings { query.binds }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row {
+        let (id, lastSeq, _) = try row.decode((String, Int, Int).self)
+        return (id, lastSeq)
     }
 }
 
