@@ -5,11 +5,12 @@ import SluiceStore
 import Synchronization
 
 /// The store's group commit: every run's ``PostgresRunStore/append(_:)`` waits in one queue,
-/// and one writer takes all that waits and stores it in one transaction per round — one
+/// and the writer takes all that waits and stores it in one transaction per round — one
 /// statement (``PostgresRunStore/insert(runs:in:)``) that locks the runs' rows, checks and
-/// inserts their events and checkpoints, updates the runs and NOTIFYs their ids. With ~100 runs streaming at once each committing its own small
-/// batches, the pool's connections and the database's CPU went to transaction overhead while
-/// events waited (see the README's `make bench-store` section).
+/// inserts their events and checkpoints, updates the runs and NOTIFYs their ids. With ~100
+/// runs streaming at once each committing its own small batches, the pool's connections and
+/// the database's CPU went to transaction overhead while events waited (see the README's
+/// `make bench-store` section).
 ///
 /// Guarantees, as with one transaction per append: an append returns only once its events
 /// are committed, or throws and nothing of it was written; per run, `seq` continues the stored
