@@ -5,11 +5,12 @@ import SluiceStore
 import Synchronization
 
 /// The store's group commit: every run's ``PostgresRunStore/append(_:)`` waits in one queue,
-/// and one writer takes all that waits and stores it in one transaction per round — the
-/// runs' rows locked in one statement, their events in multi-row INSERTs, one NOTIFY per
-/// round listing the run ids. With ~100 runs streaming at once each committing its own small
-/// batches, the pool's connections and the database's CPU went to transaction overhead while
-/// events waited (see the README's `make bench-store` section).
+/// and the writer takes all that waits and stores it in one transaction per round — one
+/// statement (``PostgresRunStore/insert(runs:in:)``) that locks the runs' rows, checks and
+/// inserts their events and checkpoints, updates the runs and NOTIFYs their ids. With ~100
+/// runs streaming at once each committing its own small batches, the pool's connections and
+/// the database's CPU went to transaction overhead while events waited (see the README's
+/// `make bench-store` section).
 ///
 /// Guarantees, as with one transaction per append: an append returns only once its events
 /// are committed, or throws and nothing of it was written; per run, `seq` continues the stored
@@ -19,9 +20,17 @@ import Synchronization
 /// are tried once more in a transaction of their own, so every append gets its own answer;
 /// when the database cannot be reached, every append of the round gets that error at once.
 ///
-/// A round starts when an append arrives and none runs, and goes on while appends wait; the
-/// writer holds no task while idle. ``close(then:)`` refuses new appends and lets the queue
-/// drain before the pool goes.
+/// Rounds overlap: up to `connections` run at once, each on its own connection, so appends that
+/// arrive while a round commits start the next round at once instead of waiting for it (with
+/// one connection an event waited for the round in flight, then its own: two rounds' time). A
+/// round takes the waiting appends in order but leaves an append of a run that a round in
+/// flight holds, and every later append of that run, for a round after it: one run's batches
+/// are written one round after another, in the order they came, so `seq` order holds and two
+/// rounds never wait for each other's row locks.
+///
+/// A round starts when an append arrives and fewer than `connections` run, and goes on while
+/// appends it may take wait; the writer holds no task while idle. ``close(then:)`` refuses new
+/// appends and lets the queue drain before the pool goes.
 final class PostgresEventWriter: Sendable {
     private struct Request: Sendable {
         let events: [RunEvent]
@@ -31,24 +40,52 @@ final class PostgresEventWriter: Sendable {
 
     private struct State {
         var queue: [Request] = []
-        var writing = false
+        /// Rounds in progress, and the runs whose events they write.
+        var rounds = 0
+        var inFlight: Set<String> = []
         var closed = false
         /// Runs once the queue has drained after ``close(then:)``.
         var afterClose: (@Sendable () -> Void)?
+
+        /// The waiting appends a new round may write, taken from the queue in order: all but
+        /// those of runs a round in flight holds, and the later appends of their runs.
+        mutating func takeRound() -> [Request] {
+            guard !queue.isEmpty else { return [] }
+            var taken: [Request] = []
+            var left: [Request] = []
+            var blocked = inFlight
+            for request in queue {
+                if request.events.allSatisfy({ !blocked.contains($0.runID) }) {
+                    taken.append(request)
+                } else {
+                    left.append(request)
+                    blocked.formUnion(request.events.lazy.map(\.runID))
+                }
+            }
+            queue = left
+            for request in taken { inFlight.formUnion(request.events.lazy.map(\.runID)) }
+            return taken
+        }
     }
 
-    /// The writer's own pool of one connection: a round never waits behind the runs' other
+    /// The writer's own pool of `connections`: a round never waits behind the runs' other
     /// queries (saved provider calls, reads, claims) for a connection of the store's pool.
     private let client: PostgresClient
+    /// How many rounds may run at once (the writer pool's size).
+    let connections: Int
     private let logger: Logger
     private let location: String
     private let state = Mutex(State())
 
-    init(client: PostgresClient, logger: Logger, location: String) {
+    init(client: PostgresClient, connections: Int, logger: Logger, location: String) {
         self.client = client
+        self.connections = max(1, connections)
         self.logger = logger
         self.location = location
     }
+
+    /// Appends waiting for a round to take them (for tests).
+    var waitingAppends: Int { state.withLock { $0.queue.count } }
 
     /// Waits for the round that commits `events` (all of one run or several, in `seq` order per run).
     func append(_ events: [RunEvent]) async throws(StoreError) {
@@ -57,8 +94,8 @@ final class PostgresEventWriter: Sendable {
             let start: Bool? = state.withLock { state in
                 guard !state.closed else { return nil }
                 state.queue.append(Request(events: events, queuedAt: queuedAt, continuation: continuation))
-                guard !state.writing else { return false }
-                state.writing = true
+                guard state.rounds < connections else { return false }
+                state.rounds += 1
                 return true
             }
             switch start {
@@ -81,30 +118,34 @@ final class PostgresEventWriter: Sendable {
     func close(then: @escaping @Sendable () -> Void) {
         let now: Bool = state.withLock { state in
             state.closed = true
-            guard state.writing else { return true }
+            guard state.rounds > 0 else { return true }
             state.afterClose = then
             return false
         }
         if now { then() }
     }
 
-    /// Rounds while appends wait; ends when the queue is empty.
+    /// Rounds while appends this loop may take wait; ends when there are none (the appends a
+    /// round in flight holds back are taken by that round's loop once it is done).
     private func writeRounds() async {
         while true {
             let (round, afterClose): ([Request], (@Sendable () -> Void)?) = state.withLock { state in
-                guard !state.queue.isEmpty else {
-                    state.writing = false
-                    defer { state.afterClose = nil }
-                    return ([], state.afterClose)
-                }
-                defer { state.queue = [] }
-                return (state.queue, nil)
+                let round = state.takeRound()
+                guard round.isEmpty else { return (round, nil) }
+                state.rounds -= 1
+                guard state.rounds == 0, state.queue.isEmpty else { return ([], nil) }
+                defer { state.afterClose = nil }
+                return ([], state.afterClose)
             }
             guard !round.isEmpty else {
                 afterClose?()
                 return
             }
             let failures = await write(round)
+            // The runs are free before their appends return, so a run's next append is not held back.
+            state.withLock { state in
+                for request in round { state.inFlight.subtract(request.events.lazy.map(\.runID)) }
+            }
             for request in round {
                 request.continuation.resume(returning: Self.failure(of: request.events, in: failures))
             }
@@ -135,17 +176,9 @@ final class PostgresEventWriter: Sendable {
         let runs = order.map { (runID: $0, events: batches[$0]!) }
         let began = Date().timeIntervalSince1970
         do {
+            // One statement, its own transaction (``PostgresRunStore/insert(runs:in:)``).
             let failures = try await client.withConnection { [logger] connection in
-                let session = PostgresSession(connection: connection, logger: logger)
-                try await session.execute("BEGIN")
-                do {
-                    let failures = try await PostgresRunStore.insert(runs: runs, in: session)
-                    try await session.execute("COMMIT")
-                    return failures
-                } catch {
-                    try? await session.execute("ROLLBACK")
-                    throw error
-                }
+                try await PostgresRunStore.insert(runs: runs, in: PostgresSession(connection: connection, logger: logger))
             }
             EventTimesLog.shared?.stored(round.filter { Self.failure(of: $0.events, in: failures) == nil }.map { ($0.events, $0.queuedAt) }, began: began)
             return failures
@@ -162,14 +195,7 @@ final class PostgresEventWriter: Sendable {
                 do {
                     try await client.withConnection { [logger] connection in
                         let session = PostgresSession(connection: connection, logger: logger)
-                        try await session.execute("BEGIN")
-                        do {
-                            if let failure = try await PostgresRunStore.insert(runs: [run], in: session)[run.runID] { throw failure }
-                            try await session.execute("COMMIT")
-                        } catch {
-                            try? await session.execute("ROLLBACK")
-                            throw error
-                        }
+                        if let failure = try await PostgresRunStore.insert(runs: [run], in: session)[run.runID] { throw failure }
                     }
                 } catch {
                     failures[run.runID] = Self.storeError(error, of: run, location: location)

@@ -38,6 +38,9 @@ public final class PostgresRunStore: RunStore, ResponseCache, MCPSessionStore {
     let listener = Mutex<Task<Void, Never>?>(nil)
     /// Every append goes through it: one transaction per round for all runs (group commit).
     let writer: PostgresEventWriter
+    /// Rounds of appends that may commit at once (``PostgresEventWriter``): two, so a round
+    /// starts while the previous one commits.
+    static let writerConnections = 2
     /// Every read of a run's log goes through it: reads waiting together share one query.
     let reader: PostgresEventReader
     /// The plan versions this process serves (see ``serve(_:)``), renewed by the heartbeat.
@@ -77,8 +80,8 @@ public final class PostgresRunStore: RunStore, ResponseCache, MCPSessionStore {
         self.leaseTimeout = leaseTimeout
         self.logger = logger
         client = PostgresClient(configuration: url.clientConfiguration(maximumConnections: maximumConnections), backgroundLogger: logger)
-        let writerClient = PostgresClient(configuration: url.clientConfiguration(maximumConnections: 1), backgroundLogger: logger)
-        writer = PostgresEventWriter(client: writerClient, logger: logger, location: url.redacted)
+        let writerClient = PostgresClient(configuration: url.clientConfiguration(maximumConnections: Self.writerConnections), backgroundLogger: logger)
+        writer = PostgresEventWriter(client: writerClient, connections: Self.writerConnections, logger: logger, location: url.redacted)
         reader = PostgresEventReader(client: client, logger: logger, location: url.redacted)
         let served = ServedPlans()
         self.served = served

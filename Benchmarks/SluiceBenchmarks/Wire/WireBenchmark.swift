@@ -23,19 +23,29 @@ struct WireBenchmark: Benchmark {
 
     static let task = "Major events in the AI agent industry this week"
 
+    /// The fake model's latency for served runs: 50 ms to the first token, 2 ms per token.
+    static let modelTiming = SimulatedServices.Timing(firstToken: .milliseconds(50), perToken: .milliseconds(2))
+
+    /// This process's environment for a `sluice` child: no SLUICE_ settings, keys or base
+    /// URLs of its own, and the fakes' keys and base URLs when `services` is given.
+    static func serverEnvironment(_ environment: [String: String], services: SimulatedServices?) -> [String: String] {
+        var result = environment.filter { name, _ in !name.hasPrefix("SLUICE_") && !name.hasSuffix("_API_KEY") && !name.hasSuffix("_BASE_URL") }
+        if let services { result.merge(services.environment) { $1 } }
+        return result
+    }
+
     func run(_ context: BenchmarkContext) throws -> JSONValue {
         let environment = ProcessInfo.processInfo.environment
         let calls = environment["SLUICE_BENCH_WIRE_CALLS"].flatMap(Int.init) ?? 200
         let concurrency = environment["SLUICE_BENCH_WIRE_CONCURRENCY"].flatMap(Int.init) ?? 50
         let extra = environment["SLUICE_BENCH_WIRE_ARGS"]?.split(separator: " ").map(String.init) ?? []
-        let services = try SimulatedServices(timing: .init(firstToken: .milliseconds(50), perToken: .milliseconds(2)))
+        let services = try SimulatedServices(timing: Self.modelTiming)
         defer { services.stop() }
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-wire-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: home) }
         let executable = try Self.sluiceExecutable()
-        var serverEnvironment = environment.filter { name, _ in !name.hasPrefix("SLUICE_") && !name.hasSuffix("_API_KEY") && !name.hasSuffix("_BASE_URL") }
-        serverEnvironment.merge(services.environment) { $1 }
+        var serverEnvironment = Self.serverEnvironment(environment, services: services)
         serverEnvironment["SLUICE_HOME"] = home.appendingPathComponent(".sluice").path
         let traced = environment["SLUICE_BENCH_WIRE_TRACES"] == "1"
         let receiver = traced ? try OTLPTraceReceiver() : nil
