@@ -138,6 +138,13 @@ enum PostgresSchema {
             """,
             "CREATE INDEX served_plans_by_plan ON served_plans (plan_name, plan_hash)",
         ]),
+        // Whether the replica takes interrupted runs of that version over, or only claims its
+        // queued runs (`--no-resume`, `--stdio`): a queued run counts while any live replica
+        // could claim it, an interrupted one while one could take it over. Rows of replicas
+        // from before it only took over.
+        (6, "plans served without taking runs over", [
+            "ALTER TABLE served_plans ADD COLUMN takes_over BOOLEAN NOT NULL DEFAULT TRUE"
+        ]),
     ]
 
     /// Brings the database up to the newest migration, in one transaction under the lock.

@@ -81,6 +81,13 @@ extension RunManager {
         guard let executor = executor.durable, let queue = executor.runQueue else { return }
         // By name and content: a replica never claims a run of a plan version it does not serve.
         let plans = library.plans.compactMap { $0.plan.map(PlanIdentity.init) }
+        // Recorded for as long as this replica lives: a queued run counts against its user and
+        // the queued-run limit only while some replica could claim it (see ``RunQueue/serve(_:takingOver:)``).
+        do throws(StoreError) {
+            try await queue.serve(plans, takingOver: false)
+        } catch {
+            log("cannot record the plans this replica serves (its lease heartbeat tries again): \(error.message)")
+        }
         let wakeups = executor.opened.wakeups
         _ = wakeups?.watchEvents(runID: RunQueueWakeup.key)
         defer { wakeups?.unwatchEvents(runID: RunQueueWakeup.key) }
