@@ -48,7 +48,8 @@ public struct StdioMCPTransport: Sendable {
                 }
             }
             // The client closed stdin: nobody is left to read answers.
-            session.close(reason: "the client closed the connection")
+            // Its calls' runs are cancelled in the store too before the process goes on to exit.
+            await session.end(reason: "the client closed the connection")
         }
     }
 }
