@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import SluiceJSON
+import SluiceRunLog
 public import SluiceStore
 
 /// The shared run queue (see ``RunQueue``): a queued run is a `running` row with
@@ -148,6 +149,41 @@ extension PostgresRunStore: RunQueue {
             """)
     }
 
+    /// Ends with `run.failed` (`plan_not_served`) each queued run that no live replica could
+    /// claim (none serves its plan version, see ``countsAgainstUser``) for `wait` seconds, so
+    /// the client following it gets an end instead of waiting for ever. The wait starts when a
+    /// sweep first finds the run without a claimant (`runs.unserved_since`) and starts again
+    /// once a replica serving its version lives. One replica sweeps at a time (a
+    /// transaction-scoped advisory lock; the others skip their turn), so two sweeps never
+    /// lock the same rows in different orders. Returns the ids of the runs it ended.
+    public func failUnservedQueuedRuns(after wait: Double) async throws(StoreError) -> [String] {
+        let now = Date()
+        return try await write("end the queued runs no replica serves") { session in
+            guard try await session.rows("SELECT pg_try_advisory_xact_lock(\(Self.unservedSweepLock)) AS mine").first?["mine"].decode(Bool.self) == true else {
+                return []
+            }
+            try await session.execute("""
+                UPDATE runs SET unserved_since = NULL WHERE queued AND unserved_since IS NOT NULL AND \(unescaped: Self.countsAgainstUser)
+                """)
+            try await session.execute("""
+                UPDATE runs SET unserved_since = \(unescaped: PostgresSchema.now) WHERE queued AND unserved_since IS NULL AND NOT \(unescaped: Self.countsAgainstUser)
+                """)
+            let stale = try await session.rows("""
+                SELECT \(unescaped: Self.runColumns) FROM runs WHERE queued AND unserved_since <= \(unescaped: PostgresSchema.now) - \(wait)
+                ORDER BY id FOR UPDATE SKIP LOCKED
+                """).map(Self.decodeRun)
+            for run in stale {
+                try await session.execute("UPDATE runs SET queued = FALSE WHERE id = \(run.id)")
+                let message = "no replica serving version \(run.plan.contentHash) of plan '\(run.plan.name)' took the queued run for \(Int(wait.rounded())) s"
+                let failed = RunEvent(
+                    seq: run.lastSeq + 1, runID: run.id, time: now, type: .runFailed,
+                    data: ["error": ["type": "plan_not_served", "message": .string(message)], "billing": ["billable": false, "units": 0]])
+                try await Self.insert([failed], in: session)
+            }
+            return stale.map(\.id)
+        }
+    }
+
     /// Whether the run `id` still waits in the queue (nobody claimed it).
     public func isQueued(id: String) async throws(StoreError) -> Bool {
         try await read("read run \(id)") { session in
@@ -160,4 +196,6 @@ extension PostgresRunStore: RunQueue {
     static let userLockSpace: Int32 = 0x736C75
     /// The advisory lock of the queued-run limit (one key; not the migration lock's).
     static let queueLock: Int64 = 0x736C_7569_6371
+    /// The advisory lock of the sweep of queued runs nobody serves (one key).
+    static let unservedSweepLock: Int64 = 0x736C_7569_7573
 }

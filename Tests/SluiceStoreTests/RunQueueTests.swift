@@ -246,6 +246,42 @@ struct RunQueueTests {
         #expect(try await store.claimQueuedRuns(limit: 5, plans: [Self.p]).map(\.id) == ["queued"])
     }
 
+    /// A queued run no live replica could claim for the wait in a row ends with `run.failed`
+    /// (`plan_not_served`), so its follower gets an end; the wait starts when a sweep first
+    /// finds it without a claimant and starts again once one serves its version; a run some
+    /// replica could claim is never touched.
+    @Test func aQueuedRunNobodyServesFailsAfterTheWait() async throws {
+        let temporary = try await TemporaryStore(.postgres)
+        defer { temporary.remove() }
+        let store = try #require(temporary.store as? PostgresRunStore)
+        try await store.serve([Self.p], takingOver: false)
+        try await store.enqueueRun(StoreHarness.newRun("claimable"))
+        try await store.enqueueRun(StoreHarness.newRun("orphan", plan: "not_served_here"))
+        try await store.enqueueRun(StoreHarness.newRun("served-again", plan: "old_plan"))
+        let old = PlanIdentity(name: "old_plan", path: "elsewhere.json", contentHash: "0")
+
+        // The first sweep starts the wait; nothing ends yet.
+        #expect(try await store.failUnservedQueuedRuns(after: 0.5) == [])
+        try await Task.sleep(for: .milliseconds(700))
+        // A replica serving `old_plan` now: its run's wait starts again.
+        try await store.serve([Self.p, old], takingOver: false)
+        #expect(try await store.failUnservedQueuedRuns(after: 0.5) == ["orphan"])
+        let orphan = try #require(try await store.run(id: "orphan"))
+        #expect(orphan.status == .failed)
+        #expect(orphan.error?["type"] == "plan_not_served")
+        #expect(orphan.error?["message"]?.stringValue?.contains("not_served_here") == true)
+        #expect(try await store.events(runID: "orphan", after: 0, limit: nil).map(\.type) == [.runFailed])
+        #expect(try await store.isQueued(id: "orphan") == false)
+        #expect(try await store.claimQueuedRuns(limit: 5, plans: [Self.notServedHere]).isEmpty)
+        try await store.serve([Self.p], takingOver: false)
+        try await Task.sleep(for: .milliseconds(700))
+        // Its wait started again at the last sweep: not over yet.
+        #expect(try await store.failUnservedQueuedRuns(after: 0.5) == [])
+        #expect(try await store.isQueued(id: "served-again"))
+        #expect(try await store.isQueued(id: "claimable"))
+        #expect(try await store.claimQueuedRuns(limit: 5, plans: [Self.p]).map(\.id) == ["claimable"])
+    }
+
     @Test func concurrentAdmissionsNeverPassTheUserLimit() async throws {
         let temporary = try await TemporaryStore(.postgres)
         defer { temporary.remove() }

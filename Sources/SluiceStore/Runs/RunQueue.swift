@@ -38,6 +38,11 @@ public protocol RunQueue: RunStore {
     /// against its user's runs and the queued-run limit only while some live server could
     /// claim it; an interrupted one only while some live server could take it over.
     func serve(_ plans: [PlanIdentity], takingOver: Bool) async throws(StoreError)
+
+    /// Ends with `run.failed` (error type `plan_not_served`) each queued run that no live
+    /// server could claim for `wait` seconds in a row (none serves its plan version), so its
+    /// client gets an end; returns their ids. Servers call it now and then; one at a time sweeps.
+    func failUnservedQueuedRuns(after wait: Double) async throws(StoreError) -> [String]
 }
 
 extension RunQueue {
