@@ -178,4 +178,35 @@ struct PostgresLimitsProcessTests {
         #expect(bobs.status == 202, "\(bobs.text)")
         #expect(try await Replicas.psql("SELECT queued FROM runs WHERE id = 'run_queued_elsewhere'", database: database) == "t")
     }
+
+    /// A queued run of a plan version no replica serves (its receiver stopped, the deploy
+    /// changed the plan): with `SLUICE_QUEUE_UNSERVED_TIMEOUT=1s` the replica's claim loop ends
+    /// it with `run.failed` (`plan_not_served`), and a client following its events gets that
+    /// end instead of waiting for ever.
+    @Test func aQueuedRunNobodyServesEndsForItsFollower() async throws {
+        let (url, database) = try await Replicas.newDatabase()
+        let home = Replicas.scratchHome()
+        defer { Replicas.remove(home) }
+        let replica = try await ServeProcess(
+            home: home, delayMilliseconds: 0,
+            environment: ["SLUICE_STORE": url, "SLUICE_QUEUE_UNSERVED_TIMEOUT": "1s", "SLUICE_STORE_FOLLOW_POLL": "0.2s"])
+        defer { replica.terminate() }
+        _ = try await Replicas.psql("""
+            INSERT INTO runs (id, plan_name, plan_path, plan_hash, inputs, options, user_name, status, created_at, updated_at, queued)
+            VALUES ('run_orphan', 'news_report', 'news_report.json', 'a version nobody serves', '{"task": "x"}', '{"origin": "server"}',
+                'anonymous', 'running', 1, 1, TRUE)
+            """, database: database)
+        let (head, reader, _) = try await HTTP.sse(replica.port, "GET", "/v1/runs/run_orphan/events")
+        #expect(head.status == 200)
+        var seen: [ReceivedSSE] = []
+        while let event = await reader.next() {
+            seen.append(event)
+            if event.data.contains("plan_not_served") { break }
+        }
+        let end = try #require(seen.last, "no event came: \(replica.stderr)")
+        #expect(end.data.contains(#""status":"failed""#) && end.data.contains(#""error_type":"plan_not_served""#), "\(end.data)")
+        let run = try await HTTP.request(replica.port, "GET", "/v1/runs/run_orphan")
+        #expect(run.json?["status"] == "failed", "\(run.text)")
+        #expect(replica.stderr.contains("queued run run_orphan failed: no replica serving its plan version took it"), "\(replica.stderr)")
+    }
 }
