@@ -96,9 +96,10 @@ public final class MCPSession: Sendable {
 
     /// Ends the session as ``close(reason:)`` does and, on a server with a store, cancels the
     /// same runs in the store before it returns (see ``cancelInStore(_:)``): the client's end
-    /// of the session (`DELETE /mcp`, stdin closed) reaches a call's run that parked at its
-    /// question as the session ended, as `tasks/cancel` does. A task already waiting at its
-    /// question stays, as on a server without a store.
+    /// of the session (`DELETE /mcp`) reaches a call's run that parked at its question as
+    /// the session ended, as `tasks/cancel` does. A task already waiting at its question
+    /// stays, as on a server without a store. (Stdin closing is not this: a stdio server on a
+    /// shared store hands its runs back as it exits.)
     public func end(reason: String) async {
         await cancelInStore(closeCancelling(reason: reason))
     }

@@ -48,8 +48,8 @@ public struct StdioMCPTransport: Sendable {
                 }
             }
             // The client closed stdin: nobody is left to read answers.
-            // Its calls' runs are cancelled in the store too before the process goes on to exit.
-            await session.end(reason: "the client closed the connection")
+            // Not in the store: on a shared store the process hands its runs back as it exits.
+            session.close(reason: "the client closed the connection")
         }
     }
 }
