@@ -237,7 +237,7 @@ struct PostgresSession: Sendable {
     }
 }
 
-/// The plan versions a process serves (nil: it announced none; see ``PostgresRunStore/serve(_:)``).
+/// The plan versions a process serves (nil: it announced none; see ``PostgresRunStore/serve(_:takingOver:)``).
 final class ServedPlans: Sendable {
     /// The versions whose queued runs this process claims, and those whose interrupted runs
     /// it takes over (see ``PostgresRunStore/serve(_:takingOver:)``).
