@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import SluiceJSON
+import SluiceRunLog
 public import SluiceStore
 
 /// The shared run queue (see ``RunQueue``): a queued run is a `running` row with
@@ -32,7 +33,10 @@ extension PostgresRunStore: RunQueue {
             }
             if let limit = limits.queuedRuns {
                 try await session.execute("SELECT pg_advisory_xact_lock(\(Self.queueLock))")
-                let waiting = try await session.rows("SELECT count(*) AS n FROM runs WHERE queued").first?["n"].decode(Int.self) ?? 0
+                // Those a live replica could claim (see ``countsAgainstUser``).
+                let waiting = try await session.rows("""
+                    SELECT count(*) AS n FROM runs WHERE queued AND \(unescaped: Self.countsAgainstUser)
+                    """).first?["n"].decode(Int.self) ?? 0
                 if waiting >= limit { return .queueFull(queued: waiting) }
             }
             try await session.execute("""
@@ -89,15 +93,18 @@ extension PostgresRunStore: RunQueue {
     }
 
     /// Whether a run counts against its user's `--runs-per-user` (a condition on a `runs`
-    /// row): waiting for an answer, queued, running under a live lease — or interrupted (no
-    /// live lease) while a live replica serves its plan version and so could take it over. An
-    /// interrupted run of a plan version no replica serves would otherwise hold its user's
-    /// place for ever; it counts again once resumed (a resume of it is admitted as a failed
-    /// run's is). `sluice serve` replicas that take runs over say what they serve with ``serve(_:)``.
+    /// row): waiting for an answer, running under a live lease — or, owned by nobody, while a
+    /// live replica serves its plan version and so could run it: a queued run while one
+    /// claims that version (any `sluice serve` on the queue), an interrupted one while one
+    /// takes that version over (not `--no-resume` or `--stdio`). A run no replica could run
+    /// would otherwise hold its user's place for ever, and a queued one a place in the queue:
+    /// the queued-run limit counts the queued runs that meet it too. An interrupted run counts
+    /// again once resumed (a resume of it is admitted as a failed run's is); a queued one once
+    /// a replica serving its version starts. Replicas say what they serve with ``serve(_:takingOver:)``.
     static let countsAgainstUser = """
-        (status = 'waiting' OR (status = 'running' AND (queued OR COALESCE(lease_expires_at >= \(PostgresSchema.now), FALSE) OR EXISTS (
+        (status = 'waiting' OR (status = 'running' AND (COALESCE(lease_expires_at >= \(PostgresSchema.now), FALSE) OR EXISTS (
             SELECT 1 FROM served_plans WHERE served_plans.plan_name = runs.plan_name AND served_plans.plan_hash = runs.plan_hash
-                AND served_plans.expires_at >= \(PostgresSchema.now)))))
+                AND served_plans.expires_at >= \(PostgresSchema.now) AND (runs.queued OR served_plans.takes_over)))))
         """
 
     /// How many of `user`'s runs count against `--runs-per-user` (not counting `excluding`;
@@ -113,30 +120,68 @@ extension PostgresRunStore: RunQueue {
         try await session.rows("SELECT \(unescaped: countsAgainstUser) AS active FROM runs WHERE id = \(id)").first?["active"].decode(Bool.self)
     }
 
-    /// Says which plan versions this process serves, replacing what it said before: kept in
-    /// the store while the lease heartbeat renews them (one lease timeout at a time), so
-    /// every replica's count can tell an interrupted run some replica could take over from
-    /// one none can (see ``countsAgainstUser``). Kept here first: when the write fails, the
-    /// next heartbeat makes it.
-    public func serve(_ plans: [PlanIdentity]) async throws(StoreError) {
-        served.set(plans)
+    /// Says which plan versions this process serves, replacing what it said before of the
+    /// same kind: `takingOver` true, the versions whose interrupted runs it takes over; false,
+    /// those whose queued runs it claims. Kept in the store while the lease heartbeat renews
+    /// them (one lease timeout at a time), so every replica's count can tell a run some
+    /// replica could run from one none can (see ``countsAgainstUser``). Kept here first: when
+    /// the write fails, the next heartbeat makes it.
+    public func serve(_ plans: [PlanIdentity], takingOver: Bool) async throws(StoreError) {
+        served.set(plans, takingOver: takingOver)
         let owner = self.owner
         let lease = leaseTimeout
+        let served = self.served
         try await write("record the plans this process serves") { session in
             try await session.execute("DELETE FROM served_plans WHERE owner = \(owner)")
-            try await Self.renew(plans, owner: owner, for: lease, in: session)
+            try await Self.renew(served.current ?? [], owner: owner, for: lease, in: session)
         }
     }
 
     /// Records (or renews) `owner`'s served `plans` for `lease` seconds from now.
-    static func renew(_ plans: [PlanIdentity], owner: String, for lease: TimeInterval, in session: PostgresSession) async throws {
+    static func renew(_ plans: [(plan: PlanIdentity, takesOver: Bool)], owner: String, for lease: TimeInterval, in session: PostgresSession) async throws {
         guard !plans.isEmpty else { return }
         try await session.execute("""
-            INSERT INTO served_plans (owner, plan_name, plan_hash, expires_at)
-            SELECT \(owner), name, hash, \(unescaped: PostgresSchema.now) + \(lease)
-            FROM unnest(\(plans.map(\.name))::text[], \(plans.map(\.contentHash))::text[]) AS served (name, hash)
-            ON CONFLICT (owner, plan_name, plan_hash) DO UPDATE SET expires_at = excluded.expires_at
+            INSERT INTO served_plans (owner, plan_name, plan_hash, takes_over, expires_at)
+            SELECT \(owner), name, hash, takes_over, \(unescaped: PostgresSchema.now) + \(lease)
+            FROM unnest(\(plans.map(\.plan.name))::text[], \(plans.map(\.plan.contentHash))::text[], \(plans.map(\.takesOver))::boolean[])
+                AS served (name, hash, takes_over)
+            ON CONFLICT (owner, plan_name, plan_hash) DO UPDATE SET expires_at = excluded.expires_at, takes_over = excluded.takes_over
             """)
+    }
+
+    /// Ends with `run.failed` (`plan_not_served`) each queued run that no live replica could
+    /// claim (none serves its plan version, see ``countsAgainstUser``) for `wait` seconds, so
+    /// the client following it gets an end instead of waiting for ever. The wait starts when a
+    /// sweep first finds the run without a claimant (`runs.unserved_since`) and starts again
+    /// once a replica serving its version lives. One replica sweeps at a time (a
+    /// transaction-scoped advisory lock; the others skip their turn), so two sweeps never
+    /// lock the same rows in different orders. Returns the ids of the runs it ended.
+    public func failUnservedQueuedRuns(after wait: Double) async throws(StoreError) -> [String] {
+        let now = Date()
+        return try await write("end the queued runs no replica serves") { session in
+            guard try await session.rows("SELECT pg_try_advisory_xact_lock(\(Self.unservedSweepLock)) AS mine").first?["mine"].decode(Bool.self) == true else {
+                return []
+            }
+            try await session.execute("""
+                UPDATE runs SET unserved_since = NULL WHERE queued AND unserved_since IS NOT NULL AND \(unescaped: Self.countsAgainstUser)
+                """)
+            try await session.execute("""
+                UPDATE runs SET unserved_since = \(unescaped: PostgresSchema.now) WHERE queued AND unserved_since IS NULL AND NOT \(unescaped: Self.countsAgainstUser)
+                """)
+            let stale = try await session.rows("""
+                SELECT \(unescaped: Self.runColumns) FROM runs WHERE queued AND unserved_since <= \(unescaped: PostgresSchema.now) - \(wait)
+                ORDER BY id FOR UPDATE SKIP LOCKED
+                """).map(Self.decodeRun)
+            for run in stale {
+                try await session.execute("UPDATE runs SET queued = FALSE WHERE id = \(run.id)")
+                let message = "no replica serving version \(run.plan.contentHash) of plan '\(run.plan.name)' took the queued run for \(Int(wait.rounded())) s"
+                let failed = RunEvent(
+                    seq: run.lastSeq + 1, runID: run.id, time: now, type: .runFailed,
+                    data: ["error": ["type": "plan_not_served", "message": .string(message)], "billing": ["billable": false, "units": 0]])
+                try await Self.insert([failed], in: session)
+            }
+            return stale.map(\.id)
+        }
     }
 
     /// Whether the run `id` still waits in the queue (nobody claimed it).
@@ -151,4 +196,6 @@ extension PostgresRunStore: RunQueue {
     static let userLockSpace: Int32 = 0x736C75
     /// The advisory lock of the queued-run limit (one key; not the migration lock's).
     static let queueLock: Int64 = 0x736C_7569_6371
+    /// The advisory lock of the sweep of queued runs nobody serves (one key).
+    static let unservedSweepLock: Int64 = 0x736C_7569_7573
 }

@@ -138,7 +138,7 @@ extension PostgresRunStore {
     /// may take them over. Call it only once this process has stopped them.
     public func releaseLeases() async throws(StoreError) {
         let owner = self.owner
-        served.set(nil)
+        served.clear()
         try await write("give up the leases of this process's runs") { session in
             try await session.execute("""
                 UPDATE runs SET owner = NULL, lease_expires_at = \(unescaped: PostgresSchema.now) - 1

@@ -240,11 +240,34 @@ struct PostgresSession: Sendable {
     }
 }
 
-/// The plan versions a process serves (nil: it announced none; see ``PostgresRunStore/serve(_:)``).
+/// The plan versions a process serves (nil: it announced none; see ``PostgresRunStore/serve(_:takingOver:)``).
 final class ServedPlans: Sendable {
-    private let plans = Mutex<[PlanIdentity]?>(nil)
+    /// The versions whose queued runs this process claims, and those whose interrupted runs
+    /// it takes over (see ``PostgresRunStore/serve(_:takingOver:)``).
+    private let plans = Mutex<(claimed: [PlanIdentity], takenOver: [PlanIdentity])?>(nil)
 
-    var current: [PlanIdentity]? { plans.withLock { $0 } }
+    /// Each version served once, with whether this process takes its runs over (nil: none).
+    var current: [(plan: PlanIdentity, takesOver: Bool)]? {
+        plans.withLock { state in
+            guard let state else { return nil }
+            let takenOver = Set(state.takenOver.map { [$0.name, $0.contentHash] })
+            var seen = Set<[String]>()
+            return (state.takenOver + state.claimed).compactMap { plan in
+                let version = [plan.name, plan.contentHash]
+                return seen.insert(version).inserted ? (plan, takenOver.contains(version)) : nil
+            }
+        }
+    }
 
-    func set(_ new: [PlanIdentity]?) { plans.withLock { $0 = new } }
+    /// Replaces the versions of one kind (claimed or taken over), keeping the other's.
+    func set(_ new: [PlanIdentity], takingOver: Bool) {
+        plans.withLock { state in
+            var next = state ?? ([], [])
+            if takingOver { next.takenOver = new } else { next.claimed = new }
+            state = next
+        }
+    }
+
+    /// Forgets every version (the process hands its runs back).
+    func clear() { plans.withLock { $0 = nil } }
 }

@@ -138,6 +138,15 @@ enum PostgresSchema {
             """,
             "CREATE INDEX served_plans_by_plan ON served_plans (plan_name, plan_hash)",
         ]),
+        // Whether the replica takes interrupted runs of that version over, or only claims its
+        // queued runs (`--no-resume`, `--stdio`): a queued run counts while any live replica
+        // could claim it, an interrupted one while one could take it over. Rows of replicas
+        // from before it only took over. And since when a queued run has had no live replica
+        // to claim it (NULL: it has one), so one nobody serves is ended after a while.
+        (5, "plans served without taking runs over; queued runs nobody serves", [
+            "ALTER TABLE served_plans ADD COLUMN takes_over BOOLEAN NOT NULL DEFAULT TRUE",
+            "ALTER TABLE runs ADD COLUMN unserved_since DOUBLE PRECISION",
+        ]),
     ]
 
     /// Brings the database up to the newest migration, in one transaction under the lock.

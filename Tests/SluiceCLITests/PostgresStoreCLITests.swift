@@ -127,4 +127,14 @@ struct PostgresStoreCLITests {
         #expect(result.status != 0)
         #expect(result.stderr.contains("SLUICE_STORE_FOLLOW_POLL '\(poll.poll)'") && result.stderr.contains(poll.says), "\(result.stderr)")
     }
+
+    @Test(arguments: [(wait: "0s", says: "must be more than 0s"), (wait: "later", says: "expected a number and a unit")])
+    func aBadUnservedQueueTimeoutIsRefused(wait: (wait: String, says: String)) async throws {
+        let home = DurableHome()
+        defer { home.remove() }
+        let environment = home.environment.merging(["SLUICE_STORE": try await Self.newDatabase(), "SLUICE_QUEUE_UNSERVED_TIMEOUT": wait.wait]) { $1 }
+        let result = try await CLIProcess.run(["serve", "--offline", "--port", "0"], environment: environment)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("SLUICE_QUEUE_UNSERVED_TIMEOUT '\(wait.wait)'") && result.stderr.contains(wait.says), "\(result.stderr)")
+    }
 }

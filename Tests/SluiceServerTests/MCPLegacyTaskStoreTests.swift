@@ -159,6 +159,27 @@ import Testing
         #expect(try await client.request("tasks/get", ["taskId": .string(brief)])["error"]?["code"] == -32602)
         #expect(try await client.request("tasks/list")["result"]?["tasks"]?.arrayValue?.compactMap { $0["taskId"]?.stringValue } == [waiting])
     }
+
+    /// `DELETE /mcp` of the session a plain call belongs to, while the call's run waits in the
+    /// store at its question: the run is cancelled in the store before the `204` (as
+    /// `tasks/cancel` ends a waiting task), not left for the call's next look.
+    @Test func endingTheSessionCancelsItsParkedCallInTheStore() async throws {
+        let home = ServerRestartProcessTests.scratchHome()
+        defer { ServerRestartProcessTests.remove(home) }
+        let server = try await ServeProcess(home: home, delayMilliseconds: 0)
+        defer { server.terminate() }
+        let (client, _, session) = try await Self.newSession(server.port)
+        _ = try await client.start("tools/call", ["name": "news_report", "arguments": ["task": "AI agents", "auto_confirm": false]])
+        let question = try await client.waitFor { $0["method"] == "elicitation/create" }
+        // `sluice-ask:<run id>:<seq>`: the run waits in the store.
+        let parts = try #require(question["id"]?.stringValue).split(separator: ":")
+        let runID = String(try #require(parts.dropFirst().first))
+        #expect(try await HTTP.request(server.port, "GET", "/v1/runs/\(runID)").json?["status"] == "waiting")
+
+        #expect(try await HTTP.request(server.port, "DELETE", "/mcp", headers: ["MCP-Session-Id": session]).status == 204)
+        let ended = try await HTTP.request(server.port, "GET", "/v1/runs/\(runID)")
+        #expect(ended.json?["status"] == "cancelled", "\(ended.text.prefix(300))")
+    }
 }
 
 /// The same across two replicas on one PostgreSQL store, as a load balancer without sticky

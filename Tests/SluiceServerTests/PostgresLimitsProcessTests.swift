@@ -142,4 +142,71 @@ struct PostgresLimitsProcessTests {
         #expect(left, "\(replica.stderr)")
         #expect(try await Replicas.psql("SELECT status || ' ' || owner FROM runs WHERE id = 'run_other_version'", database: database) == "running gone@elsewhere")
     }
+
+    /// A `--no-resume` replica claims queued runs but takes nothing over: it records the plan
+    /// versions it serves as claimed only (`takes_over` false), so at `--runs-per-user 1` an
+    /// interrupted run of its own version does not hold alice's place (no replica would take
+    /// it over), and a queued run of a version no replica serves does not hold bob's.
+    @Test func aReplicaThatOnlyClaimsMakesOnlyQueuedRunsCount() async throws {
+        let (url, database) = try await Replicas.newDatabase()
+        let home = Replicas.scratchHome()
+        defer { Replicas.remove(home) }
+        let replica = try await ServeProcess(
+            home: home, delayMilliseconds: 100, arguments: ["--runs-per-user", "1", "--no-resume"],
+            environment: ["SLUICE_STORE": url, "SLUICE_API_KEYS": Admission.keys, "SLUICE_STORE_LEASE": "3s"])
+        defer { replica.terminate() }
+        var served = ""
+        for _ in 0..<400 where served.isEmpty {
+            served = try await Replicas.psql("SELECT takes_over FROM served_plans WHERE plan_name = 'news_report'", database: database)
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        #expect(served == "f", "the replica never said it claims news_report's runs (\(served))")
+        _ = try await Replicas.psql("""
+            INSERT INTO runs (id, plan_name, plan_path, plan_hash, inputs, options, user_name, status, created_at, updated_at, owner, lease_expires_at)
+            SELECT 'run_stuck', plan_name, 'news_report.json', plan_hash, '{}', '{}', 'alice', 'running', 1, 1, 'gone@elsewhere', 1
+            FROM served_plans WHERE plan_name = 'news_report'
+            """, database: database)
+        let alices = try await HTTP.request(replica.port, "POST", "/v1/plans/news_report/runs", headers: Admission.alice, json: Admission.inputs)
+        #expect(alices.status == 202, "\(alices.text)")
+
+        _ = try await Replicas.psql("""
+            INSERT INTO runs (id, plan_name, plan_path, plan_hash, inputs, options, user_name, status, created_at, updated_at, queued)
+            VALUES ('run_queued_elsewhere', 'news_report', 'news_report.json', 'a version nobody serves', '{"task": "x"}', '{"origin": "server"}',
+                'bob', 'running', 1, 1, TRUE)
+            """, database: database)
+        let bobs = try await HTTP.request(replica.port, "POST", "/v1/plans/news_report/runs", headers: Admission.bob, json: Admission.inputs)
+        #expect(bobs.status == 202, "\(bobs.text)")
+        #expect(try await Replicas.psql("SELECT queued FROM runs WHERE id = 'run_queued_elsewhere'", database: database) == "t")
+    }
+
+    /// A queued run of a plan version no replica serves (its receiver stopped, the deploy
+    /// changed the plan): with `SLUICE_QUEUE_UNSERVED_TIMEOUT=1s` the replica's claim loop ends
+    /// it with `run.failed` (`plan_not_served`), and a client following its events gets that
+    /// end instead of waiting for ever.
+    @Test func aQueuedRunNobodyServesEndsForItsFollower() async throws {
+        let (url, database) = try await Replicas.newDatabase()
+        let home = Replicas.scratchHome()
+        defer { Replicas.remove(home) }
+        let replica = try await ServeProcess(
+            home: home, delayMilliseconds: 0,
+            environment: ["SLUICE_STORE": url, "SLUICE_QUEUE_UNSERVED_TIMEOUT": "1s", "SLUICE_STORE_FOLLOW_POLL": "0.2s"])
+        defer { replica.terminate() }
+        _ = try await Replicas.psql("""
+            INSERT INTO runs (id, plan_name, plan_path, plan_hash, inputs, options, user_name, status, created_at, updated_at, queued)
+            VALUES ('run_orphan', 'news_report', 'news_report.json', 'a version nobody serves', '{"task": "x"}', '{"origin": "server"}',
+                'anonymous', 'running', 1, 1, TRUE)
+            """, database: database)
+        let (head, reader, _) = try await HTTP.sse(replica.port, "GET", "/v1/runs/run_orphan/events")
+        #expect(head.status == 200)
+        var seen: [ReceivedSSE] = []
+        while let event = await reader.next() {
+            seen.append(event)
+            if event.data.contains("plan_not_served") { break }
+        }
+        let end = try #require(seen.last, "no event came: \(replica.stderr)")
+        #expect(end.data.contains(#""status":"failed""#) && end.data.contains(#""error_type":"plan_not_served""#), "\(end.data)")
+        let run = try await HTTP.request(replica.port, "GET", "/v1/runs/run_orphan")
+        #expect(run.json?["status"] == "failed", "\(run.text)")
+        #expect(replica.stderr.contains("queued run run_orphan failed: no replica serving its plan version took it"), "\(replica.stderr)")
+    }
 }

@@ -118,6 +118,8 @@ struct RunQueueTests {
         let temporary = try await TemporaryStore(.postgres)
         defer { temporary.remove() }
         let store = try #require(temporary.store as? PostgresRunStore)
+        // A live replica claims plan `p`'s runs (as the receiving `sluice serve` does).
+        try await store.serve([Self.p], takingOver: false)
         let limits = RunAdmissionLimits(runsPerUser: 2, queuedRuns: 3)
         #expect(try await store.admitRun(StoreHarness.newRun("a1", user: "alice"), as: .queued, limits: limits) == .admitted)
         #expect(try await store.admitRun(StoreHarness.newRun("a2", user: "alice"), as: .owned, limits: limits) == .admitted)
@@ -145,6 +147,7 @@ struct RunQueueTests {
         try await store.createRun(StoreHarness.newRun("asks", user: "alice"))
         try await store.append(StoreHarness.events("asks", count: 2))
         try await store.releaseWaiting(id: "asks", question: PendingInput(seq: 2, step: "s", message: "Go on?", details: .null))
+        try await store.serve([Self.p], takingOver: false)
         try await store.enqueueRun(StoreHarness.newRun("queued", user: "alice"))
 
         #expect(try await store.resumeAdmission(id: "failed", user: "alice", runsPerUser: 2) == .userLimit(active: 2))
@@ -190,6 +193,93 @@ struct RunQueueTests {
         brief.close()
         try await Task.sleep(for: .milliseconds(1500))
         #expect(try await count() == .userLimit(active: 1))
+    }
+
+    /// A queued run counts against its user's limit and the queued-run limit only while a
+    /// live replica claims its plan version (any `sluice serve` on the queue, with or without
+    /// `--no-resume`): one queued by a replica that then stopped, of a version nobody serves
+    /// any more, holds no place. A replica that only claims (`--no-resume`, `--stdio`) makes
+    /// queued runs of its versions count, not interrupted ones: it would not take them over.
+    @Test func aQueuedRunCountsOnlyWhileSomeReplicaClaimsItsPlan() async throws {
+        let temporary = try await TemporaryStore(.postgres)
+        defer { temporary.remove() }
+        let store = try #require(temporary.store as? PostgresRunStore)
+        let gone = try #require(try await temporary.opening(owner: "gone@another-host") as? PostgresRunStore)
+        try await gone.createRun(StoreHarness.newRun("interrupted", user: "alice"))
+        try await gone.releaseLeases()
+        gone.close()
+        try await store.enqueueRun(StoreHarness.newRun("queued", user: "alice"))
+        func userCount() async throws -> RunAdmission {
+            try await store.admitRun(StoreHarness.newRun("probe", user: "alice"), as: .queued, limits: RunAdmissionLimits(runsPerUser: 0))
+        }
+        func queueCount() async throws -> RunAdmission {
+            try await store.admitRun(StoreHarness.newRun("probe", user: "bob"), as: .queued, limits: RunAdmissionLimits(queuedRuns: 0))
+        }
+
+        #expect(try await userCount() == .userLimit(active: 0))
+        #expect(try await queueCount() == .queueFull(queued: 0))
+        #expect(try await store.resumeAdmission(id: "queued", user: "alice", runsPerUser: 0) == .userLimit(active: 0))
+        // Claiming only: the queued run counts, the interrupted one does not.
+        try await store.serve([Self.p], takingOver: false)
+        #expect(try await userCount() == .userLimit(active: 1))
+        #expect(try await queueCount() == .queueFull(queued: 1))
+        // Taking over as well (the same process): both count.
+        try await store.serve([Self.p], takingOver: true)
+        #expect(try await userCount() == .userLimit(active: 2))
+        // Claiming another version only: the takeover still serves `p`, so the queued run counts.
+        try await store.serve([Self.notServedHere], takingOver: false)
+        #expect(try await userCount() == .userLimit(active: 2))
+        #expect(try await queueCount() == .queueFull(queued: 1))
+        try await store.releaseLeases()
+        #expect(try await userCount() == .userLimit(active: 0))
+        #expect(try await queueCount() == .queueFull(queued: 0))
+
+        // A replica with a one-second lease claiming `p`, then stopped: its record runs out.
+        let brief = try await PostgresRunStore.open(url: temporary.location, owner: "brief@another-host", leaseTimeout: 1)
+        try await brief.serve([Self.p], takingOver: false)
+        #expect(try await queueCount() == .queueFull(queued: 1))
+        brief.close()
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(try await queueCount() == .queueFull(queued: 0))
+        // The run is still queued: a replica serving its version claims it.
+        #expect(try await store.isQueued(id: "queued"))
+        #expect(try await store.claimQueuedRuns(limit: 5, plans: [Self.p]).map(\.id) == ["queued"])
+    }
+
+    /// A queued run no live replica could claim for the wait in a row ends with `run.failed`
+    /// (`plan_not_served`), so its follower gets an end; the wait starts when a sweep first
+    /// finds it without a claimant and starts again once one serves its version; a run some
+    /// replica could claim is never touched.
+    @Test func aQueuedRunNobodyServesFailsAfterTheWait() async throws {
+        let temporary = try await TemporaryStore(.postgres)
+        defer { temporary.remove() }
+        let store = try #require(temporary.store as? PostgresRunStore)
+        try await store.serve([Self.p], takingOver: false)
+        try await store.enqueueRun(StoreHarness.newRun("claimable"))
+        try await store.enqueueRun(StoreHarness.newRun("orphan", plan: "not_served_here"))
+        try await store.enqueueRun(StoreHarness.newRun("served-again", plan: "old_plan"))
+        let old = PlanIdentity(name: "old_plan", path: "elsewhere.json", contentHash: "0")
+
+        // The first sweep starts the wait; nothing ends yet.
+        #expect(try await store.failUnservedQueuedRuns(after: 0.5) == [])
+        try await Task.sleep(for: .milliseconds(700))
+        // A replica serving `old_plan` now: its run's wait starts again.
+        try await store.serve([Self.p, old], takingOver: false)
+        #expect(try await store.failUnservedQueuedRuns(after: 0.5) == ["orphan"])
+        let orphan = try #require(try await store.run(id: "orphan"))
+        #expect(orphan.status == .failed)
+        #expect(orphan.error?["type"] == "plan_not_served")
+        #expect(orphan.error?["message"]?.stringValue?.contains("not_served_here") == true)
+        #expect(try await store.events(runID: "orphan", after: 0, limit: nil).map(\.type) == [.runFailed])
+        #expect(try await store.isQueued(id: "orphan") == false)
+        #expect(try await store.claimQueuedRuns(limit: 5, plans: [Self.notServedHere]).isEmpty)
+        try await store.serve([Self.p], takingOver: false)
+        try await Task.sleep(for: .milliseconds(700))
+        // Its wait started again at the last sweep: not over yet.
+        #expect(try await store.failUnservedQueuedRuns(after: 0.5) == [])
+        #expect(try await store.isQueued(id: "served-again"))
+        #expect(try await store.isQueued(id: "claimable"))
+        #expect(try await store.claimQueuedRuns(limit: 5, plans: [Self.p]).map(\.id) == ["claimable"])
     }
 
     @Test func concurrentAdmissionsNeverPassTheUserLimit() async throws {

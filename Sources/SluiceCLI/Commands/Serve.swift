@@ -118,7 +118,8 @@ struct Serve: AsyncParsableCommand {
         var engineExecutor = EngineRunExecutor(providers: providers, configuration: engineConfiguration)
         let traces = try TraceExport.startForCLI(environment: environment, redactor: configuration.redactor)
         engineExecutor.traces = traces
-        let limits = ServingLimits(runsPerUser: runsPerUser, sessionsPerUser: sessionsPerUser, concurrentRuns: maxRuns, queuedRuns: maxQueuedRuns)
+        var limits = ServingLimits(runsPerUser: runsPerUser, sessionsPerUser: sessionsPerUser, concurrentRuns: maxRuns, queuedRuns: maxQueuedRuns)
+        limits.unservedQueuedRunTimeout = try unservedQueueTimeout(environment: environment)
         let followPoll = Duration.seconds(try followPoll(environment: environment))
         let runs = RunManager(
             executor: noStore ? engineExecutor : try await durable(engineExecutor, environment: environment), observer: metrics, limits: limits)
@@ -282,6 +283,15 @@ extension Serve {
     }
 
     /// `SLUICE_STORE_FOLLOW_POLL`: the safety-net poll of a follower waiting for wake-ups.
+    /// `SLUICE_QUEUE_UNSERVED_TIMEOUT`: how long a queued run may go with no live replica
+    /// serving its plan version before it fails (see ``ServingLimits/unservedQueuedRunTimeout``).
+    fileprivate func unservedQueueTimeout(environment: [String: String]) throws -> TimeInterval {
+        guard let text = environment["SLUICE_QUEUE_UNSERVED_TIMEOUT"], !text.isEmpty else { return ServingLimits().unservedQueuedRunTimeout }
+        let seconds = try DurationText.seconds(text, option: "SLUICE_QUEUE_UNSERVED_TIMEOUT")
+        guard seconds > 0 else { throw CLIError.invalid("SLUICE_QUEUE_UNSERVED_TIMEOUT '\(text)': must be more than 0s") }
+        return seconds
+    }
+
     fileprivate func followPoll(environment: [String: String]) throws -> TimeInterval {
         guard let text = environment["SLUICE_STORE_FOLLOW_POLL"], !text.isEmpty else { return 2 }
         let seconds = try DurationText.seconds(text, option: "SLUICE_STORE_FOLLOW_POLL")

@@ -187,7 +187,8 @@ extension SluiceHTTPServer {
         let entry = try await session(for: request, context: context)
         _ = mcpSessions.remove(entry.id)
         await forgetSession(entry.id)
-        entry.session.close(reason: "the client ended the session")
+        // Its calls' runs are cancelled in the store too before the answer (see `MCPSession.end`).
+        await entry.session.end(reason: "the client ended the session")
         entry.getStream.finish()
         return Response(status: .noContent)
     }

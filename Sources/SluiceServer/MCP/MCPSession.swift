@@ -1,5 +1,6 @@
 import Foundation
 import SluiceJSON
+import SluiceStore
 import Synchronization
 
 /// One MCP session: lifecycle, negotiated version and capabilities, log level, the tool calls
@@ -90,15 +91,49 @@ public final class MCPSession: Sendable {
 
     /// Ends the session: cancels its calls and tasks, fails the requests waiting on the client.
     public func close(reason: String) {
+        _ = closeCancelling(reason: reason)
+    }
+
+    /// Ends the session as ``close(reason:)`` does and, on a server with a store, cancels the
+    /// same runs in the store before it returns (see ``cancelInStore(_:)``): the client's end
+    /// of the session (`DELETE /mcp`) reaches a call's run that parked at its question as
+    /// the session ended, as `tasks/cancel` does. A task already waiting at its question
+    /// stays, as on a server without a store. (Stdin closing is not this: a stdio server on a
+    /// shared store hands its runs back as it exits.)
+    public func end(reason: String) async {
+        await cancelInStore(closeCancelling(reason: reason))
+    }
+
+    /// Closes the session; returns the runs to cancel in the store too: every call's (its
+    /// caller is gone, so a call parked meanwhile would wait for an answer nobody can send)
+    /// and each task's that was still running here.
+    private func closeCancelling(reason: String) -> [String] {
         let (calls, tasks, pending) = state.withLock { state in
             state.closed = true
             let pending = Array(state.pending.values)
             state.pending.removeAll()
             return (Array(state.activeCalls.values), state.tasks.values.map(\.record), pending)
         }
-        for record in calls + tasks { record.cancel(reason: reason) }
+        var runs: [String] = []
+        for record in calls {
+            record.cancel(reason: reason)
+            runs.append(record.id)
+        }
+        for record in tasks where record.cancel(reason: reason) { runs.append(record.id) }
         for promise in pending { promise.fulfill(.failure(CancellationError())) }
         server.subscriptions.closeSession(sessionID)
+        return runs
+    }
+
+    /// Asks the store to cancel `runs`, as `tasks/cancel` and `DELETE /v1/runs/{id}` do: a
+    /// cancel made here only stops a run executing here, and can land after the run parked
+    /// at its question (its executor looked for cancels then) or while another replica
+    /// executes it. The store's request ends a parked run at once and reaches a run executing
+    /// anywhere (``DurableRunExecutor/park(_:at:cancelled:)`` reads it as it parks). Not
+    /// while the server hands its runs back (they go on elsewhere); an ended run is left as it is.
+    func cancelInStore(_ runs: [String]) async {
+        guard !runs.isEmpty, let durable = durableExecutor, durable.handBack?.isHandingBack != true else { return }
+        for id in runs { _ = try? await durable.store.requestCancel(id: id) }
     }
 
     // MARK: Requests
@@ -173,7 +208,12 @@ public final class MCPSession: Sendable {
                 state.cancelledCalls.insert(key)
                 return record
             }
-            record?.cancel(reason: reason)
+            guard let record else { return }
+            record.cancel(reason: reason)
+            // Its response is not sent now (a 2026-07-28 call parked meanwhile would wait for an
+            // answer to a question never asked): the store's cancel reaches it. Not awaited, so
+            // the messages after this one are read meanwhile.
+            if durableExecutor != nil { Task { await cancelInStore([record.id]) } }
         default:
             // Unknown notifications are ignored, as JSON-RPC asks.
             break

@@ -150,7 +150,7 @@ extension DurableRunExecutor {
         let served = Set(library.plans.compactMap { $0.plan.map(PlanIdentity.init) }.map(\.version))
         if let queue = runQueue {
             do throws(StoreError) {
-                try await queue.serve(library.plans.compactMap { $0.plan.map(PlanIdentity.init) })
+                try await queue.serve(library.plans.compactMap { $0.plan.map(PlanIdentity.init) }, takingOver: true)
             } catch {
                 log("cannot record the plans this replica serves (its lease heartbeat tries again): \(error.message)")
             }

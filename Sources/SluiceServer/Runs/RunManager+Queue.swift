@@ -81,13 +81,34 @@ extension RunManager {
         guard let executor = executor.durable, let queue = executor.runQueue else { return }
         // By name and content: a replica never claims a run of a plan version it does not serve.
         let plans = library.plans.compactMap { $0.plan.map(PlanIdentity.init) }
+        // Recorded for as long as this replica lives: a queued run counts against its user and
+        // the queued-run limit only while some replica could claim it (see ``RunQueue/serve(_:takingOver:)``).
+        do throws(StoreError) {
+            try await queue.serve(plans, takingOver: false)
+        } catch {
+            log("cannot record the plans this replica serves (its lease heartbeat tries again): \(error.message)")
+        }
         let wakeups = executor.opened.wakeups
         _ = wakeups?.watchEvents(runID: RunQueueWakeup.key)
         defer { wakeups?.unwatchEvents(runID: RunQueueWakeup.key) }
         let slots = self.slots
+        let unservedTimeout = limits.unservedQueuedRunTimeout
+        var nextSweep = ContinuousClock.now
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled && isAccepting {
                 let seen = wakeups?.eventGeneration(runID: RunQueueWakeup.key)
+                // Now and then (a quarter of the timeout, at most a minute apart): queued runs
+                // no live replica could claim for that long end, so their clients get an end.
+                if ContinuousClock.now >= nextSweep {
+                    nextSweep = ContinuousClock.now + .seconds(min(max(unservedTimeout / 4, 0.1), 60))
+                    do throws(StoreError) {
+                        for id in try await queue.failUnservedQueuedRuns(after: unservedTimeout) {
+                            log("queued run \(id) failed: no replica serving its plan version took it for \(Int(unservedTimeout.rounded())) s")
+                        }
+                    } catch {
+                        log("cannot end the queued runs no replica serves: \(error.message)")
+                    }
+                }
                 // Free places are counted, not taken: a run received here meanwhile keeps its
                 // place instead of being queued because an empty claim held it.
                 let places = min(Self.claimBatch, slots.available)

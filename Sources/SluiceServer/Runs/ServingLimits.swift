@@ -16,6 +16,10 @@ public struct ServingLimits: Sendable {
     public var queuedRuns: Int
     /// What `Retry-After` says to a refused client, in seconds.
     public var retryAfterSeconds: Int
+    /// On a shared queue: seconds a queued run may go without any live replica serving its
+    /// plan version before it is ended with `run.failed` (`plan_not_served`), so its client
+    /// gets an end (`SLUICE_QUEUE_UNSERVED_TIMEOUT`; 10 minutes).
+    public var unservedQueuedRunTimeout: Double = 600
 
     public init(runsPerUser: Int = 32, sessionsPerUser: Int = 64, concurrentRuns: Int = 256, queuedRuns: Int = 1024, retryAfterSeconds: Int = 5) {
         self.runsPerUser = max(1, runsPerUser)

@@ -48,6 +48,7 @@ public struct StdioMCPTransport: Sendable {
                 }
             }
             // The client closed stdin: nobody is left to read answers.
+            // Not in the store: on a shared store the process hands its runs back as it exits.
             session.close(reason: "the client closed the connection")
         }
     }

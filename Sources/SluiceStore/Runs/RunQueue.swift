@@ -32,13 +32,26 @@ public protocol RunQueue: RunStore {
     /// (``RunStore/claimForResume(id:expecting:runsPerUser:)``).
     func resumeAdmission(id: String, user: String, runsPerUser: Int) async throws(StoreError) -> RunAdmission
 
-    /// Says which plan versions this server takes interrupted runs over for (replacing what it
-    /// said before), for as long as it lives: an interrupted run counts against its user's
-    /// runs only while some live server could take it over.
-    func serve(_ plans: [PlanIdentity]) async throws(StoreError)
+    /// Says which plan versions this server serves, for as long as it lives, replacing what
+    /// it said before of the same kind: `takingOver` true, the versions whose interrupted
+    /// runs it takes over; false, those whose queued runs it claims. A queued run counts
+    /// against its user's runs and the queued-run limit only while some live server could
+    /// claim it; an interrupted one only while some live server could take it over.
+    func serve(_ plans: [PlanIdentity], takingOver: Bool) async throws(StoreError)
+
+    /// Ends with `run.failed` (error type `plan_not_served`) each queued run that no live
+    /// server could claim for `wait` seconds in a row (none serves its plan version), so its
+    /// client gets an end; returns their ids. Servers call it now and then; one at a time sweeps.
+    func failUnservedQueuedRuns(after wait: Double) async throws(StoreError) -> [String]
 }
 
 extension RunQueue {
+    /// Says which plan versions this server takes interrupted runs over for (see
+    /// ``serve(_:takingOver:)``).
+    public func serve(_ plans: [PlanIdentity]) async throws(StoreError) {
+        try await serve(plans, takingOver: true)
+    }
+
     /// Records a new run as queued, with no limit, and wakes the servers waiting for work.
     public func enqueueRun(_ run: NewRun) async throws(StoreError) {
         _ = try await admitRun(run, as: .queued, limits: RunAdmissionLimits())
