@@ -1,4 +1,6 @@
 import Foundation
+import SluiceFakeServices
+import Synchronization
 import Testing
 
 /// `sluice run` records its run; a SIGKILLed run resumes without paying twice, with one
@@ -57,19 +59,49 @@ import Testing
         #expect(shown.stdout.contains(#""resumes": 1"#))
     }
 
+    /// The run is held at its model call — the fake model answers only when the test opens its
+    /// gate, which it does after the run ended — so the cancel always reaches a running run,
+    /// however loaded the machine is, and it also stops the call in flight.
     @Test(arguments: CLIStore.all) func runsCancelStopsARunInAnotherProcess(store: CLIStore) async throws {
         let home = DurableHome()
         defer { home.remove() }
-        let environment = try await store.environment(home)
-        let running = try CLIProcess.start(Self.runArguments, environment: environment)
-        #expect(try await running.waitForOutput(containing: #""type":"step.started""#, timeout: 60))
+        let gate = HeldAnswer()
+        defer { gate.open() }
+        let model = try FakeHTTPServer { _ in
+            gate.wait()
+            return FakeOpenAI.stream(["an answer given too late"])
+        }
+        defer { model.stop() }
+        let plan = try ScratchPlan(Self.heldPlan, name: "held")
+        defer { plan.remove() }
+        let environment = try await store.environment(home).merging(
+            ["OPENAI_API_KEY": "sk-fake-openai", "OPENAI_BASE_URL": model.baseURL + "/v1"]) { $1 }
+        let running = try CLIProcess.start(["run", plan.path, "--events", "ndjson"], environment: environment)
+        #expect(try await running.waitForOutput(containing: #""type":"step.started","step":"ask""#, timeout: 60))
+        #expect(try await Self.waitForRequest(to: model, timeout: 60), "the model call was not made")
         let runID = try #require(Events(ndjson: running.stdout).all.first?["run_id"] as? String)
         let cancel = try await CLIProcess.run(["runs", "cancel", runID], environment: environment)
         #expect(cancel.status == 0, "\(cancel.stderr)")
         #expect(try await running.waitForExit(timeout: 30) == 130)
-        #expect(Events(ndjson: running.stdout).types.last == "run.cancelled")
+        let events = Events(ndjson: running.stdout)
+        #expect(events.types.last == "run.cancelled")
+        #expect(!events.types.contains("step.completed"), "the held call was answered")
+        #expect(model.requests.count == 1)
         let shown = try await CLIProcess.run(["runs", "show", runID], environment: environment)
         #expect(shown.stdout.contains(#""status": "cancelled""#))
+    }
+
+    /// One model step: the run cannot end before the model answers.
+    static let heldPlan = """
+        {"name": "held", "models": {"default": "openai:gpt-4o-mini"},
+         "steps": [{"id": "ask", "kind": "llm", "prompt": "Say something about AI agents"}],
+         "output": {"value": "${steps.ask.output}"}}
+        """
+
+    static func waitForRequest(to server: FakeHTTPServer, timeout: Double) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while server.requests.isEmpty, Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        return !server.requests.isEmpty
     }
 
     @Test func processesShareOneStore() async throws {
@@ -160,3 +192,21 @@ struct Events {
     }
 }
 
+
+/// A fake model's answer held until the test opens the gate; every waiting handler thread is
+/// let through then (each one wakes the next).
+final class HeldAnswer: Sendable {
+    private let opened = Mutex(false)
+    private let semaphore = DispatchSemaphore(value: 0)
+
+    func wait() {
+        guard !opened.withLock({ $0 }) else { return }
+        semaphore.wait()
+        semaphore.signal()
+    }
+
+    func open() {
+        opened.withLock { $0 = true }
+        semaphore.signal()
+    }
+}

@@ -35,9 +35,9 @@ import Testing
         var checked = 0
         for site in TemplateSite.all(in: plan) {
             let context = try samples.context(for: site)
-            let problems = Self.problems(site.template, in: context)
+            let problems = try Self.problems(site.template, in: context)
             #expect(problems.isEmpty, "\(name) \(site.where): \(problems.joined(separator: "; "))")
-            let rendered = site.template.compiled.render(context)
+            let rendered = try site.template.compiled().render(context)
             #expect(!rendered.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(name) \(site.where) renders empty")
             checked += 1
         }
@@ -47,10 +47,10 @@ import Testing
     /// The names a template interpolates that resolve to nothing or to an empty string. Names in
     /// sections count only when rooted in the context (inputs, steps, loop, a map variable);
     /// sections themselves are conditions, so they may be empty.
-    static func problems(_ template: TemplateText, in context: JSONValue) -> [String] {
+    static func problems(_ template: TemplateText, in context: JSONValue) throws -> [String] {
         let roots = Set(context.objectValue?.keys ?? [])
         var problems: [String] = []
-        for reference in template.compiled.references where !reference.isSection && !reference.path.isEmpty {
+        for reference in try template.compiled().references where !reference.isSection && !reference.path.isEmpty {
             guard reference.sectionDepth == 0 || roots.contains(reference.path[0]) else { continue }
             var value: JSONValue? = context
             for key in reference.path { value = value?[key] }

@@ -41,6 +41,31 @@ import Testing
         #expect(results.map(\.published) == ["2026-11-20", "2026-11-19"])
     }
 
+    /// The index is built at the first search; searches racing to it all get what a provider
+    /// used one search at a time gives (the same ranking, the same snippets).
+    @Test func concurrentFirstSearchesAgreeWithOneAtATime() async throws {
+        let queries = ["startup funding rounds", "browser agents prompt injection", "regulators guidance", "agents", "zzzz qqqq"]
+        var expected: [[SearchResult]] = []
+        for query in queries {
+            expected.append(try await CorpusSearchProvider(corpus: corpus).search(SearchQuery(text: query, maxResults: 5)))
+        }
+        let shared = CorpusSearchProvider(corpus: corpus)
+        let concurrent = try await withThrowingTaskGroup(of: (Int, [SearchResult]).self) { group in
+            for _ in 0..<4 {
+                for (index, query) in queries.enumerated() {
+                    group.addTask { (index, try await shared.search(SearchQuery(text: query, maxResults: 5))) }
+                }
+            }
+            return try await group.reduce(into: [(Int, [SearchResult])]()) { $0.append($1) }
+        }
+        #expect(concurrent.count == queries.count * 4)
+        for (index, results) in concurrent {
+            #expect(results.map(\.url) == expected[index].map(\.url))
+            #expect(results.map(\.snippet) == expected[index].map(\.snippet))
+        }
+        #expect(!expected[0].isEmpty)
+    }
+
     @Test func fetchReturnsCorpusDocumentsByURL() async throws {
         let fetch = CorpusFetchProvider(corpus: corpus)
         let first = corpus.documents[0]

@@ -10,7 +10,7 @@ extension Interpreter {
         if let auto = confirm.autoApprove, try scope.evaluateBool(auto, step: step.id) {
             return ["approved": true, "asked": false]
         }
-        let message = step.message.map(scope.render) ?? "Continue with step '\(step.id)'?"
+        let message = try step.message.map { (template) throws(RunFailure) in try scope.render(template, step: step.id) } ?? "Continue with step '\(step.id)'?"
         let details = try confirm.details.map { value throws(RunFailure) in try scope.evaluate(value, step: step.id) } ?? .null
         guard let input = engine.providers.input else {
             switch confirm.fallback {

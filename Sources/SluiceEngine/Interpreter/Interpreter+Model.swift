@@ -17,8 +17,8 @@ extension Interpreter {
         let (model, spec) = try resolveModel(llm.model, step: step.id)
         var request = ModelRequest(
             model: model,
-            system: llm.system.map(scope.render),
-            prompt: scope.render(llm.prompt),
+            system: try llm.system.map { (template) throws(RunFailure) in try scope.render(template, step: step.id) },
+            prompt: try scope.render(llm.prompt, step: step.id),
             schema: llm.schema,
             temperature: llm.temperature ?? spec?.temperature,
             maxTokens: llm.maxTokens ?? spec?.maxTokens,
@@ -52,7 +52,7 @@ extension Interpreter {
         var request = ModelRequest(
             model: model,
             system: "You are a strict, fair reviewer. Score only what you are shown, and say precisely what is missing.",
-            prompt: scope.render(gate.prompt) + "\n\n" + Self.judgeInstructions(gate),
+            prompt: try scope.render(gate.prompt, step: step.id) + "\n\n" + Self.judgeInstructions(gate),
             schema: Self.judgeSchema(gate),
             temperature: spec?.temperature ?? 0,
             maxTokens: spec?.maxTokens,

@@ -113,9 +113,18 @@ final class Interpreter: Sendable {
             do { details = .success(try scope.evaluate(value, step: id)) } catch { details = .failure(error) }
         }
         let knownDetails: JSONValue? = if case .success(let value) = details { value } else { nil }
-        context.emit(.stepStarted, step: id, scope: scope, data: startedData(step, scope: scope, items: knownItems, details: knownDetails))
+        // The progress message likewise (its template may be compiled only now).
+        var message: Result<String, RunFailure>?
+        if let template = step.message {
+            do { message = .success(try scope.render(template, step: id)) } catch { message = .failure(error) }
+        }
+        let knownMessage: String? = if case .success(let text) = message { text } else { nil }
+        context.emit(
+            .stepStarted, step: id, scope: scope,
+            data: startedData(step, scope: scope, items: knownItems, details: knownDetails, message: knownMessage))
         do {
             _ = try details?.get()
+            _ = try message?.get()
             return Started(time: time, mapItems: try mapItems?.get())
         } catch {
             throw fail(step, with: error, scope: scope, since: time)
@@ -153,11 +162,11 @@ final class Interpreter: Sendable {
         scope.setOutput(saved.output, of: step.id, schema: saved.skipped ? nil : step.outputSchema)
     }
 
-    private func startedData(_ step: Step, scope: Scope, items: [JSONValue]?, details: JSONValue?) -> JSONValue {
+    private func startedData(_ step: Step, scope: Scope, items: [JSONValue]?, details: JSONValue?, message: String?) -> JSONValue {
         var data: JSONObject = ["kind": .string(step.kindName)]
         if let title = step.title { data["title"] = .string(title) }
         if let status = step.status { data["status"] = .string(status) }
-        if let message = step.message { data["message"] = .string(scope.render(message)) }
+        if let message { data["message"] = .string(message) }
         if let details { data["details"] = details }
         if let parent = scope.parent { data["parent"] = .string(scope.eventPrefix + parent) }
         if let items { data["items"] = .integer(Int64(items.count)) }
@@ -254,7 +263,7 @@ final class Interpreter: Sendable {
         case .map(let map): { try await self.runMap(map, step: step, items: mapItems ?? [], scope: scope) }
         case .loop(let loop): { try await self.runLoop(loop, step: step, scope: scope) }
         case .confirm(let confirm): { StepResult(output: try await self.runConfirm(confirm, step: step, scope: scope)) }
-        case .template(let template): { StepResult(output: .string(scope.render(template.template))) }
+        case .template(let template): { StepResult(output: .string(try scope.render(template.template, step: step.id))) }
         case .set(let set): { StepResult(output: try scope.evaluate(set.value, step: step.id)) }
         case .call(let call): { StepResult(output: try await self.runCall(call, step: step, scope: scope)) }
         case .validate(let validate): { StepResult(output: try self.runValidate(validate, step: step, scope: scope)) }

@@ -33,9 +33,14 @@ extension Scope {
         return list
     }
 
+    /// Renders a template; one whose compiling was deferred (a validated plan) compiles now.
     @inline(never)
-    func render(_ template: TemplateText) -> String {
-        template.compiled.render(json)
+    func render(_ template: TemplateText, step: String) throws(RunFailure) -> String {
+        do {
+            return try template.compiled().render(json)
+        } catch {
+            throw RunFailure(.expressionError, "template at \(template.pointer) does not compile: \(error.message)", step: step)
+        }
     }
 
     /// The JSON a plan value stands for: literals as written, `${…}` evaluated, templates rendered.
@@ -47,7 +52,7 @@ extension Scope {
         case .expression(let expression):
             return try evaluate(expression, step: step)
         case .template(let template):
-            return .string(render(template))
+            return .string(try render(template, step: step))
         case .array(let items):
             var result: [JSONValue] = []
             result.reserveCapacity(items.count)

@@ -14,8 +14,13 @@ final class PlanDecoder {
     /// Steps decoded so far, bodies included, against ``Plan/Limits/maxSteps``.
     private var stepCount = 0
 
-    init(source: PlanSource) {
+    /// Whether templates are compiled when first rendered instead of now (a plan this binary
+    /// already validated: see ``TemplateText``).
+    private let defersTemplates: Bool
+
+    init(source: PlanSource, defersTemplates: Bool = false) {
         self.source = source
+        self.defersTemplates = defersTemplates
     }
 
     func decodePlan() -> Plan? {
@@ -264,6 +269,7 @@ final class PlanDecoder {
     }
 
     private func compileTemplate(_ text: String, at pointer: JSONPointer) -> TemplateText? {
+        if defersTemplates { return TemplateText(deferred: text, pointer: pointer) }
         do {
             return TemplateText(source: text, compiled: try PlanTemplate(text), pointer: pointer)
         } catch {

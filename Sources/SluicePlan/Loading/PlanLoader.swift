@@ -62,7 +62,7 @@ public struct PlanLoader: Sendable {
             inputs.check()
             diagnostics += inputs.diagnostics
         }
-        let decoder = PlanDecoder(source: source)
+        let decoder = PlanDecoder(source: source, defersTemplates: validated)
         if let plan = decoder.decodePlan() {
             // A validated plan's checks that read other files (the plans its call steps name,
             // which may have changed) still run; without call steps they depend on its bytes only.

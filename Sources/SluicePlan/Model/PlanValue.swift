@@ -1,4 +1,5 @@
 public import SluiceJSON
+import Synchronization
 
 /// A CEL expression from a plan, compiled when the plan was loaded.
 ///
@@ -29,16 +30,42 @@ public final class PlanExpression: Sendable {
     }
 }
 
-/// A Mustache template from a plan, compiled when the plan was loaded.
+/// A Mustache template from a plan, compiled when the plan was loaded — or, for a plan this
+/// binary already validated (``PlanValidationCache``), when it is first rendered: compiling a
+/// plan's templates is a noticeable part of `sluice run`'s start, and a validated plan's
+/// templates are known to compile, so the first event need not wait for them.
 public final class TemplateText: Sendable {
     public let source: String
-    public let compiled: PlanTemplate
     public let pointer: JSONPointer
+    /// The compiled template, or why it does not compile; nil until a deferred one is first used.
+    private let state: Mutex<Result<PlanTemplate, TemplateError>?>
 
     init(source: String, compiled: PlanTemplate, pointer: JSONPointer) {
         self.source = source
-        self.compiled = compiled
         self.pointer = pointer
+        self.state = Mutex(.success(compiled))
+    }
+
+    /// A template compiled on first use.
+    init(deferred source: String, pointer: JSONPointer) {
+        self.source = source
+        self.pointer = pointer
+        self.state = Mutex(nil)
+    }
+
+    /// The compiled template.
+    /// - Throws: `TemplateError` when a deferred template does not compile, which a validated
+    ///   plan's cannot unless its cache entry was forged (the folder is trusted, but a run must
+    ///   still fail cleanly rather than trap).
+    public func compiled() throws(TemplateError) -> PlanTemplate {
+        let result = state.withLock { state in
+            if let state { return state }
+            let compiled: Result<PlanTemplate, TemplateError>
+            do throws(TemplateError) { compiled = .success(try PlanTemplate(source)) } catch { compiled = .failure(error) }
+            state = compiled
+            return compiled
+        }
+        return try result.get()
     }
 }
 

@@ -247,7 +247,15 @@ struct ReferenceChecker {
     ]
 
     private func checkTemplate(_ template: TemplateText, in scope: Scope) {
-        for reference in template.compiled.references where !reference.path.isEmpty {
+        // Compiled here when the plan was validated before but has call steps, so is checked again.
+        let compiled: PlanTemplate
+        do {
+            compiled = try template.compiled()
+        } catch {
+            report(.template, "invalid template: \(error.message)", template.pointer, error.offset)
+            return
+        }
+        for reference in compiled.references where !reference.path.isEmpty {
             if let problem = problem(with: reference.path, in: scope, insideSection: reference.sectionDepth > 0)
                 ?? optionalRead(reference, tested: scope.testedInputs)
             {

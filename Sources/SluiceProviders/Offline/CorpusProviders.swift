@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Search over a local ``Corpus`` with BM25; results are marked provider `corpus`.
 ///
@@ -7,18 +8,32 @@ import Foundation
 /// the newest documents instead, so an offline run always has sources to show.
 public struct CorpusSearchProvider: SearchProvider {
     public let corpus: Corpus
-    private let index: CorpusIndex
-    /// Each document's snippet, made once.
-    private let snippets: [String]
+    /// The index and each document's snippet, made once, at the first search: building them
+    /// is a noticeable part of an offline `sluice run`'s start, which its first event need not
+    /// wait for (and a plan that never searches never pays).
+    private let prepared: Prepared
+
+    private final class Prepared: Sendable {
+        let state = Mutex<(index: CorpusIndex, snippets: [String])?>(nil)
+
+        func get(_ corpus: Corpus) -> (index: CorpusIndex, snippets: [String]) {
+            state.withLock { state in
+                if let state { return state }
+                let built = (index: CorpusIndex(corpus), snippets: corpus.documents.map { CorpusSearchProvider.snippet($0.body) })
+                state = built
+                return built
+            }
+        }
+    }
 
     public init(corpus: Corpus) {
         self.corpus = corpus
-        self.index = CorpusIndex(corpus)
-        self.snippets = corpus.documents.map { Self.snippet($0.body) }
+        self.prepared = Prepared()
     }
 
     public func search(_ query: SearchQuery) async throws -> [SearchResult] {
         try Task.checkCancellation()
+        let (index, snippets) = prepared.get(corpus)
         let scores = index.scores(for: query.text)
         let newest = corpus.documents.compactMap(\.date).max()
         let cutoff = query.days.flatMap { days in newest.flatMap { Self.date($0, minusDays: days) } }
