@@ -66,6 +66,9 @@ extension CLIProcess {
         private var trigger: (text: String, signal: Int32)?
         private let ended = DispatchSemaphore(value: 0)
         private let scratchHome: URL?
+        /// Where stderr goes (a file, not a pipe nobody reads, which would fill and block the
+        /// process), so a test's failure can say why a process exited as it did.
+        private let stderrFile: URL
 
         init(_ arguments: [String], environment: [String: String]) throws {
             process.executableURL = try CLIProcess.executable
@@ -76,7 +79,11 @@ extension CLIProcess {
             process.environment = env
             let output = Pipe()
             process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
+            stderrFile = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-stderr-\(UUID().uuidString)")
+            guard FileManager.default.createFile(atPath: stderrFile.path, contents: nil),
+                let errorOutput = FileHandle(forWritingAtPath: stderrFile.path)
+            else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: stderrFile.path]) }
+            process.standardError = errorOutput
             process.standardInput = FileHandle.nullDevice
             // A reader thread collects stdout until end of file, so nothing written last is missed.
             let reader = output.fileHandleForReading
@@ -101,6 +108,12 @@ extension CLIProcess {
         deinit {
             if process.isRunning { process.terminate() }
             scratchHome.map { try? FileManager.default.removeItem(at: $0) }
+            try? FileManager.default.removeItem(at: stderrFile)
+        }
+
+        /// What the process wrote to stderr so far.
+        var stderr: String {
+            (try? String(contentsOf: stderrFile, encoding: .utf8)) ?? ""
         }
 
         var stdout: String {

@@ -108,7 +108,10 @@ import Testing
         let home = DurableHome()
         defer { home.remove() }
         let processes = try (0..<3).map { _ in try CLIProcess.start(Self.runArguments, environment: home.environment) }
-        for process in processes { #expect(try await process.waitForExit(timeout: 120) == 0) }
+        for process in processes {
+            let status = try await process.waitForExit(timeout: 120)
+            #expect(status == 0, "exit \(status.map(String.init) ?? "none (killed after 120 s)"); stderr: \(process.stderr)")
+        }
         let listed = try await CLIProcess.run(["runs", "list", "--json", "--status", "completed"], environment: home.environment)
         #expect(listed.stdout.split(separator: "\n").count == 3)
         for process in processes {
