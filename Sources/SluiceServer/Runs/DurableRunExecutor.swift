@@ -145,12 +145,13 @@ extension DurableRunExecutor {
     /// queued run is claimed) are taken over; on a shared queue those versions are recorded
     /// in the store for as long as this replica lives, so a run left interrupted that no
     /// replica could take over stops counting against its user's runs (see
-    /// ``SluiceStore/RunQueue/serve(_:)``).
+    /// ``SluiceStore/RunQueue/serve(_:takingOver:)``).
     func takeOverInterrupted(library: PlanLibrary, every interval: Duration, places: RunSlots?, log: @escaping @Sendable (String) -> Void) async {
-        let served = Set(library.plans.compactMap { $0.plan.map(PlanIdentity.init) }.map(\.version))
+        let identities = library.plans.compactMap { $0.plan.map(PlanIdentity.init) }
+        let served = Set(identities.map(\.version))
         if let queue = runQueue {
             do throws(StoreError) {
-                try await queue.serve(library.plans.compactMap { $0.plan.map(PlanIdentity.init) }, takingOver: true)
+                try await queue.serve(identities, takingOver: true)
             } catch {
                 log("cannot record the plans this replica serves (its lease heartbeat tries again): \(error.message)")
             }
